@@ -1,0 +1,154 @@
+//! The catalog: databases, tables, views, and how SQL types map to Arrow.
+//!
+//! A [`Catalog`] is a plain value. Every DDL statement produces a new catalog
+//! (copy-on-write through `Arc`s) which is serialized with [`Catalog::encode`]
+//! and committed by the row store in the same atomic batch as the DDL's
+//! version bump, so the catalog persisted on disk always matches the data.
+//! Readers take an `Arc<Catalog>` snapshot and never see a half-applied DDL.
+//!
+//! Tables without a declared primary key get a hidden `__prism_rowid`
+//! column (see [`ROWID_COLUMN`]) that serves as their key; it is never shown.
+
+mod types;
+
+
+pub use types::{DEFAULT_NUMERIC, SqlType};
+
+use prismdb_common::{Error, Result, TableId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Name of the hidden key column of tables declared without a primary key.
+pub const ROWID_COLUMN: &str = "__prism_rowid";
+/// The database every cluster starts with, and the schema every table lives in.
+pub const DEFAULT_DATABASE: &str = "prism";
+pub const DEFAULT_SCHEMA: &str = "public";
+
+/// One column of a table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Column {
+    pub name: String,
+    pub ty: SqlType,
+    pub nullable: bool,
+    /// The DEFAULT expression as SQL text, evaluated at insert time.
+    pub default: Option<String>,
+    /// Hidden columns (the row id) are stored but never shown to clients.
+    pub hidden: bool,
+}
+
+/// A table: its columns in declaration order and which of them form the key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Table {
+    pub id: TableId,
+    pub name: String,
+    pub columns: Vec<Column>,
+    /// Indices into `columns` of the primary key, in key order. Never empty:
+    /// a table without a declared key uses its hidden row id column.
+    pub primary_key: Vec<usize>,
+}
+
+impl Table {
+    /// Index of a column by name.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c.name == name)
+    }
+
+    /// Whether the key is the hidden row id rather than declared columns.
+    pub fn has_rowid(&self) -> bool {
+        self.primary_key.len() == 1 && self.columns[self.primary_key[0]].hidden
+    }
+
+    /// The columns a client sees, in order.
+    pub fn visible_columns(&self) -> impl Iterator<Item = (usize, &Column)> {
+        self.columns.iter().enumerate().filter(|(_, c)| !c.hidden)
+    }
+
+    /// Arrow schema of the visible columns, as scans return them.
+    pub fn arrow_schema(&self) -> arrow::datatypes::SchemaRef {
+        let fields: Vec<_> = self.visible_columns().map(|(_, c)| c.ty.arrow_field(&c.name, c.nullable)).collect();
+        Arc::new(arrow::datatypes::Schema::new(fields))
+    }
+}
+
+/// A view: a stored query, expanded at planning time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct View {
+    pub name: String,
+    /// The defining query, as SQL text.
+    pub query: String,
+    /// Column names given as `CREATE VIEW v(a, b)`, if any.
+    pub columns: Vec<String>,
+}
+
+/// One database: a namespace of tables and views (schema `public`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Database {
+    pub tables: BTreeMap<String, Arc<Table>>,
+    pub views: BTreeMap<String, Arc<View>>,
+}
+
+impl Database {
+    /// Whether a table or view of this name exists.
+    pub fn has_relation(&self, name: &str) -> bool {
+        self.tables.contains_key(name) || self.views.contains_key(name)
+    }
+}
+
+/// All databases of a cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub databases: BTreeMap<String, Arc<Database>>,
+    pub next_table_id: TableId,
+}
+
+impl Default for Catalog {
+    fn default() -> Self {
+        let mut databases = BTreeMap::new();
+        databases.insert(DEFAULT_DATABASE.to_string(), Arc::new(Database::default()));
+        Catalog { databases, next_table_id: 1 }
+    }
+}
+
+impl Catalog {
+    /// Serializes the catalog for the row store's metadata.
+    pub fn encode(&self) -> Vec<u8> {
+        // Serializing plain data structures to JSON cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads a catalog written by [`Catalog::encode`].
+    pub fn decode(bytes: &[u8]) -> Result<Catalog> {
+        serde_json::from_slice(bytes).map_err(|e| Error::Storage(format!("corrupt catalog: {e}")))
+    }
+
+    pub fn database(&self, name: &str) -> Result<&Arc<Database>> {
+        self.databases
+            .get(name)
+            .ok_or_else(|| Error::UndefinedDatabase(format!("database \"{name}\" does not exist")))
+    }
+
+    /// Looks up a table of a database.
+    pub fn table(&self, database: &str, name: &str) -> Result<&Arc<Table>> {
+        self.database(database)?
+            .tables
+            .get(name)
+            .ok_or_else(|| Error::UndefinedTable(format!("relation \"{name}\" does not exist")))
+    }
+
+    /// Finds a table by id, with its database name.
+    pub fn table_by_id(&self, id: TableId) -> Option<(&str, &Arc<Table>)> {
+        self.databases
+            .iter()
+            .find_map(|(db, d)| d.tables.values().find(|t| t.id == id).map(|t| (db.as_str(), t)))
+    }
+
+    /// A mutable copy of one database, for building the next catalog.
+    pub fn database_mut(&mut self, name: &str) -> Result<&mut Database> {
+        let db = self
+            .databases
+            .get_mut(name)
+            .ok_or_else(|| Error::UndefinedDatabase(format!("database \"{name}\" does not exist")))?;
+        Ok(Arc::make_mut(db))
+    }
+}

@@ -1,0 +1,117 @@
+//! SQL column types and their Arrow and key-encoding counterparts.
+
+use arrow::datatypes::{DataType, Field, TimeUnit};
+use prismdb_common::keycode::KeyKind;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Precision and scale used for `numeric` declared without them.
+pub const DEFAULT_NUMERIC: (u8, i8) = (38, 10);
+
+/// A column type as declared in SQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SqlType {
+    Bool,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    /// `numeric(precision, scale)`; unconstrained `numeric` uses [`DEFAULT_NUMERIC`].
+    Numeric { precision: u8, scale: i8, unconstrained: bool },
+    Text,
+    /// `varchar(n)`; `None` for unbounded `varchar`.
+    Varchar(Option<u32>),
+    /// `char(n)`, stored blank-padded to n.
+    Char(u32),
+    Bytea,
+    Date,
+    Timestamp,
+    TimestampTz,
+}
+
+impl SqlType {
+    /// The Arrow type scans produce for this column.
+    pub fn arrow_type(&self) -> DataType {
+        match self {
+            SqlType::Bool => DataType::Boolean,
+            SqlType::Int16 => DataType::Int16,
+            SqlType::Int32 => DataType::Int32,
+            SqlType::Int64 => DataType::Int64,
+            SqlType::Float32 => DataType::Float32,
+            SqlType::Float64 => DataType::Float64,
+            SqlType::Numeric { precision, scale, .. } => DataType::Decimal128(*precision, *scale),
+            SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => DataType::Utf8,
+            SqlType::Bytea => DataType::Binary,
+            SqlType::Date => DataType::Date32,
+            SqlType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            SqlType::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        }
+    }
+
+    /// An Arrow field for a column of this type. The `pg_type` metadata tells
+    /// the wire layer the exact PostgreSQL type where Arrow's is coarser.
+    pub fn arrow_field(&self, name: &str, nullable: bool) -> Field {
+        let field = Field::new(name, self.arrow_type(), nullable);
+        let pg = match self {
+            SqlType::Varchar(_) => Some("varchar"),
+            SqlType::Char(_) => Some("bpchar"),
+            SqlType::Numeric { unconstrained: true, .. } => Some("numeric"),
+            _ => None,
+        };
+        match pg {
+            Some(pg) => field.with_metadata(HashMap::from([("pg_type".to_string(), pg.to_string())])),
+            None => field,
+        }
+    }
+
+    /// How a key column of this type is decoded.
+    pub fn key_kind(&self) -> KeyKind {
+        match self {
+            SqlType::Bool => KeyKind::Bool,
+            SqlType::Int16 => KeyKind::Int16,
+            SqlType::Int32 => KeyKind::Int32,
+            SqlType::Int64 => KeyKind::Int64,
+            SqlType::Float32 => KeyKind::Float32,
+            SqlType::Float64 => KeyKind::Float64,
+            SqlType::Numeric { scale, .. } => KeyKind::Decimal(*scale),
+            SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => KeyKind::Text,
+            SqlType::Bytea => KeyKind::Bytes,
+            SqlType::Date => KeyKind::Date,
+            SqlType::Timestamp => KeyKind::Timestamp,
+            SqlType::TimestampTz => KeyKind::TimestampTz,
+        }
+    }
+
+    /// A name for this type that the SQL planner accepts in `CAST(x AS ...)`.
+    pub fn cast_name(&self) -> String {
+        match self {
+            SqlType::Varchar(_) | SqlType::Char(_) => "VARCHAR".into(),
+            SqlType::TimestampTz => "TIMESTAMP WITH TIME ZONE".into(),
+            SqlType::Timestamp => "TIMESTAMP".into(),
+            other => other.pg_name(),
+        }
+    }
+
+    /// The type's name as PostgreSQL prints it (`format_type`).
+    pub fn pg_name(&self) -> String {
+        match self {
+            SqlType::Bool => "boolean".into(),
+            SqlType::Int16 => "smallint".into(),
+            SqlType::Int32 => "integer".into(),
+            SqlType::Int64 => "bigint".into(),
+            SqlType::Float32 => "real".into(),
+            SqlType::Float64 => "double precision".into(),
+            SqlType::Numeric { unconstrained: true, .. } => "numeric".into(),
+            SqlType::Numeric { precision, scale, .. } => format!("numeric({precision},{scale})"),
+            SqlType::Text => "text".into(),
+            SqlType::Varchar(None) => "character varying".into(),
+            SqlType::Varchar(Some(n)) => format!("character varying({n})"),
+            SqlType::Char(n) => format!("character({n})"),
+            SqlType::Bytea => "bytea".into(),
+            SqlType::Date => "date".into(),
+            SqlType::Timestamp => "timestamp without time zone".into(),
+            SqlType::TimestampTz => "timestamp with time zone".into(),
+        }
+    }
+}

@@ -1,0 +1,26 @@
+//! Shared vocabulary of PrismDB: the pieces every other crate speaks.
+//!
+//! * [`Error`] / [`Result`] — one error enum for the whole database, named by
+//!   what went wrong from the client's point of view. The server crate maps
+//!   each variant to a PostgreSQL SQLSTATE, once, at the wire.
+//! * [`Value`] — one SQL datum as stored in the row store and carried as a
+//!   bound parameter.
+//! * [`keycode`] — the memcomparable encoding of primary keys: byte order of
+//!   encoded keys equals SQL order of the values, so RocksDB range scans follow
+//!   key order.
+//! * [`Version`] — a commit version. Today a local monotonic counter; when
+//!   writes go through the replicated log it becomes the log index of the entry
+//!   that carried the write, so a version names the same snapshot everywhere.
+
+pub mod error;
+pub mod keycode;
+pub mod value;
+
+pub use error::{Error, Result};
+pub use value::Value;
+
+/// Commit version of a write; a snapshot is "everything up to version N".
+pub type Version = u64;
+
+/// Identifier of a table, unique across all databases of one cluster.
+pub type TableId = u32;

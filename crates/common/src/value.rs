@@ -1,0 +1,169 @@
+//! [`Value`]: one SQL datum.
+//!
+//! Values are what the row store persists (one per column of a row), what the
+//! primary-key encoding in [`crate::keycode`] orders, and what the server hands
+//! the executor as bound parameters. Temporal values use the Arrow units the
+//! executor computes with: dates are days since 1970-01-01, timestamps are
+//! microseconds since the epoch (UTC for `timestamptz`). Decimals are a scaled
+//! 128-bit integer whose scale is part of the column type.
+
+use std::cmp::Ordering;
+
+/// One SQL datum.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int16(i16),
+    Int32(i32),
+    Int64(i64),
+    Float32(f32),
+    Float64(f64),
+    /// Unscaled value and scale: `Decimal(1050, 2)` is 10.50.
+    Decimal(i128, i8),
+    Text(String),
+    Bytes(Vec<u8>),
+    /// Days since 1970-01-01.
+    Date(i32),
+    /// Microseconds since 1970-01-01 00:00:00, no time zone.
+    Timestamp(i64),
+    /// Microseconds since 1970-01-01 00:00:00 UTC.
+    TimestampTz(i64),
+}
+
+impl Value {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+
+    /// Orders two values of the same type the way SQL does, with NULL first.
+    /// Values of different types compare by variant, which only matters for
+    /// deterministic tie-breaking, never for SQL semantics.
+    pub fn sql_cmp(&self, other: &Value) -> Ordering {
+        use Value::*;
+        match (self, other) {
+            (Null, Null) => Ordering::Equal,
+            (Null, _) => Ordering::Less,
+            (_, Null) => Ordering::Greater,
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Int16(a), Int16(b)) => a.cmp(b),
+            (Int32(a), Int32(b)) => a.cmp(b),
+            (Int64(a), Int64(b)) => a.cmp(b),
+            (Float32(a), Float32(b)) => a.total_cmp(b),
+            (Float64(a), Float64(b)) => a.total_cmp(b),
+            (Decimal(a, s1), Decimal(b, s2)) if s1 == s2 => a.cmp(b),
+            (Text(a), Text(b)) => a.cmp(b),
+            (Bytes(a), Bytes(b)) => a.cmp(b),
+            (Date(a), Date(b)) => a.cmp(b),
+            (Timestamp(a), Timestamp(b)) => a.cmp(b),
+            (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Value::Null => 0,
+            Value::Bool(_) => 1,
+            Value::Int16(_) => 2,
+            Value::Int32(_) => 3,
+            Value::Int64(_) => 4,
+            Value::Float32(_) => 5,
+            Value::Float64(_) => 6,
+            Value::Decimal(..) => 7,
+            Value::Text(_) => 8,
+            Value::Bytes(_) => 9,
+            Value::Date(_) => 10,
+            Value::Timestamp(_) => 11,
+            Value::TimestampTz(_) => 12,
+        }
+    }
+}
+
+impl std::fmt::Display for Value {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Value::Null => write!(f, "NULL"),
+            Value::Bool(b) => write!(f, "{}", if *b { "t" } else { "f" }),
+            Value::Int16(v) => write!(f, "{v}"),
+            Value::Int32(v) => write!(f, "{v}"),
+            Value::Int64(v) => write!(f, "{v}"),
+            Value::Float32(v) => write!(f, "{v}"),
+            Value::Float64(v) => write!(f, "{v}"),
+            Value::Decimal(v, s) => write!(f, "{}", format_decimal(*v, *s)),
+            Value::Text(s) => write!(f, "{s}"),
+            Value::Bytes(b) => {
+                write!(f, "\\x")?;
+                b.iter().try_for_each(|x| write!(f, "{x:02x}"))
+            }
+            Value::Date(d) => write!(f, "{}", format_date(*d)),
+            Value::Timestamp(t) => write!(f, "{}", format_timestamp(*t)),
+            Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(*t)),
+        }
+    }
+}
+
+/// Formats a scaled integer as PostgreSQL prints `numeric`: `1050, 2` → `10.50`.
+pub fn format_decimal(v: i128, scale: i8) -> String {
+    if scale <= 0 {
+        let mut s = v.to_string();
+        s.extend(std::iter::repeat_n('0', (-scale) as usize));
+        return s;
+    }
+    let scale = scale as usize;
+    let neg = v < 0;
+    let digits = v.unsigned_abs().to_string();
+    let padded = if digits.len() <= scale {
+        format!("{}{}", "0".repeat(scale + 1 - digits.len()), digits)
+    } else {
+        digits
+    };
+    let (int, frac) = padded.split_at(padded.len() - scale);
+    format!("{}{int}.{frac}", if neg { "-" } else { "" })
+}
+
+const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// Formats days since the epoch as `YYYY-MM-DD`.
+pub fn format_date(days: i32) -> String {
+    match chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(UNIX_EPOCH_DAYS_FROM_CE)) {
+        Some(d) => d.format("%Y-%m-%d").to_string(),
+        None => format!("<date {days}>"),
+    }
+}
+
+/// Formats microseconds since the epoch as `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+pub fn format_timestamp(micros: i64) -> String {
+    match chrono::DateTime::from_timestamp_micros(micros) {
+        Some(t) => {
+            let t = t.naive_utc();
+            if micros.rem_euclid(1_000_000) == 0 {
+                t.format("%Y-%m-%d %H:%M:%S").to_string()
+            } else {
+                let s = t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+                s.trim_end_matches('0').to_string()
+            }
+        }
+        None => format!("<timestamp {micros}>"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_format_like_postgres() {
+        assert_eq!(format_decimal(1050, 2), "10.50");
+        assert_eq!(format_decimal(-5, 2), "-0.05");
+        assert_eq!(format_decimal(0, 2), "0.00");
+        assert_eq!(format_decimal(12, 0), "12");
+    }
+
+    #[test]
+    fn dates_and_timestamps_format() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(19724), "2024-01-02");
+        assert_eq!(format_timestamp(1_500_000), "1970-01-01 00:00:01.5");
+    }
+}

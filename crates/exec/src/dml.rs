@@ -1,0 +1,462 @@
+//! INSERT, UPDATE, DELETE and TRUNCATE.
+//!
+//! DataFusion computes the rows; this module turns them into buffered writes:
+//!
+//! * INSERT is planned by DataFusion (column lists, DEFAULTs through
+//!   [`crate::provider::RowTable`]'s `get_column_default`, casts to the
+//!   column types, parameter types); its input plan yields complete rows.
+//! * UPDATE and DELETE are rewritten into a SELECT of every stored column of
+//!   the target (the hidden row id included) followed by the new values of
+//!   the assigned columns, so each result row carries both the old key and
+//!   the new row.
+//!
+//! Every new row is checked against the table: NOT NULL (23502), varchar
+//! length (22001), numeric precision (22003) and primary-key uniqueness
+//! (23505, against the snapshot and the transaction's own writes; the
+//! committer re-checks against concurrent commits).
+
+use crate::convert::{column_values, rows_to_batch};
+use crate::query::param_types;
+use crate::session::{Output, ResultRows, Session};
+use crate::txn::Txn;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::DFSchema;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{ExprSchemable, LogicalPlan, WriteOp};
+use datafusion::prelude::SessionContext;
+use prismdb_catalog::{Column, Table};
+use prismdb_common::keycode::encode_key;
+use prismdb_common::{Error, Result, Value};
+use prismdb_sql::error::from_datafusion;
+use prismdb_sql::sqlparser::ast::{
+    AssignmentTarget, Delete, Expr, FromTable, Insert, SelectItem, Statement, TableFactor, TableObject,
+    TableWithJoins, Update,
+};
+use prismdb_sql::{normalize, object_name, parse};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// Quotes an identifier for generated SQL.
+fn quote(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The target of an UPDATE or DELETE and the SELECT that finds its rows.
+struct Target {
+    table: Arc<Table>,
+    /// Name the target is referred to by in the statement (alias or table name).
+    reference: String,
+    select: Statement,
+}
+
+impl Session {
+    pub(crate) async fn dml(&mut self, stmt: &Statement, params: &[Value], txn: &mut Txn) -> Result<Output> {
+        match stmt {
+            Statement::Insert(ins) => self.insert(ins, params, txn).await,
+            Statement::Update(upd) => self.update(upd, params, txn).await,
+            Statement::Delete(del) => self.delete(del, params, txn).await,
+            Statement::Truncate(t) => {
+                for target in &t.table_names {
+                    self.truncate(&object_name(&target.name)?, txn).await?;
+                }
+                Ok(Output::command("TRUNCATE TABLE"))
+            }
+            _ => Err(Error::Internal("not a DML statement".into())),
+        }
+    }
+
+    fn table(&self, name: &str) -> Result<Arc<Table>> {
+        let catalog = self.engine.catalog();
+        let db = catalog.database(&self.database)?;
+        if db.views.contains_key(name) {
+            return Err(Error::NotSupported(format!("cannot change view \"{name}\"")));
+        }
+        Ok(catalog.table(&self.database, name)?.clone())
+    }
+
+    /// DEFAULT expressions of a table as DataFusion expressions.
+    fn defaults(&self, table: &Table) -> Result<HashMap<String, datafusion::logical_expr::Expr>> {
+        let empty = DFSchema::empty();
+        let mut out = HashMap::new();
+        for c in table.columns.iter().filter(|c| c.default.is_some()) {
+            let sql = c.default.as_deref().unwrap_or("NULL");
+            let expr = self.state.create_logical_expr(sql, &empty).map_err(from_datafusion)?;
+            let expr = expr.cast_to(&c.ty.arrow_type(), &empty).map_err(from_datafusion)?;
+            out.insert(c.name.clone(), expr);
+        }
+        Ok(out)
+    }
+
+    async fn plan_insert(&self, ins: &Insert) -> Result<(Arc<Table>, LogicalPlan)> {
+        let TableObject::TableName(name) = &ins.table else {
+            return Err(Error::NotSupported("INSERT into a table function is not supported".into()));
+        };
+        if ins.on.is_some() {
+            return Err(Error::NotSupported("INSERT ... ON CONFLICT is not supported".into()));
+        }
+        let table = self.table(&object_name(name)?)?;
+        let defaults = self.defaults(&table)?;
+        let mut ins = ins.clone();
+        ins.returning = None;
+        self.schema.hints.lock().defaults.insert(table.id, defaults);
+        let plan = self.plan(&Statement::Insert(ins)).await;
+        self.schema.hints.lock().defaults.clear();
+        Ok((table, plan?))
+    }
+
+    async fn insert(&mut self, ins: &Insert, params: &[Value], txn: &mut Txn) -> Result<Output> {
+        let (table, plan) = self.plan_insert(ins).await?;
+        let plan = Self::bind(plan, params)?;
+        let LogicalPlan::Dml(dml) = plan else {
+            return Err(Error::Internal("INSERT did not plan to a DML statement".into()));
+        };
+        if !matches!(dml.op, WriteOp::Insert(_)) {
+            return Err(Error::Internal("INSERT planned to another write".into()));
+        }
+        let batches = self.collect(dml.input.as_ref().clone()).await?;
+        let visible: Vec<(usize, &Column)> = table.visible_columns().collect();
+        let mut inserted = Vec::new();
+        for batch in &batches {
+            let columns = visible
+                .iter()
+                .enumerate()
+                .map(|(j, (_, c))| column_values(batch.column(j), c, &table.name))
+                .collect::<Result<Vec<_>>>()?;
+            for row in 0..batch.num_rows() {
+                let mut stored = vec![Value::Null; table.columns.len()];
+                for (j, (i, _)) in visible.iter().enumerate() {
+                    stored[*i] = columns[j][row].clone();
+                }
+                for (i, c) in table.columns.iter().enumerate() {
+                    if c.hidden {
+                        stored[i] = Value::Int64(self.engine.store.next_rowid());
+                    }
+                }
+                check_not_null(&table, &stored)?;
+                let key = (table.id, key_of(&table, &stored));
+                if row_exists(txn, &self.engine.store, &key)? {
+                    return Err(duplicate_key(&table));
+                }
+                txn.insert(key, stored.clone());
+                inserted.push(stored);
+            }
+        }
+        let n = inserted.len();
+        let rows = match &ins.returning {
+            Some(items) => Some(self.returning(&table, None, items, &inserted).await?),
+            None => None,
+        };
+        Ok(Output { tag: format!("INSERT 0 {n}"), rows })
+    }
+
+    /// Builds the SELECT of every stored column of the target followed by `extra` expressions.
+    fn target_select(
+        &self,
+        relation: &TableWithJoins,
+        extra_from: &[TableWithJoins],
+        extra: &[String],
+        selection: Option<&Expr>,
+    ) -> Result<Target> {
+        if !relation.joins.is_empty() {
+            return Err(Error::NotSupported("joins in the target of UPDATE or DELETE are not supported".into()));
+        }
+        let TableFactor::Table { name, alias, .. } = &relation.relation else {
+            return Err(Error::NotSupported("the target of UPDATE or DELETE must be a table".into()));
+        };
+        let table = self.table(&object_name(name)?)?;
+        let reference = alias.as_ref().map(|a| normalize(&a.name)).unwrap_or_else(|| table.name.clone());
+        let mut items: Vec<String> =
+            table.columns.iter().map(|c| format!("{}.{}", quote(&reference), quote(&c.name))).collect();
+        items.extend(extra.iter().cloned());
+        let mut from = vec![relation.to_string()];
+        from.extend(extra_from.iter().map(|t| t.to_string()));
+        let mut sql = format!("SELECT {} FROM {}", items.join(", "), from.join(", "));
+        if let Some(sel) = selection {
+            sql.push_str(&format!(" WHERE {sel}"));
+        }
+        let select = parse(&sql)?.pop().ok_or_else(|| Error::Internal("empty rewrite".into()))?;
+        Ok(Target { table, reference, select })
+    }
+
+    /// Plans a target SELECT with the target's hidden columns visible.
+    async fn plan_target(&self, target: &Target) -> Result<LogicalPlan> {
+        self.schema.hints.lock().dml_target = Some(target.table.id);
+        let plan = self.plan(&target.select).await;
+        self.schema.hints.lock().dml_target = None;
+        plan
+    }
+
+    fn update_target(&self, upd: &Update) -> Result<(Target, Vec<usize>)> {
+        let table_name = match &upd.table.relation {
+            TableFactor::Table { name, .. } => object_name(name)?,
+            _ => return Err(Error::NotSupported("the target of UPDATE must be a table".into())),
+        };
+        let table = self.table(&table_name)?;
+        let mut assigned = Vec::with_capacity(upd.assignments.len());
+        let mut exprs = Vec::with_capacity(upd.assignments.len());
+        for a in &upd.assignments {
+            let AssignmentTarget::ColumnName(col) = &a.target else {
+                return Err(Error::NotSupported("tuple assignments are not supported".into()));
+            };
+            let name = col.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
+            let idx = table
+                .column_index(&name)
+                .filter(|&i| !table.columns[i].hidden)
+                .ok_or_else(|| {
+                    Error::UndefinedColumn(format!("column \"{name}\" of relation \"{}\" does not exist", table.name))
+                })?;
+            if assigned.contains(&idx) {
+                return Err(Error::DuplicateColumn(format!("multiple assignments to same column \"{name}\"")));
+            }
+            assigned.push(idx);
+            let ty = table.columns[idx].ty.cast_name();
+            exprs.push(match &a.value {
+                Expr::Value(v) if matches!(v.value, prismdb_sql::sqlparser::ast::Value::Placeholder(_)) => {
+                    format!("CAST({} AS {ty})", a.value)
+                }
+                Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none() => {
+                    let c = &table.columns[idx];
+                    format!("CAST({} AS {ty})", c.default.as_deref().unwrap_or("NULL"))
+                }
+                other => format!("({other})"),
+            });
+        }
+        let from: Vec<TableWithJoins> = match &upd.from {
+            Some(prismdb_sql::sqlparser::ast::UpdateTableFromKind::BeforeSet(f))
+            | Some(prismdb_sql::sqlparser::ast::UpdateTableFromKind::AfterSet(f)) => f.clone(),
+            None => vec![],
+        };
+        let target = self.target_select(&upd.table, &from, &exprs, upd.selection.as_ref())?;
+        Ok((target, assigned))
+    }
+
+    async fn update(&mut self, upd: &Update, params: &[Value], txn: &mut Txn) -> Result<Output> {
+        let (target, assigned) = self.update_target(upd)?;
+        let plan = Self::bind(self.plan_target(&target).await?, params)?;
+        let batches = self.collect(plan).await?;
+        let table = &target.table;
+        let n = table.columns.len();
+        // key -> (old row, new row); later matches of the same row win.
+        let mut changes: BTreeMap<Vec<u8>, (Vec<Value>, Vec<Value>)> = BTreeMap::new();
+        for batch in &batches {
+            let old = stored_columns(batch, table)?;
+            let new_cols = assigned
+                .iter()
+                .enumerate()
+                .map(|(k, &i)| column_values(batch.column(n + k), &table.columns[i], &table.name))
+                .collect::<Result<Vec<_>>>()?;
+            for row in 0..batch.num_rows() {
+                let old_row: Vec<Value> = old.iter().map(|c| c[row].clone()).collect();
+                let mut new_row = old_row.clone();
+                for (k, &i) in assigned.iter().enumerate() {
+                    new_row[i] = new_cols[k][row].clone();
+                }
+                check_not_null(table, &new_row)?;
+                changes.insert(key_of(table, &old_row), (old_row, new_row));
+            }
+        }
+        // Keys that change are removed first, so that shifting keys
+        // (`SET id = id + 1`) does not collide with rows about to move.
+        let mut moved = Vec::new();
+        for (old_key, (_, new_row)) in &changes {
+            let new_key = key_of(table, new_row);
+            if &new_key != old_key {
+                txn.delete((table.id, old_key.clone()));
+                moved.push((new_key, new_row));
+            } else {
+                txn.update((table.id, new_key), new_row.clone());
+            }
+        }
+        for (new_key, new_row) in moved {
+            let key = (table.id, new_key);
+            if row_exists(txn, &self.engine.store, &key)? {
+                return Err(duplicate_key(table));
+            }
+            txn.insert(key, new_row.clone());
+        }
+        let count = changes.len();
+        let rows = match &upd.returning {
+            Some(items) => {
+                let new_rows: Vec<Vec<Value>> = changes.into_values().map(|(_, new)| new).collect();
+                Some(self.returning(table, Some(&target.reference), items, &new_rows).await?)
+            }
+            None => None,
+        };
+        Ok(Output { tag: format!("UPDATE {count}"), rows })
+    }
+
+    fn delete_target(&self, del: &Delete) -> Result<Target> {
+        let tables = match &del.from {
+            FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
+        };
+        let [relation] = tables.as_slice() else {
+            return Err(Error::NotSupported("DELETE from several tables is not supported".into()));
+        };
+        let using = del.using.clone().unwrap_or_default();
+        self.target_select(relation, &using, &[], del.selection.as_ref())
+    }
+
+    async fn delete(&mut self, del: &Delete, params: &[Value], txn: &mut Txn) -> Result<Output> {
+        let target = self.delete_target(del)?;
+        let plan = Self::bind(self.plan_target(&target).await?, params)?;
+        let batches = self.collect(plan).await?;
+        let table = &target.table;
+        let mut victims: BTreeMap<Vec<u8>, Vec<Value>> = BTreeMap::new();
+        for batch in &batches {
+            let cols = stored_columns(batch, table)?;
+            for row in 0..batch.num_rows() {
+                let r: Vec<Value> = cols.iter().map(|c| c[row].clone()).collect();
+                victims.insert(key_of(table, &r), r);
+            }
+        }
+        for key in victims.keys() {
+            txn.delete((table.id, key.clone()));
+        }
+        let count = victims.len();
+        let rows = match &del.returning {
+            Some(items) => {
+                let old: Vec<Vec<Value>> = victims.into_values().collect();
+                Some(self.returning(table, Some(&target.reference), items, &old).await?)
+            }
+            None => None,
+        };
+        Ok(Output { tag: format!("DELETE {count}"), rows })
+    }
+
+    async fn truncate(&mut self, name: &str, txn: &mut Txn) -> Result<()> {
+        let table = self.table(name)?;
+        let relation = parse(&format!("SELECT 1 FROM {}", quote(&table.name)))?;
+        let Some(Statement::Query(q)) = relation.first() else {
+            return Err(Error::Internal("truncate rewrite".into()));
+        };
+        let prismdb_sql::sqlparser::ast::SetExpr::Select(sel) = q.body.as_ref() else {
+            return Err(Error::Internal("truncate rewrite".into()));
+        };
+        let target = self.target_select(&sel.from[0], &[], &[], None)?;
+        let batches = self.collect(self.plan_target(&target).await?).await?;
+        for batch in &batches {
+            let cols = stored_columns(batch, &table)?;
+            for row in 0..batch.num_rows() {
+                let r: Vec<Value> = cols.iter().map(|c| c[row].clone()).collect();
+                txn.delete((table.id, key_of(&table, &r)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Evaluates a RETURNING list over the affected rows.
+    async fn returning(
+        &self,
+        table: &Table,
+        reference: Option<&str>,
+        items: &[SelectItem],
+        rows: &[Vec<Value>],
+    ) -> Result<ResultRows> {
+        let schema = table.arrow_schema();
+        let visible: Vec<(usize, &Column)> = table.visible_columns().collect();
+        let cols: Vec<usize> = visible.iter().map(|(i, _)| *i).collect();
+        let columns: Vec<&Column> = visible.iter().map(|(_, c)| *c).collect();
+        let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
+        let batch = rows_to_batch(&schema, &columns, &cols, &refs)?;
+        let ctx = SessionContext::new();
+        let name = reference.unwrap_or(&table.name);
+        let mem = MemTable::try_new(schema, vec![vec![batch]]).map_err(from_datafusion)?;
+        ctx.register_table(name, Arc::new(mem)).map_err(from_datafusion)?;
+        let list = items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        let sql = format!("SELECT {list} FROM {}", quote(name));
+        let stmt = parse(&sql)?.pop().ok_or_else(|| Error::Internal("empty RETURNING".into()))?;
+        let df = ctx.sql(&sql).await.map_err(from_datafusion)?;
+        let out_schema: SchemaRef = match &stmt {
+            Statement::Query(q) => match prismdb_sql::rewrite::output_names(q) {
+                Some(names) if names.len() == df.schema().fields().len() => Arc::new(
+                    datafusion::arrow::datatypes::Schema::new(
+                        df.schema()
+                            .fields()
+                            .iter()
+                            .zip(names)
+                            .map(|(f, n)| f.as_ref().clone().with_name(n).with_nullable(true))
+                            .collect::<Vec<_>>(),
+                    ),
+                ),
+                _ => df.schema().inner().clone(),
+            },
+            _ => df.schema().inner().clone(),
+        };
+        let batches = df.collect().await.map_err(from_datafusion)?;
+        let batches = batches
+            .into_iter()
+            .map(|b| RecordBatch::try_new(out_schema.clone(), b.columns().to_vec()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(ResultRows { schema: out_schema, batches })
+    }
+
+    /// Parameter types and RETURNING schema of a DML statement.
+    pub(crate) async fn describe_dml(&mut self, stmt: &Statement) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
+        let (table, reference, plan, returning) = match stmt {
+            Statement::Insert(ins) => {
+                let (table, plan) = self.plan_insert(ins).await?;
+                (table, None, plan, ins.returning.as_ref())
+            }
+            Statement::Update(upd) => {
+                let (target, _) = self.update_target(upd)?;
+                let plan = self.plan_target(&target).await?;
+                (target.table, Some(target.reference), plan, upd.returning.as_ref())
+            }
+            Statement::Delete(del) => {
+                let target = self.delete_target(del)?;
+                let plan = self.plan_target(&target).await?;
+                (target.table, Some(target.reference), plan, del.returning.as_ref())
+            }
+            _ => return Err(Error::Internal("not a DML statement".into())),
+        };
+        let params = param_types(&plan)?;
+        let schema = match returning {
+            Some(items) => Some(self.returning(&table, reference.as_deref(), items, &[]).await?.schema),
+            None => None,
+        };
+        Ok((params, schema))
+    }
+}
+
+/// Every stored column of the target from the first columns of a batch.
+fn stored_columns(batch: &RecordBatch, table: &Table) -> Result<Vec<Vec<Value>>> {
+    table
+        .columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| column_values(batch.column(i), c, &table.name))
+        .collect()
+}
+
+/// The encoded primary key of a stored row.
+pub(crate) fn key_of(table: &Table, row: &[Value]) -> Vec<u8> {
+    let key: Vec<Value> = table.primary_key.iter().map(|&i| row[i].clone()).collect();
+    encode_key(&key)
+}
+
+fn check_not_null(table: &Table, row: &[Value]) -> Result<()> {
+    for (c, v) in table.columns.iter().zip(row) {
+        if !c.nullable && v.is_null() {
+            return Err(Error::NotNullViolation(format!(
+                "null value in column \"{}\" of relation \"{}\" violates not-null constraint",
+                c.name, table.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Whether a live row exists under `key` for this transaction: its own
+/// writes first, then its snapshot.
+fn row_exists(txn: &Txn, store: &prismdb_rowstore::RowStore, key: &prismdb_rowstore::RowKey) -> Result<bool> {
+    match txn.own(key) {
+        Some(own) => Ok(own.is_some()),
+        None => Ok(store.get(key.0, &key.1, txn.read_version)?.is_some()),
+    }
+}
+
+fn duplicate_key(table: &Table) -> Error {
+    Error::UniqueViolation(format!("duplicate key value violates unique constraint \"{}_pkey\"", table.name))
+}

@@ -1,0 +1,455 @@
+//! The row-store `TableProvider`: DataFusion's view of a PrismDB table.
+//!
+//! A [`RowTable`] is created when DataFusion resolves a table name during
+//! planning. It reads through the session's [`ScanContext`], which holds the
+//! [`ReadView`] of the statement being run: the snapshot version and the
+//! transaction's own uncommitted writes (the overlay). Because the view is
+//! looked up when the plan executes, not when it was planned, a cached plan
+//! of a prepared statement reads at each execution's own snapshot.
+//!
+//! Filters on the primary key are pushed down: equality on the whole key
+//! becomes point reads, an `IN` list on a single-column key becomes a set of
+//! point reads, and comparisons on the first key column become a key range.
+//! Filters stay `Inexact`, so DataFusion re-checks them.
+
+use crate::convert::{rows_to_batch, scalar_as_key};
+use async_trait::async_trait;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::catalog::Session;
+use datafusion::datasource::{TableProvider, TableType};
+use datafusion::error::{DataFusionError, Result as DfResult};
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
+use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
+use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
+use parking_lot::Mutex;
+use prismdb_catalog::{Column, Table};
+use prismdb_common::keycode::{encode_key, prefix_end};
+use prismdb_common::{Error, Result, TableId, Value, Version};
+use prismdb_rowstore::{RowKey, RowStore};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// Rows a transaction wrote and has not committed: `None` marks a delete.
+pub type Overlay = BTreeMap<RowKey, Option<Arc<Vec<Value>>>>;
+
+/// What one statement reads.
+pub struct ReadView {
+    pub store: Arc<RowStore>,
+    pub snapshot: Version,
+    pub overlay: Arc<Overlay>,
+}
+
+impl ReadView {
+    /// Reads one row by encoded primary key, own writes first.
+    pub fn get(&self, table: TableId, pk: &[u8]) -> Result<Option<Arc<Vec<Value>>>> {
+        if let Some(own) = self.overlay.get(&(table, pk.to_vec())) {
+            return Ok(own.clone());
+        }
+        Ok(self.store.get(table, pk, self.snapshot)?.map(Arc::new))
+    }
+}
+
+/// The read view of the statement a session is running, shared with the
+/// table providers it planned.
+#[derive(Default)]
+pub struct ScanContext {
+    view: Mutex<Option<Arc<ReadView>>>,
+}
+
+impl fmt::Debug for ScanContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ScanContext")
+    }
+}
+
+impl ScanContext {
+    pub fn set(&self, view: Option<Arc<ReadView>>) {
+        *self.view.lock() = view;
+    }
+
+    pub fn current(&self) -> Result<Arc<ReadView>> {
+        self.view.lock().clone().ok_or_else(|| Error::Internal("table read outside a statement".into()))
+    }
+}
+
+/// A table as DataFusion sees it.
+pub struct RowTable {
+    table: Arc<Table>,
+    schema: SchemaRef,
+    /// Stored column index of each schema field.
+    cols: Vec<usize>,
+    ctx: Arc<ScanContext>,
+    defaults: HashMap<String, Expr>,
+}
+
+impl fmt::Debug for RowTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RowTable({})", self.table.name)
+    }
+}
+
+impl RowTable {
+    /// A provider of the table's visible columns, or of all stored columns
+    /// (the hidden row id included) when `with_hidden` — used as the target
+    /// of UPDATE and DELETE, which must know every row's key.
+    pub fn new(table: Arc<Table>, ctx: Arc<ScanContext>, with_hidden: bool, defaults: HashMap<String, Expr>) -> Self {
+        let cols: Vec<usize> = table
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| with_hidden || !c.hidden)
+            .map(|(i, _)| i)
+            .collect();
+        let fields: Vec<_> = cols
+            .iter()
+            .map(|&i| {
+                let c = &table.columns[i];
+                c.ty.arrow_field(&c.name, c.nullable || c.hidden)
+            })
+            .collect();
+        RowTable { table, schema: Arc::new(Schema::new(fields)), cols, ctx, defaults }
+    }
+
+    fn key_column(&self, expr: &Expr) -> Option<usize> {
+        match expr {
+            Expr::Column(c) => self.table.primary_key.iter().position(|&k| self.table.columns[k].name == c.name),
+            _ => None,
+        }
+    }
+
+    /// Derives the key access path from the pushed-down filters.
+    fn access_path(&self, filters: &[Expr]) -> Access {
+        let pk = &self.table.primary_key;
+        let mut eq: Vec<Option<Value>> = vec![None; pk.len()];
+        let mut lower: Bound<Vec<u8>> = Bound::Unbounded;
+        let mut upper: Bound<Vec<u8>> = Bound::Unbounded;
+        let mut in_list: Option<Vec<Value>> = None;
+        let key_ty = |pos: usize| &self.table.columns[pk[pos]].ty;
+        for f in filters.iter().flat_map(split_conjunction) {
+            match f {
+                Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
+                    let (pos, lit, op) = match (self.key_column(left), right.as_ref(), self.key_column(right), left.as_ref()) {
+                        (Some(pos), Expr::Literal(lit, _), _, _) => (pos, lit, *op),
+                        (_, _, Some(pos), Expr::Literal(lit, _)) => match op.swap() {
+                            Some(op) => (pos, lit, op),
+                            None => continue,
+                        },
+                        _ => continue,
+                    };
+                    let Some(v) = scalar_as_key(lit, key_ty(pos)) else { continue };
+                    match op {
+                        Operator::Eq => eq[pos] = Some(v),
+                        _ if pos != 0 => {}
+                        Operator::Gt => lower = tighter_lower(lower, Bound::Included(after_prefix(&v))),
+                        Operator::GtEq => lower = tighter_lower(lower, Bound::Included(encode_key(&[v]))),
+                        Operator::Lt => upper = tighter_upper(upper, Bound::Excluded(encode_key(&[v]))),
+                        Operator::LtEq => upper = tighter_upper(upper, Bound::Excluded(after_prefix(&v))),
+                        _ => {}
+                    }
+                }
+                Expr::InList(list) if !list.negated && pk.len() == 1 && self.key_column(&list.expr) == Some(0) => {
+                    let values: Option<Vec<Value>> = list
+                        .list
+                        .iter()
+                        .map(|e| match e {
+                            Expr::Literal(lit, _) => scalar_as_key(lit, key_ty(0)),
+                            _ => None,
+                        })
+                        .collect();
+                    if let Some(values) = values {
+                        in_list = Some(values);
+                    }
+                }
+                Expr::Between(b) if !b.negated && self.key_column(&b.expr) == Some(0) => {
+                    if let (Expr::Literal(lo, _), Expr::Literal(hi, _)) = (b.low.as_ref(), b.high.as_ref()) {
+                        if let (Some(lo), Some(hi)) = (scalar_as_key(lo, key_ty(0)), scalar_as_key(hi, key_ty(0))) {
+                            lower = tighter_lower(lower, Bound::Included(encode_key(&[lo])));
+                            upper = tighter_upper(upper, Bound::Excluded(after_prefix(&hi)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        if eq.iter().all(Option::is_some) {
+            let key: Vec<Value> = eq.into_iter().flatten().collect();
+            return Access::Points(vec![encode_key(&key)]);
+        }
+        if let Some(values) = in_list {
+            let mut keys: Vec<Vec<u8>> = values.iter().map(|v| encode_key(std::slice::from_ref(v))).collect();
+            keys.sort();
+            keys.dedup();
+            return Access::Points(keys);
+        }
+        // A leading run of equalities is a key prefix.
+        let prefix: Vec<Value> = eq.into_iter().map_while(|v| v).collect();
+        if !prefix.is_empty() {
+            let p = encode_key(&prefix);
+            let end = prefix_end(&p);
+            return Access::Range(Bound::Included(p), end.map_or(Bound::Unbounded, Bound::Excluded));
+        }
+        Access::Range(lower, upper)
+    }
+}
+
+/// Encoded keys greater than every key whose first column is `v`.
+fn after_prefix(v: &Value) -> Vec<u8> {
+    let k = encode_key(std::slice::from_ref(v));
+    prefix_end(&k).unwrap_or(k)
+}
+
+fn tighter_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match (&a, &b) {
+        (Bound::Unbounded, _) => b,
+        (Bound::Included(x), Bound::Included(y)) if y > x => b,
+        _ => a,
+    }
+}
+
+fn tighter_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
+    match (&a, &b) {
+        (Bound::Unbounded, _) => b,
+        (Bound::Excluded(x), Bound::Excluded(y)) if y < x => b,
+        _ => a,
+    }
+}
+
+fn split_conjunction(e: &Expr) -> Vec<&Expr> {
+    match e {
+        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, right }) => {
+            let mut v = split_conjunction(left);
+            v.extend(split_conjunction(right));
+            v
+        }
+        other => vec![other],
+    }
+}
+
+/// How a scan reaches its rows.
+#[derive(Debug, Clone)]
+enum Access {
+    Points(Vec<Vec<u8>>),
+    Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
+}
+
+#[async_trait]
+impl TableProvider for RowTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn get_column_default(&self, column: &str) -> Option<&Expr> {
+        self.defaults.get(column)
+    }
+
+    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let view = self.ctx.current().map_err(to_df)?;
+        let projection: Vec<usize> = match projection {
+            Some(p) => p.clone(),
+            None => (0..self.cols.len()).collect(),
+        };
+        let schema = Arc::new(self.schema.project(&projection)?);
+        let stream = RowScan {
+            table: self.table.clone(),
+            schema: schema.clone(),
+            cols: projection.iter().map(|&i| self.cols[i]).collect(),
+            access: self.access_path(filters),
+            view,
+            limit,
+        };
+        Ok(Arc::new(StreamingTableExec::try_new(schema, vec![Arc::new(stream)], None, vec![], false, limit)?))
+    }
+}
+
+pub(crate) fn to_df(e: Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// One partition of a row-store scan.
+struct RowScan {
+    table: Arc<Table>,
+    schema: SchemaRef,
+    cols: Vec<usize>,
+    access: Access,
+    view: Arc<ReadView>,
+    limit: Option<usize>,
+}
+
+impl fmt::Debug for RowScan {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RowScan({}, {:?})", self.table.name, self.access)
+    }
+}
+
+const CHUNK_ROWS: usize = 8192;
+
+impl PartitionStream for RowScan {
+    fn schema(&self) -> &SchemaRef {
+        &self.schema
+    }
+
+    fn execute(&self, _ctx: Arc<TaskContext>) -> SendableRecordBatchStream {
+        let mut cursor = Cursor {
+            table: self.table.clone(),
+            schema: self.schema.clone(),
+            cols: self.cols.clone(),
+            view: self.view.clone(),
+            remaining: self.limit.unwrap_or(usize::MAX),
+            state: match &self.access {
+                Access::Points(keys) => CursorState::Points(keys.clone()),
+                Access::Range(lo, hi) => {
+                    let own = own_writes(&self.view.overlay, self.table.id, lo, hi);
+                    CursorState::Range { next: lo.clone(), upper: hi.clone(), own, own_pos: 0 }
+                }
+            },
+        };
+        let stream = futures::stream::unfold(Some(()), move |more| {
+            let batch = match more {
+                None => None,
+                Some(()) => match cursor.next_batch() {
+                    Ok(Some(b)) => Some((Ok(b), Some(()))),
+                    Ok(None) => None,
+                    Err(e) => Some((Err(to_df(e)), None)),
+                },
+            };
+            futures::future::ready(batch)
+        });
+        Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+/// The transaction's own writes to one table within a key range, in key order.
+fn own_writes(
+    overlay: &Overlay,
+    table: TableId,
+    lo: &Bound<Vec<u8>>,
+    hi: &Bound<Vec<u8>>,
+) -> Vec<(Vec<u8>, Option<Arc<Vec<Value>>>)> {
+    if overlay.is_empty() {
+        return Vec::new();
+    }
+    let map = |b: &Bound<Vec<u8>>| match b {
+        Bound::Included(k) => Bound::Included((table, k.clone())),
+        Bound::Excluded(k) => Bound::Excluded((table, k.clone())),
+        Bound::Unbounded => Bound::Unbounded,
+    };
+    let (lo, hi) = (map(lo), map(hi));
+    overlay
+        .range((lo, hi))
+        .filter(|((t, _), _)| *t == table)
+        .map(|((_, k), v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+enum CursorState {
+    Points(Vec<Vec<u8>>),
+    Range {
+        next: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+        own: Vec<(Vec<u8>, Option<Arc<Vec<Value>>>)>,
+        own_pos: usize,
+    },
+    Done,
+}
+
+struct Cursor {
+    table: Arc<Table>,
+    schema: SchemaRef,
+    cols: Vec<usize>,
+    view: Arc<ReadView>,
+    remaining: usize,
+    state: CursorState,
+}
+
+impl Cursor {
+    fn next_batch(&mut self) -> Result<Option<RecordBatch>> {
+        if self.remaining == 0 {
+            return Ok(None);
+        }
+        let rows: Vec<Arc<Vec<Value>>> = match std::mem::replace(&mut self.state, CursorState::Done) {
+            CursorState::Done => return Ok(None),
+            CursorState::Points(keys) => {
+                let mut rows = Vec::with_capacity(keys.len());
+                for k in keys {
+                    if let Some(r) = self.view.get(self.table.id, &k)? {
+                        rows.push(r);
+                    }
+                }
+                rows
+            }
+            CursorState::Range { next, upper, own, mut own_pos } => {
+                let limit = CHUNK_ROWS.min(self.remaining);
+                let chunk = self.view.store.scan(
+                    self.table.id,
+                    bound_ref(&next),
+                    bound_ref(&upper),
+                    self.view.snapshot,
+                    limit,
+                )?;
+                let mut rows = Vec::with_capacity(chunk.rows.len());
+                for (pk, row) in chunk.rows {
+                    while own_pos < own.len() && own[own_pos].0 < pk {
+                        if let Some(r) = &own[own_pos].1 {
+                            rows.push(r.clone());
+                        }
+                        own_pos += 1;
+                    }
+                    if own_pos < own.len() && own[own_pos].0 == pk {
+                        if let Some(r) = &own[own_pos].1 {
+                            rows.push(r.clone());
+                        }
+                        own_pos += 1;
+                    } else {
+                        rows.push(Arc::new(row));
+                    }
+                }
+                match chunk.resume_after {
+                    Some(after) => {
+                        self.state = CursorState::Range { next: Bound::Excluded(after), upper, own, own_pos };
+                    }
+                    None => {
+                        rows.extend(own[own_pos..].iter().filter_map(|(_, r)| r.clone()));
+                    }
+                }
+                rows
+            }
+        };
+        let take = rows.len().min(self.remaining);
+        self.remaining -= take;
+        let refs: Vec<&[Value]> = rows[..take].iter().map(|r| r.as_slice()).collect();
+        let columns: Vec<&Column> = self.cols.iter().map(|&i| &self.table.columns[i]).collect();
+        let batch = rows_to_batch(&self.schema, &columns, &self.cols, &refs)?;
+        if batch.num_rows() == 0 && !matches!(self.state, CursorState::Done) {
+            // An empty chunk (all overridden by own deletes) is not the end.
+            return self.next_batch();
+        }
+        Ok(Some(batch))
+    }
+}
+
+fn bound_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}

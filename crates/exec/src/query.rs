@@ -1,0 +1,146 @@
+//! Planning and running queries with DataFusion, and describing statements
+//! for the extended protocol.
+
+use crate::convert::value_to_scalar;
+use crate::session::{Output, ResultRows, Session};
+use datafusion::arrow::array::{Array, StringArray};
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::ParamValues;
+use datafusion::logical_expr::LogicalPlan;
+use datafusion::sql::parser::Statement as DfStatement;
+use prismdb_common::{Error, Result, Value};
+use prismdb_sql::error::from_datafusion;
+use prismdb_sql::rewrite::{expand_views, output_names};
+use prismdb_sql::sqlparser::ast::Statement;
+use std::sync::Arc;
+
+impl Session {
+    /// Expands views and plans a statement with DataFusion.
+    pub(crate) async fn plan(&self, stmt: &Statement) -> Result<LogicalPlan> {
+        let mut stmt = stmt.clone();
+        let catalog = self.engine.catalog();
+        let db = catalog.database(&self.database)?.clone();
+        if !db.views.is_empty() {
+            expand_views(&mut stmt, &|name| db.views.get(name).cloned())?;
+        }
+        self.state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await.map_err(from_datafusion)
+    }
+
+    /// Binds parameters into a plan.
+    pub(crate) fn bind(plan: LogicalPlan, params: &[Value]) -> Result<LogicalPlan> {
+        if params.is_empty() {
+            return Ok(plan);
+        }
+        let values: Vec<_> = params.iter().map(value_to_scalar).collect();
+        plan.with_param_values(ParamValues::from(values)).map_err(from_datafusion)
+    }
+
+    /// Runs a logical plan to completion.
+    pub(crate) async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
+        let physical = self.state.create_physical_plan(&plan).await.map_err(from_datafusion)?;
+        datafusion::physical_plan::collect(physical, self.state.task_ctx()).await.map_err(from_datafusion)
+    }
+
+    /// Runs a query (SELECT, VALUES, EXPLAIN, ...).
+    pub(crate) async fn query(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
+        let plan = Self::bind(self.plan(stmt).await?, params)?;
+        let is_explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
+        let batches = self.collect(plan.clone()).await?;
+        if is_explain {
+            return explain_output(batches);
+        }
+        let schema = output_schema(stmt, plan.schema().inner());
+        let batches = batches
+            .into_iter()
+            .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(Output { tag: "SELECT".into(), rows: Some(ResultRows { schema, batches }) })
+    }
+
+    /// Parameter types and result schema of a query or DML statement.
+    pub(crate) async fn describe(&mut self, stmt: &Statement) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
+        match stmt {
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.describe_dml(stmt).await,
+            _ => {
+                let plan = self.plan(stmt).await?;
+                let params = param_types(&plan)?;
+                let schema = match plan {
+                    LogicalPlan::Explain(_) | LogicalPlan::Analyze(_) => explain_schema(),
+                    _ => output_schema(stmt, plan.schema().inner()),
+                };
+                Ok((params, Some(schema)))
+            }
+        }
+    }
+}
+
+/// Parameter types of a plan in `$1..$n` order; unknown types are `Null`.
+pub(crate) fn param_types(plan: &LogicalPlan) -> Result<Vec<DataType>> {
+    let types = plan.get_parameter_types().map_err(from_datafusion)?;
+    let mut out = Vec::new();
+    for (name, ty) in types {
+        let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
+            return Err(Error::Syntax(format!("invalid parameter name {name}")));
+        };
+        if n == 0 {
+            return Err(Error::Syntax("parameter $0 does not exist".into()));
+        }
+        if out.len() < n {
+            out.resize(n, DataType::Null);
+        }
+        out[n - 1] = ty.unwrap_or(DataType::Null);
+    }
+    Ok(out)
+}
+
+/// The result schema with PostgreSQL's column names where they differ
+/// from DataFusion's.
+fn output_schema(stmt: &Statement, schema: &SchemaRef) -> SchemaRef {
+    let names = match stmt {
+        Statement::Query(q) => output_names(q),
+        _ => None,
+    };
+    match names {
+        Some(names) if names.len() == schema.fields().len() => {
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .zip(names)
+                .map(|(f, n)| f.as_ref().clone().with_name(n).with_nullable(true))
+                .collect();
+            Arc::new(Schema::new(fields))
+        }
+        _ => {
+            let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+            Arc::new(Schema::new(fields))
+        }
+    }
+}
+
+fn explain_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new("QUERY PLAN", DataType::Utf8, false)]))
+}
+
+/// DataFusion's EXPLAIN rows (plan_type, plan) as PostgreSQL's single
+/// `QUERY PLAN` column, one line per row.
+fn explain_output(batches: Vec<RecordBatch>) -> Result<Output> {
+    let mut lines = Vec::new();
+    for b in &batches {
+        let text = |i: usize| b.column(i).as_any().downcast_ref::<StringArray>().cloned();
+        let (Some(kinds), Some(plans)) = (text(0), text(b.num_columns().saturating_sub(1))) else { continue };
+        for row in 0..b.num_rows() {
+            if !kinds.is_null(row) && b.num_columns() > 1 {
+                lines.push(format!("{}:", kinds.value(row)));
+            }
+            if !plans.is_null(row) {
+                lines.extend(plans.value(row).lines().map(|l| format!("  {l}")));
+            }
+        }
+    }
+    let schema = explain_schema();
+    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(lines))])
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Output { tag: "EXPLAIN".into(), rows: Some(ResultRows { schema, batches: vec![batch] }) })
+}

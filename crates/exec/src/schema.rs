@@ -1,0 +1,107 @@
+//! The DataFusion catalog adapter: resolves table names of one database to
+//! [`RowTable`] providers.
+//!
+//! A session's DataFusion context has one catalog (named after the
+//! session's database) with one schema, `public`. Each lookup reads the
+//! engine's current [`Catalog`], so DDL committed by any session is seen by
+//! the next statement planned anywhere. The session tells the schema which
+//! table is the target of the UPDATE or DELETE being planned (it is exposed
+//! with its hidden row id) and the DEFAULT expressions of an INSERT target.
+
+use crate::provider::{RowTable, ScanContext};
+use async_trait::async_trait;
+use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider};
+use datafusion::datasource::TableProvider;
+use datafusion::error::Result as DfResult;
+use datafusion::logical_expr::Expr;
+use parking_lot::{Mutex, RwLock};
+use prismdb_catalog::{Catalog, DEFAULT_SCHEMA};
+use prismdb_common::TableId;
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Planning hints a session sets before planning one statement.
+#[derive(Default)]
+pub struct PlanHints {
+    /// Table exposed with hidden columns (UPDATE / DELETE target).
+    pub dml_target: Option<TableId>,
+    /// DEFAULT expressions by table, for INSERT targets.
+    pub defaults: HashMap<TableId, HashMap<String, Expr>>,
+}
+
+/// Shared by a session and its schema provider.
+pub struct SchemaState {
+    pub catalog: Arc<RwLock<Arc<Catalog>>>,
+    pub database: String,
+    pub scan: Arc<ScanContext>,
+    pub hints: Mutex<PlanHints>,
+}
+
+impl fmt::Debug for SchemaState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SchemaState({})", self.database)
+    }
+}
+
+/// `public` of one database.
+#[derive(Debug)]
+pub struct PrismSchema(pub Arc<SchemaState>);
+
+#[async_trait]
+impl SchemaProvider for PrismSchema {
+    fn table_names(&self) -> Vec<String> {
+        let catalog = self.0.catalog.read().clone();
+        catalog.database(&self.0.database).map(|db| db.tables.keys().cloned().collect()).unwrap_or_default()
+    }
+
+    async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
+        let catalog = self.0.catalog.read().clone();
+        let Ok(db) = catalog.database(&self.0.database) else { return Ok(None) };
+        let Some(table) = db.tables.get(name) else { return Ok(None) };
+        let hints = self.0.hints.lock();
+        let with_hidden = hints.dml_target == Some(table.id);
+        let defaults = hints.defaults.get(&table.id).cloned().unwrap_or_default();
+        Ok(Some(Arc::new(RowTable::new(table.clone(), self.0.scan.clone(), with_hidden, defaults))))
+    }
+
+    fn table_exist(&self, name: &str) -> bool {
+        let catalog = self.0.catalog.read().clone();
+        catalog.database(&self.0.database).map(|db| db.tables.contains_key(name)).unwrap_or(false)
+    }
+}
+
+/// The catalog of one database.
+#[derive(Debug)]
+pub struct PrismCatalog(pub Arc<PrismSchema>);
+
+impl CatalogProvider for PrismCatalog {
+    fn schema_names(&self) -> Vec<String> {
+        vec![DEFAULT_SCHEMA.to_string()]
+    }
+
+    fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
+        (name == DEFAULT_SCHEMA).then(|| self.0.clone() as Arc<dyn SchemaProvider>)
+    }
+}
+
+/// The only catalog a session sees: its own database.
+#[derive(Debug)]
+pub struct PrismCatalogList {
+    pub name: String,
+    pub catalog: Arc<PrismCatalog>,
+}
+
+impl CatalogProviderList for PrismCatalogList {
+    fn register_catalog(&self, _name: String, _catalog: Arc<dyn CatalogProvider>) -> Option<Arc<dyn CatalogProvider>> {
+        None
+    }
+
+    fn catalog_names(&self) -> Vec<String> {
+        vec![self.name.clone()]
+    }
+
+    fn catalog(&self, name: &str) -> Option<Arc<dyn CatalogProvider>> {
+        (name == self.name).then(|| self.catalog.clone() as Arc<dyn CatalogProvider>)
+    }
+}

@@ -1,0 +1,389 @@
+//! [`Session`]: one client connection's settings, transaction and planner.
+
+use crate::functions::session_functions;
+use crate::provider::ScanContext;
+use crate::schema::{PlanHints, PrismCatalog, PrismCatalogList, PrismSchema, SchemaState};
+use crate::settings::{Settings, SharedSettings};
+use crate::txn::Txn;
+use crate::Engine;
+use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::execution::FunctionRegistry;
+use datafusion::execution::SessionStateBuilder;
+use datafusion::execution::context::SessionState;
+use datafusion::prelude::SessionConfig;
+use parking_lot::{Mutex, RwLock};
+use prismdb_catalog::DEFAULT_SCHEMA;
+use prismdb_common::{Error, Result, Value};
+use prismdb_sql::sqlparser::ast::{Expr, Set, Statement, Value as SqlValue};
+use prismdb_sql::{StatementKind, classify, parse};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Rows a statement returns, fully computed.
+pub struct ResultRows {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+/// The outcome of one statement: its command tag and rows, if any. Plain
+/// queries carry the tag `SELECT`; the wire layer appends the row count.
+pub struct Output {
+    pub tag: String,
+    pub rows: Option<ResultRows>,
+}
+
+impl Output {
+    pub fn command(tag: impl Into<String>) -> Output {
+        Output { tag: tag.into(), rows: None }
+    }
+}
+
+/// Transaction status as reported in ReadyForQuery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnStatus {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+/// A statement of the extended protocol, parsed and described.
+pub struct Prepared {
+    pub(crate) stmt: Option<Statement>,
+    pub param_types: Vec<DataType>,
+    pub schema: Option<SchemaRef>,
+}
+
+/// One client connection.
+pub struct Session {
+    pub(crate) engine: Arc<Engine>,
+    pub(crate) database: String,
+    pub(crate) state: SessionState,
+    pub(crate) schema: Arc<SchemaState>,
+    pub(crate) settings: SharedSettings,
+    pub(crate) txn: Option<Txn>,
+}
+
+/// How many times an autocommit statement is retried after losing a write conflict.
+const AUTOCOMMIT_RETRIES: usize = 32;
+
+impl Session {
+    pub(crate) fn new(
+        engine: Arc<Engine>,
+        _user: &str,
+        database: &str,
+        options: &[(String, String)],
+        pid: i32,
+    ) -> Result<Session> {
+        let settings: SharedSettings = Arc::new(RwLock::new(Settings::with_startup(options)));
+        let schema = Arc::new(SchemaState {
+            catalog: engine.catalog.clone(),
+            database: database.to_string(),
+            scan: Arc::new(ScanContext::default()),
+            hints: Mutex::new(PlanHints::default()),
+        });
+        let catalog_list = Arc::new(PrismCatalogList {
+            name: database.to_string(),
+            catalog: Arc::new(PrismCatalog(Arc::new(PrismSchema(schema.clone())))),
+        });
+        let mut config = SessionConfig::new()
+            .with_default_catalog_and_schema(database, DEFAULT_SCHEMA)
+            .with_create_default_catalog_and_schema(false)
+            .with_information_schema(true)
+            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let opts = config.options_mut();
+        opts.sql_parser.parse_float_as_decimal = true;
+        opts.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
+        opts.execution.time_zone = Some("+00:00".into());
+        let mut state = SessionStateBuilder::new()
+            .with_config(config)
+            .with_default_features()
+            .with_catalog_list(catalog_list)
+            .build();
+        for udf in session_functions(settings.clone(), database, pid) {
+            state.register_udf(Arc::new(udf)).map_err(prismdb_sql::error::from_datafusion)?;
+        }
+        Ok(Session { engine, database: database.to_string(), state, schema, settings, txn: None })
+    }
+
+    /// The session's database.
+    pub fn database(&self) -> &str {
+        &self.database
+    }
+
+    pub fn txn_status(&self) -> TxnStatus {
+        match &self.txn {
+            None => TxnStatus::Idle,
+            Some(t) if t.failed => TxnStatus::Failed,
+            Some(_) => TxnStatus::InBlock,
+        }
+    }
+
+    /// Reported settings changed since the last call (for ParameterStatus).
+    pub fn take_parameter_changes(&mut self) -> Vec<(String, String)> {
+        self.settings.write().take_changes()
+    }
+
+    /// Runs every statement of `sql`, stopping at the first error.
+    pub async fn simple_query(&mut self, sql: &str) -> Vec<Result<Output>> {
+        let stmts = match parse(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail_txn();
+                return vec![Err(e)];
+            }
+        };
+        let mut out = Vec::with_capacity(stmts.len());
+        for stmt in stmts {
+            let r = self.run(stmt, &[]).await;
+            let failed = r.is_err();
+            out.push(r);
+            if failed {
+                break;
+            }
+        }
+        out
+    }
+
+    /// Parses and describes one statement for the extended protocol.
+    pub async fn prepare(&mut self, sql: &str, hints: &[Option<DataType>]) -> Result<Prepared> {
+        let mut stmts = parse(sql)?;
+        if stmts.len() > 1 {
+            return Err(Error::Syntax("cannot insert multiple commands into a prepared statement".into()));
+        }
+        let Some(stmt) = stmts.pop() else {
+            return Ok(Prepared { stmt: None, param_types: vec![], schema: None });
+        };
+        let (mut param_types, schema) = match classify(&stmt) {
+            StatementKind::Query | StatementKind::Dml => self.describe(&stmt).await?,
+            StatementKind::Setting => match &stmt {
+                Statement::ShowVariable { variable } => {
+                    let name = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
+                    (vec![], Some(show_schema(&name)))
+                }
+                _ => (vec![], None),
+            },
+            _ => (vec![], None),
+        };
+        for (i, hint) in hints.iter().enumerate() {
+            if let Some(t) = hint {
+                if i < param_types.len() {
+                    param_types[i] = t.clone();
+                } else {
+                    param_types.resize(i, DataType::Null);
+                    param_types.push(t.clone());
+                }
+            }
+        }
+        Ok(Prepared { stmt: Some(stmt), param_types, schema })
+    }
+
+    /// Runs a prepared statement with bound parameters.
+    pub async fn execute(&mut self, prepared: &Prepared, params: &[Value]) -> Result<Output> {
+        match &prepared.stmt {
+            None => Ok(Output::command("")),
+            Some(stmt) => self.run(stmt.clone(), params).await,
+        }
+    }
+
+    fn fail_txn(&mut self) {
+        if let Some(t) = self.txn.as_mut() {
+            t.failed = true;
+        }
+    }
+
+    /// Runs one statement, keeping the transaction state machine right.
+    async fn run(&mut self, stmt: Statement, params: &[Value]) -> Result<Output> {
+        let kind = classify(&stmt);
+        if kind == StatementKind::Transaction {
+            return self.transaction_control(&stmt).await;
+        }
+        if self.txn.as_ref().is_some_and(|t| t.failed) {
+            return Err(Error::InFailedTransaction);
+        }
+        let timeout_ms = self.settings.read().statement_timeout_ms();
+        let fut = self.run_kind(kind, stmt, params);
+        let r = if timeout_ms > 0 {
+            match tokio::time::timeout(Duration::from_millis(timeout_ms), fut).await {
+                Ok(r) => r,
+                Err(_) => Err(Error::QueryCanceled("canceling statement due to statement timeout".into())),
+            }
+        } else {
+            fut.await
+        };
+        self.schema.scan.set(None);
+        if r.is_err() {
+            self.fail_txn();
+        }
+        r
+    }
+
+    async fn run_kind(&mut self, kind: StatementKind, stmt: Statement, params: &[Value]) -> Result<Output> {
+        match kind {
+            StatementKind::Setting => self.setting(&stmt),
+            StatementKind::Ddl if matches!(stmt, Statement::Truncate(_)) => self.in_txn(&stmt, params).await,
+            StatementKind::Ddl => self.ddl(stmt).await,
+            StatementKind::Dml | StatementKind::Query => self.in_txn(&stmt, params).await,
+            StatementKind::Transaction => self.transaction_control(&stmt).await,
+            StatementKind::Unsupported => Err(Error::NotSupported(format!(
+                "statement not supported: {}",
+                stmt.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+            ))),
+        }
+    }
+
+    /// Runs a query or DML statement in the open transaction, or in its own
+    /// autocommit transaction (retried on write conflicts).
+    async fn in_txn(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
+        if let Some(mut txn) = self.txn.take() {
+            let r = self.execute_in(stmt, params, &mut txn).await;
+            self.txn = Some(txn);
+            return r;
+        }
+        let mut attempt = 0;
+        loop {
+            let mut txn = Txn::begin(self.engine.store.last_version(), false);
+            let out = self.execute_in(stmt, params, &mut txn).await?;
+            if txn.is_read_only() {
+                return Ok(out);
+            }
+            match self.engine.store.commit(txn.write_set()).await {
+                Ok(_) => return Ok(out),
+                Err(Error::SerializationFailure(_)) if attempt < AUTOCOMMIT_RETRIES => {
+                    attempt += 1;
+                    tokio::task::yield_now().await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn execute_in(&mut self, stmt: &Statement, params: &[Value], txn: &mut Txn) -> Result<Output> {
+        self.schema.scan.set(Some(txn.read_view(&self.engine.store)));
+        match stmt {
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Truncate(_) => {
+                self.dml(stmt, params, txn).await
+            }
+            _ => self.query(stmt, params).await,
+        }
+    }
+
+    async fn transaction_control(&mut self, stmt: &Statement) -> Result<Output> {
+        match stmt {
+            Statement::StartTransaction { .. } => {
+                if self.txn.is_none() {
+                    self.txn = Some(Txn::begin(self.engine.store.last_version(), true));
+                }
+                Ok(Output::command("BEGIN"))
+            }
+            Statement::Commit { .. } => match self.txn.take() {
+                None => Ok(Output::command("COMMIT")),
+                Some(t) if t.failed => Ok(Output::command("ROLLBACK")),
+                Some(t) => {
+                    if !t.is_read_only() {
+                        self.engine.store.commit(t.write_set()).await?;
+                    }
+                    Ok(Output::command("COMMIT"))
+                }
+            },
+            Statement::Rollback { savepoint: Some(_), .. } => {
+                Err(Error::NotSupported("savepoints are not supported".into()))
+            }
+            Statement::Rollback { .. } => {
+                self.txn = None;
+                Ok(Output::command("ROLLBACK"))
+            }
+            _ => Err(Error::NotSupported("unsupported transaction statement".into())),
+        }
+    }
+
+    fn setting(&mut self, stmt: &Statement) -> Result<Output> {
+        match stmt {
+            Statement::ShowVariable { variable } => {
+                let name = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
+                if name == "all" {
+                    let all = self.settings.read().all();
+                    let schema = Arc::new(Schema::new(vec![
+                        Field::new("name", DataType::Utf8, false),
+                        Field::new("setting", DataType::Utf8, false),
+                    ]));
+                    let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
+                    let values: Vec<&str> = all.iter().map(|(_, v)| v.as_str()).collect();
+                    let batch = RecordBatch::try_new(
+                        schema.clone(),
+                        vec![
+                            Arc::new(datafusion::arrow::array::StringArray::from(names)),
+                            Arc::new(datafusion::arrow::array::StringArray::from(values)),
+                        ],
+                    )
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                    return Ok(Output { tag: "SHOW".into(), rows: Some(ResultRows { schema, batches: vec![batch] }) });
+                }
+                let name = match name.as_str() {
+                    "time zone" => "timezone".to_string(),
+                    "transaction isolation level" => "transaction_isolation".to_string(),
+                    _ => name,
+                };
+                let value = self.settings.read().get(&name)?;
+                let schema = show_schema(&name);
+                let batch = RecordBatch::try_new(
+                    schema.clone(),
+                    vec![Arc::new(datafusion::arrow::array::StringArray::from(vec![value]))],
+                )
+                .map_err(|e| Error::Internal(e.to_string()))?;
+                Ok(Output { tag: "SHOW".into(), rows: Some(ResultRows { schema, batches: vec![batch] }) })
+            }
+            Statement::Set(set) => {
+                let mut settings = self.settings.write();
+                match set {
+                    Set::SingleAssignment { variable, values, .. } => {
+                        let name = variable.to_string().to_lowercase();
+                        if values.len() == 1 && matches!(&values[0], Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default")) {
+                            settings.reset(&name)?;
+                        } else {
+                            let value = values.iter().map(setting_value).collect::<Vec<_>>().join(", ");
+                            settings.set(&name, &value)?;
+                        }
+                    }
+                    Set::SetTimeZone { value, .. } => settings.set("TimeZone", &setting_value(value))?,
+                    Set::SetNames { charset_name, .. } => settings.set("client_encoding", &charset_name.value)?,
+                    Set::SetNamesDefault {} => settings.reset("client_encoding")?,
+                    Set::SetTransaction { .. } | Set::SetSessionParam(_) => {}
+                    other => return Err(Error::NotSupported(format!("{other} is not supported"))),
+                }
+                Ok(Output::command("SET"))
+            }
+            Statement::Reset(r) => {
+                let mut settings = self.settings.write();
+                match &r.reset {
+                    prismdb_sql::sqlparser::ast::Reset::ALL => settings.reset_all(),
+                    prismdb_sql::sqlparser::ast::Reset::ConfigurationParameter(name) => {
+                        settings.reset(&name.to_string())?
+                    }
+                }
+                Ok(Output::command("RESET"))
+            }
+            _ => Err(Error::NotSupported("unsupported setting statement".into())),
+        }
+    }
+}
+
+/// The one-column schema of `SHOW name`.
+fn show_schema(name: &str) -> SchemaRef {
+    Arc::new(Schema::new(vec![Field::new(name, DataType::Utf8, false)]))
+}
+
+/// The text of a SET value expression: `'x'`, `x`, `42`, `-1`, `on`.
+fn setting_value(e: &Expr) -> String {
+    match e {
+        Expr::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s.clone(),
+            SqlValue::Number(n, _) => n.to_string(),
+            SqlValue::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(i) => i.value.clone(),
+        Expr::UnaryOp { op, expr } => format!("{op}{}", setting_value(expr)),
+        other => other.to_string(),
+    }
+}

@@ -1,0 +1,237 @@
+//! Session settings: what `SET`, `SHOW`, `RESET` and `current_setting()` see.
+//!
+//! Names are case-insensitive. The known PostgreSQL parameters that clients
+//! send or ask for at start-up have PostgreSQL's defaults; any dotted name
+//! (`prism.x`, `myapp.y`) may be set freely, as PostgreSQL allows for
+//! custom options. Changes to parameters PostgreSQL reports to the client
+//! (`client_encoding`, `DateStyle`, ...) are queued for a ParameterStatus.
+
+use parking_lot::RwLock;
+use prismdb_common::{Error, Result};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The server version reported to clients; drivers parse the leading number.
+pub const SERVER_VERSION: &str = "15.0";
+
+/// Known parameters: (name as shown, default, reported to the client).
+const KNOWN: &[(&str, &str, bool)] = &[
+    ("application_name", "", true),
+    ("client_encoding", "UTF8", true),
+    ("client_min_messages", "notice", false),
+    ("DateStyle", "ISO, MDY", true),
+    ("default_transaction_isolation", "repeatable read", false),
+    ("default_transaction_read_only", "off", false),
+    ("extra_float_digits", "1", false),
+    ("idle_in_transaction_session_timeout", "0", false),
+    ("integer_datetimes", "on", true),
+    ("IntervalStyle", "postgres", true),
+    ("is_superuser", "on", true),
+    ("lc_messages", "C", false),
+    ("lc_monetary", "C", false),
+    ("lc_numeric", "C", false),
+    ("lc_time", "C", false),
+    ("lock_timeout", "0", false),
+    ("max_identifier_length", "63", false),
+    ("search_path", "\"$user\", public", false),
+    ("server_encoding", "UTF8", true),
+    ("server_version", SERVER_VERSION, true),
+    ("server_version_num", "150000", false),
+    ("standard_conforming_strings", "on", true),
+    ("statement_timeout", "0", false),
+    ("TimeZone", "UTC", true),
+    ("transaction_isolation", "repeatable read", false),
+    ("transaction_read_only", "off", false),
+    ("bytea_output", "hex", false),
+    ("row_security", "on", false),
+    ("synchronous_commit", "on", false),
+    ("jit", "off", false),
+];
+
+/// Parameters that only the server sets.
+const READ_ONLY: &[&str] = &["server_version", "server_version_num", "server_encoding", "integer_datetimes", "max_identifier_length", "is_superuser"];
+
+fn known(name: &str) -> Option<&'static (&'static str, &'static str, bool)> {
+    KNOWN.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+}
+
+/// One session's settings; shared with functions like `current_setting()`.
+#[derive(Debug, Default)]
+pub struct Settings {
+    values: BTreeMap<String, String>,
+    changed: Vec<(String, String)>,
+}
+
+pub type SharedSettings = Arc<RwLock<Settings>>;
+
+impl Settings {
+    /// Settings with start-up parameters from the client applied.
+    pub fn with_startup(options: &[(String, String)]) -> Settings {
+        let mut s = Settings::default();
+        for (k, v) in options {
+            if known(k).is_some_and(|(_, _, _)| !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k))) {
+                let _ = s.set(k, v);
+            }
+        }
+        s.changed.clear();
+        s
+    }
+
+    /// The current value; errors with 42704 for an unknown parameter.
+    pub fn get(&self, name: &str) -> Result<String> {
+        let key = name.to_lowercase();
+        if let Some(v) = self.values.get(&key) {
+            return Ok(v.clone());
+        }
+        match known(name) {
+            Some((_, default, _)) => Ok(default.to_string()),
+            None => Err(unrecognized(name)),
+        }
+    }
+
+    /// The value of a custom setting, if set.
+    pub fn get_opt(&self, name: &str) -> Option<String> {
+        self.get(name).ok()
+    }
+
+    /// Sets a parameter.
+    pub fn set(&mut self, name: &str, value: &str) -> Result<()> {
+        let key = name.to_lowercase();
+        let report = match known(name) {
+            Some((_, _, report)) => {
+                if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+                    return Err(Error::InvalidStatement(format!("parameter \"{key}\" cannot be changed")));
+                }
+                *report
+            }
+            None if key.contains('.') => false,
+            None => return Err(unrecognized(name)),
+        };
+        let value = normalize_value(&key, value)?;
+        if report {
+            let shown = known(name).map(|(n, _, _)| n.to_string()).unwrap_or(key.clone());
+            self.changed.push((shown, value.clone()));
+        }
+        self.values.insert(key, value);
+        Ok(())
+    }
+
+    /// Resets a parameter to its default.
+    pub fn reset(&mut self, name: &str) -> Result<()> {
+        let key = name.to_lowercase();
+        if known(name).is_none() && !key.contains('.') {
+            return Err(unrecognized(name));
+        }
+        self.values.remove(&key);
+        if let Some((shown, default, true)) = known(name) {
+            self.changed.push((shown.to_string(), default.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Resets every parameter.
+    pub fn reset_all(&mut self) {
+        let keys: Vec<String> = self.values.keys().cloned().collect();
+        for k in keys {
+            let _ = self.reset(&k);
+        }
+    }
+
+    /// Every parameter with its value, for `SHOW ALL`.
+    pub fn all(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> =
+            KNOWN.iter().map(|(n, _, _)| (n.to_string(), self.get(n).unwrap_or_default())).collect();
+        out.extend(self.values.iter().filter(|(k, _)| known(k).is_none()).map(|(k, v)| (k.clone(), v.clone())));
+        out.sort_by_key(|(k, _)| k.to_lowercase());
+        out
+    }
+
+    /// Reported parameters changed since the last call.
+    pub fn take_changes(&mut self) -> Vec<(String, String)> {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// `statement_timeout` in milliseconds (0 = none).
+    pub fn statement_timeout_ms(&self) -> u64 {
+        self.get("statement_timeout").ok().and_then(|v| parse_duration_ms(&v)).unwrap_or(0)
+    }
+}
+
+fn unrecognized(name: &str) -> Error {
+    Error::UndefinedObject(format!("unrecognized configuration parameter \"{}\"", name.to_lowercase()))
+}
+
+/// Checks and canonicalizes values of parameters with a fixed vocabulary.
+fn normalize_value(key: &str, value: &str) -> Result<String> {
+    match key {
+        "client_encoding" => match value.to_uppercase().replace(['-', '_'], "").as_str() {
+            "UTF8" | "UNICODE" => Ok("UTF8".into()),
+            "SQLASCII" => Ok("SQL_ASCII".into()),
+            _ => Err(Error::InvalidParameterValue(format!("invalid value for parameter \"client_encoding\": \"{value}\""))),
+        },
+        "timezone" => match value.to_uppercase().as_str() {
+            "UTC" | "GMT" | "Z" | "ZULU" | "+00" | "+00:00" | "0" | "ETC/UTC" | "LOCAL" | "DEFAULT" => Ok("UTC".into()),
+            _ => Ok(value.to_string()),
+        },
+        "extra_float_digits" => match value.trim().parse::<i32>() {
+            Ok(v) if (-15..=3).contains(&v) => Ok(v.to_string()),
+            _ => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"extra_float_digits\": \"{value}\""
+            ))),
+        },
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => match parse_duration_ms(value) {
+            Some(ms) => Ok(if value.trim().chars().all(|c| c.is_ascii_digit()) { ms.to_string() } else { value.trim().to_string() }),
+            None => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"{key}\": \"{value}\""
+            ))),
+        },
+        "datestyle" => {
+            let v = value.to_uppercase();
+            if v.contains("ISO") || v.contains("MDY") || v.contains("DMY") || v.contains("YMD") {
+                let order = if v.contains("DMY") { "DMY" } else if v.contains("YMD") { "YMD" } else { "MDY" };
+                Ok(format!("ISO, {order}"))
+            } else {
+                Err(Error::InvalidParameterValue(format!("invalid value for parameter \"DateStyle\": \"{value}\"")))
+            }
+        }
+        _ => Ok(value.to_string()),
+    }
+}
+
+/// Parses `500`, `500ms`, `2s`, `1min` into milliseconds.
+pub fn parse_duration_ms(v: &str) -> Option<u64> {
+    let v = v.trim().trim_matches('\'');
+    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: f64 = num.parse().ok()?;
+    let mult = match unit.trim() {
+        "" | "ms" => 1.0,
+        "s" => 1000.0,
+        "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        "us" => 0.001,
+        _ => return None,
+    };
+    Some((n * mult) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_show_reset() {
+        let mut s = Settings::default();
+        assert_eq!(s.get("datestyle").unwrap(), "ISO, MDY");
+        s.set("DateStyle", "iso, dmy").unwrap();
+        assert_eq!(s.get("DATESTYLE").unwrap(), "ISO, DMY");
+        assert_eq!(s.take_changes(), vec![("DateStyle".to_string(), "ISO, DMY".to_string())]);
+        assert!(matches!(s.set("nonsense", "1"), Err(Error::UndefinedObject(_))));
+        s.set("prism.read_engines", "row").unwrap();
+        assert_eq!(s.get("prism.read_engines").unwrap(), "row");
+        s.reset("datestyle").unwrap();
+        assert_eq!(s.get("datestyle").unwrap(), "ISO, MDY");
+        assert!(s.set("server_version", "1").is_err());
+        assert_eq!(parse_duration_ms("2s"), Some(2000));
+    }
+}

@@ -1,0 +1,90 @@
+//! [`Txn`]: a transaction's snapshot and buffered writes.
+//!
+//! A transaction reads at `read_version` (the last committed version when it
+//! began) and buffers every write in its overlay, which its own statements
+//! read through (read-your-writes). Nothing reaches the store until COMMIT
+//! hands the whole write set to the store's committer in one piece, which
+//! decides first-committer-wins and uniqueness and applies it at one new
+//! version — or not at all.
+
+use crate::provider::{Overlay, ReadView};
+use prismdb_common::{Value, Version};
+use prismdb_rowstore::{RowKey, RowStore, Write, WriteSet, row::encode_row};
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// A running transaction.
+pub struct Txn {
+    pub read_version: Version,
+    /// Own writes, shared copy-on-write with the read views of statements.
+    overlay: Arc<Overlay>,
+    /// Keys first written by an INSERT (uniqueness is checked at commit).
+    inserted: BTreeSet<RowKey>,
+    /// Opened by BEGIN (as opposed to one autocommit statement).
+    pub explicit: bool,
+    /// A statement failed: only ROLLBACK (or COMMIT, which rolls back) is accepted.
+    pub failed: bool,
+}
+
+impl Txn {
+    pub fn begin(read_version: Version, explicit: bool) -> Txn {
+        Txn { read_version, overlay: Arc::default(), inserted: BTreeSet::new(), explicit, failed: false }
+    }
+
+    /// The view a statement of this transaction reads.
+    pub fn read_view(&self, store: &Arc<RowStore>) -> Arc<ReadView> {
+        Arc::new(ReadView { store: store.clone(), snapshot: self.read_version, overlay: self.overlay.clone() })
+    }
+
+    /// Buffers an inserted row.
+    pub fn insert(&mut self, key: RowKey, row: Vec<Value>) {
+        let overlay = Arc::make_mut(&mut self.overlay);
+        // Re-inserting a key this transaction deleted is an update of the
+        // committed row, not a new key.
+        if !matches!(overlay.get(&key), Some(None)) {
+            self.inserted.insert(key.clone());
+        }
+        overlay.insert(key, Some(Arc::new(row)));
+    }
+
+    /// Buffers a new version of an existing row.
+    pub fn update(&mut self, key: RowKey, row: Vec<Value>) {
+        Arc::make_mut(&mut self.overlay).insert(key, Some(Arc::new(row)));
+    }
+
+    /// Buffers a delete.
+    pub fn delete(&mut self, key: RowKey) {
+        let overlay = Arc::make_mut(&mut self.overlay);
+        if self.inserted.remove(&key) {
+            // Deleting a row this transaction inserted leaves nothing to write.
+            overlay.remove(&key);
+        } else {
+            overlay.insert(key, None);
+        }
+    }
+
+    /// This transaction's own write of a key: `Some(None)` if it deleted it.
+    pub fn own(&self, key: &RowKey) -> Option<Option<Arc<Vec<Value>>>> {
+        self.overlay.get(key).cloned()
+    }
+
+    pub fn is_read_only(&self) -> bool {
+        self.overlay.is_empty()
+    }
+
+    /// The write set COMMIT proposes.
+    pub fn write_set(&self) -> WriteSet {
+        let writes = self
+            .overlay
+            .iter()
+            .map(|(k, v)| {
+                let w = match v {
+                    Some(row) => Write::Put { row: encode_row(row), insert: self.inserted.contains(k) },
+                    None => Write::Delete,
+                };
+                (k.clone(), w)
+            })
+            .collect();
+        WriteSet { read_version: self.read_version, writes, catalog: None, drop_tables: Vec::new() }
+    }
+}

@@ -1,0 +1,78 @@
+//! Adapts the engine's sessions to the server crate's handler traits.
+
+use arrow::datatypes::{DataType, SchemaRef};
+use async_trait::async_trait;
+use futures::StreamExt;
+use prismdb_common::{Result, Value};
+use prismdb_exec::{Engine, Output, Prepared, Session, TxnStatus};
+use prismdb_server::{QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState};
+use std::sync::Arc;
+
+/// The engine as the server sees it.
+pub struct EngineAdapter {
+    engine: Arc<Engine>,
+}
+
+impl EngineAdapter {
+    pub fn new(engine: Arc<Engine>) -> Self {
+        EngineAdapter { engine }
+    }
+}
+
+#[async_trait]
+impl SqlEngine for EngineAdapter {
+    type Session = SessionAdapter;
+
+    async fn connect(&self, params: &StartupParams) -> Result<SessionAdapter> {
+        let options: Vec<(String, String)> = params.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let database = if params.database.is_empty() { &params.user } else { &params.database };
+        Ok(SessionAdapter(self.engine.session(&params.user, database, &options)?))
+    }
+}
+
+/// One session as the server sees it.
+pub struct SessionAdapter(Session);
+
+fn to_result(o: Output) -> QueryResult {
+    QueryResult {
+        tag: o.tag,
+        rows: o.rows.map(|r| Rows { schema: r.schema, batches: futures::stream::iter(r.batches.into_iter().map(Ok)).boxed() }),
+    }
+}
+
+#[async_trait]
+impl SqlSession for SessionAdapter {
+    type Statement = Prepared;
+
+    async fn simple_query(&mut self, sql: &str) -> Vec<Result<QueryResult>> {
+        self.0.simple_query(sql).await.into_iter().map(|r| r.map(to_result)).collect()
+    }
+
+    async fn prepare(&mut self, sql: &str, param_hints: &[Option<DataType>]) -> Result<Prepared> {
+        self.0.prepare(sql, param_hints).await
+    }
+
+    fn param_types(&self, stmt: &Prepared) -> Vec<DataType> {
+        stmt.param_types.clone()
+    }
+
+    fn result_schema(&self, stmt: &Prepared) -> Option<SchemaRef> {
+        stmt.schema.clone()
+    }
+
+    async fn execute(&mut self, stmt: &Prepared, params: Vec<Value>) -> Result<QueryResult> {
+        self.0.execute(stmt, &params).await.map(to_result)
+    }
+
+    fn txn_state(&self) -> TxnState {
+        match self.0.txn_status() {
+            TxnStatus::Idle => TxnState::Idle,
+            TxnStatus::InBlock => TxnState::InBlock,
+            TxnStatus::Failed => TxnState::Failed,
+        }
+    }
+
+    fn take_parameter_changes(&mut self) -> Vec<(String, String)> {
+        self.0.take_parameter_changes()
+    }
+}

@@ -1,0 +1,545 @@
+//! Result rows on the wire: encodes Arrow record batches into DataRow
+//! messages, each column in text or binary format as the client asked,
+//! straight from the typed arrays.
+
+use crate::format::{self, PG_EPOCH_DAYS, PG_EPOCH_MICROS};
+use crate::types::{self, Wire};
+use arrow::array::{
+    Array, ArrayRef, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array, Decimal128Array,
+    Decimal256Array, DurationMicrosecondArray, FixedSizeBinaryArray, Float32Array, Float64Array, Int8Array, Int16Array,
+    Int32Array, Int64Array, IntervalMonthDayNanoArray, LargeBinaryArray, LargeStringArray, StringArray,
+    StringViewArray, Time64MicrosecondArray, TimestampMicrosecondArray, UInt8Array, UInt16Array, UInt32Array,
+    UInt64Array,
+};
+use arrow::buffer::NullBuffer;
+use arrow::datatypes::{DataType, Fields, IntervalUnit, Schema, TimeUnit};
+use arrow::record_batch::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use bytes::{BufMut, BytesMut};
+use pgwire::messages::data::{DataRow, RowDescription};
+use prismdb_common::{Error, Result};
+use std::fmt::Write;
+use std::ops::Range;
+
+/// Encodes the rows of one result set: fixed column types and formats.
+#[derive(Debug, Clone)]
+pub struct ResultEncoder {
+    columns: Vec<ColumnSpec>,
+    fields: Fields,
+    binary: Vec<bool>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct ColumnSpec {
+    wire: Wire,
+    binary: bool,
+}
+
+impl ResultEncoder {
+    /// An encoder for rows of `schema`; `binary[i]` asks for binary format in
+    /// column `i` (missing entries mean text).
+    pub fn new(schema: &Schema, binary: &[bool]) -> Self {
+        let columns = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| ColumnSpec {
+                // Every type `pg_type` reports has a wire form; text is the fallback.
+                wire: types::wire_of(&types::pg_type(field)).unwrap_or(Wire::Text),
+                binary: binary.get(i).copied().unwrap_or(false),
+            })
+            .collect();
+        ResultEncoder { columns, fields: schema.fields().clone(), binary: binary.to_vec() }
+    }
+
+    /// The RowDescription matching the encoded rows.
+    pub fn row_description(&self) -> RowDescription {
+        types::row_description(self.fields.iter().map(|f| f.as_ref()), &self.binary)
+    }
+
+    pub fn num_columns(&self) -> usize {
+        self.columns.len()
+    }
+
+    /// Appends DataRows for `rows` of `batch` to `out`.
+    pub fn encode(&self, batch: &RecordBatch, rows: Range<usize>, out: &mut Vec<DataRow>) -> Result<()> {
+        if batch.num_columns() != self.columns.len() {
+            return Err(Error::Internal(format!(
+                "result batch has {} columns, its schema {}",
+                batch.num_columns(),
+                self.columns.len()
+            )));
+        }
+        let arrays = batch.columns().iter().map(normalize).collect::<Result<Vec<_>>>()?;
+        let columns = arrays.iter().map(|a| Column::new(a)).collect::<Result<Vec<_>>>()?;
+        let nulls: Vec<Option<NullBuffer>> = arrays.iter().map(|a| a.logical_nulls()).collect();
+        let field_count = self.columns.len() as i16;
+        let mut buf = BytesMut::new();
+        out.reserve(rows.len());
+        for row in rows {
+            if buf.capacity() - buf.len() < 1024 {
+                buf.reserve(64 * 1024);
+            }
+            for ((column, spec), nulls) in columns.iter().zip(&self.columns).zip(&nulls) {
+                if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                    buf.put_i32(-1);
+                    continue;
+                }
+                let at = buf.len();
+                buf.put_i32(0);
+                if spec.binary {
+                    column.write_binary(row, spec.wire, &mut buf)?;
+                } else {
+                    column.write_text(row, spec.wire, &mut buf)?;
+                }
+                let len = i32::try_from(buf.len() - at - 4)
+                    .map_err(|_| Error::OutOfMemory("value too large for the wire".into()))?;
+                buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+            out.push(DataRow::new(buf.split(), field_count));
+        }
+        Ok(())
+    }
+}
+
+/// Casts arrays whose layout the encoder does not read directly to one it
+/// does: dictionaries and run-end encoding to their values, and temporal and
+/// small types to a single unit per kind.
+fn normalize(array: &ArrayRef) -> Result<ArrayRef> {
+    use DataType::*;
+    let target = match array.data_type() {
+        Dictionary(_, v) => v.as_ref().clone(),
+        RunEndEncoded(_, v) => v.data_type().clone(),
+        Float16 => Float32,
+        Decimal32(p, s) | Decimal64(p, s) => Decimal128(*p, *s),
+        Date64 => Date32,
+        Timestamp(unit, tz) if *unit != TimeUnit::Microsecond => Timestamp(TimeUnit::Microsecond, tz.clone()),
+        Time32(_) | Time64(TimeUnit::Nanosecond) => Time64(TimeUnit::Microsecond),
+        Duration(unit) if *unit != TimeUnit::Microsecond => Duration(TimeUnit::Microsecond),
+        Interval(IntervalUnit::YearMonth | IntervalUnit::DayTime) => Interval(IntervalUnit::MonthDayNano),
+        _ => return Ok(array.clone()),
+    };
+    let cast = arrow::compute::cast(array, &target)
+        .map_err(|e| Error::Internal(format!("cannot encode {} column: {e}", array.data_type())))?;
+    // A dictionary of dictionaries or of timestamps needs a second step.
+    if matches!(array.data_type(), Dictionary(..) | RunEndEncoded(..)) { normalize(&cast) } else { Ok(cast) }
+}
+
+/// One column of a batch, downcast once.
+enum Column<'a> {
+    Null,
+    Bool(&'a BooleanArray),
+    I8(&'a Int8Array),
+    I16(&'a Int16Array),
+    I32(&'a Int32Array),
+    I64(&'a Int64Array),
+    U8(&'a UInt8Array),
+    U16(&'a UInt16Array),
+    U32(&'a UInt32Array),
+    U64(&'a UInt64Array),
+    F32(&'a Float32Array),
+    F64(&'a Float64Array),
+    Dec128(&'a Decimal128Array, i8),
+    Dec256(&'a Decimal256Array, i8),
+    Str(&'a StringArray),
+    LargeStr(&'a LargeStringArray),
+    StrView(&'a StringViewArray),
+    Bin(&'a BinaryArray),
+    LargeBin(&'a LargeBinaryArray),
+    BinView(&'a BinaryViewArray),
+    FixedBin(&'a FixedSizeBinaryArray),
+    Date(&'a Date32Array),
+    Timestamp(&'a TimestampMicrosecondArray),
+    Time(&'a Time64MicrosecondArray),
+    Duration(&'a DurationMicrosecondArray),
+    Interval(&'a IntervalMonthDayNanoArray),
+    /// Anything else, shown as Arrow displays it and sent as text.
+    Display(ArrayFormatter<'a>),
+}
+
+macro_rules! downcast {
+    ($array:expr, $method:ident $(::<$t:ty>)?) => {
+        $array
+            .$method$(::<$t>)?()
+            .ok_or_else(|| Error::Internal(format!("array does not match its type {}", $array.data_type())))?
+    };
+}
+
+impl<'a> Column<'a> {
+    fn new(array: &'a ArrayRef) -> Result<Self> {
+        use arrow::datatypes::*;
+        let a = array.as_ref();
+        Ok(match a.data_type() {
+            DataType::Null => Column::Null,
+            DataType::Boolean => Column::Bool(downcast!(a, as_boolean_opt)),
+            DataType::Int8 => Column::I8(downcast!(a, as_primitive_opt::<Int8Type>)),
+            DataType::Int16 => Column::I16(downcast!(a, as_primitive_opt::<Int16Type>)),
+            DataType::Int32 => Column::I32(downcast!(a, as_primitive_opt::<Int32Type>)),
+            DataType::Int64 => Column::I64(downcast!(a, as_primitive_opt::<Int64Type>)),
+            DataType::UInt8 => Column::U8(downcast!(a, as_primitive_opt::<UInt8Type>)),
+            DataType::UInt16 => Column::U16(downcast!(a, as_primitive_opt::<UInt16Type>)),
+            DataType::UInt32 => Column::U32(downcast!(a, as_primitive_opt::<UInt32Type>)),
+            DataType::UInt64 => Column::U64(downcast!(a, as_primitive_opt::<UInt64Type>)),
+            DataType::Float32 => Column::F32(downcast!(a, as_primitive_opt::<Float32Type>)),
+            DataType::Float64 => Column::F64(downcast!(a, as_primitive_opt::<Float64Type>)),
+            DataType::Decimal128(_, s) => Column::Dec128(downcast!(a, as_primitive_opt::<Decimal128Type>), *s),
+            DataType::Decimal256(_, s) => Column::Dec256(downcast!(a, as_primitive_opt::<Decimal256Type>), *s),
+            DataType::Utf8 => Column::Str(downcast!(a, as_string_opt::<i32>)),
+            DataType::LargeUtf8 => Column::LargeStr(downcast!(a, as_string_opt::<i64>)),
+            DataType::Utf8View => Column::StrView(downcast!(a, as_string_view_opt)),
+            DataType::Binary => Column::Bin(downcast!(a, as_binary_opt::<i32>)),
+            DataType::LargeBinary => Column::LargeBin(downcast!(a, as_binary_opt::<i64>)),
+            DataType::BinaryView => Column::BinView(downcast!(a, as_binary_view_opt)),
+            DataType::FixedSizeBinary(_) => Column::FixedBin(downcast!(a, as_fixed_size_binary_opt)),
+            DataType::Date32 => Column::Date(downcast!(a, as_primitive_opt::<Date32Type>)),
+            DataType::Timestamp(TimeUnit::Microsecond, _) => {
+                Column::Timestamp(downcast!(a, as_primitive_opt::<TimestampMicrosecondType>))
+            }
+            DataType::Time64(TimeUnit::Microsecond) => {
+                Column::Time(downcast!(a, as_primitive_opt::<Time64MicrosecondType>))
+            }
+            DataType::Duration(TimeUnit::Microsecond) => {
+                Column::Duration(downcast!(a, as_primitive_opt::<DurationMicrosecondType>))
+            }
+            DataType::Interval(IntervalUnit::MonthDayNano) => {
+                Column::Interval(downcast!(a, as_primitive_opt::<IntervalMonthDayNanoType>))
+            }
+            _ => Column::Display(
+                ArrayFormatter::try_new(a, &FormatOptions::default())
+                    .map_err(|e| Error::NotSupported(format!("cannot send values of type {}: {e}", a.data_type())))?,
+            ),
+        })
+    }
+
+    fn int(&self, row: usize) -> Option<i128> {
+        Some(match self {
+            Column::I8(a) => a.value(row) as i128,
+            Column::I16(a) => a.value(row) as i128,
+            Column::I32(a) => a.value(row) as i128,
+            Column::I64(a) => a.value(row) as i128,
+            Column::U8(a) => a.value(row) as i128,
+            Column::U16(a) => a.value(row) as i128,
+            Column::U32(a) => a.value(row) as i128,
+            Column::U64(a) => a.value(row) as i128,
+            _ => return None,
+        })
+    }
+
+    fn float(&self, row: usize) -> Option<f64> {
+        match self {
+            Column::F32(a) => Some(a.value(row) as f64),
+            Column::F64(a) => Some(a.value(row)),
+            _ => None,
+        }
+    }
+
+    fn text(&self, row: usize) -> Option<&'a str> {
+        match self {
+            Column::Str(a) => Some(a.value(row)),
+            Column::LargeStr(a) => Some(a.value(row)),
+            Column::StrView(a) => Some(a.value(row)),
+            _ => None,
+        }
+    }
+
+    fn bytes(&self, row: usize) -> Option<&'a [u8]> {
+        match self {
+            Column::Bin(a) => Some(a.value(row)),
+            Column::LargeBin(a) => Some(a.value(row)),
+            Column::BinView(a) => Some(a.value(row)),
+            Column::FixedBin(a) => Some(a.value(row)),
+            _ => None,
+        }
+    }
+
+    /// (months, days, microseconds) of an interval-like value.
+    fn interval(&self, row: usize) -> Option<(i32, i32, i64)> {
+        match self {
+            Column::Interval(a) => {
+                let v = a.value(row);
+                Some((v.months, v.days, v.nanoseconds / 1000))
+            }
+            Column::Duration(a) => Some((0, 0, a.value(row))),
+            _ => None,
+        }
+    }
+
+    fn write_text(&self, row: usize, wire: Wire, out: &mut BytesMut) -> Result<()> {
+        let fmt = |r: std::fmt::Result| r.map_err(|_| Error::Internal("formatting a value failed".into()));
+        if let Some(v) = self.int(row) {
+            return fmt(write!(out, "{v}"));
+        }
+        if let Some(v) = self.float(row) {
+            return fmt(match (self, wire) {
+                (Column::F32(a), Wire::Float4 | Wire::Text) => format::write_float4(out, a.value(row)),
+                (_, Wire::Float4) => format::write_float4(out, v as f32),
+                _ => format::write_float8(out, v),
+            });
+        }
+        if let Some(s) = self.text(row) {
+            out.put_slice(s.as_bytes());
+            return Ok(());
+        }
+        if let Some(b) = self.bytes(row) {
+            return fmt(format::write_bytea_hex(out, b));
+        }
+        if let Some((months, days, micros)) = self.interval(row) {
+            return fmt(format::write_interval(out, months, days, micros));
+        }
+        match self {
+            Column::Bool(a) => out.put_u8(if a.value(row) { b't' } else { b'f' }),
+            Column::Dec128(a, scale) => fmt(format::write_decimal(out, a.value(row), *scale))?,
+            Column::Dec256(a, scale) => {
+                let v = a.value(row);
+                let text = v.to_string();
+                let digits = text.trim_start_matches('-');
+                fmt(format::write_decimal_digits(out, digits.len() != text.len(), digits, *scale))?
+            }
+            Column::Date(a) => format::write_date(out, a.value(row))?,
+            Column::Timestamp(a) => format::write_timestamp(out, a.value(row), wire == Wire::TimestampTz)?,
+            Column::Time(a) => format::write_time(out, a.value(row))?,
+            Column::Display(f) => fmt(write!(out, "{}", f.value(row)))?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn write_binary(&self, row: usize, wire: Wire, out: &mut BytesMut) -> Result<()> {
+        let out_of_range = |ty: &str| Error::NumericOutOfRange(format!("value out of range for type {ty}"));
+        if let Some(v) = self.int(row) {
+            match wire {
+                Wire::Int2 => out.put_i16(i16::try_from(v).map_err(|_| out_of_range("smallint"))?),
+                Wire::Int4 => out.put_i32(i32::try_from(v).map_err(|_| out_of_range("integer"))?),
+                Wire::Oid => out.put_u32(u32::try_from(v).map_err(|_| out_of_range("oid"))?),
+                Wire::Numeric => format::put_numeric_binary(out, v, 0),
+                _ => out.put_i64(i64::try_from(v).map_err(|_| out_of_range("bigint"))?),
+            }
+            return Ok(());
+        }
+        if let Some(v) = self.float(row) {
+            match (self, wire) {
+                (Column::F32(a), Wire::Float4) => out.put_f32(a.value(row)),
+                (_, Wire::Float4) => out.put_f32(v as f32),
+                _ => out.put_f64(v),
+            }
+            return Ok(());
+        }
+        if let Some(s) = self.text(row) {
+            return put_text_binary(s, wire, out);
+        }
+        if let Some(b) = self.bytes(row) {
+            out.put_slice(b);
+            return Ok(());
+        }
+        if let Some((months, days, micros)) = self.interval(row) {
+            out.put_i64(micros);
+            out.put_i32(days);
+            out.put_i32(months);
+            return Ok(());
+        }
+        match self {
+            Column::Bool(a) => out.put_u8(a.value(row) as u8),
+            Column::Dec128(a, scale) => format::put_numeric_binary(out, a.value(row), *scale),
+            Column::Dec256(a, scale) => {
+                let v = a.value(row);
+                let text = v.to_string();
+                let digits = text.trim_start_matches('-');
+                format::put_numeric_digits(out, digits.len() != text.len(), digits, *scale);
+            }
+            Column::Date(a) => out.put_i32(match a.value(row) {
+                d @ (i32::MIN | i32::MAX) => d,
+                d => d.checked_sub(PG_EPOCH_DAYS).ok_or_else(|| out_of_range("date"))?,
+            }),
+            Column::Timestamp(a) => out.put_i64(match a.value(row) {
+                t @ (i64::MIN | i64::MAX) => t,
+                t => t.checked_sub(PG_EPOCH_MICROS).ok_or_else(|| out_of_range("timestamp"))?,
+            }),
+            Column::Time(a) => out.put_i64(a.value(row)),
+            Column::Display(f) => {
+                write!(out, "{}", f.value(row)).map_err(|_| Error::Internal("formatting a value failed".into()))?
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Binary form of a text-backed value of a text-like type.
+fn put_text_binary(s: &str, wire: Wire, out: &mut BytesMut) -> Result<()> {
+    match wire {
+        Wire::Jsonb => {
+            out.put_u8(1);
+            out.put_slice(s.as_bytes());
+        }
+        Wire::Uuid => {
+            let hex: Vec<u8> = s.bytes().filter(|b| *b != b'-').collect();
+            let invalid = || Error::InvalidText(format!("invalid input syntax for type uuid: \"{s}\""));
+            if hex.len() != 32 {
+                return Err(invalid());
+            }
+            for pair in hex.chunks(2) {
+                let pair = std::str::from_utf8(pair).map_err(|_| invalid())?;
+                out.put_u8(u8::from_str_radix(pair, 16).map_err(|_| invalid())?);
+            }
+        }
+        _ => out.put_slice(s.as_bytes()),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{
+        DictionaryArray, IntervalDayTimeArray, ListArray, NullArray, Time32SecondArray, TimestampSecondArray,
+    };
+    use arrow::datatypes::{Field, Int32Type, IntervalDayTime, IntervalMonthDayNano};
+    use bytes::Buf;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+
+    /// Decodes the cells of a DataRow: `None` for NULL.
+    fn cells(row: &DataRow) -> Vec<Option<Vec<u8>>> {
+        let mut data = row.data.clone();
+        (0..row.field_count)
+            .map(|_| {
+                let len = data.get_i32();
+                (len >= 0).then(|| data.split_to(len as usize).to_vec())
+            })
+            .collect()
+    }
+
+    fn encode_one(array: ArrayRef, binary: bool) -> Vec<Option<Vec<u8>>> {
+        encode_field(Field::new("c", array.data_type().clone(), true), array, binary)
+    }
+
+    fn encode_field(field: Field, array: ArrayRef, binary: bool) -> Vec<Option<Vec<u8>>> {
+        let schema = Arc::new(Schema::new(vec![field]));
+        let batch = RecordBatch::try_new(schema.clone(), vec![array]).unwrap();
+        let encoder = ResultEncoder::new(&schema, &[binary]);
+        let mut rows = Vec::new();
+        encoder.encode(&batch, 0..batch.num_rows(), &mut rows).unwrap();
+        rows.iter().map(|r| cells(r).remove(0)).collect()
+    }
+
+    fn text(array: ArrayRef) -> Vec<String> {
+        encode_one(array, false)
+            .into_iter()
+            .map(|c| c.map_or("NULL".to_owned(), |b| String::from_utf8(b).unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn text_matches_postgres_output() {
+        assert_eq!(text(Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]))), ["t", "f", "NULL"]);
+        assert_eq!(text(Arc::new(Int16Array::from(vec![-32768, 7]))), ["-32768", "7"]);
+        assert_eq!(text(Arc::new(Int64Array::from(vec![i64::MIN]))), ["-9223372036854775808"]);
+        assert_eq!(text(Arc::new(UInt64Array::from(vec![u64::MAX]))), ["18446744073709551615"]);
+        assert_eq!(
+            text(Arc::new(Float64Array::from(vec![0.1, 3.0, 1e20, f64::NAN, f64::NEG_INFINITY]))),
+            ["0.1", "3", "1e+20", "NaN", "-Infinity"]
+        );
+        assert_eq!(text(Arc::new(Float32Array::from(vec![0.1f32, 2.5]))), ["0.1", "2.5"]);
+        let dec = Decimal128Array::from(vec![1050, -5, 0]).with_precision_and_scale(10, 2).unwrap();
+        assert_eq!(text(Arc::new(dec)), ["10.50", "-0.05", "0.00"]);
+        let dec = Decimal256Array::from(vec![arrow::datatypes::i256::from_i128(-123456)])
+            .with_precision_and_scale(50, 3)
+            .unwrap();
+        assert_eq!(text(Arc::new(dec)), ["-123.456"]);
+        assert_eq!(text(Arc::new(StringArray::from(vec!["héllo", ""]))), ["héllo", ""]);
+        assert_eq!(
+            text(Arc::new(StringViewArray::from(vec!["a long string beyond twelve bytes"]))),
+            ["a long string beyond twelve bytes"]
+        );
+        assert_eq!(text(Arc::new(BinaryArray::from(vec![&[1u8, 2][..]]))), ["\\x0102"]);
+        assert_eq!(text(Arc::new(Date32Array::from(vec![19724]))), ["2024-01-02"]);
+        let t = 1_704_164_645_000_000;
+        assert_eq!(
+            text(Arc::new(TimestampMicrosecondArray::from(vec![t, t + 120_000]))),
+            ["2024-01-02 03:04:05", "2024-01-02 03:04:05.12"]
+        );
+        assert_eq!(
+            text(Arc::new(TimestampMicrosecondArray::from(vec![t]).with_timezone("UTC"))),
+            ["2024-01-02 03:04:05+00"]
+        );
+        assert_eq!(text(Arc::new(TimestampSecondArray::from(vec![t / 1_000_000]))), ["2024-01-02 03:04:05"]);
+        assert_eq!(text(Arc::new(Time32SecondArray::from(vec![3723]))), ["01:02:03"]);
+        assert_eq!(
+            text(Arc::new(IntervalMonthDayNanoArray::from(vec![
+                IntervalMonthDayNano::new(0, 1, 7_200_000_000_000),
+                IntervalMonthDayNano::new(3, 0, 0),
+                IntervalMonthDayNano::new(0, 0, 1_000_000_000),
+            ]))),
+            ["1 day 02:00:00", "3 mons", "00:00:01"]
+        );
+        assert_eq!(
+            text(Arc::new(IntervalDayTimeArray::from(vec![IntervalDayTime::new(2, 1500)]))),
+            ["2 days 00:00:01.5"]
+        );
+        assert_eq!(text(Arc::new(NullArray::new(2))), ["NULL", "NULL"]);
+        let dict: DictionaryArray<Int32Type> = vec!["x", "y", "x"].into_iter().collect();
+        assert_eq!(text(Arc::new(dict)), ["x", "y", "x"]);
+        let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), Some(2)])]);
+        assert_eq!(text(Arc::new(list)), ["[1, 2]"]);
+    }
+
+    fn binary(array: ArrayRef) -> Vec<u8> {
+        encode_one(array, true).remove(0).unwrap()
+    }
+
+    #[test]
+    fn binary_matches_postgres_send_formats() {
+        assert_eq!(binary(Arc::new(BooleanArray::from(vec![true]))), [1]);
+        assert_eq!(binary(Arc::new(Int8Array::from(vec![-2]))), (-2i16).to_be_bytes());
+        assert_eq!(binary(Arc::new(Int32Array::from(vec![7]))), 7i32.to_be_bytes());
+        assert_eq!(binary(Arc::new(UInt32Array::from(vec![7]))), 7i64.to_be_bytes());
+        assert_eq!(binary(Arc::new(Float64Array::from(vec![0.5]))), 0.5f64.to_be_bytes());
+        assert_eq!(binary(Arc::new(Float32Array::from(vec![0.5]))), 0.5f32.to_be_bytes());
+        assert_eq!(binary(Arc::new(StringArray::from(vec!["ab"]))), *b"ab");
+        assert_eq!(binary(Arc::new(Date32Array::from(vec![PG_EPOCH_DAYS + 1]))), 1i32.to_be_bytes());
+        assert_eq!(binary(Arc::new(TimestampMicrosecondArray::from(vec![PG_EPOCH_MICROS + 5]))), 5i64.to_be_bytes());
+        let dec = Decimal128Array::from(vec![1050]).with_precision_and_scale(10, 2).unwrap();
+        let bytes = binary(Arc::new(dec));
+        assert_eq!(format::read_numeric_binary(&bytes).unwrap(), (1050, 2));
+        let iv = binary(Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(3, 2, 1_000)])));
+        assert_eq!(iv, [1i64.to_be_bytes().as_slice(), &2i32.to_be_bytes(), &3i32.to_be_bytes()].concat());
+    }
+
+    #[test]
+    fn metadata_types_change_the_wire_form() {
+        let named = |dt: DataType, name: &str| {
+            Field::new("c", dt, true).with_metadata(HashMap::from([(types::PG_TYPE_KEY.into(), name.into())]))
+        };
+        let cell = encode_field(named(DataType::Int64, "int4"), Arc::new(Int64Array::from(vec![9])), true);
+        assert_eq!(cell[0].as_deref(), Some(&9i32.to_be_bytes()[..]));
+        let uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
+        let cell = encode_field(named(DataType::Utf8, "uuid"), Arc::new(StringArray::from(vec![uuid])), true);
+        assert_eq!(cell[0].as_ref().map(Vec::len), Some(16));
+        let cell = encode_field(named(DataType::Utf8, "jsonb"), Arc::new(StringArray::from(vec!["{}"])), true);
+        assert_eq!(cell[0].as_deref(), Some(&b"\x01{}"[..]));
+    }
+
+    #[test]
+    fn rows_are_split_by_range_and_mixed_formats() {
+        let schema =
+            Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, true), Field::new("b", DataType::Utf8, true)]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int32Array::from(vec![Some(1), None, Some(3)])),
+                Arc::new(StringArray::from(vec!["x", "y", "z"])),
+            ],
+        )
+        .unwrap();
+        let encoder = ResultEncoder::new(&schema, &[true, false]);
+        let mut rows = Vec::new();
+        encoder.encode(&batch, 1..3, &mut rows).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(cells(&rows[0]), vec![None, Some(b"y".to_vec())]);
+        assert_eq!(cells(&rows[1]), vec![Some(3i32.to_be_bytes().to_vec()), Some(b"z".to_vec())]);
+        let desc = encoder.row_description();
+        assert_eq!(desc.fields[0].type_id, 23);
+        assert_eq!(desc.fields[0].format_code, 1);
+        assert_eq!(desc.fields[1].format_code, 0);
+    }
+}

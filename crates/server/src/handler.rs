@@ -1,0 +1,105 @@
+//! The seam between the wire protocol and the engine.
+//!
+//! The server crate knows pgwire and nothing of how statements run; the
+//! engine (the `exec` crate, wired in by the `prismdb` binary) implements
+//! [`SqlEngine`] and [`SqlSession`]. Results cross the seam as Arrow record
+//! batches plus a PostgreSQL command tag, parameters as [`Value`]s, errors as
+//! [`prismdb_common::Error`], which [`crate::sqlstate`] maps to SQLSTATE codes.
+
+use arrow::datatypes::{DataType, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use prismdb_common::{Result, Value};
+use std::collections::HashMap;
+
+/// What a client said at start-up.
+#[derive(Debug, Clone, Default)]
+pub struct StartupParams {
+    pub user: String,
+    pub database: String,
+    /// Every other start-up parameter (application_name, client_encoding, DateStyle, ...).
+    pub options: HashMap<String, String>,
+}
+
+/// A stream of result batches; the server encodes each as it arrives.
+pub type BatchStream = BoxStream<'static, Result<RecordBatch>>;
+
+/// Rows produced by a statement.
+pub struct Rows {
+    pub schema: SchemaRef,
+    pub batches: BatchStream,
+}
+
+/// The outcome of one statement.
+pub struct QueryResult {
+    /// The command tag without row count for row-returning statements that
+    /// are plain queries (`SELECT`: the server appends the count it sent) and
+    /// complete for everything else (`INSERT 0 3`, `UPDATE 2`, `CREATE TABLE`,
+    /// `BEGIN`, and `INSERT 0 2` for `INSERT ... RETURNING`).
+    pub tag: String,
+    /// Present when the statement returns rows (queries, `RETURNING`, `SHOW`, `EXPLAIN`).
+    pub rows: Option<Rows>,
+}
+
+impl QueryResult {
+    /// A statement without rows, e.g. `QueryResult::command("CREATE TABLE")`.
+    pub fn command(tag: impl Into<String>) -> Self {
+        QueryResult { tag: tag.into(), rows: None }
+    }
+}
+
+/// Where the session stands with respect to transactions; reported in every
+/// ReadyForQuery message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnState {
+    Idle,
+    InBlock,
+    Failed,
+}
+
+/// The engine as seen by the server: makes one session per connection.
+#[async_trait]
+pub trait SqlEngine: Send + Sync + 'static {
+    type Session: SqlSession;
+
+    /// Opens a session for a client that completed start-up. Fails with
+    /// `Error::UndefinedDatabase` for an unknown database.
+    async fn connect(&self, params: &StartupParams) -> Result<Self::Session>;
+}
+
+/// One client connection's state: settings, transaction, prepared statements.
+#[async_trait]
+pub trait SqlSession: Send + 'static {
+    /// A parsed, planned statement of the extended protocol.
+    type Statement: Send + Sync + 'static;
+
+    /// Simple protocol: runs the statements of `sql` in order. Stops at the
+    /// first error, which is the last element. An empty string yields no results.
+    async fn simple_query(&mut self, sql: &str) -> Vec<Result<QueryResult>>;
+
+    /// Extended protocol Parse: `param_hints[i]` is the type the client named
+    /// for parameter `$i+1`, if any.
+    async fn prepare(&mut self, sql: &str, param_hints: &[Option<DataType>]) -> Result<Self::Statement>;
+
+    /// The types of the statement's parameters (for ParameterDescription and
+    /// for decoding Bind values). `DataType::Null` means "unknown": the server
+    /// then passes the parameter as `Value::Text`.
+    fn param_types(&self, stmt: &Self::Statement) -> Vec<DataType>;
+
+    /// The schema of the rows the statement returns, or `None` if it returns
+    /// none (RowDescription vs NoData).
+    fn result_schema(&self, stmt: &Self::Statement) -> Option<SchemaRef>;
+
+    /// Extended protocol Execute of a bound statement.
+    async fn execute(&mut self, stmt: &Self::Statement, params: Vec<Value>) -> Result<QueryResult>;
+
+    /// Transaction state for ReadyForQuery.
+    fn txn_state(&self) -> TxnState;
+
+    /// Settings changed by the last statements that the client must be told of
+    /// with ParameterStatus (e.g. `client_encoding`, `DateStyle`, `TimeZone`).
+    fn take_parameter_changes(&mut self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+}

@@ -1,0 +1,26 @@
+//! PostgreSQL wire protocol front end (pgwire).
+//!
+//! Owns everything about talking to PostgreSQL clients and nothing about
+//! running SQL: the engine plugs in through [`handler::SqlEngine`].
+//!
+//! * [`server`] — [`serve`]: accepting connections, start-up, the simple and
+//!   extended query protocols.
+//! * [`types`] — Arrow ↔ PostgreSQL type mapping.
+//! * [`format`] — PostgreSQL's text and binary forms of single values.
+//! * [`encode`] — Arrow batches into DataRow messages.
+//! * [`params`] — Bind parameters into [`prismdb_common::Value`]s.
+//! * [`sqlstate`] — [`prismdb_common::Error`] into SQLSTATE codes.
+//! * [`metrics`] — connection, statement and error metrics.
+pub mod encode;
+pub mod format;
+pub mod handler;
+pub mod metrics;
+pub mod params;
+pub mod server;
+pub mod sqlstate;
+pub mod types;
+
+pub use handler::*;
+pub use metrics::Metrics;
+pub use server::{SERVER_VERSION, serve};
+pub use sqlstate::sqlstate;

@@ -1,0 +1,87 @@
+//! SQL front end: parsing and binding of the statements PrismDB handles
+//! itself, and the translation of DataFusion's errors into PrismDB's.
+//!
+//! The path of a statement through this crate:
+//!
+//! 1. [`parse`] turns text into sqlparser `Statement`s (PostgreSQL dialect),
+//!    mapping parse failures to `Error::Syntax` (42601).
+//! 2. [`classify`] sorts each statement into a [`StatementKind`] so the
+//!    executor knows whether it is transaction control, a setting, DDL, DML
+//!    or a query.
+//! 3. DDL is bound against the catalog here: [`ddl::bind_create_table`] turns
+//!    `CREATE TABLE` into a [`prismdb_catalog::Table`] (types from
+//!    [`types::sql_type`], primary key, NOT NULL, DEFAULT).
+//! 4. Queries and DML are planned by DataFusion's SQL planner in the `exec`
+//!    crate; its errors come back through [`error::from_datafusion`].
+
+pub mod ddl;
+pub mod error;
+pub mod rewrite;
+pub mod types;
+
+pub use datafusion::sql::sqlparser;
+use prismdb_common::{Error, Result};
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+/// Parses SQL text into statements.
+pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| {
+        let msg = e.to_string();
+        let msg = msg.strip_prefix("sql parser error: ").unwrap_or(&msg);
+        Error::Syntax(format!("syntax error: {msg}"))
+    })
+}
+
+/// What a statement is, for dispatch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatementKind {
+    /// BEGIN / START TRANSACTION / COMMIT / END / ROLLBACK.
+    Transaction,
+    /// SET / RESET / SHOW of a setting.
+    Setting,
+    /// CREATE / DROP of databases, tables, views; TRUNCATE.
+    Ddl,
+    /// INSERT / UPDATE / DELETE.
+    Dml,
+    /// SELECT and friends, EXPLAIN.
+    Query,
+    /// Anything else: answered with 0A000.
+    Unsupported,
+}
+
+/// Sorts a statement into its [`StatementKind`].
+pub fn classify(stmt: &Statement) -> StatementKind {
+    use Statement::*;
+    match stmt {
+        StartTransaction { .. } | Commit { .. } | Rollback { .. } => StatementKind::Transaction,
+        Set(_) | ShowVariable { .. } | Reset(_) => StatementKind::Setting,
+        CreateTable(_) | CreateView(_) | CreateDatabase { .. } | Drop { .. } | Truncate(_) => {
+            StatementKind::Ddl
+        }
+        Insert(_) | Update(_) | Delete(_) => StatementKind::Dml,
+        Query(_) | Explain { .. } => StatementKind::Query,
+        _ => StatementKind::Unsupported,
+    }
+}
+
+/// The last identifier of a possibly qualified name, normalized as
+/// PostgreSQL does: unquoted identifiers fold to lower case.
+pub fn object_name(name: &sqlparser::ast::ObjectName) -> Result<String> {
+    let parts: Vec<&sqlparser::ast::Ident> = name.0.iter().filter_map(|p| p.as_ident()).collect();
+    match parts.as_slice() {
+        [one] => Ok(normalize(one)),
+        [schema, one] if normalize(schema) == prismdb_catalog::DEFAULT_SCHEMA => Ok(normalize(one)),
+        [schema, _] => Err(Error::UndefinedTable(format!(
+            "schema \"{}\" does not exist",
+            normalize(schema)
+        ))),
+        _ => Err(Error::NotSupported(format!("qualified name {name} is not supported"))),
+    }
+}
+
+/// Folds an identifier the way PostgreSQL does.
+pub fn normalize(ident: &sqlparser::ast::Ident) -> String {
+    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
+}

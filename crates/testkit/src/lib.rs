@@ -1,0 +1,23 @@
+//! Test-only helpers for PrismDB.
+//!
+//! - [`TestServer`] runs a real `prismdb` process on free local ports with a
+//!   temporary data directory, and can `kill9()` and `restart()` it.
+//! - [`PgDb`] drives sqllogictest files over tokio-postgres, in the simple or
+//!   the extended query protocol ([`Protocol`]).
+//! - [`run_slt_dir`] runs a directory of `.slt` files, one fresh database per file.
+
+pub mod pgdb;
+pub mod pgtext;
+pub mod server;
+pub mod slt;
+
+pub use pgdb::{PgColumnType, PgDb, PgError, Protocol};
+pub use server::{DEFAULT_DB, TEST_USER, TestServer, connect_config, free_port};
+pub use slt::{
+    SltFileResult, SltOptions, SltSummary, collect_slt_files, run_slt_dir, run_slt_dir_with,
+};
+
+/// The SQLSTATE of a tokio-postgres error, if the server sent one.
+pub fn sqlstate(err: &tokio_postgres::Error) -> Option<String> {
+    err.as_db_error().map(|db| db.code().code().to_string())
+}

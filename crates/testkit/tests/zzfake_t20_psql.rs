@@ -1,0 +1,190 @@
+//! Compatibility with the real `psql` client: DDL, DML and queries through
+//! `psql -c`, exit codes and verbose SQLSTATE on errors, command tags for a
+//! failed transaction block, and `\d` not taking the server down.
+//!
+//! Skipped (with a message) when `/usr/bin/psql` is not installed.
+
+use std::path::Path;
+use std::process::Output;
+use std::time::Duration;
+
+use prismdb_testkit::TestServer;
+
+const BIN: &str = "/tmp/fakeprism/prismdb";
+const PSQL: &str = "/usr/bin/psql";
+
+fn have_psql() -> bool {
+    if Path::new(PSQL).exists() {
+        true
+    } else {
+        eprintln!("skipping: {PSQL} not found");
+        false
+    }
+}
+
+/// Runs psql against `server` with `args` after the connection options,
+/// optionally feeding `stdin`.
+async fn psql(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output {
+    use tokio::io::AsyncWriteExt;
+    let port = server.pg_port().to_string();
+    let mut cmd = tokio::process::Command::new(PSQL);
+    cmd.args(["-X", "-h", "127.0.0.1", "-p", &port, "-U", "prism", "-d", "prism"])
+        .args(args)
+        .env("PGCONNECT_TIMEOUT", "10")
+        .env_remove("PGPASSWORD")
+        .env_remove("PGSERVICE")
+        .env_remove("PGOPTIONS")
+        .stdin(if stdin.is_some() {
+            std::process::Stdio::piped()
+        } else {
+            std::process::Stdio::null()
+        })
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().expect("spawn psql");
+    if let Some(input) = stdin {
+        let mut pipe = child.stdin.take().unwrap();
+        pipe.write_all(input.as_bytes()).await.unwrap();
+        drop(pipe);
+    }
+    tokio::time::timeout(Duration::from_secs(60), child.wait_with_output())
+        .await
+        .expect("psql timed out")
+        .expect("psql failed to run")
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn describe(out: &Output) -> String {
+    format!(
+        "status {:?}\nstdout:\n{}\nstderr:\n{}",
+        out.status.code(),
+        text(&out.stdout),
+        text(&out.stderr)
+    )
+}
+
+#[tokio::test]
+#[ignore]
+async fn psql_create_insert_select() {
+    if !have_psql() {
+        return;
+    }
+    let server = TestServer::start(BIN).await.expect("start prismdb");
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "CREATE TABLE pt (a integer PRIMARY KEY, b text)",
+            "-c",
+            "INSERT INTO pt VALUES (1, 'x'), (2, 'y'), (3, NULL)",
+            "-c",
+            "SELECT a, b FROM pt ORDER BY a",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "CREATE TABLE\nINSERT 0 3\n1|x\n2|y\n3|\n",
+        "{}",
+        describe(&out)
+    );
+
+    let out = psql(
+        &server,
+        &["-v", "ON_ERROR_STOP=1", "-At", "-c", "SELECT count(*), sum(a) FROM pt WHERE b IS NOT NULL"],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), "2|3\n", "{}", describe(&out));
+
+    // UPDATE/DELETE tags carry the row counts.
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "UPDATE pt SET b = 'z' WHERE a >= 2",
+            "-c",
+            "DELETE FROM pt WHERE a = 1",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), "UPDATE 2\nDELETE 1\n", "{}", describe(&out));
+}
+
+#[tokio::test]
+#[ignore]
+async fn psql_error_sets_exit_code_and_shows_sqlstate() {
+    if !have_psql() {
+        return;
+    }
+    let server = TestServer::start(BIN).await.expect("start prismdb");
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "\\set VERBOSITY verbose",
+            "-c",
+            "SELECT * FROM nope",
+        ],
+        None,
+    )
+    .await;
+    assert!(!out.status.success(), "{}", describe(&out));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("ERROR"), "{}", describe(&out));
+    assert!(stderr.contains("42P01"), "{}", describe(&out));
+
+    // Without ON_ERROR_STOP a failed block reports ROLLBACK on COMMIT.
+    let out = psql(&server, &["-At", "-f", "-"], Some("BEGIN;\nSELECT 1/0;\nCOMMIT;\n")).await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), "BEGIN\nROLLBACK\n", "{}", describe(&out));
+    assert!(text(&out.stderr).contains("division by zero"), "{}", describe(&out));
+}
+
+#[tokio::test]
+#[ignore]
+async fn psql_describe_does_not_crash_server() {
+    if !have_psql() {
+        return;
+    }
+    let mut server = TestServer::start(BIN).await.expect("start prismdb");
+    let out = psql(
+        &server,
+        &["-v", "ON_ERROR_STOP=1", "-c", "CREATE TABLE described (a integer PRIMARY KEY, b text)"],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+
+    // The output of \d is not checked, only that the server survives it.
+    for meta in ["\\d", "\\d described", "\\dt", "\\l"] {
+        let out = psql(&server, &["-c", meta], None).await;
+        eprintln!("psql -c {meta}: {}", describe(&out));
+        assert!(server.is_running(), "server died after {meta}:\n{}", server.log_tail(8000));
+    }
+
+    let out = psql(&server, &["-v", "ON_ERROR_STOP=1", "-At", "-c", "SELECT 41 + 1"], None).await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(text(&out.stdout), "42\n");
+    let client = server.connect("prism").await.expect("connect after \\d");
+    let row = client.query_one("SELECT 1", &[]).await.unwrap();
+    assert_eq!(row.get::<_, i32>(0), 1);
+}
