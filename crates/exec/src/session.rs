@@ -201,6 +201,8 @@ impl Session {
         if self.txn.as_ref().is_some_and(|t| t.failed) {
             return Err(Error::InFailedTransaction);
         }
+        // now(), current_date and friends read the statement's start time.
+        self.state.mark_start_execution();
         let timeout_ms = self.settings.read().statement_timeout_ms();
         let fut = self.run_kind(kind, stmt, params);
         let r = if timeout_ms > 0 {

@@ -103,6 +103,7 @@ fn expr_name(e: &Expr) -> String {
             }
         },
         Expr::Nested(inner) => expr_name(inner),
+        Expr::Value(v) if matches!(v.value, crate::sqlparser::ast::Value::Boolean(_)) => "bool".into(),
         Expr::Case { .. } => "case".into(),
         Expr::Exists { .. } => "exists".into(),
         Expr::Subquery(q) => output_names(q).and_then(|n| n.into_iter().next()).unwrap_or_else(|| "?column?".into()),
