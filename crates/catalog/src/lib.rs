@@ -11,7 +11,6 @@
 
 mod types;
 
-
 pub use types::{DEFAULT_NUMERIC, SqlType};
 
 use prismdb_common::{Error, Result, TableId};
@@ -66,7 +65,10 @@ impl Table {
 
     /// Arrow schema of the visible columns, as scans return them.
     pub fn arrow_schema(&self) -> arrow::datatypes::SchemaRef {
-        let fields: Vec<_> = self.visible_columns().map(|(_, c)| c.ty.arrow_field(&c.name, c.nullable)).collect();
+        let fields: Vec<_> = self
+            .visible_columns()
+            .map(|(_, c)| c.ty.arrow_field(&c.name, c.nullable))
+            .collect();
         Arc::new(arrow::datatypes::Schema::new(fields))
     }
 }
@@ -106,7 +108,10 @@ impl Default for Catalog {
     fn default() -> Self {
         let mut databases = BTreeMap::new();
         databases.insert(DEFAULT_DATABASE.to_string(), Arc::new(Database::default()));
-        Catalog { databases, next_table_id: 1 }
+        Catalog {
+            databases,
+            next_table_id: 1,
+        }
     }
 }
 
@@ -138,17 +143,19 @@ impl Catalog {
 
     /// Finds a table by id, with its database name.
     pub fn table_by_id(&self, id: TableId) -> Option<(&str, &Arc<Table>)> {
-        self.databases
-            .iter()
-            .find_map(|(db, d)| d.tables.values().find(|t| t.id == id).map(|t| (db.as_str(), t)))
+        self.databases.iter().find_map(|(db, d)| {
+            d.tables
+                .values()
+                .find(|t| t.id == id)
+                .map(|t| (db.as_str(), t))
+        })
     }
 
     /// A mutable copy of one database, for building the next catalog.
     pub fn database_mut(&mut self, name: &str) -> Result<&mut Database> {
-        let db = self
-            .databases
-            .get_mut(name)
-            .ok_or_else(|| Error::UndefinedDatabase(format!("database \"{name}\" does not exist")))?;
+        let db = self.databases.get_mut(name).ok_or_else(|| {
+            Error::UndefinedDatabase(format!("database \"{name}\" does not exist"))
+        })?;
         Ok(Arc::make_mut(db))
     }
 }

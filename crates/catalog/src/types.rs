@@ -18,7 +18,11 @@ pub enum SqlType {
     Float32,
     Float64,
     /// `numeric(precision, scale)`; unconstrained `numeric` uses [`DEFAULT_NUMERIC`].
-    Numeric { precision: u8, scale: i8, unconstrained: bool },
+    Numeric {
+        precision: u8,
+        scale: i8,
+        unconstrained: bool,
+    },
     Text,
     /// `varchar(n)`; `None` for unbounded `varchar`.
     Varchar(Option<u32>),
@@ -40,12 +44,16 @@ impl SqlType {
             SqlType::Int64 => DataType::Int64,
             SqlType::Float32 => DataType::Float32,
             SqlType::Float64 => DataType::Float64,
-            SqlType::Numeric { precision, scale, .. } => DataType::Decimal128(*precision, *scale),
+            SqlType::Numeric {
+                precision, scale, ..
+            } => DataType::Decimal128(*precision, *scale),
             SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => DataType::Utf8,
             SqlType::Bytea => DataType::Binary,
             SqlType::Date => DataType::Date32,
             SqlType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
-            SqlType::TimestampTz => DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+            SqlType::TimestampTz => {
+                DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
+            }
         }
     }
 
@@ -56,11 +64,16 @@ impl SqlType {
         let pg = match self {
             SqlType::Varchar(_) => Some("varchar"),
             SqlType::Char(_) => Some("bpchar"),
-            SqlType::Numeric { unconstrained: true, .. } => Some("numeric"),
+            SqlType::Numeric {
+                unconstrained: true,
+                ..
+            } => Some("numeric"),
             _ => None,
         };
         match pg {
-            Some(pg) => field.with_metadata(HashMap::from([("pg_type".to_string(), pg.to_string())])),
+            Some(pg) => {
+                field.with_metadata(HashMap::from([("pg_type".to_string(), pg.to_string())]))
+            }
             None => field,
         }
     }
@@ -102,8 +115,13 @@ impl SqlType {
             SqlType::Int64 => "bigint".into(),
             SqlType::Float32 => "real".into(),
             SqlType::Float64 => "double precision".into(),
-            SqlType::Numeric { unconstrained: true, .. } => "numeric".into(),
-            SqlType::Numeric { precision, scale, .. } => format!("numeric({precision},{scale})"),
+            SqlType::Numeric {
+                unconstrained: true,
+                ..
+            } => "numeric".into(),
+            SqlType::Numeric {
+                precision, scale, ..
+            } => format!("numeric({precision},{scale})"),
             SqlType::Text => "text".into(),
             SqlType::Varchar(None) => "character varying".into(),
             SqlType::Varchar(Some(n)) => format!("character varying({n})"),

@@ -63,6 +63,16 @@ pub enum Error {
     /// A date/time value is malformed or out of range (22007 / 22008).
     #[error("{0}")]
     InvalidDatetime(String),
+    /// A date/time field is out of range, e.g. February 30th (22008).
+    #[error("{0}")]
+    DatetimeOverflow(String),
+    /// A subquery used as an expression returned more than one row (21000).
+    #[error("{0}")]
+    CardinalityViolation(String),
+    /// The object is not in a state that allows the operation, e.g. writing
+    /// to a view (55000).
+    #[error("{0}")]
+    ObjectNotInPrerequisiteState(String),
     /// A number does not fit the target type (22003).
     #[error("{0}")]
     NumericOutOfRange(String),
@@ -81,6 +91,9 @@ pub enum Error {
     /// Valid SQL that PrismDB does not support (0A000).
     #[error("{0}")]
     NotSupported(String),
+    /// A statement that cannot run inside a transaction block (25001).
+    #[error("{0}")]
+    ActiveSqlTransaction(String),
     /// A statement in a transaction block that already failed (25P02).
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     InFailedTransaction,
@@ -109,7 +122,10 @@ impl Error {
     /// deterministic failures of a replicated apply may be reported to the
     /// client as the outcome of the statement; others mean "retry elsewhere".
     pub fn is_deterministic(&self) -> bool {
-        !matches!(self, Error::Storage(_) | Error::Internal(_) | Error::QueryCanceled(_))
+        !matches!(
+            self,
+            Error::Storage(_) | Error::Internal(_) | Error::QueryCanceled(_)
+        )
     }
 
     /// Whether a client may simply run the same transaction again.

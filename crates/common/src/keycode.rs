@@ -63,13 +63,21 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value) {
         Value::Float32(f) => {
             out.push(PRESENT);
             let bits = f.to_bits();
-            let bits = if bits >> 31 == 1 { !bits } else { bits | (1 << 31) };
+            let bits = if bits >> 31 == 1 {
+                !bits
+            } else {
+                bits | (1 << 31)
+            };
             out.extend(bits.to_be_bytes());
         }
         Value::Float64(f) => {
             out.push(PRESENT);
             let bits = f.to_bits();
-            let bits = if bits >> 63 == 1 { !bits } else { bits | (1 << 63) };
+            let bits = if bits >> 63 == 1 {
+                !bits
+            } else {
+                bits | (1 << 63)
+            };
             out.extend(bits.to_be_bytes());
         }
         Value::Text(s) => {
@@ -157,7 +165,14 @@ fn decode_value(buf: &[u8], kind: KeyKind) -> Result<(Value, &[u8])> {
         KeyKind::Int32 | KeyKind::Date => {
             let (b, rest) = take::<4>(buf)?;
             let i = (u32::from_be_bytes(b) ^ 0x8000_0000) as i32;
-            (if kind == KeyKind::Date { Value::Date(i) } else { Value::Int32(i) }, rest)
+            (
+                if kind == KeyKind::Date {
+                    Value::Date(i)
+                } else {
+                    Value::Int32(i)
+                },
+                rest,
+            )
         }
         KeyKind::Int64 | KeyKind::Timestamp | KeyKind::TimestampTz => {
             let (b, rest) = take::<8>(buf)?;
@@ -171,18 +186,29 @@ fn decode_value(buf: &[u8], kind: KeyKind) -> Result<(Value, &[u8])> {
         }
         KeyKind::Decimal(scale) => {
             let (b, rest) = take::<16>(buf)?;
-            (Value::Decimal((u128::from_be_bytes(b) ^ (1 << 127)) as i128, scale), rest)
+            (
+                Value::Decimal((u128::from_be_bytes(b) ^ (1 << 127)) as i128, scale),
+                rest,
+            )
         }
         KeyKind::Float32 => {
             let (b, rest) = take::<4>(buf)?;
             let bits = u32::from_be_bytes(b);
-            let bits = if bits >> 31 == 1 { bits & !(1 << 31) } else { !bits };
+            let bits = if bits >> 31 == 1 {
+                bits & !(1 << 31)
+            } else {
+                !bits
+            };
             (Value::Float32(f32::from_bits(bits)), rest)
         }
         KeyKind::Float64 => {
             let (b, rest) = take::<8>(buf)?;
             let bits = u64::from_be_bytes(b);
-            let bits = if bits >> 63 == 1 { bits & !(1 << 63) } else { !bits };
+            let bits = if bits >> 63 == 1 {
+                bits & !(1 << 63)
+            } else {
+                !bits
+            };
             (Value::Float64(f64::from_bits(bits)), rest)
         }
         KeyKind::Text | KeyKind::Bytes => {
@@ -202,7 +228,10 @@ fn decode_value(buf: &[u8], kind: KeyKind) -> Result<(Value, &[u8])> {
                 }
             }
             let v = if kind == KeyKind::Text {
-                Value::Text(String::from_utf8(out).map_err(|_| Error::Internal("key is not utf-8".into()))?)
+                Value::Text(
+                    String::from_utf8(out)
+                        .map_err(|_| Error::Internal("key is not utf-8".into()))?,
+                )
             } else {
                 Value::Bytes(out)
             };

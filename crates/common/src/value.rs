@@ -126,7 +126,8 @@ const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
 /// Formats days since the epoch as `YYYY-MM-DD`.
 pub fn format_date(days: i32) -> String {
-    match chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(UNIX_EPOCH_DAYS_FROM_CE)) {
+    match chrono::NaiveDate::from_num_days_from_ce_opt(days.saturating_add(UNIX_EPOCH_DAYS_FROM_CE))
+    {
         Some(d) => d.format("%Y-%m-%d").to_string(),
         None => format!("<date {days}>"),
     }
@@ -161,9 +162,51 @@ mod tests {
     }
 
     #[test]
+    fn bytea_text_forms() {
+        assert_eq!(parse_bytea("\\x0102ff"), Some(vec![1, 2, 255]));
+        assert_eq!(parse_bytea("a\\\\b\\001"), Some(vec![b'a', b'\\', b'b', 1]));
+        assert_eq!(parse_bytea("\\x0"), None);
+    }
+
+    #[test]
     fn dates_and_timestamps_format() {
         assert_eq!(format_date(0), "1970-01-01");
         assert_eq!(format_date(19724), "2024-01-02");
         assert_eq!(format_timestamp(1_500_000), "1970-01-01 00:00:01.5");
     }
+}
+
+/// Parses PostgreSQL's text forms of `bytea`: hex (`\x0102ff`) or escape
+/// (`a\\b\001`). `None` if malformed.
+pub fn parse_bytea(s: &str) -> Option<Vec<u8>> {
+    if let Some(hex) = s.strip_prefix("\\x").or_else(|| s.strip_prefix("\\X")) {
+        let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        if digits.len() % 2 != 0 {
+            return None;
+        }
+        return digits
+            .chunks(2)
+            .map(|p| u8::from_str_radix(std::str::from_utf8(p).ok()?, 16).ok())
+            .collect();
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            out.push(bytes[i]);
+            i += 1;
+        } else if bytes.get(i + 1) == Some(&b'\\') {
+            out.push(b'\\');
+            i += 2;
+        } else {
+            let oct = bytes.get(i + 1..i + 4)?;
+            if !oct.iter().all(|b| (b'0'..=b'7').contains(b)) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(oct).ok()?, 8).ok()?);
+            i += 4;
+        }
+    }
+    Some(out)
 }

@@ -6,8 +6,9 @@
 //! the column type on the way (NOT NULL, varchar length, numeric precision).
 
 use datafusion::arrow::array::{
-    Array, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
-    Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder, TimestampMicrosecondBuilder,
+    Array, ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder,
+    Float32Builder, Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
 use datafusion::arrow::compute::{CastOptions, cast_with_options};
 use datafusion::arrow::datatypes::SchemaRef;
@@ -39,13 +40,19 @@ pub fn build_array<'a>(ty: &SqlType, values: impl Iterator<Item = &'a Value>) ->
         SqlType::Int64 => build!(Int64Builder::new(), Value::Int64(v) => *v),
         SqlType::Float32 => build!(Float32Builder::new(), Value::Float32(v) => *v),
         SqlType::Float64 => build!(Float64Builder::new(), Value::Float64(v) => *v),
-        SqlType::Numeric { precision, scale, .. } => {
+        SqlType::Numeric {
+            precision, scale, ..
+        } => {
             let mut b = Decimal128Builder::new();
             for value in values {
                 match value {
                     Value::Decimal(v, s) => b.append_value(rescale(*v, *s, *scale)),
                     Value::Null => b.append_null(),
-                    other => return Err(Error::Internal(format!("stored value {other:?} is not numeric"))),
+                    other => {
+                        return Err(Error::Internal(format!(
+                            "stored value {other:?} is not numeric"
+                        )));
+                    }
                 }
             }
             Arc::new(
@@ -66,7 +73,11 @@ pub fn build_array<'a>(ty: &SqlType, values: impl Iterator<Item = &'a Value>) ->
                 match value {
                     Value::TimestampTz(v) => b.append_value(*v),
                     Value::Null => b.append_null(),
-                    other => return Err(Error::Internal(format!("stored value {other:?} is not timestamptz"))),
+                    other => {
+                        return Err(Error::Internal(format!(
+                            "stored value {other:?} is not timestamptz"
+                        )));
+                    }
                 }
             }
             Arc::new(b.finish())
@@ -109,10 +120,29 @@ pub fn rows_to_batch(
 /// the column's constraints. `table` names the relation in error messages.
 pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<Vec<Value>> {
     let target = column.ty.arrow_type();
+    if column.ty == SqlType::Bytea {
+        if let Some(text) = array
+            .as_any()
+            .downcast_ref::<datafusion::arrow::array::StringArray>()
+        {
+            return text
+                .iter()
+                .map(|v| match v {
+                    None => Ok(Value::Null),
+                    Some(s) => prismdb_common::value::parse_bytea(s)
+                        .map(Value::Bytes)
+                        .ok_or_else(|| prismdb_sql::rewrite::bytea_error(s)),
+                })
+                .collect();
+        }
+    }
     let array = if array.data_type() == &target {
         array.clone()
     } else {
-        let opts = CastOptions { safe: false, ..Default::default() };
+        let opts = CastOptions {
+            safe: false,
+            ..Default::default()
+        };
         cast_with_options(array, &target, &opts).map_err(prismdb_sql::error::from_arrow)?
     };
     let mut out = Vec::with_capacity(array.len());
@@ -121,7 +151,8 @@ pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<V
             out.push(Value::Null);
             continue;
         }
-        let scalar = ScalarValue::try_from_array(&array, row).map_err(prismdb_sql::error::from_datafusion)?;
+        let scalar = ScalarValue::try_from_array(&array, row)
+            .map_err(prismdb_sql::error::from_datafusion)?;
         let v = scalar_to_value(&scalar)?;
         check_value(&v, column, table)?;
         out.push(v);
@@ -132,13 +163,24 @@ pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<V
 /// Checks type modifiers that Arrow types do not carry.
 fn check_value(v: &Value, column: &Column, _table: &str) -> Result<()> {
     match (&column.ty, v) {
-        (SqlType::Varchar(Some(n)), Value::Text(s)) if s.chars().count() > *n as usize => {
-            Err(Error::StringTooLong(format!("value too long for type character varying({n})")))
+        (SqlType::Varchar(Some(n)), Value::Text(s)) if s.chars().count() > *n as usize => Err(
+            Error::StringTooLong(format!("value too long for type character varying({n})")),
+        ),
+        (SqlType::Char(n), Value::Text(s))
+            if s.trim_end_matches(' ').chars().count() > *n as usize =>
+        {
+            Err(Error::StringTooLong(format!(
+                "value too long for type character({n})"
+            )))
         }
-        (SqlType::Char(n), Value::Text(s)) if s.trim_end_matches(' ').chars().count() > *n as usize => {
-            Err(Error::StringTooLong(format!("value too long for type character({n})")))
-        }
-        (SqlType::Numeric { precision, scale, unconstrained: false }, Value::Decimal(d, _)) => {
+        (
+            SqlType::Numeric {
+                precision,
+                scale,
+                unconstrained: false,
+            },
+            Value::Decimal(d, _),
+        ) => {
             let limit = 10i128.pow(*precision as u32);
             if d.unsigned_abs() >= limit as u128 {
                 return Err(Error::NumericOutOfRange(format!(
@@ -167,16 +209,21 @@ pub fn scalar_to_value(s: &ScalarValue) -> Result<Value> {
         ScalarValue::Float32(Some(v)) => Value::Float32(*v),
         ScalarValue::Float64(Some(v)) => Value::Float64(*v),
         ScalarValue::Decimal128(Some(v), _, s) => Value::Decimal(*v, *s),
-        ScalarValue::Utf8(Some(v)) | ScalarValue::LargeUtf8(Some(v)) | ScalarValue::Utf8View(Some(v)) => {
-            Value::Text(v.clone())
-        }
-        ScalarValue::Binary(Some(v)) | ScalarValue::LargeBinary(Some(v)) | ScalarValue::BinaryView(Some(v)) => {
-            Value::Bytes(v.clone())
-        }
+        ScalarValue::Utf8(Some(v))
+        | ScalarValue::LargeUtf8(Some(v))
+        | ScalarValue::Utf8View(Some(v)) => Value::Text(v.clone()),
+        ScalarValue::Binary(Some(v))
+        | ScalarValue::LargeBinary(Some(v))
+        | ScalarValue::BinaryView(Some(v)) => Value::Bytes(v.clone()),
         ScalarValue::Date32(Some(v)) => Value::Date(*v),
         ScalarValue::TimestampMicrosecond(Some(v), None) => Value::Timestamp(*v),
         ScalarValue::TimestampMicrosecond(Some(v), Some(_)) => Value::TimestampTz(*v),
-        other => return Err(Error::NotSupported(format!("values of type {} cannot be stored", other.data_type()))),
+        other => {
+            return Err(Error::NotSupported(format!(
+                "values of type {} cannot be stored",
+                other.data_type()
+            )));
+        }
     })
 }
 

@@ -30,8 +30,8 @@ use prismdb_common::keycode::encode_key;
 use prismdb_common::{Error, Result, Value};
 use prismdb_sql::error::from_datafusion;
 use prismdb_sql::sqlparser::ast::{
-    AssignmentTarget, Delete, Expr, FromTable, Insert, SelectItem, Statement, TableFactor, TableObject,
-    TableWithJoins, Update,
+    AssignmentTarget, Delete, Expr, FromTable, Insert, SelectItem, Statement, TableFactor,
+    TableObject, TableWithJoins, Update,
 };
 use prismdb_sql::{normalize, object_name, parse};
 use std::collections::{BTreeMap, HashMap};
@@ -51,7 +51,12 @@ struct Target {
 }
 
 impl Session {
-    pub(crate) async fn dml(&mut self, stmt: &Statement, params: &[Value], txn: &mut Txn) -> Result<Output> {
+    pub(crate) async fn dml(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        txn: &mut Txn,
+    ) -> Result<Output> {
         match stmt {
             Statement::Insert(ins) => self.insert(ins, params, txn).await,
             Statement::Update(upd) => self.update(upd, params, txn).await,
@@ -67,10 +72,12 @@ impl Session {
     }
 
     fn table(&self, name: &str) -> Result<Arc<Table>> {
-        let catalog = self.engine.catalog();
+        let catalog = self.schema.current();
         let db = catalog.database(&self.database)?;
         if db.views.contains_key(name) {
-            return Err(Error::NotSupported(format!("cannot change view \"{name}\"")));
+            return Err(Error::ObjectNotInPrerequisiteState(format!(
+                "cannot change view \"{name}\""
+            )));
         }
         Ok(catalog.table(&self.database, name)?.clone())
     }
@@ -81,8 +88,13 @@ impl Session {
         let mut out = HashMap::new();
         for c in table.columns.iter().filter(|c| c.default.is_some()) {
             let sql = c.default.as_deref().unwrap_or("NULL");
-            let expr = self.state.create_logical_expr(sql, &empty).map_err(from_datafusion)?;
-            let expr = expr.cast_to(&c.ty.arrow_type(), &empty).map_err(from_datafusion)?;
+            let expr = self
+                .state
+                .create_logical_expr(sql, &empty)
+                .map_err(from_datafusion)?;
+            let expr = expr
+                .cast_to(&c.ty.arrow_type(), &empty)
+                .map_err(from_datafusion)?;
             out.insert(c.name.clone(), expr);
         }
         Ok(out)
@@ -90,15 +102,37 @@ impl Session {
 
     async fn plan_insert(&self, ins: &Insert) -> Result<(Arc<Table>, LogicalPlan)> {
         let TableObject::TableName(name) = &ins.table else {
-            return Err(Error::NotSupported("INSERT into a table function is not supported".into()));
+            return Err(Error::NotSupported(
+                "INSERT into a table function is not supported".into(),
+            ));
         };
         if ins.on.is_some() {
-            return Err(Error::NotSupported("INSERT ... ON CONFLICT is not supported".into()));
+            return Err(Error::NotSupported(
+                "INSERT ... ON CONFLICT is not supported".into(),
+            ));
         }
         let table = self.table(&object_name(name)?)?;
         let defaults = self.defaults(&table)?;
         let mut ins = ins.clone();
         ins.returning = None;
+        if ins.source.is_none() {
+            // INSERT ... DEFAULT VALUES: one row of defaults.
+            let cols: Vec<String> = table
+                .visible_columns()
+                .map(|(_, c)| quote(&c.name))
+                .collect();
+            let defaults = vec!["DEFAULT"; cols.len()].join(", ");
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({defaults})",
+                quote(&table.name),
+                cols.join(", ")
+            );
+            match parse(&sql)?.pop() {
+                Some(Statement::Insert(rewritten)) => ins = rewritten,
+                _ => return Err(Error::Internal("DEFAULT VALUES rewrite".into())),
+            }
+        }
+        replace_default_keywords(&mut ins, &table)?;
         self.schema.hints.lock().defaults.insert(table.id, defaults);
         let plan = self.plan(&Statement::Insert(ins)).await;
         self.schema.hints.lock().defaults.clear();
@@ -109,11 +143,14 @@ impl Session {
         let (table, plan) = self.plan_insert(ins).await?;
         let plan = Self::bind(plan, params)?;
         let LogicalPlan::Dml(dml) = plan else {
-            return Err(Error::Internal("INSERT did not plan to a DML statement".into()));
+            return Err(Error::Internal(
+                "INSERT did not plan to a DML statement".into(),
+            ));
         };
         if !matches!(dml.op, WriteOp::Insert(_)) {
             return Err(Error::Internal("INSERT planned to another write".into()));
         }
+        check_insert_types(&dml.input, &table)?;
         let batches = self.collect(dml.input.as_ref().clone()).await?;
         let visible: Vec<(usize, &Column)> = table.visible_columns().collect();
         let mut inserted = Vec::new();
@@ -147,7 +184,10 @@ impl Session {
             Some(items) => Some(self.returning(&table, None, items, &inserted).await?),
             None => None,
         };
-        Ok(Output { tag: format!("INSERT 0 {n}"), rows })
+        Ok(Output {
+            tag: format!("INSERT 0 {n}"),
+            rows,
+        })
     }
 
     /// Builds the SELECT of every stored column of the target followed by `extra` expressions.
@@ -159,15 +199,25 @@ impl Session {
         selection: Option<&Expr>,
     ) -> Result<Target> {
         if !relation.joins.is_empty() {
-            return Err(Error::NotSupported("joins in the target of UPDATE or DELETE are not supported".into()));
+            return Err(Error::NotSupported(
+                "joins in the target of UPDATE or DELETE are not supported".into(),
+            ));
         }
         let TableFactor::Table { name, alias, .. } = &relation.relation else {
-            return Err(Error::NotSupported("the target of UPDATE or DELETE must be a table".into()));
+            return Err(Error::NotSupported(
+                "the target of UPDATE or DELETE must be a table".into(),
+            ));
         };
         let table = self.table(&object_name(name)?)?;
-        let reference = alias.as_ref().map(|a| normalize(&a.name)).unwrap_or_else(|| table.name.clone());
-        let mut items: Vec<String> =
-            table.columns.iter().map(|c| format!("{}.{}", quote(&reference), quote(&c.name))).collect();
+        let reference = alias
+            .as_ref()
+            .map(|a| normalize(&a.name))
+            .unwrap_or_else(|| table.name.clone());
+        let mut items: Vec<String> = table
+            .columns
+            .iter()
+            .map(|c| format!("{}.{}", quote(&reference), quote(&c.name)))
+            .collect();
         items.extend(extra.iter().cloned());
         let mut from = vec![relation.to_string()];
         from.extend(extra_from.iter().map(|t| t.to_string()));
@@ -175,8 +225,14 @@ impl Session {
         if let Some(sel) = selection {
             sql.push_str(&format!(" WHERE {sel}"));
         }
-        let select = parse(&sql)?.pop().ok_or_else(|| Error::Internal("empty rewrite".into()))?;
-        Ok(Target { table, reference, select })
+        let select = parse(&sql)?
+            .pop()
+            .ok_or_else(|| Error::Internal("empty rewrite".into()))?;
+        Ok(Target {
+            table,
+            reference,
+            select,
+        })
     }
 
     /// Plans a target SELECT with the target's hidden columns visible.
@@ -190,32 +246,56 @@ impl Session {
     fn update_target(&self, upd: &Update) -> Result<(Target, Vec<usize>)> {
         let table_name = match &upd.table.relation {
             TableFactor::Table { name, .. } => object_name(name)?,
-            _ => return Err(Error::NotSupported("the target of UPDATE must be a table".into())),
+            _ => {
+                return Err(Error::NotSupported(
+                    "the target of UPDATE must be a table".into(),
+                ));
+            }
         };
         let table = self.table(&table_name)?;
         let mut assigned = Vec::with_capacity(upd.assignments.len());
         let mut exprs = Vec::with_capacity(upd.assignments.len());
         for a in &upd.assignments {
             let AssignmentTarget::ColumnName(col) = &a.target else {
-                return Err(Error::NotSupported("tuple assignments are not supported".into()));
+                return Err(Error::NotSupported(
+                    "tuple assignments are not supported".into(),
+                ));
             };
-            let name = col.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_default();
+            let name = col
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(normalize)
+                .unwrap_or_default();
             let idx = table
                 .column_index(&name)
                 .filter(|&i| !table.columns[i].hidden)
                 .ok_or_else(|| {
-                    Error::UndefinedColumn(format!("column \"{name}\" of relation \"{}\" does not exist", table.name))
+                    Error::UndefinedColumn(format!(
+                        "column \"{name}\" of relation \"{}\" does not exist",
+                        table.name
+                    ))
                 })?;
             if assigned.contains(&idx) {
-                return Err(Error::DuplicateColumn(format!("multiple assignments to same column \"{name}\"")));
+                return Err(Error::DuplicateColumn(format!(
+                    "multiple assignments to same column \"{name}\""
+                )));
             }
             assigned.push(idx);
             let ty = table.columns[idx].ty.cast_name();
-            exprs.push(match &a.value {
-                Expr::Value(v) if matches!(v.value, prismdb_sql::sqlparser::ast::Value::Placeholder(_)) => {
-                    format!("CAST({} AS {ty})", a.value)
+            let mut value = a.value.clone();
+            if table.columns[idx].ty == prismdb_catalog::SqlType::Bytea {
+                bytea_literal(&mut value)?;
+            }
+            exprs.push(match &value {
+                Expr::Value(v)
+                    if matches!(v.value, prismdb_sql::sqlparser::ast::Value::Placeholder(_)) =>
+                {
+                    format!("CAST({value} AS {ty})")
                 }
-                Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none() => {
+                Expr::Identifier(i)
+                    if i.value.eq_ignore_ascii_case("default") && i.quote_style.is_none() =>
+                {
                     let c = &table.columns[idx];
                     format!("CAST({} AS {ty})", c.default.as_deref().unwrap_or("NULL"))
                 }
@@ -279,11 +359,17 @@ impl Session {
         let rows = match &upd.returning {
             Some(items) => {
                 let new_rows: Vec<Vec<Value>> = changes.into_values().map(|(_, new)| new).collect();
-                Some(self.returning(table, Some(&target.reference), items, &new_rows).await?)
+                Some(
+                    self.returning(table, Some(&target.reference), items, &new_rows)
+                        .await?,
+                )
             }
             None => None,
         };
-        Ok(Output { tag: format!("UPDATE {count}"), rows })
+        Ok(Output {
+            tag: format!("UPDATE {count}"),
+            rows,
+        })
     }
 
     fn delete_target(&self, del: &Delete) -> Result<Target> {
@@ -291,7 +377,9 @@ impl Session {
             FromTable::WithFromKeyword(t) | FromTable::WithoutKeyword(t) => t,
         };
         let [relation] = tables.as_slice() else {
-            return Err(Error::NotSupported("DELETE from several tables is not supported".into()));
+            return Err(Error::NotSupported(
+                "DELETE from several tables is not supported".into(),
+            ));
         };
         let using = del.using.clone().unwrap_or_default();
         self.target_select(relation, &using, &[], del.selection.as_ref())
@@ -317,11 +405,17 @@ impl Session {
         let rows = match &del.returning {
             Some(items) => {
                 let old: Vec<Vec<Value>> = victims.into_values().collect();
-                Some(self.returning(table, Some(&target.reference), items, &old).await?)
+                Some(
+                    self.returning(table, Some(&target.reference), items, &old)
+                        .await?,
+                )
             }
             None => None,
         };
-        Ok(Output { tag: format!("DELETE {count}"), rows })
+        Ok(Output {
+            tag: format!("DELETE {count}"),
+            rows,
+        })
     }
 
     async fn truncate(&mut self, name: &str, txn: &mut Txn) -> Result<()> {
@@ -362,23 +456,30 @@ impl Session {
         let ctx = SessionContext::new();
         let name = reference.unwrap_or(&table.name);
         let mem = MemTable::try_new(schema, vec![vec![batch]]).map_err(from_datafusion)?;
-        ctx.register_table(name, Arc::new(mem)).map_err(from_datafusion)?;
-        let list = items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ");
+        ctx.register_table(name, Arc::new(mem))
+            .map_err(from_datafusion)?;
+        let list = items
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!("SELECT {list} FROM {}", quote(name));
-        let stmt = parse(&sql)?.pop().ok_or_else(|| Error::Internal("empty RETURNING".into()))?;
+        let stmt = parse(&sql)?
+            .pop()
+            .ok_or_else(|| Error::Internal("empty RETURNING".into()))?;
         let df = ctx.sql(&sql).await.map_err(from_datafusion)?;
         let out_schema: SchemaRef = match &stmt {
             Statement::Query(q) => match prismdb_sql::rewrite::output_names(q) {
-                Some(names) if names.len() == df.schema().fields().len() => Arc::new(
-                    datafusion::arrow::datatypes::Schema::new(
+                Some(names) if names.len() == df.schema().fields().len() => {
+                    Arc::new(datafusion::arrow::datatypes::Schema::new(
                         df.schema()
                             .fields()
                             .iter()
                             .zip(names)
                             .map(|(f, n)| f.as_ref().clone().with_name(n).with_nullable(true))
                             .collect::<Vec<_>>(),
-                    ),
-                ),
+                    ))
+                }
                 _ => df.schema().inner().clone(),
             },
             _ => df.schema().inner().clone(),
@@ -389,11 +490,17 @@ impl Session {
             .map(|b| RecordBatch::try_new(out_schema.clone(), b.columns().to_vec()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(ResultRows { schema: out_schema, batches })
+        Ok(ResultRows {
+            schema: out_schema,
+            batches,
+        })
     }
 
     /// Parameter types and RETURNING schema of a DML statement.
-    pub(crate) async fn describe_dml(&mut self, stmt: &Statement) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
+    pub(crate) async fn describe_dml(
+        &mut self,
+        stmt: &Statement,
+    ) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
         let (table, reference, plan, returning) = match stmt {
             Statement::Insert(ins) => {
                 let (table, plan) = self.plan_insert(ins).await?;
@@ -402,22 +509,159 @@ impl Session {
             Statement::Update(upd) => {
                 let (target, _) = self.update_target(upd)?;
                 let plan = self.plan_target(&target).await?;
-                (target.table, Some(target.reference), plan, upd.returning.as_ref())
+                (
+                    target.table,
+                    Some(target.reference),
+                    plan,
+                    upd.returning.as_ref(),
+                )
             }
             Statement::Delete(del) => {
                 let target = self.delete_target(del)?;
                 let plan = self.plan_target(&target).await?;
-                (target.table, Some(target.reference), plan, del.returning.as_ref())
+                (
+                    target.table,
+                    Some(target.reference),
+                    plan,
+                    del.returning.as_ref(),
+                )
             }
             _ => return Err(Error::Internal("not a DML statement".into())),
         };
         let params = param_types(&plan)?;
         let schema = match returning {
-            Some(items) => Some(self.returning(&table, reference.as_deref(), items, &[]).await?.schema),
+            Some(items) => Some(
+                self.returning(&table, reference.as_deref(), items, &[])
+                    .await?
+                    .schema,
+            ),
             None => None,
         };
         Ok((params, schema))
     }
+}
+
+/// Replaces the `DEFAULT` keyword in `INSERT ... VALUES` rows with the
+/// column's default expression (or NULL), which DataFusion does not know.
+fn replace_default_keywords(ins: &mut Insert, table: &Table) -> Result<()> {
+    use prismdb_sql::sqlparser::ast::SetExpr;
+    let Some(source) = ins.source.as_mut() else {
+        return Ok(());
+    };
+    let SetExpr::Values(values) = source.body.as_mut() else {
+        return Ok(());
+    };
+    let names: Vec<String> = if ins.columns.is_empty() {
+        table
+            .visible_columns()
+            .map(|(_, c)| c.name.clone())
+            .collect()
+    } else {
+        ins.columns
+            .iter()
+            .map(|c| {
+                c.0.last()
+                    .and_then(|p| p.as_ident())
+                    .map(normalize)
+                    .unwrap_or_default()
+            })
+            .collect()
+    };
+    for row in values.rows.iter_mut() {
+        for (i, e) in row.iter_mut().enumerate() {
+            let column = names
+                .get(i)
+                .and_then(|n| table.column_index(n))
+                .map(|i| &table.columns[i]);
+            if column.is_some_and(|c| c.ty == prismdb_catalog::SqlType::Bytea) {
+                bytea_literal(e)?;
+            }
+            let is_default = matches!(e, Expr::Identifier(id) if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"));
+            if !is_default {
+                continue;
+            }
+            let sql = match column {
+                Some(c) => format!(
+                    "CAST({} AS {})",
+                    c.default.as_deref().unwrap_or("NULL"),
+                    c.ty.cast_name()
+                ),
+                None => "NULL".to_string(),
+            };
+            *e = prismdb_sql::rewrite::parse_expr(&sql)?;
+        }
+    }
+    Ok(())
+}
+
+/// Rejects assignments PostgreSQL does not convert implicitly, which
+/// DataFusion's INSERT planning would cast: a boolean into a non-boolean
+/// column and a number or date into a boolean one (42804).
+fn check_insert_types(input: &LogicalPlan, table: &Table) -> Result<()> {
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::Expr as DfExpr;
+    let mut bad: Option<(DataType, DataType)> = None;
+    let _ = input.apply(|node| {
+        let schemas: Vec<_> = node.inputs().iter().map(|i| i.schema().clone()).collect();
+        let schema = schemas
+            .first()
+            .cloned()
+            .unwrap_or_else(|| node.schema().clone());
+        node.apply_expressions(|e| {
+            e.apply(|x| {
+                if let DfExpr::Cast(datafusion::logical_expr::Cast { expr, field }) = x {
+                    if let Ok(source) = expr.get_type(&schema) {
+                        let target = field.data_type();
+                        let bool_in = source == DataType::Boolean
+                            && *target != DataType::Boolean
+                            && !target.is_null();
+                        let bool_out = *target == DataType::Boolean
+                            && (source.is_numeric() || source.is_temporal());
+                        if bool_in || bool_out {
+                            bad = Some((source, target.clone()));
+                            return Ok(TreeNodeRecursion::Stop);
+                        }
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    });
+    match bad {
+        None => Ok(()),
+        Some((source, target)) => {
+            let column = table
+                .visible_columns()
+                .map(|(_, c)| c)
+                .find(|c| c.ty.arrow_type() == target);
+            let (name, ty) = column
+                .map(|c| (c.name.as_str(), c.ty.pg_name()))
+                .unwrap_or(("?", target.to_string()));
+            let shown = if source == DataType::Boolean {
+                "boolean".to_string()
+            } else {
+                source.to_string()
+            };
+            Err(Error::DatatypeMismatch(format!(
+                "column \"{name}\" is of type {ty} but expression is of type {shown}"
+            )))
+        }
+    }
+}
+
+/// Reads a string literal written to a bytea column in PostgreSQL's bytea
+/// text format (`'\\x0102'`), replacing it with the equivalent hex literal.
+fn bytea_literal(e: &mut Expr) -> Result<()> {
+    use prismdb_sql::sqlparser::ast::Value as SqlValue;
+    if let Expr::Value(v) = e {
+        if let SqlValue::SingleQuotedString(s) = &v.value {
+            let bytes = prismdb_common::value::parse_bytea(s)
+                .ok_or_else(|| prismdb_sql::rewrite::bytea_error(s))?;
+            v.value =
+                SqlValue::HexStringLiteral(bytes.iter().map(|b| format!("{b:02x}")).collect());
+        }
+    }
+    Ok(())
 }
 
 /// Every stored column of the target from the first columns of a batch.
@@ -450,7 +694,11 @@ fn check_not_null(table: &Table, row: &[Value]) -> Result<()> {
 
 /// Whether a live row exists under `key` for this transaction: its own
 /// writes first, then its snapshot.
-fn row_exists(txn: &Txn, store: &prismdb_rowstore::RowStore, key: &prismdb_rowstore::RowKey) -> Result<bool> {
+fn row_exists(
+    txn: &Txn,
+    store: &prismdb_rowstore::RowStore,
+    key: &prismdb_rowstore::RowKey,
+) -> Result<bool> {
     match txn.own(key) {
         Some(own) => Ok(own.is_some()),
         None => Ok(store.get(key.0, &key.1, txn.read_version)?.is_some()),
@@ -458,5 +706,8 @@ fn row_exists(txn: &Txn, store: &prismdb_rowstore::RowStore, key: &prismdb_rowst
 }
 
 fn duplicate_key(table: &Table) -> Error {
-    Error::UniqueViolation(format!("duplicate key value violates unique constraint \"{}_pkey\"", table.name))
+    Error::UniqueViolation(format!(
+        "duplicate key value violates unique constraint \"{}_pkey\"",
+        table.name
+    ))
 }

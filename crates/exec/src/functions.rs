@@ -16,7 +16,11 @@ fn constant(name: &str, value: String) -> ScalarUDF {
         vec![],
         DataType::Utf8,
         Volatility::Stable,
-        Arc::new(move |_| Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(value.clone()))))),
+        Arc::new(move |_| {
+            Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(
+                value.clone(),
+            ))))
+        }),
     )
 }
 
@@ -46,22 +50,27 @@ pub fn session_functions(settings: SharedSettings, database: &str, pid: i32) -> 
             match args.first() {
                 Some(ColumnarValue::Scalar(s)) => {
                     let name = match s {
-                        ScalarValue::Utf8(v) | ScalarValue::LargeUtf8(v) | ScalarValue::Utf8View(v) => v.clone(),
+                        ScalarValue::Utf8(v)
+                        | ScalarValue::LargeUtf8(v)
+                        | ScalarValue::Utf8View(v) => v.clone(),
                         _ => None,
                     };
-                    Ok(ColumnarValue::Scalar(ScalarValue::Utf8(lookup(name.as_deref())?)))
+                    Ok(ColumnarValue::Scalar(ScalarValue::Utf8(lookup(
+                        name.as_deref(),
+                    )?)))
                 }
                 Some(ColumnarValue::Array(a)) => {
-                    let names = a
-                        .as_any()
-                        .downcast_ref::<StringArray>()
-                        .ok_or_else(|| DataFusionError::Execution("current_setting expects text".into()))?;
+                    let names = a.as_any().downcast_ref::<StringArray>().ok_or_else(|| {
+                        DataFusionError::Execution("current_setting expects text".into())
+                    })?;
                     let out: Result<StringArray, DataFusionError> = (0..names.len())
                         .map(|i| lookup((!names.is_null(i)).then(|| names.value(i))))
                         .collect();
                     Ok(ColumnarValue::Array(Arc::new(out?)))
                 }
-                None => Err(DataFusionError::Plan("current_setting expects one argument".into())),
+                None => Err(DataFusionError::Plan(
+                    "current_setting expects one argument".into(),
+                )),
             }
         }),
     );
@@ -76,7 +85,10 @@ pub fn session_functions(settings: SharedSettings, database: &str, pid: i32) -> 
         constant("version", version),
         current_setting,
         constant("current_database", database.to_string()),
-        constant("current_schema", prismdb_catalog::DEFAULT_SCHEMA.to_string()),
+        constant(
+            "current_schema",
+            prismdb_catalog::DEFAULT_SCHEMA.to_string(),
+        ),
         pid_udf,
     ]
 }

@@ -60,13 +60,17 @@ pub struct Engine {
 impl Engine {
     /// Opens the engine on a data directory, creating it on first start.
     pub async fn open(dir: &Path, opts: EngineOptions) -> Result<Arc<Engine>> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
         let store = Arc::new(RowStore::open(&dir.join("rowstore"), opts.store)?);
         let catalog = match store.load_catalog()? {
             Some(bytes) => Catalog::decode(&bytes)?,
             None => {
                 let catalog = Catalog::default();
-                let ws = WriteSet { catalog: Some(catalog.encode()), ..Default::default() };
+                let ws = WriteSet {
+                    catalog: Some(catalog.encode()),
+                    ..Default::default()
+                };
                 store.commit(ws).await?;
                 catalog
             }
@@ -90,7 +94,12 @@ impl Engine {
 
     /// Opens a session on `database` for `user`, with the client's start-up
     /// parameters applied to its settings.
-    pub fn session(self: &Arc<Self>, user: &str, database: &str, options: &[(String, String)]) -> Result<Session> {
+    pub fn session(
+        self: &Arc<Self>,
+        user: &str,
+        database: &str,
+        options: &[(String, String)],
+    ) -> Result<Session> {
         self.catalog().database(database)?;
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
         Session::new(self.clone(), user, database, options, pid)

@@ -73,7 +73,10 @@ impl ScanContext {
     }
 
     pub fn current(&self) -> Result<Arc<ReadView>> {
-        self.view.lock().clone().ok_or_else(|| Error::Internal("table read outside a statement".into()))
+        self.view
+            .lock()
+            .clone()
+            .ok_or_else(|| Error::Internal("table read outside a statement".into()))
     }
 }
 
@@ -97,7 +100,12 @@ impl RowTable {
     /// A provider of the table's visible columns, or of all stored columns
     /// (the hidden row id included) when `with_hidden` — used as the target
     /// of UPDATE and DELETE, which must know every row's key.
-    pub fn new(table: Arc<Table>, ctx: Arc<ScanContext>, with_hidden: bool, defaults: HashMap<String, Expr>) -> Self {
+    pub fn new(
+        table: Arc<Table>,
+        ctx: Arc<ScanContext>,
+        with_hidden: bool,
+        defaults: HashMap<String, Expr>,
+    ) -> Self {
         let cols: Vec<usize> = table
             .columns
             .iter()
@@ -109,15 +117,28 @@ impl RowTable {
             .iter()
             .map(|&i| {
                 let c = &table.columns[i];
-                c.ty.arrow_field(&c.name, c.nullable || c.hidden)
+                // NOT NULL is enforced when rows are written; DataFusion
+                // sees every column as nullable so that it never rejects
+                // or optimizes on its own account.
+                c.ty.arrow_field(&c.name, true)
             })
             .collect();
-        RowTable { table, schema: Arc::new(Schema::new(fields)), cols, ctx, defaults }
+        RowTable {
+            table,
+            schema: Arc::new(Schema::new(fields)),
+            cols,
+            ctx,
+            defaults,
+        }
     }
 
     fn key_column(&self, expr: &Expr) -> Option<usize> {
         match expr {
-            Expr::Column(c) => self.table.primary_key.iter().position(|&k| self.table.columns[k].name == c.name),
+            Expr::Column(c) => self
+                .table
+                .primary_key
+                .iter()
+                .position(|&k| self.table.columns[k].name == c.name),
             _ => None,
         }
     }
@@ -133,7 +154,12 @@ impl RowTable {
         for f in filters.iter().flat_map(split_conjunction) {
             match f {
                 Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-                    let (pos, lit, op) = match (self.key_column(left), right.as_ref(), self.key_column(right), left.as_ref()) {
+                    let (pos, lit, op) = match (
+                        self.key_column(left),
+                        right.as_ref(),
+                        self.key_column(right),
+                        left.as_ref(),
+                    ) {
                         (Some(pos), Expr::Literal(lit, _), _, _) => (pos, lit, *op),
                         (_, _, Some(pos), Expr::Literal(lit, _)) => match op.swap() {
                             Some(op) => (pos, lit, op),
@@ -141,18 +167,30 @@ impl RowTable {
                         },
                         _ => continue,
                     };
-                    let Some(v) = scalar_as_key(lit, key_ty(pos)) else { continue };
+                    let Some(v) = scalar_as_key(lit, key_ty(pos)) else {
+                        continue;
+                    };
                     match op {
                         Operator::Eq => eq[pos] = Some(v),
                         _ if pos != 0 => {}
-                        Operator::Gt => lower = tighter_lower(lower, Bound::Included(after_prefix(&v))),
-                        Operator::GtEq => lower = tighter_lower(lower, Bound::Included(encode_key(&[v]))),
-                        Operator::Lt => upper = tighter_upper(upper, Bound::Excluded(encode_key(&[v]))),
-                        Operator::LtEq => upper = tighter_upper(upper, Bound::Excluded(after_prefix(&v))),
+                        Operator::Gt => {
+                            lower = tighter_lower(lower, Bound::Included(after_prefix(&v)))
+                        }
+                        Operator::GtEq => {
+                            lower = tighter_lower(lower, Bound::Included(encode_key(&[v])))
+                        }
+                        Operator::Lt => {
+                            upper = tighter_upper(upper, Bound::Excluded(encode_key(&[v])))
+                        }
+                        Operator::LtEq => {
+                            upper = tighter_upper(upper, Bound::Excluded(after_prefix(&v)))
+                        }
                         _ => {}
                     }
                 }
-                Expr::InList(list) if !list.negated && pk.len() == 1 && self.key_column(&list.expr) == Some(0) => {
+                Expr::InList(list)
+                    if !list.negated && pk.len() == 1 && self.key_column(&list.expr) == Some(0) =>
+                {
                     let values: Option<Vec<Value>> = list
                         .list
                         .iter()
@@ -166,8 +204,12 @@ impl RowTable {
                     }
                 }
                 Expr::Between(b) if !b.negated && self.key_column(&b.expr) == Some(0) => {
-                    if let (Expr::Literal(lo, _), Expr::Literal(hi, _)) = (b.low.as_ref(), b.high.as_ref()) {
-                        if let (Some(lo), Some(hi)) = (scalar_as_key(lo, key_ty(0)), scalar_as_key(hi, key_ty(0))) {
+                    if let (Expr::Literal(lo, _), Expr::Literal(hi, _)) =
+                        (b.low.as_ref(), b.high.as_ref())
+                    {
+                        if let (Some(lo), Some(hi)) =
+                            (scalar_as_key(lo, key_ty(0)), scalar_as_key(hi, key_ty(0)))
+                        {
                             lower = tighter_lower(lower, Bound::Included(encode_key(&[lo])));
                             upper = tighter_upper(upper, Bound::Excluded(after_prefix(&hi)));
                         }
@@ -181,7 +223,10 @@ impl RowTable {
             return Access::Points(vec![encode_key(&key)]);
         }
         if let Some(values) = in_list {
-            let mut keys: Vec<Vec<u8>> = values.iter().map(|v| encode_key(std::slice::from_ref(v))).collect();
+            let mut keys: Vec<Vec<u8>> = values
+                .iter()
+                .map(|v| encode_key(std::slice::from_ref(v)))
+                .collect();
             keys.sort();
             keys.dedup();
             return Access::Points(keys);
@@ -191,7 +236,10 @@ impl RowTable {
         if !prefix.is_empty() {
             let p = encode_key(&prefix);
             let end = prefix_end(&p);
-            return Access::Range(Bound::Included(p), end.map_or(Bound::Unbounded, Bound::Excluded));
+            return Access::Range(
+                Bound::Included(p),
+                end.map_or(Bound::Unbounded, Bound::Excluded),
+            );
         }
         Access::Range(lower, upper)
     }
@@ -221,7 +269,11 @@ fn tighter_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
 
 fn split_conjunction(e: &Expr) -> Vec<&Expr> {
     match e {
-        Expr::BinaryExpr(BinaryExpr { left, op: Operator::And, right }) => {
+        Expr::BinaryExpr(BinaryExpr {
+            left,
+            op: Operator::And,
+            right,
+        }) => {
             let mut v = split_conjunction(left);
             v.extend(split_conjunction(right));
             v
@@ -251,7 +303,10 @@ impl TableProvider for RowTable {
         self.defaults.get(column)
     }
 
-    fn supports_filters_pushdown(&self, filters: &[&Expr]) -> DfResult<Vec<TableProviderFilterPushDown>> {
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> DfResult<Vec<TableProviderFilterPushDown>> {
         Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
     }
 
@@ -276,7 +331,14 @@ impl TableProvider for RowTable {
             view,
             limit,
         };
-        Ok(Arc::new(StreamingTableExec::try_new(schema, vec![Arc::new(stream)], None, vec![], false, limit)?))
+        Ok(Arc::new(StreamingTableExec::try_new(
+            schema,
+            vec![Arc::new(stream)],
+            None,
+            vec![],
+            false,
+            limit,
+        )?))
     }
 }
 
@@ -318,7 +380,12 @@ impl PartitionStream for RowScan {
                 Access::Points(keys) => CursorState::Points(keys.clone()),
                 Access::Range(lo, hi) => {
                     let own = own_writes(&self.view.overlay, self.table.id, lo, hi);
-                    CursorState::Range { next: lo.clone(), upper: hi.clone(), own, own_pos: 0 }
+                    CursorState::Range {
+                        next: lo.clone(),
+                        upper: hi.clone(),
+                        own,
+                        own_pos: 0,
+                    }
                 }
             },
         };
@@ -385,7 +452,8 @@ impl Cursor {
         if self.remaining == 0 {
             return Ok(None);
         }
-        let rows: Vec<Arc<Vec<Value>>> = match std::mem::replace(&mut self.state, CursorState::Done) {
+        let rows: Vec<Arc<Vec<Value>>> = match std::mem::replace(&mut self.state, CursorState::Done)
+        {
             CursorState::Done => return Ok(None),
             CursorState::Points(keys) => {
                 let mut rows = Vec::with_capacity(keys.len());
@@ -396,7 +464,12 @@ impl Cursor {
                 }
                 rows
             }
-            CursorState::Range { next, upper, own, mut own_pos } => {
+            CursorState::Range {
+                next,
+                upper,
+                own,
+                mut own_pos,
+            } => {
                 let limit = CHUNK_ROWS.min(self.remaining);
                 let chunk = self.view.store.scan(
                     self.table.id,
@@ -424,7 +497,12 @@ impl Cursor {
                 }
                 match chunk.resume_after {
                     Some(after) => {
-                        self.state = CursorState::Range { next: Bound::Excluded(after), upper, own, own_pos };
+                        self.state = CursorState::Range {
+                            next: Bound::Excluded(after),
+                            upper,
+                            own,
+                            own_pos,
+                        };
                     }
                     None => {
                         rows.extend(own[own_pos..].iter().filter_map(|(_, r)| r.clone()));

@@ -11,7 +11,7 @@ use datafusion::logical_expr::LogicalPlan;
 use datafusion::sql::parser::Statement as DfStatement;
 use prismdb_common::{Error, Result, Value};
 use prismdb_sql::error::from_datafusion;
-use prismdb_sql::rewrite::{expand_views, output_names};
+use prismdb_sql::rewrite::{expand_views, normalize_for_planning, output_names};
 use prismdb_sql::sqlparser::ast::Statement;
 use std::sync::Arc;
 
@@ -19,12 +19,16 @@ impl Session {
     /// Expands views and plans a statement with DataFusion.
     pub(crate) async fn plan(&self, stmt: &Statement) -> Result<LogicalPlan> {
         let mut stmt = stmt.clone();
-        let catalog = self.engine.catalog();
+        let catalog = self.schema.current();
         let db = catalog.database(&self.database)?.clone();
         if !db.views.is_empty() {
             expand_views(&mut stmt, &|name| db.views.get(name).cloned())?;
         }
-        self.state.statement_to_plan(DfStatement::Statement(Box::new(stmt))).await.map_err(from_datafusion)
+        normalize_for_planning(&mut stmt, &self.database)?;
+        self.state
+            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
+            .await
+            .map_err(from_datafusion)
     }
 
     /// Binds parameters into a plan.
@@ -33,36 +37,61 @@ impl Session {
             return Ok(plan);
         }
         let values: Vec<_> = params.iter().map(value_to_scalar).collect();
-        plan.with_param_values(ParamValues::from(values)).map_err(from_datafusion)
+        plan.with_param_values(ParamValues::from(values))
+            .map_err(from_datafusion)
     }
 
     /// Runs a logical plan to completion.
     pub(crate) async fn collect(&self, plan: LogicalPlan) -> Result<Vec<RecordBatch>> {
-        let physical = self.state.create_physical_plan(&plan).await.map_err(from_datafusion)?;
-        datafusion::physical_plan::collect(physical, self.state.task_ctx()).await.map_err(from_datafusion)
+        Ok(self.collect_with_schema(plan).await?.1)
+    }
+
+    /// Runs a logical plan, returning the schema its batches really have.
+    pub(crate) async fn collect_with_schema(
+        &self,
+        plan: LogicalPlan,
+    ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+        let physical = self
+            .state
+            .create_physical_plan(&plan)
+            .await
+            .map_err(from_datafusion)?;
+        let schema = physical.schema();
+        let batches = datafusion::physical_plan::collect(physical, self.state.task_ctx())
+            .await
+            .map_err(from_datafusion)?;
+        Ok((schema, batches))
     }
 
     /// Runs a query (SELECT, VALUES, EXPLAIN, ...).
     pub(crate) async fn query(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
         let plan = Self::bind(self.plan(stmt).await?, params)?;
         let is_explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
-        let batches = self.collect(plan.clone()).await?;
+        let (physical_schema, batches) = self.collect_with_schema(plan).await?;
         if is_explain {
             return explain_output(batches);
         }
-        let schema = output_schema(stmt, plan.schema().inner());
+        let schema = output_schema(stmt, &physical_schema);
         let batches = batches
             .into_iter()
             .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(Output { tag: "SELECT".into(), rows: Some(ResultRows { schema, batches }) })
+        Ok(Output {
+            tag: "SELECT".into(),
+            rows: Some(ResultRows { schema, batches }),
+        })
     }
 
     /// Parameter types and result schema of a query or DML statement.
-    pub(crate) async fn describe(&mut self, stmt: &Statement) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
+    pub(crate) async fn describe(
+        &mut self,
+        stmt: &Statement,
+    ) -> Result<(Vec<DataType>, Option<SchemaRef>)> {
         match stmt {
-            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => self.describe_dml(stmt).await,
+            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) => {
+                self.describe_dml(stmt).await
+            }
             _ => {
                 let plan = self.plan(stmt).await?;
                 let params = param_types(&plan)?;
@@ -77,8 +106,31 @@ impl Session {
 }
 
 /// Parameter types of a plan in `$1..$n` order; unknown types are `Null`.
+/// A parameter DataFusion could not type but that is cast explicitly
+/// (`$1::integer`) takes the cast's type, as in PostgreSQL.
 pub(crate) fn param_types(plan: &LogicalPlan) -> Result<Vec<DataType>> {
-    let types = plan.get_parameter_types().map_err(from_datafusion)?;
+    use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
+    use datafusion::logical_expr::Expr;
+    let mut types = plan.get_parameter_types().map_err(from_datafusion)?;
+    let mut casts: Vec<(String, DataType)> = Vec::new();
+    plan.apply_with_subqueries(|node| {
+        node.apply_expressions(|e| {
+            e.apply(|x| {
+                if let Expr::Cast(datafusion::logical_expr::Cast { expr, field }) = x {
+                    if let Expr::Placeholder(p) = expr.as_ref() {
+                        casts.push((p.id.clone(), field.data_type().clone()));
+                    }
+                }
+                Ok(TreeNodeRecursion::Continue)
+            })
+        })
+    })
+    .map_err(from_datafusion)?;
+    for (id, ty) in casts {
+        if let Some(slot @ None) = types.get_mut(&id) {
+            *slot = Some(ty);
+        }
+    }
     let mut out = Vec::new();
     for (name, ty) in types {
         let Some(n) = name.strip_prefix('$').and_then(|n| n.parse::<usize>().ok()) else {
@@ -113,14 +165,22 @@ fn output_schema(stmt: &Statement, schema: &SchemaRef) -> SchemaRef {
             Arc::new(Schema::new(fields))
         }
         _ => {
-            let fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone().with_nullable(true)).collect();
+            let fields: Vec<Field> = schema
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone().with_nullable(true))
+                .collect();
             Arc::new(Schema::new(fields))
         }
     }
 }
 
 fn explain_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![Field::new("QUERY PLAN", DataType::Utf8, false)]))
+    Arc::new(Schema::new(vec![Field::new(
+        "QUERY PLAN",
+        DataType::Utf8,
+        false,
+    )]))
 }
 
 /// DataFusion's EXPLAIN rows (plan_type, plan) as PostgreSQL's single
@@ -129,7 +189,9 @@ fn explain_output(batches: Vec<RecordBatch>) -> Result<Output> {
     let mut lines = Vec::new();
     for b in &batches {
         let text = |i: usize| b.column(i).as_any().downcast_ref::<StringArray>().cloned();
-        let (Some(kinds), Some(plans)) = (text(0), text(b.num_columns().saturating_sub(1))) else { continue };
+        let (Some(kinds), Some(plans)) = (text(0), text(b.num_columns().saturating_sub(1))) else {
+            continue;
+        };
         for row in 0..b.num_rows() {
             if !kinds.is_null(row) && b.num_columns() > 1 {
                 lines.push(format!("{}:", kinds.value(row)));
@@ -142,5 +204,11 @@ fn explain_output(batches: Vec<RecordBatch>) -> Result<Output> {
     let schema = explain_schema();
     let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(lines))])
         .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(Output { tag: "EXPLAIN".into(), rows: Some(ResultRows { schema, batches: vec![batch] }) })
+    Ok(Output {
+        tag: "EXPLAIN".into(),
+        rows: Some(ResultRows {
+            schema,
+            batches: vec![batch],
+        }),
+    })
 }

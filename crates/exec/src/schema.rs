@@ -33,9 +33,21 @@ pub struct PlanHints {
 /// Shared by a session and its schema provider.
 pub struct SchemaState {
     pub catalog: Arc<RwLock<Arc<Catalog>>>,
+    /// The catalog as changed by DDL of the session's open transaction.
+    pub local: Mutex<Option<Arc<Catalog>>>,
     pub database: String,
     pub scan: Arc<ScanContext>,
     pub hints: Mutex<PlanHints>,
+}
+
+impl SchemaState {
+    /// The catalog this session sees: its transaction's, else the shared one.
+    pub fn current(&self) -> Arc<Catalog> {
+        if let Some(local) = self.local.lock().as_ref() {
+            return local.clone();
+        }
+        self.catalog.read().clone()
+    }
 }
 
 impl fmt::Debug for SchemaState {
@@ -51,23 +63,38 @@ pub struct PrismSchema(pub Arc<SchemaState>);
 #[async_trait]
 impl SchemaProvider for PrismSchema {
     fn table_names(&self) -> Vec<String> {
-        let catalog = self.0.catalog.read().clone();
-        catalog.database(&self.0.database).map(|db| db.tables.keys().cloned().collect()).unwrap_or_default()
+        let catalog = self.0.current();
+        catalog
+            .database(&self.0.database)
+            .map(|db| db.tables.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        let catalog = self.0.catalog.read().clone();
-        let Ok(db) = catalog.database(&self.0.database) else { return Ok(None) };
-        let Some(table) = db.tables.get(name) else { return Ok(None) };
+        let catalog = self.0.current();
+        let Ok(db) = catalog.database(&self.0.database) else {
+            return Ok(None);
+        };
+        let Some(table) = db.tables.get(name) else {
+            return Ok(None);
+        };
         let hints = self.0.hints.lock();
         let with_hidden = hints.dml_target == Some(table.id);
         let defaults = hints.defaults.get(&table.id).cloned().unwrap_or_default();
-        Ok(Some(Arc::new(RowTable::new(table.clone(), self.0.scan.clone(), with_hidden, defaults))))
+        Ok(Some(Arc::new(RowTable::new(
+            table.clone(),
+            self.0.scan.clone(),
+            with_hidden,
+            defaults,
+        ))))
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        let catalog = self.0.catalog.read().clone();
-        catalog.database(&self.0.database).map(|db| db.tables.contains_key(name)).unwrap_or(false)
+        let catalog = self.0.current();
+        catalog
+            .database(&self.0.database)
+            .map(|db| db.tables.contains_key(name))
+            .unwrap_or(false)
     }
 }
 
@@ -93,7 +120,11 @@ pub struct PrismCatalogList {
 }
 
 impl CatalogProviderList for PrismCatalogList {
-    fn register_catalog(&self, _name: String, _catalog: Arc<dyn CatalogProvider>) -> Option<Arc<dyn CatalogProvider>> {
+    fn register_catalog(
+        &self,
+        _name: String,
+        _catalog: Arc<dyn CatalogProvider>,
+    ) -> Option<Arc<dyn CatalogProvider>> {
         None
     }
 

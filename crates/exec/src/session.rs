@@ -1,11 +1,11 @@
 //! [`Session`]: one client connection's settings, transaction and planner.
 
+use crate::Engine;
 use crate::functions::session_functions;
 use crate::provider::ScanContext;
 use crate::schema::{PlanHints, PrismCatalog, PrismCatalogList, PrismSchema, SchemaState};
 use crate::settings::{Settings, SharedSettings};
 use crate::txn::Txn;
-use crate::Engine;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::FunctionRegistry;
@@ -35,7 +35,10 @@ pub struct Output {
 
 impl Output {
     pub fn command(tag: impl Into<String>) -> Output {
-        Output { tag: tag.into(), rows: None }
+        Output {
+            tag: tag.into(),
+            rows: None,
+        }
     }
 }
 
@@ -78,6 +81,7 @@ impl Session {
         let settings: SharedSettings = Arc::new(RwLock::new(Settings::with_startup(options)));
         let schema = Arc::new(SchemaState {
             catalog: engine.catalog.clone(),
+            local: Mutex::new(None),
             database: database.to_string(),
             scan: Arc::new(ScanContext::default()),
             hints: Mutex::new(PlanHints::default()),
@@ -101,9 +105,18 @@ impl Session {
             .with_catalog_list(catalog_list)
             .build();
         for udf in session_functions(settings.clone(), database, pid) {
-            state.register_udf(Arc::new(udf)).map_err(prismdb_sql::error::from_datafusion)?;
+            state
+                .register_udf(Arc::new(udf))
+                .map_err(prismdb_sql::error::from_datafusion)?;
         }
-        Ok(Session { engine, database: database.to_string(), state, schema, settings, txn: None })
+        Ok(Session {
+            engine,
+            database: database.to_string(),
+            state,
+            schema,
+            settings,
+            txn: None,
+        })
     }
 
     /// The session's database.
@@ -135,7 +148,10 @@ impl Session {
         };
         let mut out = Vec::with_capacity(stmts.len());
         for stmt in stmts {
-            let r = self.run(stmt, &[]).await;
+            let r = match prismdb_sql::rewrite::hoist_dml(stmt) {
+                Ok(stmt) => self.run(stmt, &[]).await,
+                Err(e) => Err(e),
+            };
             let failed = r.is_err();
             out.push(r);
             if failed {
@@ -149,16 +165,27 @@ impl Session {
     pub async fn prepare(&mut self, sql: &str, hints: &[Option<DataType>]) -> Result<Prepared> {
         let mut stmts = parse(sql)?;
         if stmts.len() > 1 {
-            return Err(Error::Syntax("cannot insert multiple commands into a prepared statement".into()));
+            return Err(Error::Syntax(
+                "cannot insert multiple commands into a prepared statement".into(),
+            ));
         }
         let Some(stmt) = stmts.pop() else {
-            return Ok(Prepared { stmt: None, param_types: vec![], schema: None });
+            return Ok(Prepared {
+                stmt: None,
+                param_types: vec![],
+                schema: None,
+            });
         };
+        let stmt = prismdb_sql::rewrite::hoist_dml(stmt)?;
         let (mut param_types, schema) = match classify(&stmt) {
             StatementKind::Query | StatementKind::Dml => self.describe(&stmt).await?,
             StatementKind::Setting => match &stmt {
                 Statement::ShowVariable { variable } => {
-                    let name = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
+                    let name = variable
+                        .iter()
+                        .map(|i| i.value.to_lowercase())
+                        .collect::<Vec<_>>()
+                        .join(" ");
                     (vec![], Some(show_schema(&name)))
                 }
                 _ => (vec![], None),
@@ -175,7 +202,11 @@ impl Session {
                 }
             }
         }
-        Ok(Prepared { stmt: Some(stmt), param_types, schema })
+        Ok(Prepared {
+            stmt: Some(stmt),
+            param_types,
+            schema,
+        })
     }
 
     /// Runs a prepared statement with bound parameters.
@@ -208,7 +239,9 @@ impl Session {
         let r = if timeout_ms > 0 {
             match tokio::time::timeout(Duration::from_millis(timeout_ms), fut).await {
                 Ok(r) => r,
-                Err(_) => Err(Error::QueryCanceled("canceling statement due to statement timeout".into())),
+                Err(_) => Err(Error::QueryCanceled(
+                    "canceling statement due to statement timeout".into(),
+                )),
             }
         } else {
             fut.await
@@ -220,16 +253,27 @@ impl Session {
         r
     }
 
-    async fn run_kind(&mut self, kind: StatementKind, stmt: Statement, params: &[Value]) -> Result<Output> {
+    async fn run_kind(
+        &mut self,
+        kind: StatementKind,
+        stmt: Statement,
+        params: &[Value],
+    ) -> Result<Output> {
         match kind {
             StatementKind::Setting => self.setting(&stmt),
-            StatementKind::Ddl if matches!(stmt, Statement::Truncate(_)) => self.in_txn(&stmt, params).await,
+            StatementKind::Ddl if matches!(stmt, Statement::Truncate(_)) => {
+                self.in_txn(&stmt, params).await
+            }
             StatementKind::Ddl => self.ddl(stmt).await,
             StatementKind::Dml | StatementKind::Query => self.in_txn(&stmt, params).await,
             StatementKind::Transaction => self.transaction_control(&stmt).await,
             StatementKind::Unsupported => Err(Error::NotSupported(format!(
                 "statement not supported: {}",
-                stmt.to_string().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+                stmt.to_string()
+                    .split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
             ))),
         }
     }
@@ -260,14 +304,43 @@ impl Session {
         }
     }
 
-    async fn execute_in(&mut self, stmt: &Statement, params: &[Value], txn: &mut Txn) -> Result<Output> {
-        self.schema.scan.set(Some(txn.read_view(&self.engine.store)));
+    async fn execute_in(
+        &mut self,
+        stmt: &Statement,
+        params: &[Value],
+        txn: &mut Txn,
+    ) -> Result<Output> {
+        self.schema
+            .scan
+            .set(Some(txn.read_view(&self.engine.store)));
         match stmt {
-            Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_) | Statement::Truncate(_) => {
-                self.dml(stmt, params, txn).await
-            }
+            Statement::Insert(_)
+            | Statement::Update(_)
+            | Statement::Delete(_)
+            | Statement::Truncate(_) => self.dml(stmt, params, txn).await,
             _ => self.query(stmt, params).await,
         }
+    }
+
+    /// Commits a transaction block. With DDL in it, the catalog it changed
+    /// must still be the shared one (else 40001), checked and published
+    /// under the engine's DDL lock.
+    async fn commit(&self, txn: Txn) -> Result<()> {
+        let Some(ddl) = &txn.ddl else {
+            if !txn.is_read_only() {
+                self.engine.store.commit(txn.write_set()).await?;
+            }
+            return Ok(());
+        };
+        let _guard = self.engine.ddl_lock.lock().await;
+        if !Arc::ptr_eq(&self.engine.catalog(), &ddl.base) {
+            return Err(Error::SerializationFailure(
+                "could not serialize access due to concurrent schema change".into(),
+            ));
+        }
+        self.engine.store.commit(txn.write_set()).await?;
+        *self.engine.catalog.write() = ddl.next.clone();
+        Ok(())
     }
 
     async fn transaction_control(&mut self, stmt: &Statement) -> Result<Output> {
@@ -278,31 +351,39 @@ impl Session {
                 }
                 Ok(Output::command("BEGIN"))
             }
-            Statement::Commit { .. } => match self.txn.take() {
-                None => Ok(Output::command("COMMIT")),
-                Some(t) if t.failed => Ok(Output::command("ROLLBACK")),
-                Some(t) => {
-                    if !t.is_read_only() {
-                        self.engine.store.commit(t.write_set()).await?;
+            Statement::Commit { .. } => {
+                *self.schema.local.lock() = None;
+                match self.txn.take() {
+                    None => Ok(Output::command("COMMIT")),
+                    Some(t) if t.failed => Ok(Output::command("ROLLBACK")),
+                    Some(t) => {
+                        self.commit(t).await?;
+                        Ok(Output::command("COMMIT"))
                     }
-                    Ok(Output::command("COMMIT"))
                 }
-            },
-            Statement::Rollback { savepoint: Some(_), .. } => {
-                Err(Error::NotSupported("savepoints are not supported".into()))
             }
+            Statement::Rollback {
+                savepoint: Some(_), ..
+            } => Err(Error::NotSupported("savepoints are not supported".into())),
             Statement::Rollback { .. } => {
                 self.txn = None;
+                *self.schema.local.lock() = None;
                 Ok(Output::command("ROLLBACK"))
             }
-            _ => Err(Error::NotSupported("unsupported transaction statement".into())),
+            _ => Err(Error::NotSupported(
+                "unsupported transaction statement".into(),
+            )),
         }
     }
 
     fn setting(&mut self, stmt: &Statement) -> Result<Output> {
         match stmt {
             Statement::ShowVariable { variable } => {
-                let name = variable.iter().map(|i| i.value.to_lowercase()).collect::<Vec<_>>().join(" ");
+                let name = variable
+                    .iter()
+                    .map(|i| i.value.to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 if name == "all" {
                     let all = self.settings.read().all();
                     let schema = Arc::new(Schema::new(vec![
@@ -319,7 +400,13 @@ impl Session {
                         ],
                     )
                     .map_err(|e| Error::Internal(e.to_string()))?;
-                    return Ok(Output { tag: "SHOW".into(), rows: Some(ResultRows { schema, batches: vec![batch] }) });
+                    return Ok(Output {
+                        tag: "SHOW".into(),
+                        rows: Some(ResultRows {
+                            schema,
+                            batches: vec![batch],
+                        }),
+                    });
                 }
                 let name = match name.as_str() {
                     "time zone" => "timezone".to_string(),
@@ -330,25 +417,45 @@ impl Session {
                 let schema = show_schema(&name);
                 let batch = RecordBatch::try_new(
                     schema.clone(),
-                    vec![Arc::new(datafusion::arrow::array::StringArray::from(vec![value]))],
+                    vec![Arc::new(datafusion::arrow::array::StringArray::from(vec![
+                        value,
+                    ]))],
                 )
                 .map_err(|e| Error::Internal(e.to_string()))?;
-                Ok(Output { tag: "SHOW".into(), rows: Some(ResultRows { schema, batches: vec![batch] }) })
+                Ok(Output {
+                    tag: "SHOW".into(),
+                    rows: Some(ResultRows {
+                        schema,
+                        batches: vec![batch],
+                    }),
+                })
             }
             Statement::Set(set) => {
                 let mut settings = self.settings.write();
                 match set {
-                    Set::SingleAssignment { variable, values, .. } => {
+                    Set::SingleAssignment {
+                        variable, values, ..
+                    } => {
                         let name = variable.to_string().to_lowercase();
-                        if values.len() == 1 && matches!(&values[0], Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default")) {
+                        if values.len() == 1
+                            && matches!(&values[0], Expr::Identifier(i) if i.value.eq_ignore_ascii_case("default"))
+                        {
                             settings.reset(&name)?;
                         } else {
-                            let value = values.iter().map(setting_value).collect::<Vec<_>>().join(", ");
+                            let value = values
+                                .iter()
+                                .map(setting_value)
+                                .collect::<Vec<_>>()
+                                .join(", ");
                             settings.set(&name, &value)?;
                         }
                     }
-                    Set::SetTimeZone { value, .. } => settings.set("TimeZone", &setting_value(value))?,
-                    Set::SetNames { charset_name, .. } => settings.set("client_encoding", &charset_name.value)?,
+                    Set::SetTimeZone { value, .. } => {
+                        settings.set("TimeZone", &setting_value(value))?
+                    }
+                    Set::SetNames { charset_name, .. } => {
+                        settings.set("client_encoding", &charset_name.value)?
+                    }
                     Set::SetNamesDefault {} => settings.reset("client_encoding")?,
                     Set::SetTransaction { .. } | Set::SetSessionParam(_) => {}
                     other => return Err(Error::NotSupported(format!("{other} is not supported"))),

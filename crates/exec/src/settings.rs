@@ -49,7 +49,14 @@ const KNOWN: &[(&str, &str, bool)] = &[
 ];
 
 /// Parameters that only the server sets.
-const READ_ONLY: &[&str] = &["server_version", "server_version_num", "server_encoding", "integer_datetimes", "max_identifier_length", "is_superuser"];
+const READ_ONLY: &[&str] = &[
+    "server_version",
+    "server_version_num",
+    "server_encoding",
+    "integer_datetimes",
+    "max_identifier_length",
+    "is_superuser",
+];
 
 fn known(name: &str) -> Option<&'static (&'static str, &'static str, bool)> {
     KNOWN.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name))
@@ -69,7 +76,9 @@ impl Settings {
     pub fn with_startup(options: &[(String, String)]) -> Settings {
         let mut s = Settings::default();
         for (k, v) in options {
-            if known(k).is_some_and(|(_, _, _)| !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k))) {
+            if known(k)
+                .is_some_and(|(_, _, _)| !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)))
+            {
                 let _ = s.set(k, v);
             }
         }
@@ -100,7 +109,9 @@ impl Settings {
         let report = match known(name) {
             Some((_, _, report)) => {
                 if READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(name)) {
-                    return Err(Error::InvalidStatement(format!("parameter \"{key}\" cannot be changed")));
+                    return Err(Error::InvalidStatement(format!(
+                        "parameter \"{key}\" cannot be changed"
+                    )));
                 }
                 *report
             }
@@ -109,7 +120,9 @@ impl Settings {
         };
         let value = normalize_value(&key, value)?;
         if report {
-            let shown = known(name).map(|(n, _, _)| n.to_string()).unwrap_or(key.clone());
+            let shown = known(name)
+                .map(|(n, _, _)| n.to_string())
+                .unwrap_or(key.clone());
             self.changed.push((shown, value.clone()));
         }
         self.values.insert(key, value);
@@ -139,9 +152,16 @@ impl Settings {
 
     /// Every parameter with its value, for `SHOW ALL`.
     pub fn all(&self) -> Vec<(String, String)> {
-        let mut out: Vec<(String, String)> =
-            KNOWN.iter().map(|(n, _, _)| (n.to_string(), self.get(n).unwrap_or_default())).collect();
-        out.extend(self.values.iter().filter(|(k, _)| known(k).is_none()).map(|(k, v)| (k.clone(), v.clone())));
+        let mut out: Vec<(String, String)> = KNOWN
+            .iter()
+            .map(|(n, _, _)| (n.to_string(), self.get(n).unwrap_or_default()))
+            .collect();
+        out.extend(
+            self.values
+                .iter()
+                .filter(|(k, _)| known(k).is_none())
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         out.sort_by_key(|(k, _)| k.to_lowercase());
         out
     }
@@ -153,12 +173,18 @@ impl Settings {
 
     /// `statement_timeout` in milliseconds (0 = none).
     pub fn statement_timeout_ms(&self) -> u64 {
-        self.get("statement_timeout").ok().and_then(|v| parse_duration_ms(&v)).unwrap_or(0)
+        self.get("statement_timeout")
+            .ok()
+            .and_then(|v| parse_duration_ms(&v))
+            .unwrap_or(0)
     }
 }
 
 fn unrecognized(name: &str) -> Error {
-    Error::UndefinedObject(format!("unrecognized configuration parameter \"{}\"", name.to_lowercase()))
+    Error::UndefinedObject(format!(
+        "unrecognized configuration parameter \"{}\"",
+        name.to_lowercase()
+    ))
 }
 
 /// Checks and canonicalizes values of parameters with a fixed vocabulary.
@@ -167,10 +193,13 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
         "client_encoding" => match value.to_uppercase().replace(['-', '_'], "").as_str() {
             "UTF8" | "UNICODE" => Ok("UTF8".into()),
             "SQLASCII" => Ok("SQL_ASCII".into()),
-            _ => Err(Error::InvalidParameterValue(format!("invalid value for parameter \"client_encoding\": \"{value}\""))),
+            _ => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"client_encoding\": \"{value}\""
+            ))),
         },
         "timezone" => match value.to_uppercase().as_str() {
-            "UTC" | "GMT" | "Z" | "ZULU" | "+00" | "+00:00" | "0" | "ETC/UTC" | "LOCAL" | "DEFAULT" => Ok("UTC".into()),
+            "UTC" | "GMT" | "Z" | "ZULU" | "+00" | "+00:00" | "0" | "ETC/UTC" | "LOCAL"
+            | "DEFAULT" => Ok("UTC".into()),
             _ => Ok(value.to_string()),
         },
         "extra_float_digits" => match value.trim().parse::<i32>() {
@@ -179,19 +208,33 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
                 "invalid value for parameter \"extra_float_digits\": \"{value}\""
             ))),
         },
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => match parse_duration_ms(value) {
-            Some(ms) => Ok(if value.trim().chars().all(|c| c.is_ascii_digit()) { ms.to_string() } else { value.trim().to_string() }),
-            None => Err(Error::InvalidParameterValue(format!(
-                "invalid value for parameter \"{key}\": \"{value}\""
-            ))),
-        },
+        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+            match parse_duration_ms(value) {
+                Some(ms) => Ok(if value.trim().chars().all(|c| c.is_ascii_digit()) {
+                    ms.to_string()
+                } else {
+                    value.trim().to_string()
+                }),
+                None => Err(Error::InvalidParameterValue(format!(
+                    "invalid value for parameter \"{key}\": \"{value}\""
+                ))),
+            }
+        }
         "datestyle" => {
             let v = value.to_uppercase();
             if v.contains("ISO") || v.contains("MDY") || v.contains("DMY") || v.contains("YMD") {
-                let order = if v.contains("DMY") { "DMY" } else if v.contains("YMD") { "YMD" } else { "MDY" };
+                let order = if v.contains("DMY") {
+                    "DMY"
+                } else if v.contains("YMD") {
+                    "YMD"
+                } else {
+                    "MDY"
+                };
                 Ok(format!("ISO, {order}"))
             } else {
-                Err(Error::InvalidParameterValue(format!("invalid value for parameter \"DateStyle\": \"{value}\"")))
+                Err(Error::InvalidParameterValue(format!(
+                    "invalid value for parameter \"DateStyle\": \"{value}\""
+                )))
             }
         }
         _ => Ok(value.to_string()),
@@ -201,7 +244,9 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
 /// Parses `500`, `500ms`, `2s`, `1min` into milliseconds.
 pub fn parse_duration_ms(v: &str) -> Option<u64> {
     let v = v.trim().trim_matches('\'');
-    let split = v.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(v.len());
+    let split = v
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(v.len());
     let (num, unit) = v.split_at(split);
     let n: f64 = num.parse().ok()?;
     let mult = match unit.trim() {
@@ -225,8 +270,14 @@ mod tests {
         assert_eq!(s.get("datestyle").unwrap(), "ISO, MDY");
         s.set("DateStyle", "iso, dmy").unwrap();
         assert_eq!(s.get("DATESTYLE").unwrap(), "ISO, DMY");
-        assert_eq!(s.take_changes(), vec![("DateStyle".to_string(), "ISO, DMY".to_string())]);
-        assert!(matches!(s.set("nonsense", "1"), Err(Error::UndefinedObject(_))));
+        assert_eq!(
+            s.take_changes(),
+            vec![("DateStyle".to_string(), "ISO, DMY".to_string())]
+        );
+        assert!(matches!(
+            s.set("nonsense", "1"),
+            Err(Error::UndefinedObject(_))
+        ));
         s.set("prism.read_engines", "row").unwrap();
         assert_eq!(s.get("prism.read_engines").unwrap(), "row");
         s.reset("datestyle").unwrap();

@@ -8,13 +8,26 @@
 //! version — or not at all.
 
 use crate::provider::{Overlay, ReadView};
-use prismdb_common::{Value, Version};
+use prismdb_catalog::Catalog;
+use prismdb_common::{TableId, Value, Version};
 use prismdb_rowstore::{RowKey, RowStore, Write, WriteSet, row::encode_row};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// Schema changes made inside a transaction block.
+pub struct TxnDdl {
+    /// The shared catalog the first DDL of the block started from.
+    pub base: Arc<Catalog>,
+    /// The catalog with all of the block's DDL applied.
+    pub next: Arc<Catalog>,
+    /// Tables whose rows go away at commit.
+    pub drop_tables: Vec<TableId>,
+}
+
 /// A running transaction.
 pub struct Txn {
+    /// DDL of this block, committed with its writes.
+    pub ddl: Option<TxnDdl>,
     pub read_version: Version,
     /// Own writes, shared copy-on-write with the read views of statements.
     overlay: Arc<Overlay>,
@@ -28,12 +41,23 @@ pub struct Txn {
 
 impl Txn {
     pub fn begin(read_version: Version, explicit: bool) -> Txn {
-        Txn { read_version, overlay: Arc::default(), inserted: BTreeSet::new(), explicit, failed: false }
+        Txn {
+            ddl: None,
+            read_version,
+            overlay: Arc::default(),
+            inserted: BTreeSet::new(),
+            explicit,
+            failed: false,
+        }
     }
 
     /// The view a statement of this transaction reads.
     pub fn read_view(&self, store: &Arc<RowStore>) -> Arc<ReadView> {
-        Arc::new(ReadView { store: store.clone(), snapshot: self.read_version, overlay: self.overlay.clone() })
+        Arc::new(ReadView {
+            store: store.clone(),
+            snapshot: self.read_version,
+            overlay: self.overlay.clone(),
+        })
     }
 
     /// Buffers an inserted row.
@@ -69,7 +93,7 @@ impl Txn {
     }
 
     pub fn is_read_only(&self) -> bool {
-        self.overlay.is_empty()
+        self.overlay.is_empty() && self.ddl.is_none()
     }
 
     /// The write set COMMIT proposes.
@@ -79,12 +103,24 @@ impl Txn {
             .iter()
             .map(|(k, v)| {
                 let w = match v {
-                    Some(row) => Write::Put { row: encode_row(row), insert: self.inserted.contains(k) },
+                    Some(row) => Write::Put {
+                        row: encode_row(row),
+                        insert: self.inserted.contains(k),
+                    },
                     None => Write::Delete,
                 };
                 (k.clone(), w)
             })
             .collect();
-        WriteSet { read_version: self.read_version, writes, catalog: None, drop_tables: Vec::new() }
+        WriteSet {
+            read_version: self.read_version,
+            writes,
+            catalog: self.ddl.as_ref().map(|d| d.next.encode()),
+            drop_tables: self
+                .ddl
+                .as_ref()
+                .map(|d| d.drop_tables.clone())
+                .unwrap_or_default(),
+        }
     }
 }

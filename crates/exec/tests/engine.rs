@@ -30,7 +30,12 @@ async fn rows(s: &mut Session, sql: &str) -> Vec<Vec<String>> {
     let mut v = Vec::new();
     for b in &r.batches {
         for i in 0..b.num_rows() {
-            v.push(b.columns().iter().map(|c| array_value_to_string(c, i).unwrap()).collect());
+            v.push(
+                b.columns()
+                    .iter()
+                    .map(|c| array_value_to_string(c, i).unwrap())
+                    .collect(),
+            );
         }
     }
     v
@@ -41,21 +46,54 @@ async fn t10_insert_update_select_round_trip() {
     let (_d, e) = engine().await;
     let mut s = session(&e);
     exec(&mut s, "CREATE TABLE accounts (id BIGINT PRIMARY KEY, owner TEXT NOT NULL, balance NUMERIC(12,2) DEFAULT 0, opened DATE)").await.unwrap();
-    let o = exec(&mut s, "INSERT INTO accounts VALUES (1,'ann',10.50,'2024-01-02'), (2,'bob',NULL,'2024-02-03')").await.unwrap();
+    let o = exec(
+        &mut s,
+        "INSERT INTO accounts VALUES (1,'ann',10.50,'2024-01-02'), (2,'bob',NULL,'2024-02-03')",
+    )
+    .await
+    .unwrap();
     assert_eq!(o.tag, "INSERT 0 2");
-    let o = exec(&mut s, "UPDATE accounts SET balance = balance + 1 WHERE id = 1").await.unwrap();
+    let o = exec(
+        &mut s,
+        "UPDATE accounts SET balance = balance + 1 WHERE id = 1",
+    )
+    .await
+    .unwrap();
     assert_eq!(o.tag, "UPDATE 1");
-    assert_eq!(rows(&mut s, "SELECT owner, sum(balance) FROM accounts GROUP BY owner ORDER BY 1").await, vec![
-        vec!["ann".to_string(), "11.50".to_string()],
-        vec!["bob".to_string(), "".to_string()],
-    ]);
-    exec(&mut s, "INSERT INTO accounts (id, owner) VALUES (3, 'cy')").await.unwrap();
-    assert_eq!(rows(&mut s, "SELECT balance FROM accounts WHERE id = 3").await, vec![vec!["0.00".to_string()]]);
-    assert!(matches!(exec(&mut s, "INSERT INTO accounts VALUES (1,'dup',0,NULL)").await, Err(Error::UniqueViolation(_))));
-    assert!(matches!(exec(&mut s, "INSERT INTO accounts (id) VALUES (9)").await, Err(Error::NotNullViolation(_))));
-    let o = exec(&mut s, "DELETE FROM accounts WHERE id >= 2").await.unwrap();
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT owner, sum(balance) FROM accounts GROUP BY owner ORDER BY 1"
+        )
+        .await,
+        vec![
+            vec!["ann".to_string(), "11.50".to_string()],
+            vec!["bob".to_string(), "".to_string()],
+        ]
+    );
+    exec(&mut s, "INSERT INTO accounts (id, owner) VALUES (3, 'cy')")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT balance FROM accounts WHERE id = 3").await,
+        vec![vec!["0.00".to_string()]]
+    );
+    assert!(matches!(
+        exec(&mut s, "INSERT INTO accounts VALUES (1,'dup',0,NULL)").await,
+        Err(Error::UniqueViolation(_))
+    ));
+    assert!(matches!(
+        exec(&mut s, "INSERT INTO accounts (id) VALUES (9)").await,
+        Err(Error::NotNullViolation(_))
+    ));
+    let o = exec(&mut s, "DELETE FROM accounts WHERE id >= 2")
+        .await
+        .unwrap();
     assert_eq!(o.tag, "DELETE 2");
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM accounts").await, vec![vec!["1".to_string()]]);
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM accounts").await,
+        vec![vec!["1".to_string()]]
+    );
 }
 
 #[tokio::test]
@@ -63,16 +101,29 @@ async fn t20_transactions_read_own_writes_and_rollback() {
     let (_d, e) = engine().await;
     let mut a = session(&e);
     let mut b = session(&e);
-    exec(&mut a, "CREATE TABLE t (k INT PRIMARY KEY, v INT)").await.unwrap();
+    exec(&mut a, "CREATE TABLE t (k INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
     exec(&mut a, "INSERT INTO t VALUES (1, 10)").await.unwrap();
     exec(&mut a, "BEGIN").await.unwrap();
-    exec(&mut a, "UPDATE t SET v = 11 WHERE k = 1").await.unwrap();
+    exec(&mut a, "UPDATE t SET v = 11 WHERE k = 1")
+        .await
+        .unwrap();
     exec(&mut a, "INSERT INTO t VALUES (2, 20)").await.unwrap();
-    assert_eq!(rows(&mut a, "SELECT v FROM t ORDER BY k").await, vec![vec!["11".to_string()], vec!["20".to_string()]]);
+    assert_eq!(
+        rows(&mut a, "SELECT v FROM t ORDER BY k").await,
+        vec![vec!["11".to_string()], vec!["20".to_string()]]
+    );
     // No dirty read.
-    assert_eq!(rows(&mut b, "SELECT v FROM t ORDER BY k").await, vec![vec!["10".to_string()]]);
+    assert_eq!(
+        rows(&mut b, "SELECT v FROM t ORDER BY k").await,
+        vec![vec!["10".to_string()]]
+    );
     exec(&mut a, "ROLLBACK").await.unwrap();
-    assert_eq!(rows(&mut a, "SELECT v FROM t ORDER BY k").await, vec![vec!["10".to_string()]]);
+    assert_eq!(
+        rows(&mut a, "SELECT v FROM t ORDER BY k").await,
+        vec![vec!["10".to_string()]]
+    );
 }
 
 #[tokio::test]
@@ -80,8 +131,14 @@ async fn t30_error_in_block_fails_until_rollback() {
     let (_d, e) = engine().await;
     let mut s = session(&e);
     exec(&mut s, "BEGIN").await.unwrap();
-    assert!(matches!(exec(&mut s, "SELECT * FROM missing").await, Err(Error::UndefinedTable(_))));
-    assert!(matches!(exec(&mut s, "SELECT 1").await, Err(Error::InFailedTransaction)));
+    assert!(matches!(
+        exec(&mut s, "SELECT * FROM missing").await,
+        Err(Error::UndefinedTable(_))
+    ));
+    assert!(matches!(
+        exec(&mut s, "SELECT 1").await,
+        Err(Error::InFailedTransaction)
+    ));
     assert_eq!(exec(&mut s, "COMMIT").await.unwrap().tag, "ROLLBACK");
     assert_eq!(rows(&mut s, "SELECT 1").await, vec![vec!["1".to_string()]]);
 }
@@ -91,22 +148,36 @@ async fn t40_first_committer_wins_in_blocks() {
     let (_d, e) = engine().await;
     let mut a = session(&e);
     let mut b = session(&e);
-    exec(&mut a, "CREATE TABLE t (k INT PRIMARY KEY, v INT)").await.unwrap();
+    exec(&mut a, "CREATE TABLE t (k INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
     exec(&mut a, "INSERT INTO t VALUES (1, 0)").await.unwrap();
     exec(&mut a, "BEGIN").await.unwrap();
     exec(&mut b, "BEGIN").await.unwrap();
-    exec(&mut a, "UPDATE t SET v = v + 1 WHERE k = 1").await.unwrap();
-    exec(&mut b, "UPDATE t SET v = v + 1 WHERE k = 1").await.unwrap();
+    exec(&mut a, "UPDATE t SET v = v + 1 WHERE k = 1")
+        .await
+        .unwrap();
+    exec(&mut b, "UPDATE t SET v = v + 1 WHERE k = 1")
+        .await
+        .unwrap();
     exec(&mut a, "COMMIT").await.unwrap();
-    assert!(matches!(exec(&mut b, "COMMIT").await, Err(Error::SerializationFailure(_))));
-    assert_eq!(rows(&mut a, "SELECT v FROM t").await, vec![vec!["1".to_string()]]);
+    assert!(matches!(
+        exec(&mut b, "COMMIT").await,
+        Err(Error::SerializationFailure(_))
+    ));
+    assert_eq!(
+        rows(&mut a, "SELECT v FROM t").await,
+        vec![vec!["1".to_string()]]
+    );
 }
 
 #[tokio::test]
 async fn t50_concurrent_autocommit_increments_are_not_lost() {
     let (_d, e) = engine().await;
     let mut s = session(&e);
-    exec(&mut s, "CREATE TABLE c (k INT PRIMARY KEY, n BIGINT)").await.unwrap();
+    exec(&mut s, "CREATE TABLE c (k INT PRIMARY KEY, n BIGINT)")
+        .await
+        .unwrap();
     exec(&mut s, "INSERT INTO c VALUES (1, 0)").await.unwrap();
     let mut tasks = Vec::new();
     for _ in 0..4 {
@@ -114,64 +185,152 @@ async fn t50_concurrent_autocommit_increments_are_not_lost() {
         tasks.push(tokio::spawn(async move {
             let mut s = session(&e);
             for _ in 0..25 {
-                exec(&mut s, "UPDATE c SET n = n + 1 WHERE k = 1").await.unwrap();
+                exec(&mut s, "UPDATE c SET n = n + 1 WHERE k = 1")
+                    .await
+                    .unwrap();
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
-    assert_eq!(rows(&mut s, "SELECT n FROM c").await, vec![vec!["100".to_string()]]);
+    assert_eq!(
+        rows(&mut s, "SELECT n FROM c").await,
+        vec![vec!["100".to_string()]]
+    );
 }
 
 #[tokio::test]
 async fn t60_tables_without_key_views_and_databases() {
     let (_d, e) = engine().await;
     let mut s = session(&e);
-    exec(&mut s, "CREATE TABLE t (v1 INT, v2 INT)").await.unwrap();
-    exec(&mut s, "INSERT INTO t VALUES (1, 1), (1, 1), (2, 2)").await.unwrap();
-    assert_eq!(rows(&mut s, "SELECT count(*) FROM t").await, vec![vec!["3".to_string()]]);
-    assert_eq!(exec(&mut s, "UPDATE t SET v2 = 5 WHERE v1 = 1").await.unwrap().tag, "UPDATE 2");
-    exec(&mut s, "CREATE VIEW fives(a) AS SELECT v1 FROM t WHERE v2 = 5").await.unwrap();
-    assert_eq!(rows(&mut s, "SELECT count(a) FROM fives").await, vec![vec!["2".to_string()]]);
-    assert_eq!(exec(&mut s, "DELETE FROM t WHERE v1 = 1").await.unwrap().tag, "DELETE 2");
+    exec(&mut s, "CREATE TABLE t (v1 INT, v2 INT)")
+        .await
+        .unwrap();
+    exec(&mut s, "INSERT INTO t VALUES (1, 1), (1, 1), (2, 2)")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM t").await,
+        vec![vec!["3".to_string()]]
+    );
+    assert_eq!(
+        exec(&mut s, "UPDATE t SET v2 = 5 WHERE v1 = 1")
+            .await
+            .unwrap()
+            .tag,
+        "UPDATE 2"
+    );
+    exec(
+        &mut s,
+        "CREATE VIEW fives(a) AS SELECT v1 FROM t WHERE v2 = 5",
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT count(a) FROM fives").await,
+        vec![vec!["2".to_string()]]
+    );
+    assert_eq!(
+        exec(&mut s, "DELETE FROM t WHERE v1 = 1")
+            .await
+            .unwrap()
+            .tag,
+        "DELETE 2"
+    );
     exec(&mut s, "DROP VIEW fives").await.unwrap();
     exec(&mut s, "CREATE DATABASE other").await.unwrap();
-    assert!(matches!(exec(&mut s, "CREATE DATABASE other").await, Err(Error::DuplicateDatabase(_))));
+    assert!(matches!(
+        exec(&mut s, "CREATE DATABASE other").await,
+        Err(Error::DuplicateDatabase(_))
+    ));
     let mut o = e.session("prism", "other", &[]).unwrap();
-    assert!(matches!(exec(&mut o, "SELECT * FROM t").await, Err(Error::UndefinedTable(_))));
+    assert!(matches!(
+        exec(&mut o, "SELECT * FROM t").await,
+        Err(Error::UndefinedTable(_))
+    ));
     exec(&mut s, "DROP DATABASE other").await.unwrap();
-    assert!(matches!(e.session("prism", "other", &[]), Err(Error::UndefinedDatabase(_))));
+    assert!(matches!(
+        e.session("prism", "other", &[]),
+        Err(Error::UndefinedDatabase(_))
+    ));
 }
 
 #[tokio::test]
 async fn t70_restart_keeps_catalog_and_rows() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let e = Engine::open(dir.path(), EngineOptions::default()).await.unwrap();
+        let e = Engine::open(dir.path(), EngineOptions::default())
+            .await
+            .unwrap();
         let mut s = session(&e);
-        exec(&mut s, "CREATE TABLE t (k TEXT PRIMARY KEY, v TIMESTAMP)").await.unwrap();
-        exec(&mut s, "INSERT INTO t VALUES ('a', '2024-01-02 03:04:05')").await.unwrap();
+        exec(&mut s, "CREATE TABLE t (k TEXT PRIMARY KEY, v TIMESTAMP)")
+            .await
+            .unwrap();
+        exec(&mut s, "INSERT INTO t VALUES ('a', '2024-01-02 03:04:05')")
+            .await
+            .unwrap();
     }
-    let e = Engine::open(dir.path(), EngineOptions::default()).await.unwrap();
+    let e = Engine::open(dir.path(), EngineOptions::default())
+        .await
+        .unwrap();
     let mut s = session(&e);
-    assert_eq!(rows(&mut s, "SELECT k, v FROM t").await, vec![vec!["a".to_string(), "2024-01-02T03:04:05".to_string()]]);
+    assert_eq!(
+        rows(&mut s, "SELECT k, v FROM t").await,
+        vec![vec!["a".to_string(), "2024-01-02T03:04:05".to_string()]]
+    );
 }
 
 #[tokio::test]
 async fn t80_prepared_statements_infer_parameter_types() {
     let (_d, e) = engine().await;
     let mut s = session(&e);
-    exec(&mut s, "CREATE TABLE t (id BIGINT PRIMARY KEY, name VARCHAR(5))").await.unwrap();
-    let ins = s.prepare("INSERT INTO t VALUES ($1, $2)", &[]).await.unwrap();
+    exec(
+        &mut s,
+        "CREATE TABLE t (id BIGINT PRIMARY KEY, name VARCHAR(5))",
+    )
+    .await
+    .unwrap();
+    let ins = s
+        .prepare("INSERT INTO t VALUES ($1, $2)", &[])
+        .await
+        .unwrap();
     assert_eq!(ins.param_types.len(), 2);
-    s.execute(&ins, &[prismdb_common::Value::Int64(1), prismdb_common::Value::Text("ann".into())]).await.unwrap();
-    let too_long = s.execute(&ins, &[prismdb_common::Value::Int64(2), prismdb_common::Value::Text("toolong".into())]).await;
+    s.execute(
+        &ins,
+        &[
+            prismdb_common::Value::Int64(1),
+            prismdb_common::Value::Text("ann".into()),
+        ],
+    )
+    .await
+    .unwrap();
+    let too_long = s
+        .execute(
+            &ins,
+            &[
+                prismdb_common::Value::Int64(2),
+                prismdb_common::Value::Text("toolong".into()),
+            ],
+        )
+        .await;
     assert!(matches!(too_long, Err(Error::StringTooLong(_))));
-    let sel = s.prepare("SELECT name FROM t WHERE id = $1", &[]).await.unwrap();
-    assert_eq!(sel.param_types, vec![datafusion::arrow::datatypes::DataType::Int64]);
-    let out = s.execute(&sel, &[prismdb_common::Value::Int64(1)]).await.unwrap();
+    let sel = s
+        .prepare("SELECT name FROM t WHERE id = $1", &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        sel.param_types,
+        vec![datafusion::arrow::datatypes::DataType::Int64]
+    );
+    let out = s
+        .execute(&sel, &[prismdb_common::Value::Int64(1)])
+        .await
+        .unwrap();
     assert_eq!(out.rows.unwrap().batches[0].num_rows(), 1);
-    let upd = s.prepare("UPDATE t SET name = $1 WHERE id = $2", &[]).await.unwrap();
+    let upd = s
+        .prepare("UPDATE t SET name = $1 WHERE id = $2", &[])
+        .await
+        .unwrap();
     assert_eq!(upd.param_types.len(), 2);
 }

@@ -24,9 +24,21 @@ impl SqlEngine for EngineAdapter {
     type Session = SessionAdapter;
 
     async fn connect(&self, params: &StartupParams) -> Result<SessionAdapter> {
-        let options: Vec<(String, String)> = params.options.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-        let database = if params.database.is_empty() { &params.user } else { &params.database };
-        Ok(SessionAdapter(self.engine.session(&params.user, database, &options)?))
+        let options: Vec<(String, String)> = params
+            .options
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let database = if params.database.is_empty() {
+            &params.user
+        } else {
+            &params.database
+        };
+        Ok(SessionAdapter(self.engine.session(
+            &params.user,
+            database,
+            &options,
+        )?))
     }
 }
 
@@ -36,7 +48,10 @@ pub struct SessionAdapter(Session);
 fn to_result(o: Output) -> QueryResult {
     QueryResult {
         tag: o.tag,
-        rows: o.rows.map(|r| Rows { schema: r.schema, batches: futures::stream::iter(r.batches.into_iter().map(Ok)).boxed() }),
+        rows: o.rows.map(|r| Rows {
+            schema: r.schema,
+            batches: futures::stream::iter(r.batches.into_iter().map(Ok)).boxed(),
+        }),
     }
 }
 
@@ -45,7 +60,12 @@ impl SqlSession for SessionAdapter {
     type Statement = Prepared;
 
     async fn simple_query(&mut self, sql: &str) -> Vec<Result<QueryResult>> {
-        self.0.simple_query(sql).await.into_iter().map(|r| r.map(to_result)).collect()
+        self.0
+            .simple_query(sql)
+            .await
+            .into_iter()
+            .map(|r| r.map(to_result))
+            .collect()
     }
 
     async fn prepare(&mut self, sql: &str, param_hints: &[Option<DataType>]) -> Result<Prepared> {

@@ -28,7 +28,10 @@ pub struct NodeConfig {
 }
 
 /// Runs a node until `shutdown` resolves.
-pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+pub async fn run(
+    config: NodeConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     let mut opts = EngineOptions::default();
     opts.store.sync = config.fsync;
     let engine = Engine::open(&config.data_dir, opts)
@@ -43,9 +46,18 @@ pub async fn run(config: NodeConfig, shutdown: impl Future<Output = ()> + Send +
         .with_context(|| format!("binding {}", config.http))?;
     tracing::info!(listen = %config.listen, http = %config.http, data_dir = %config.data_dir.display(), "PrismDB ready");
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let http_task = tokio::spawn(http::serve(http, metrics.clone(), wait_stop(stop_rx.clone())));
+    let http_task = tokio::spawn(http::serve(
+        http,
+        metrics.clone(),
+        wait_stop(stop_rx.clone()),
+    ));
     let adapter = Arc::new(adapter::EngineAdapter::new(engine));
-    let pg_task = tokio::spawn(prismdb_server::serve(adapter, pg, metrics, wait_stop(stop_rx)));
+    let pg_task = tokio::spawn(prismdb_server::serve(
+        adapter,
+        pg,
+        metrics,
+        wait_stop(stop_rx),
+    ));
     shutdown.await;
     tracing::info!("shutting down");
     let _ = stop_tx.send(true);

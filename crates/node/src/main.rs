@@ -6,7 +6,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "prismdb", version, about = "PrismDB: an HTAP SQL database speaking the PostgreSQL protocol")]
+#[command(
+    name = "prismdb",
+    version,
+    about = "PrismDB: an HTAP SQL database speaking the PostgreSQL protocol"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -40,9 +44,25 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Start { data_dir, listen, http, fsync } => {
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("prism-worker").build()?;
-            runtime.block_on(prismdb_node::run(NodeConfig { data_dir, listen, http, fsync }, shutdown_signal()))
+        Command::Start {
+            data_dir,
+            listen,
+            http,
+            fsync,
+        } => {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .thread_name("prism-worker")
+                .build()?;
+            runtime.block_on(prismdb_node::run(
+                NodeConfig {
+                    data_dir,
+                    listen,
+                    http,
+                    fsync,
+                },
+                shutdown_signal(),
+            ))
         }
     }
 }

@@ -41,7 +41,10 @@ async fn acknowledged_rows_survive_kill9() {
     let client = server.connect("prism").await.unwrap();
     assert_eq!(count(&client, "SELECT count(*) FROM durable").await, 203);
     let rows = client
-        .query("SELECT id, payload FROM durable WHERE id < 200 ORDER BY id", &[])
+        .query(
+            "SELECT id, payload FROM durable WHERE id < 200 ORDER BY id",
+            &[],
+        )
         .await
         .unwrap();
     assert_eq!(rows.len(), 200);
@@ -125,26 +128,42 @@ async fn ddl_and_updates_survive_two_crashes() {
         .await
         .unwrap();
         assert_eq!(c.execute("UPDATE kv SET v = v * 10", &[]).await.unwrap(), 3);
-        assert_eq!(c.execute("DELETE FROM kv WHERE k = 'b'", &[]).await.unwrap(), 1);
+        assert_eq!(
+            c.execute("DELETE FROM kv WHERE k = 'b'", &[])
+                .await
+                .unwrap(),
+            1
+        );
     }
     server.kill9();
     server.restart().await.expect("first restart");
     {
         let c = server.connect("prism").await.unwrap();
         c.batch_execute("CREATE DATABASE second_db").await.unwrap();
-        c.execute("INSERT INTO kv VALUES ('d', 40)", &[]).await.unwrap();
+        c.execute("INSERT INTO kv VALUES ('d', 40)", &[])
+            .await
+            .unwrap();
     }
     server.kill9();
     server.restart().await.expect("second restart");
 
     let c = server.connect("prism").await.unwrap();
-    let rows = c.query("SELECT k, v FROM kv ORDER BY k", &[]).await.unwrap();
+    let rows = c
+        .query("SELECT k, v FROM kv ORDER BY k", &[])
+        .await
+        .unwrap();
     let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
     assert_eq!(
         got,
         vec![("a".into(), 10), ("c".into(), 30), ("d".into(), 40)]
     );
     // The database created between the crashes exists.
-    let other = server.connect("second_db").await.expect("connect to second_db");
-    other.batch_execute("CREATE TABLE t (a integer)").await.unwrap();
+    let other = server
+        .connect("second_db")
+        .await
+        .expect("connect to second_db");
+    other
+        .batch_execute("CREATE TABLE t (a integer)")
+        .await
+        .unwrap();
 }

@@ -28,20 +28,30 @@ async fn psql(server: &TestServer, args: &[&str], stdin: Option<&str>) -> Output
     use tokio::io::AsyncWriteExt;
     let port = server.pg_port().to_string();
     let mut cmd = tokio::process::Command::new(PSQL);
-    cmd.args(["-X", "-h", "127.0.0.1", "-p", &port, "-U", "prism", "-d", "prism"])
-        .args(args)
-        .env("PGCONNECT_TIMEOUT", "10")
-        .env_remove("PGPASSWORD")
-        .env_remove("PGSERVICE")
-        .env_remove("PGOPTIONS")
-        .stdin(if stdin.is_some() {
-            std::process::Stdio::piped()
-        } else {
-            std::process::Stdio::null()
-        })
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true);
+    cmd.args([
+        "-X",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &port,
+        "-U",
+        "prism",
+        "-d",
+        "prism",
+    ])
+    .args(args)
+    .env("PGCONNECT_TIMEOUT", "10")
+    .env_remove("PGPASSWORD")
+    .env_remove("PGSERVICE")
+    .env_remove("PGOPTIONS")
+    .stdin(if stdin.is_some() {
+        std::process::Stdio::piped()
+    } else {
+        std::process::Stdio::null()
+    })
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::piped())
+    .kill_on_drop(true);
     let mut child = cmd.spawn().expect("spawn psql");
     if let Some(input) = stdin {
         let mut pipe = child.stdin.take().unwrap();
@@ -99,7 +109,13 @@ async fn psql_create_insert_select() {
 
     let out = psql(
         &server,
-        &["-v", "ON_ERROR_STOP=1", "-At", "-c", "SELECT count(*), sum(a) FROM pt WHERE b IS NOT NULL"],
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "SELECT count(*), sum(a) FROM pt WHERE b IS NOT NULL",
+        ],
         None,
     )
     .await;
@@ -122,7 +138,12 @@ async fn psql_create_insert_select() {
     )
     .await;
     assert!(out.status.success(), "{}", describe(&out));
-    assert_eq!(text(&out.stdout), "UPDATE 2\nDELETE 1\n", "{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "UPDATE 2\nDELETE 1\n",
+        "{}",
+        describe(&out)
+    );
 }
 
 #[tokio::test]
@@ -151,10 +172,19 @@ async fn psql_error_sets_exit_code_and_shows_sqlstate() {
     assert!(stderr.contains("42P01"), "{}", describe(&out));
 
     // Without ON_ERROR_STOP a failed block reports ROLLBACK on COMMIT.
-    let out = psql(&server, &["-At", "-f", "-"], Some("BEGIN;\nSELECT 1/0;\nCOMMIT;\n")).await;
+    let out = psql(
+        &server,
+        &["-At", "-f", "-"],
+        Some("BEGIN;\nSELECT 1/0;\nCOMMIT;\n"),
+    )
+    .await;
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(text(&out.stdout), "BEGIN\nROLLBACK\n", "{}", describe(&out));
-    assert!(text(&out.stderr).contains("division by zero"), "{}", describe(&out));
+    assert!(
+        text(&out.stderr).contains("division by zero"),
+        "{}",
+        describe(&out)
+    );
 }
 
 #[tokio::test]
@@ -165,7 +195,12 @@ async fn psql_describe_does_not_crash_server() {
     let mut server = TestServer::start(BIN).await.expect("start prismdb");
     let out = psql(
         &server,
-        &["-v", "ON_ERROR_STOP=1", "-c", "CREATE TABLE described (a integer PRIMARY KEY, b text)"],
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "CREATE TABLE described (a integer PRIMARY KEY, b text)",
+        ],
         None,
     )
     .await;
@@ -175,13 +210,30 @@ async fn psql_describe_does_not_crash_server() {
     for meta in ["\\d", "\\d described", "\\dt", "\\l"] {
         let out = psql(&server, &["-c", meta], None).await;
         eprintln!("psql -c {meta}: {}", describe(&out));
-        assert!(server.is_running(), "server died after {meta}:\n{}", server.log_tail(8000));
+        assert!(
+            server.is_running(),
+            "server died after {meta}:\n{}",
+            server.log_tail(8000)
+        );
     }
 
-    let out = psql(&server, &["-v", "ON_ERROR_STOP=1", "-At", "-c", "SELECT 41 + 1"], None).await;
+    let out = psql(
+        &server,
+        &["-v", "ON_ERROR_STOP=1", "-At", "-c", "SELECT 41 + 1"],
+        None,
+    )
+    .await;
     assert!(out.status.success(), "{}", describe(&out));
     assert_eq!(text(&out.stdout), "42\n");
     let client = server.connect("prism").await.expect("connect after \\d");
-    let row = client.query_one("SELECT 1", &[]).await.unwrap();
-    assert_eq!(row.get::<_, i32>(0), 1);
+    let msgs = client
+        .simple_query("SELECT 1")
+        .await
+        .expect("query after \\d");
+    assert!(
+        msgs.iter().any(
+            |m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(r) if r.get(0) == Some("1"))
+        ),
+        "SELECT 1 answered after \\d"
+    );
 }

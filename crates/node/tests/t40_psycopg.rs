@@ -40,7 +40,9 @@ print("psycopg ok")
 
 #[tokio::test]
 async fn psycopg_basic_usage() {
-    let probe = Command::new("python3").args(["-c", "import psycopg"]).output();
+    let probe = Command::new("python3")
+        .args(["-c", "import psycopg"])
+        .output();
     match probe {
         Ok(out) if out.status.success() => {}
         _ => {

@@ -82,7 +82,10 @@ impl Committer {
             .name("prism-committer".into())
             .spawn(move || run(db, visible, next_rowid, sync, rx))
             .map_err(|e| Error::Internal(format!("cannot start committer: {e}")))?;
-        Ok(Committer { tx: Some(tx), thread: Some(thread) })
+        Ok(Committer {
+            tx: Some(tx),
+            thread: Some(thread),
+        })
     }
 
     pub(crate) async fn submit(&self, ws: WriteSet) -> Result<Version> {
@@ -92,13 +95,20 @@ impl Committer {
             .ok_or_else(|| Error::Internal("committer stopped".into()))?
             .send(Request { ws, reply })
             .map_err(|_| Error::Internal("committer stopped".into()))?;
-        rx.await.map_err(|_| Error::Internal("committer dropped a commit".into()))?
+        rx.await
+            .map_err(|_| Error::Internal("committer dropped a commit".into()))?
     }
 }
 
 const MAX_GROUP: usize = 256;
 
-fn run(db: Arc<DB>, visible: Arc<AtomicU64>, next_rowid: Arc<AtomicI64>, sync: bool, rx: mpsc::Receiver<Request>) {
+fn run(
+    db: Arc<DB>,
+    visible: Arc<AtomicU64>,
+    next_rowid: Arc<AtomicI64>,
+    sync: bool,
+    rx: mpsc::Receiver<Request>,
+) {
     let mut wo = WriteOptions::default();
     wo.set_sync(sync);
     while let Ok(first) = rx.recv() {
@@ -110,7 +120,8 @@ fn run(db: Arc<DB>, visible: Arc<AtomicU64>, next_rowid: Arc<AtomicI64>, sync: b
             }
         }
         let base = visible.load(Ordering::Acquire);
-        let (batch, outcomes, last) = build_group(&db, base, &group, next_rowid.load(Ordering::Relaxed));
+        let (batch, outcomes, last) =
+            build_group(&db, base, &group, next_rowid.load(Ordering::Relaxed));
         let written = match batch {
             Ok(batch) if last > base => db.write_opt(batch, &wo).map_err(storage_err),
             Ok(_) => Ok(()),
@@ -150,7 +161,11 @@ fn build_group(
         (Some(d), Some(m)) => (d, m),
         _ => {
             let e = Error::Storage("missing column family".into());
-            return (Err(e.clone()), group.iter().map(|_| Err(e.clone())).collect(), base);
+            return (
+                Err(e.clone()),
+                group.iter().map(|_| Err(e.clone())).collect(),
+                base,
+            );
         }
     };
     for req in group {
@@ -208,4 +223,3 @@ fn validate(db: &DB, pending: &HashMap<&RowKey, (Version, bool)>, ws: &WriteSet)
     }
     Ok(())
 }
-

@@ -29,7 +29,10 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { sync: true, cache_bytes: 256 << 20 }
+        StoreOptions {
+            sync: true,
+            cache_bytes: 256 << 20,
+        }
     }
 }
 
@@ -79,7 +82,11 @@ pub(crate) fn split_key(key: &[u8]) -> Result<(TableId, &[u8], Version)> {
     t.copy_from_slice(&key[..4]);
     let mut v = [0u8; 8];
     v.copy_from_slice(&key[key.len() - 8..]);
-    Ok((u32::from_be_bytes(t), &key[4..key.len() - 8], !u64::from_be_bytes(v)))
+    Ok((
+        u32::from_be_bytes(t),
+        &key[4..key.len() - 8],
+        !u64::from_be_bytes(v),
+    ))
 }
 
 pub(crate) fn table_prefix(table: TableId) -> Vec<u8> {
@@ -116,7 +123,9 @@ impl RowStore {
         let db = DB::open_cf_descriptors(&db_opts, dir, cfs).map_err(storage_err)?;
         let db = Arc::new(db);
         let meta_u64 = |key: &[u8]| -> Result<u64> {
-            let cf = db.cf_handle(CF_META).ok_or_else(|| Error::Storage("missing meta column family".into()))?;
+            let cf = db
+                .cf_handle(CF_META)
+                .ok_or_else(|| Error::Storage("missing meta column family".into()))?;
             Ok(match db.get_cf(cf, key).map_err(storage_err)? {
                 Some(v) if v.len() == 8 => {
                     let mut b = [0u8; 8];
@@ -128,12 +137,20 @@ impl RowStore {
         };
         let visible = Arc::new(AtomicU64::new(meta_u64(META_LAST_VERSION)?));
         let next_rowid = Arc::new(AtomicI64::new(meta_u64(META_ROWID)? as i64 + 1));
-        let committer = Committer::start(db.clone(), visible.clone(), next_rowid.clone(), opts.sync)?;
-        Ok(RowStore { db, visible, next_rowid, committer })
+        let committer =
+            Committer::start(db.clone(), visible.clone(), next_rowid.clone(), opts.sync)?;
+        Ok(RowStore {
+            db,
+            visible,
+            next_rowid,
+            committer,
+        })
     }
 
     pub(crate) fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily> {
-        self.db.cf_handle(name).ok_or_else(|| Error::Storage(format!("missing column family {name}")))
+        self.db
+            .cf_handle(name)
+            .ok_or_else(|| Error::Storage(format!("missing column family {name}")))
     }
 
     /// The newest committed version: the snapshot a new transaction reads at.
@@ -143,7 +160,9 @@ impl RowStore {
 
     /// The persisted catalog, if any DDL has ever been committed.
     pub fn load_catalog(&self) -> Result<Option<Vec<u8>>> {
-        self.db.get_cf(self.cf(CF_META)?, META_CATALOG).map_err(storage_err)
+        self.db
+            .get_cf(self.cf(CF_META)?, META_CATALOG)
+            .map_err(storage_err)
     }
 
     /// Allocates a hidden row id for a table without a primary key.
@@ -173,7 +192,9 @@ impl RowStore {
     /// The newest version of a key and whether it is a live row, regardless
     /// of snapshot. Used by the committer's conflict checks.
     pub(crate) fn latest(db: &DB, table: TableId, pk: &[u8]) -> Result<Option<(Version, bool)>> {
-        let cf = db.cf_handle(CF_DATA).ok_or_else(|| Error::Storage("missing data column family".into()))?;
+        let cf = db
+            .cf_handle(CF_DATA)
+            .ok_or_else(|| Error::Storage("missing data column family".into()))?;
         let prefix = row_prefix(table, pk);
         let mut it = db.raw_iterator_cf(cf);
         it.seek(&prefix);
@@ -241,13 +262,19 @@ impl RowStore {
             if let Some(row) = decode_row(v)? {
                 rows.push((pk.to_vec(), row));
                 if rows.len() >= limit {
-                    return Ok(ScanChunk { rows, resume_after: done });
+                    return Ok(ScanChunk {
+                        rows,
+                        resume_after: done,
+                    });
                 }
             }
             it.next();
         }
         it.status().map_err(storage_err)?;
-        Ok(ScanChunk { rows, resume_after: None })
+        Ok(ScanChunk {
+            rows,
+            resume_after: None,
+        })
     }
 
     /// Validates and commits a write set; returns its commit version. Waits

@@ -6,7 +6,14 @@ use std::ops::Bound;
 
 fn store() -> (tempfile::TempDir, RowStore) {
     let dir = tempfile::tempdir().unwrap();
-    let s = RowStore::open(dir.path(), StoreOptions { sync: false, ..Default::default() }).unwrap();
+    let s = RowStore::open(
+        dir.path(),
+        StoreOptions {
+            sync: false,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     (dir, s)
 }
 
@@ -17,22 +24,31 @@ fn put(ws: &mut WriteSet, table: u32, id: i64, v: &str, insert: bool) {
 }
 
 fn text_at(s: &RowStore, id: i64, snap: u64) -> Option<String> {
-    s.get(1, &encode_key(&[Value::Int64(id)]), snap).unwrap().map(|r| match &r[1] {
-        Value::Text(t) => t.clone(),
-        v => panic!("unexpected {v:?}"),
-    })
+    s.get(1, &encode_key(&[Value::Int64(id)]), snap)
+        .unwrap()
+        .map(|r| match &r[1] {
+            Value::Text(t) => t.clone(),
+            v => panic!("unexpected {v:?}"),
+        })
 }
 
 #[tokio::test]
 async fn t10_snapshots_see_versions_as_of_their_time() {
     let (_d, s) = store();
-    let mut ws = WriteSet { read_version: s.last_version(), ..Default::default() };
+    let mut ws = WriteSet {
+        read_version: s.last_version(),
+        ..Default::default()
+    };
     put(&mut ws, 1, 1, "a", true);
     put(&mut ws, 1, 2, "b", true);
     let v1 = s.commit(ws).await.unwrap();
-    let mut ws = WriteSet { read_version: v1, ..Default::default() };
+    let mut ws = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
     put(&mut ws, 1, 1, "a2", false);
-    ws.writes.insert((1, encode_key(&[Value::Int64(2)])), Write::Delete);
+    ws.writes
+        .insert((1, encode_key(&[Value::Int64(2)])), Write::Delete);
     let v2 = s.commit(ws).await.unwrap();
     assert!(v2 > v1);
     assert_eq!(text_at(&s, 1, v1 - 1), None);
@@ -40,27 +56,45 @@ async fn t10_snapshots_see_versions_as_of_their_time() {
     assert_eq!(text_at(&s, 1, v2).as_deref(), Some("a2"));
     assert_eq!(text_at(&s, 2, v1).as_deref(), Some("b"));
     assert_eq!(text_at(&s, 2, v2), None);
-    let all = s.scan(1, Bound::Unbounded, Bound::Unbounded, v1, 100).unwrap();
+    let all = s
+        .scan(1, Bound::Unbounded, Bound::Unbounded, v1, 100)
+        .unwrap();
     assert_eq!(all.rows.len(), 2);
-    let all = s.scan(1, Bound::Unbounded, Bound::Unbounded, v2, 100).unwrap();
+    let all = s
+        .scan(1, Bound::Unbounded, Bound::Unbounded, v2, 100)
+        .unwrap();
     assert_eq!(all.rows.len(), 1);
     // Another table's keys are not visible.
-    assert!(s.scan(2, Bound::Unbounded, Bound::Unbounded, v2, 100).unwrap().rows.is_empty());
+    assert!(
+        s.scan(2, Bound::Unbounded, Bound::Unbounded, v2, 100)
+            .unwrap()
+            .rows
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn t20_first_committer_wins_and_inserts_are_unique() {
     let (_d, s) = store();
     let snap = s.last_version();
-    let mut a = WriteSet { read_version: snap, ..Default::default() };
+    let mut a = WriteSet {
+        read_version: snap,
+        ..Default::default()
+    };
     put(&mut a, 1, 1, "a", true);
     let mut b = a.clone();
     put(&mut b, 1, 1, "b", true);
     s.commit(a).await.unwrap();
     assert!(matches!(s.commit(b).await, Err(Error::UniqueViolation(_))));
-    let mut c = WriteSet { read_version: snap, ..Default::default() };
+    let mut c = WriteSet {
+        read_version: snap,
+        ..Default::default()
+    };
     put(&mut c, 1, 1, "c", false);
-    assert!(matches!(s.commit(c).await, Err(Error::SerializationFailure(_))));
+    assert!(matches!(
+        s.commit(c).await,
+        Err(Error::SerializationFailure(_))
+    ));
 }
 
 #[tokio::test]
@@ -85,9 +119,13 @@ async fn t30_chunked_scans_resume_and_ranges_bound() {
     assert_eq!(seen, 100);
     let lo = encode_key(&[Value::Int64(10)]);
     let hi = encode_key(&[Value::Int64(20)]);
-    let r = s.scan(1, Bound::Included(&lo), Bound::Excluded(&hi), v, 1000).unwrap();
+    let r = s
+        .scan(1, Bound::Included(&lo), Bound::Excluded(&hi), v, 1000)
+        .unwrap();
     assert_eq!(r.rows.len(), 10);
-    let r = s.scan(1, Bound::Excluded(&lo), Bound::Included(&hi), v, 1000).unwrap();
+    let r = s
+        .scan(1, Bound::Excluded(&lo), Bound::Included(&hi), v, 1000)
+        .unwrap();
     assert_eq!(r.rows.len(), 10);
 }
 
@@ -96,7 +134,10 @@ async fn t40_reopen_keeps_versions_and_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let v = {
         let s = RowStore::open(dir.path(), StoreOptions::default()).unwrap();
-        let mut ws = WriteSet { catalog: Some(b"cat".to_vec()), ..Default::default() };
+        let mut ws = WriteSet {
+            catalog: Some(b"cat".to_vec()),
+            ..Default::default()
+        };
         put(&mut ws, 1, 5, "five", true);
         s.commit(ws).await.unwrap()
     };

@@ -5,11 +5,11 @@
 use crate::format::{self, PG_EPOCH_DAYS, PG_EPOCH_MICROS};
 use crate::types::{self, Wire};
 use arrow::array::{
-    Array, ArrayRef, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array, Decimal128Array,
-    Decimal256Array, DurationMicrosecondArray, FixedSizeBinaryArray, Float32Array, Float64Array, Int8Array, Int16Array,
-    Int32Array, Int64Array, IntervalMonthDayNanoArray, LargeBinaryArray, LargeStringArray, StringArray,
-    StringViewArray, Time64MicrosecondArray, TimestampMicrosecondArray, UInt8Array, UInt16Array, UInt32Array,
-    UInt64Array,
+    Array, ArrayRef, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array,
+    Decimal128Array, Decimal256Array, DurationMicrosecondArray, FixedSizeBinaryArray, Float32Array,
+    Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray,
+    LargeBinaryArray, LargeStringArray, StringArray, StringViewArray, Time64MicrosecondArray,
+    TimestampMicrosecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Fields, IntervalUnit, Schema, TimeUnit};
@@ -49,7 +49,11 @@ impl ResultEncoder {
                 binary: binary.get(i).copied().unwrap_or(false),
             })
             .collect();
-        ResultEncoder { columns, fields: schema.fields().clone(), binary: binary.to_vec() }
+        ResultEncoder {
+            columns,
+            fields: schema.fields().clone(),
+            binary: binary.to_vec(),
+        }
     }
 
     /// The RowDescription matching the encoded rows.
@@ -62,7 +66,12 @@ impl ResultEncoder {
     }
 
     /// Appends DataRows for `rows` of `batch` to `out`.
-    pub fn encode(&self, batch: &RecordBatch, rows: Range<usize>, out: &mut Vec<DataRow>) -> Result<()> {
+    pub fn encode(
+        &self,
+        batch: &RecordBatch,
+        rows: Range<usize>,
+        out: &mut Vec<DataRow>,
+    ) -> Result<()> {
         if batch.num_columns() != self.columns.len() {
             return Err(Error::Internal(format!(
                 "result batch has {} columns, its schema {}",
@@ -70,8 +79,15 @@ impl ResultEncoder {
                 self.columns.len()
             )));
         }
-        let arrays = batch.columns().iter().map(normalize).collect::<Result<Vec<_>>>()?;
-        let columns = arrays.iter().map(|a| Column::new(a)).collect::<Result<Vec<_>>>()?;
+        let arrays = batch
+            .columns()
+            .iter()
+            .map(normalize)
+            .collect::<Result<Vec<_>>>()?;
+        let columns = arrays
+            .iter()
+            .map(|a| Column::new(a))
+            .collect::<Result<Vec<_>>>()?;
         let nulls: Vec<Option<NullBuffer>> = arrays.iter().map(|a| a.logical_nulls()).collect();
         let field_count = self.columns.len() as i16;
         let mut buf = BytesMut::new();
@@ -113,16 +129,24 @@ fn normalize(array: &ArrayRef) -> Result<ArrayRef> {
         Float16 => Float32,
         Decimal32(p, s) | Decimal64(p, s) => Decimal128(*p, *s),
         Date64 => Date32,
-        Timestamp(unit, tz) if *unit != TimeUnit::Microsecond => Timestamp(TimeUnit::Microsecond, tz.clone()),
+        Timestamp(unit, tz) if *unit != TimeUnit::Microsecond => {
+            Timestamp(TimeUnit::Microsecond, tz.clone())
+        }
         Time32(_) | Time64(TimeUnit::Nanosecond) => Time64(TimeUnit::Microsecond),
         Duration(unit) if *unit != TimeUnit::Microsecond => Duration(TimeUnit::Microsecond),
-        Interval(IntervalUnit::YearMonth | IntervalUnit::DayTime) => Interval(IntervalUnit::MonthDayNano),
+        Interval(IntervalUnit::YearMonth | IntervalUnit::DayTime) => {
+            Interval(IntervalUnit::MonthDayNano)
+        }
         _ => return Ok(array.clone()),
     };
     let cast = arrow::compute::cast(array, &target)
         .map_err(|e| Error::Internal(format!("cannot encode {} column: {e}", array.data_type())))?;
     // A dictionary of dictionaries or of timestamps needs a second step.
-    if matches!(array.data_type(), Dictionary(..) | RunEndEncoded(..)) { normalize(&cast) } else { Ok(cast) }
+    if matches!(array.data_type(), Dictionary(..) | RunEndEncoded(..)) {
+        normalize(&cast)
+    } else {
+        Ok(cast)
+    }
 }
 
 /// One column of a batch, downcast once.
@@ -182,15 +206,21 @@ impl<'a> Column<'a> {
             DataType::UInt64 => Column::U64(downcast!(a, as_primitive_opt::<UInt64Type>)),
             DataType::Float32 => Column::F32(downcast!(a, as_primitive_opt::<Float32Type>)),
             DataType::Float64 => Column::F64(downcast!(a, as_primitive_opt::<Float64Type>)),
-            DataType::Decimal128(_, s) => Column::Dec128(downcast!(a, as_primitive_opt::<Decimal128Type>), *s),
-            DataType::Decimal256(_, s) => Column::Dec256(downcast!(a, as_primitive_opt::<Decimal256Type>), *s),
+            DataType::Decimal128(_, s) => {
+                Column::Dec128(downcast!(a, as_primitive_opt::<Decimal128Type>), *s)
+            }
+            DataType::Decimal256(_, s) => {
+                Column::Dec256(downcast!(a, as_primitive_opt::<Decimal256Type>), *s)
+            }
             DataType::Utf8 => Column::Str(downcast!(a, as_string_opt::<i32>)),
             DataType::LargeUtf8 => Column::LargeStr(downcast!(a, as_string_opt::<i64>)),
             DataType::Utf8View => Column::StrView(downcast!(a, as_string_view_opt)),
             DataType::Binary => Column::Bin(downcast!(a, as_binary_opt::<i32>)),
             DataType::LargeBinary => Column::LargeBin(downcast!(a, as_binary_opt::<i64>)),
             DataType::BinaryView => Column::BinView(downcast!(a, as_binary_view_opt)),
-            DataType::FixedSizeBinary(_) => Column::FixedBin(downcast!(a, as_fixed_size_binary_opt)),
+            DataType::FixedSizeBinary(_) => {
+                Column::FixedBin(downcast!(a, as_fixed_size_binary_opt))
+            }
             DataType::Date32 => Column::Date(downcast!(a, as_primitive_opt::<Date32Type>)),
             DataType::Timestamp(TimeUnit::Microsecond, _) => {
                 Column::Timestamp(downcast!(a, as_primitive_opt::<TimestampMicrosecondType>))
@@ -205,8 +235,12 @@ impl<'a> Column<'a> {
                 Column::Interval(downcast!(a, as_primitive_opt::<IntervalMonthDayNanoType>))
             }
             _ => Column::Display(
-                ArrayFormatter::try_new(a, &FormatOptions::default())
-                    .map_err(|e| Error::NotSupported(format!("cannot send values of type {}: {e}", a.data_type())))?,
+                ArrayFormatter::try_new(a, &FormatOptions::default()).map_err(|e| {
+                    Error::NotSupported(format!(
+                        "cannot send values of type {}: {e}",
+                        a.data_type()
+                    ))
+                })?,
             ),
         })
     }
@@ -265,13 +299,17 @@ impl<'a> Column<'a> {
     }
 
     fn write_text(&self, row: usize, wire: Wire, out: &mut BytesMut) -> Result<()> {
-        let fmt = |r: std::fmt::Result| r.map_err(|_| Error::Internal("formatting a value failed".into()));
+        let fmt = |r: std::fmt::Result| {
+            r.map_err(|_| Error::Internal("formatting a value failed".into()))
+        };
         if let Some(v) = self.int(row) {
             return fmt(write!(out, "{v}"));
         }
         if let Some(v) = self.float(row) {
             return fmt(match (self, wire) {
-                (Column::F32(a), Wire::Float4 | Wire::Text) => format::write_float4(out, a.value(row)),
+                (Column::F32(a), Wire::Float4 | Wire::Text) => {
+                    format::write_float4(out, a.value(row))
+                }
                 (_, Wire::Float4) => format::write_float4(out, v as f32),
                 _ => format::write_float8(out, v),
             });
@@ -293,10 +331,17 @@ impl<'a> Column<'a> {
                 let v = a.value(row);
                 let text = v.to_string();
                 let digits = text.trim_start_matches('-');
-                fmt(format::write_decimal_digits(out, digits.len() != text.len(), digits, *scale))?
+                fmt(format::write_decimal_digits(
+                    out,
+                    digits.len() != text.len(),
+                    digits,
+                    *scale,
+                ))?
             }
             Column::Date(a) => format::write_date(out, a.value(row))?,
-            Column::Timestamp(a) => format::write_timestamp(out, a.value(row), wire == Wire::TimestampTz)?,
+            Column::Timestamp(a) => {
+                format::write_timestamp(out, a.value(row), wire == Wire::TimestampTz)?
+            }
             Column::Time(a) => format::write_time(out, a.value(row))?,
             Column::Display(f) => fmt(write!(out, "{}", f.value(row)))?,
             _ => {}
@@ -305,7 +350,8 @@ impl<'a> Column<'a> {
     }
 
     fn write_binary(&self, row: usize, wire: Wire, out: &mut BytesMut) -> Result<()> {
-        let out_of_range = |ty: &str| Error::NumericOutOfRange(format!("value out of range for type {ty}"));
+        let out_of_range =
+            |ty: &str| Error::NumericOutOfRange(format!("value out of range for type {ty}"));
         if let Some(v) = self.int(row) {
             match wire {
                 Wire::Int2 => out.put_i16(i16::try_from(v).map_err(|_| out_of_range("smallint"))?),
@@ -348,16 +394,19 @@ impl<'a> Column<'a> {
             }
             Column::Date(a) => out.put_i32(match a.value(row) {
                 d @ (i32::MIN | i32::MAX) => d,
-                d => d.checked_sub(PG_EPOCH_DAYS).ok_or_else(|| out_of_range("date"))?,
+                d => d
+                    .checked_sub(PG_EPOCH_DAYS)
+                    .ok_or_else(|| out_of_range("date"))?,
             }),
             Column::Timestamp(a) => out.put_i64(match a.value(row) {
                 t @ (i64::MIN | i64::MAX) => t,
-                t => t.checked_sub(PG_EPOCH_MICROS).ok_or_else(|| out_of_range("timestamp"))?,
+                t => t
+                    .checked_sub(PG_EPOCH_MICROS)
+                    .ok_or_else(|| out_of_range("timestamp"))?,
             }),
             Column::Time(a) => out.put_i64(a.value(row)),
-            Column::Display(f) => {
-                write!(out, "{}", f.value(row)).map_err(|_| Error::Internal("formatting a value failed".into()))?
-            }
+            Column::Display(f) => write!(out, "{}", f.value(row))
+                .map_err(|_| Error::Internal("formatting a value failed".into()))?,
             _ => {}
         }
         Ok(())
@@ -373,7 +422,8 @@ fn put_text_binary(s: &str, wire: Wire, out: &mut BytesMut) -> Result<()> {
         }
         Wire::Uuid => {
             let hex: Vec<u8> = s.bytes().filter(|b| *b != b'-').collect();
-            let invalid = || Error::InvalidText(format!("invalid input syntax for type uuid: \"{s}\""));
+            let invalid =
+                || Error::InvalidText(format!("invalid input syntax for type uuid: \"{s}\""));
             if hex.len() != 32 {
                 return Err(invalid());
             }
@@ -391,7 +441,8 @@ fn put_text_binary(s: &str, wire: Wire, out: &mut BytesMut) -> Result<()> {
 mod tests {
     use super::*;
     use arrow::array::{
-        DictionaryArray, IntervalDayTimeArray, ListArray, NullArray, Time32SecondArray, TimestampSecondArray,
+        DictionaryArray, IntervalDayTimeArray, ListArray, NullArray, Time32SecondArray,
+        TimestampSecondArray,
     };
     use arrow::datatypes::{Field, Int32Type, IntervalDayTime, IntervalMonthDayNano};
     use bytes::Buf;
@@ -410,7 +461,11 @@ mod tests {
     }
 
     fn encode_one(array: ArrayRef, binary: bool) -> Vec<Option<Vec<u8>>> {
-        encode_field(Field::new("c", array.data_type().clone(), true), array, binary)
+        encode_field(
+            Field::new("c", array.data_type().clone(), true),
+            array,
+            binary,
+        )
     }
 
     fn encode_field(field: Field, array: ArrayRef, binary: bool) -> Vec<Option<Vec<u8>>> {
@@ -418,7 +473,9 @@ mod tests {
         let batch = RecordBatch::try_new(schema.clone(), vec![array]).unwrap();
         let encoder = ResultEncoder::new(&schema, &[binary]);
         let mut rows = Vec::new();
-        encoder.encode(&batch, 0..batch.num_rows(), &mut rows).unwrap();
+        encoder
+            .encode(&batch, 0..batch.num_rows(), &mut rows)
+            .unwrap();
         rows.iter().map(|r| cells(r).remove(0)).collect()
     }
 
@@ -431,39 +488,88 @@ mod tests {
 
     #[test]
     fn text_matches_postgres_output() {
-        assert_eq!(text(Arc::new(BooleanArray::from(vec![Some(true), Some(false), None]))), ["t", "f", "NULL"]);
-        assert_eq!(text(Arc::new(Int16Array::from(vec![-32768, 7]))), ["-32768", "7"]);
-        assert_eq!(text(Arc::new(Int64Array::from(vec![i64::MIN]))), ["-9223372036854775808"]);
-        assert_eq!(text(Arc::new(UInt64Array::from(vec![u64::MAX]))), ["18446744073709551615"]);
         assert_eq!(
-            text(Arc::new(Float64Array::from(vec![0.1, 3.0, 1e20, f64::NAN, f64::NEG_INFINITY]))),
+            text(Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(false),
+                None
+            ]))),
+            ["t", "f", "NULL"]
+        );
+        assert_eq!(
+            text(Arc::new(Int16Array::from(vec![-32768, 7]))),
+            ["-32768", "7"]
+        );
+        assert_eq!(
+            text(Arc::new(Int64Array::from(vec![i64::MIN]))),
+            ["-9223372036854775808"]
+        );
+        assert_eq!(
+            text(Arc::new(UInt64Array::from(vec![u64::MAX]))),
+            ["18446744073709551615"]
+        );
+        assert_eq!(
+            text(Arc::new(Float64Array::from(vec![
+                0.1,
+                3.0,
+                1e20,
+                f64::NAN,
+                f64::NEG_INFINITY
+            ]))),
             ["0.1", "3", "1e+20", "NaN", "-Infinity"]
         );
-        assert_eq!(text(Arc::new(Float32Array::from(vec![0.1f32, 2.5]))), ["0.1", "2.5"]);
-        let dec = Decimal128Array::from(vec![1050, -5, 0]).with_precision_and_scale(10, 2).unwrap();
+        assert_eq!(
+            text(Arc::new(Float32Array::from(vec![0.1f32, 2.5]))),
+            ["0.1", "2.5"]
+        );
+        let dec = Decimal128Array::from(vec![1050, -5, 0])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
         assert_eq!(text(Arc::new(dec)), ["10.50", "-0.05", "0.00"]);
         let dec = Decimal256Array::from(vec![arrow::datatypes::i256::from_i128(-123456)])
             .with_precision_and_scale(50, 3)
             .unwrap();
         assert_eq!(text(Arc::new(dec)), ["-123.456"]);
-        assert_eq!(text(Arc::new(StringArray::from(vec!["héllo", ""]))), ["héllo", ""]);
         assert_eq!(
-            text(Arc::new(StringViewArray::from(vec!["a long string beyond twelve bytes"]))),
+            text(Arc::new(StringArray::from(vec!["héllo", ""]))),
+            ["héllo", ""]
+        );
+        assert_eq!(
+            text(Arc::new(StringViewArray::from(vec![
+                "a long string beyond twelve bytes"
+            ]))),
             ["a long string beyond twelve bytes"]
         );
-        assert_eq!(text(Arc::new(BinaryArray::from(vec![&[1u8, 2][..]]))), ["\\x0102"]);
-        assert_eq!(text(Arc::new(Date32Array::from(vec![19724]))), ["2024-01-02"]);
+        assert_eq!(
+            text(Arc::new(BinaryArray::from(vec![&[1u8, 2][..]]))),
+            ["\\x0102"]
+        );
+        assert_eq!(
+            text(Arc::new(Date32Array::from(vec![19724]))),
+            ["2024-01-02"]
+        );
         let t = 1_704_164_645_000_000;
         assert_eq!(
-            text(Arc::new(TimestampMicrosecondArray::from(vec![t, t + 120_000]))),
+            text(Arc::new(TimestampMicrosecondArray::from(vec![
+                t,
+                t + 120_000
+            ]))),
             ["2024-01-02 03:04:05", "2024-01-02 03:04:05.12"]
         );
         assert_eq!(
-            text(Arc::new(TimestampMicrosecondArray::from(vec![t]).with_timezone("UTC"))),
+            text(Arc::new(
+                TimestampMicrosecondArray::from(vec![t]).with_timezone("UTC")
+            )),
             ["2024-01-02 03:04:05+00"]
         );
-        assert_eq!(text(Arc::new(TimestampSecondArray::from(vec![t / 1_000_000]))), ["2024-01-02 03:04:05"]);
-        assert_eq!(text(Arc::new(Time32SecondArray::from(vec![3723]))), ["01:02:03"]);
+        assert_eq!(
+            text(Arc::new(TimestampSecondArray::from(vec![t / 1_000_000]))),
+            ["2024-01-02 03:04:05"]
+        );
+        assert_eq!(
+            text(Arc::new(Time32SecondArray::from(vec![3723]))),
+            ["01:02:03"]
+        );
         assert_eq!(
             text(Arc::new(IntervalMonthDayNanoArray::from(vec![
                 IntervalMonthDayNano::new(0, 1, 7_200_000_000_000),
@@ -473,13 +579,16 @@ mod tests {
             ["1 day 02:00:00", "3 mons", "00:00:01"]
         );
         assert_eq!(
-            text(Arc::new(IntervalDayTimeArray::from(vec![IntervalDayTime::new(2, 1500)]))),
+            text(Arc::new(IntervalDayTimeArray::from(vec![
+                IntervalDayTime::new(2, 1500)
+            ]))),
             ["2 days 00:00:01.5"]
         );
         assert_eq!(text(Arc::new(NullArray::new(2))), ["NULL", "NULL"]);
         let dict: DictionaryArray<Int32Type> = vec!["x", "y", "x"].into_iter().collect();
         assert_eq!(text(Arc::new(dict)), ["x", "y", "x"]);
-        let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), Some(2)])]);
+        let list =
+            ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), Some(2)])]);
         assert_eq!(text(Arc::new(list)), ["[1, 2]"]);
     }
 
@@ -490,39 +599,89 @@ mod tests {
     #[test]
     fn binary_matches_postgres_send_formats() {
         assert_eq!(binary(Arc::new(BooleanArray::from(vec![true]))), [1]);
-        assert_eq!(binary(Arc::new(Int8Array::from(vec![-2]))), (-2i16).to_be_bytes());
-        assert_eq!(binary(Arc::new(Int32Array::from(vec![7]))), 7i32.to_be_bytes());
-        assert_eq!(binary(Arc::new(UInt32Array::from(vec![7]))), 7i64.to_be_bytes());
-        assert_eq!(binary(Arc::new(Float64Array::from(vec![0.5]))), 0.5f64.to_be_bytes());
-        assert_eq!(binary(Arc::new(Float32Array::from(vec![0.5]))), 0.5f32.to_be_bytes());
+        assert_eq!(
+            binary(Arc::new(Int8Array::from(vec![-2]))),
+            (-2i16).to_be_bytes()
+        );
+        assert_eq!(
+            binary(Arc::new(Int32Array::from(vec![7]))),
+            7i32.to_be_bytes()
+        );
+        assert_eq!(
+            binary(Arc::new(UInt32Array::from(vec![7]))),
+            7i64.to_be_bytes()
+        );
+        assert_eq!(
+            binary(Arc::new(Float64Array::from(vec![0.5]))),
+            0.5f64.to_be_bytes()
+        );
+        assert_eq!(
+            binary(Arc::new(Float32Array::from(vec![0.5]))),
+            0.5f32.to_be_bytes()
+        );
         assert_eq!(binary(Arc::new(StringArray::from(vec!["ab"]))), *b"ab");
-        assert_eq!(binary(Arc::new(Date32Array::from(vec![PG_EPOCH_DAYS + 1]))), 1i32.to_be_bytes());
-        assert_eq!(binary(Arc::new(TimestampMicrosecondArray::from(vec![PG_EPOCH_MICROS + 5]))), 5i64.to_be_bytes());
-        let dec = Decimal128Array::from(vec![1050]).with_precision_and_scale(10, 2).unwrap();
+        assert_eq!(
+            binary(Arc::new(Date32Array::from(vec![PG_EPOCH_DAYS + 1]))),
+            1i32.to_be_bytes()
+        );
+        assert_eq!(
+            binary(Arc::new(TimestampMicrosecondArray::from(vec![
+                PG_EPOCH_MICROS + 5
+            ]))),
+            5i64.to_be_bytes()
+        );
+        let dec = Decimal128Array::from(vec![1050])
+            .with_precision_and_scale(10, 2)
+            .unwrap();
         let bytes = binary(Arc::new(dec));
         assert_eq!(format::read_numeric_binary(&bytes).unwrap(), (1050, 2));
-        let iv = binary(Arc::new(IntervalMonthDayNanoArray::from(vec![IntervalMonthDayNano::new(3, 2, 1_000)])));
-        assert_eq!(iv, [1i64.to_be_bytes().as_slice(), &2i32.to_be_bytes(), &3i32.to_be_bytes()].concat());
+        let iv = binary(Arc::new(IntervalMonthDayNanoArray::from(vec![
+            IntervalMonthDayNano::new(3, 2, 1_000),
+        ])));
+        assert_eq!(
+            iv,
+            [
+                1i64.to_be_bytes().as_slice(),
+                &2i32.to_be_bytes(),
+                &3i32.to_be_bytes()
+            ]
+            .concat()
+        );
     }
 
     #[test]
     fn metadata_types_change_the_wire_form() {
         let named = |dt: DataType, name: &str| {
-            Field::new("c", dt, true).with_metadata(HashMap::from([(types::PG_TYPE_KEY.into(), name.into())]))
+            Field::new("c", dt, true)
+                .with_metadata(HashMap::from([(types::PG_TYPE_KEY.into(), name.into())]))
         };
-        let cell = encode_field(named(DataType::Int64, "int4"), Arc::new(Int64Array::from(vec![9])), true);
+        let cell = encode_field(
+            named(DataType::Int64, "int4"),
+            Arc::new(Int64Array::from(vec![9])),
+            true,
+        );
         assert_eq!(cell[0].as_deref(), Some(&9i32.to_be_bytes()[..]));
         let uuid = "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11";
-        let cell = encode_field(named(DataType::Utf8, "uuid"), Arc::new(StringArray::from(vec![uuid])), true);
+        let cell = encode_field(
+            named(DataType::Utf8, "uuid"),
+            Arc::new(StringArray::from(vec![uuid])),
+            true,
+        );
         assert_eq!(cell[0].as_ref().map(Vec::len), Some(16));
-        let cell = encode_field(named(DataType::Utf8, "jsonb"), Arc::new(StringArray::from(vec!["{}"])), true);
+        let cell = encode_field(
+            named(DataType::Utf8, "jsonb"),
+            Arc::new(StringArray::from(vec!["{}"])),
+            true,
+        );
         assert_eq!(cell[0].as_deref(), Some(&b"\x01{}"[..]));
     }
 
     #[test]
     fn rows_are_split_by_range_and_mixed_formats() {
-        let schema =
-            Arc::new(Schema::new(vec![Field::new("a", DataType::Int32, true), Field::new("b", DataType::Utf8, true)]));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("a", DataType::Int32, true),
+            Field::new("b", DataType::Utf8, true),
+        ]));
         let batch = RecordBatch::try_new(
             schema.clone(),
             vec![
@@ -536,7 +695,10 @@ mod tests {
         encoder.encode(&batch, 1..3, &mut rows).unwrap();
         assert_eq!(rows.len(), 2);
         assert_eq!(cells(&rows[0]), vec![None, Some(b"y".to_vec())]);
-        assert_eq!(cells(&rows[1]), vec![Some(3i32.to_be_bytes().to_vec()), Some(b"z".to_vec())]);
+        assert_eq!(
+            cells(&rows[1]),
+            vec![Some(3i32.to_be_bytes().to_vec()), Some(b"z".to_vec())]
+        );
         let desc = encoder.row_description();
         assert_eq!(desc.fields[0].type_id, 23);
         assert_eq!(desc.fields[0].format_code, 1);

@@ -34,7 +34,10 @@ struct StackBuf {
 
 impl StackBuf {
     fn new() -> Self {
-        StackBuf { buf: [0; 48], len: 0 }
+        StackBuf {
+            buf: [0; 48],
+            len: 0,
+        }
     }
     fn as_str(&self) -> &str {
         // Only ASCII from float formatting is ever written.
@@ -84,7 +87,12 @@ pub fn write_float4<W: Write>(out: &mut W, v: f32) -> std::fmt::Result {
 
 /// Lays out Rust's shortest `{:e}` digits (`1.2345e3`) the way PostgreSQL's
 /// Ryu-based output does.
-fn write_shortest<W: Write>(out: &mut W, sci: &str, negative: bool, max_exp: i32) -> std::fmt::Result {
+fn write_shortest<W: Write>(
+    out: &mut W,
+    sci: &str,
+    negative: bool,
+    max_exp: i32,
+) -> std::fmt::Result {
     let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().map_err(|_| std::fmt::Error)?;
     let mut digits = StackBuf::new();
@@ -123,7 +131,12 @@ fn write_shortest<W: Write>(out: &mut W, sci: &str, negative: bool, max_exp: i32
             out.write_char('.')?;
             out.write_str(rest)?;
         }
-        write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.unsigned_abs())
+        write!(
+            out,
+            "e{}{:02}",
+            if exp < 0 { '-' } else { '+' },
+            exp.unsigned_abs()
+        )
     }
 }
 
@@ -152,11 +165,21 @@ fn write_ymd<W: Write>(out: &mut W, date: NaiveDate) -> std::fmt::Result {
 }
 
 fn write_bc<W: Write>(out: &mut W, date: NaiveDate) -> std::fmt::Result {
-    if date.year() <= 0 { out.write_str(" BC") } else { Ok(()) }
+    if date.year() <= 0 {
+        out.write_str(" BC")
+    } else {
+        Ok(())
+    }
 }
 
 /// Writes `HH:MM:SS[.ffffff]` with trailing zeros of the fraction trimmed.
-fn write_hms<W: Write>(out: &mut W, hours: i64, minutes: i64, seconds: i64, micros: i64) -> std::fmt::Result {
+fn write_hms<W: Write>(
+    out: &mut W,
+    hours: i64,
+    minutes: i64,
+    seconds: i64,
+    micros: i64,
+) -> std::fmt::Result {
     write!(out, "{hours:02}:{minutes:02}:{seconds:02}")?;
     if micros != 0 {
         let mut frac = micros;
@@ -178,7 +201,9 @@ pub fn write_date<W: Write>(out: &mut W, days: i32) -> Result<()> {
         _ => {}
     }
     let date = date_from_days(days as i64)?;
-    write_ymd(out, date).and_then(|_| write_bc(out, date)).map_err(fmt_err)
+    write_ymd(out, date)
+        .and_then(|_| write_bc(out, date))
+        .map_err(fmt_err)
 }
 
 /// Writes a `timestamp` (or with `tz`, a `timestamptz` in UTC) given in
@@ -205,7 +230,13 @@ pub fn write_timestamp<W: Write>(out: &mut W, micros: i64, tz: bool) -> Result<(
 
 fn write_time_of_day<W: Write>(out: &mut W, micros: i64) -> std::fmt::Result {
     let secs = micros / MICROS_PER_SEC;
-    write_hms(out, secs / 3600, secs / 60 % 60, secs % 60, micros % MICROS_PER_SEC)
+    write_hms(
+        out,
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        micros % MICROS_PER_SEC,
+    )
 }
 
 /// Writes a `time` given in microseconds since midnight: `03:04:05.123`.
@@ -218,7 +249,12 @@ pub fn write_time<W: Write>(out: &mut W, micros: i64) -> Result<()> {
 
 /// Writes an `interval` as PostgreSQL does with IntervalStyle `postgres`:
 /// `1 year 2 mons 3 days 04:05:06`, `-1 days +02:00:00`, `00:00:00`.
-pub fn write_interval<W: Write>(out: &mut W, months: i32, days: i32, micros: i64) -> std::fmt::Result {
+pub fn write_interval<W: Write>(
+    out: &mut W,
+    months: i32,
+    days: i32,
+    micros: i64,
+) -> std::fmt::Result {
     let mut is_zero = true;
     let mut is_before = false;
     let mut part = |out: &mut W, value: i64, unit: &str| -> std::fmt::Result {
@@ -243,7 +279,10 @@ pub fn write_interval<W: Write>(out: &mut W, months: i32, days: i32, micros: i64
         let minus = micros < 0;
         let abs = micros.unsigned_abs();
         let (hours, rest) = (abs / MICROS_PER_HOUR as u64, abs % MICROS_PER_HOUR as u64);
-        let (minutes, rest) = (rest / MICROS_PER_MINUTE as u64, rest % MICROS_PER_MINUTE as u64);
+        let (minutes, rest) = (
+            rest / MICROS_PER_MINUTE as u64,
+            rest % MICROS_PER_MINUTE as u64,
+        );
         let (seconds, frac) = (rest / MICROS_PER_SEC as u64, rest % MICROS_PER_SEC as u64);
         write!(
             out,
@@ -257,7 +296,13 @@ pub fn write_interval<W: Write>(out: &mut W, months: i32, days: i32, micros: i64
                 ""
             }
         )?;
-        write_hms(out, hours as i64, minutes as i64, seconds as i64, frac as i64)?;
+        write_hms(
+            out,
+            hours as i64,
+            minutes as i64,
+            seconds as i64,
+            frac as i64,
+        )?;
     }
     Ok(())
 }
@@ -271,7 +316,12 @@ pub fn write_decimal<W: Write>(out: &mut W, unscaled: i128, scale: i8) -> std::f
 }
 
 /// [`write_decimal`] for a magnitude given as decimal digits.
-pub fn write_decimal_digits<W: Write>(out: &mut W, negative: bool, digits: &str, scale: i8) -> std::fmt::Result {
+pub fn write_decimal_digits<W: Write>(
+    out: &mut W,
+    negative: bool,
+    digits: &str,
+    scale: i8,
+) -> std::fmt::Result {
     let zero = digits.bytes().all(|d| d == b'0');
     if negative && !zero {
         out.write_char('-')?;
@@ -327,8 +377,13 @@ pub fn put_numeric_digits(out: &mut BytesMut, negative: bool, digits: &str, scal
         .chain(frac.bytes())
         .chain(std::iter::repeat_n(b'0', frac_pad))
         .collect();
-    let mut groups: Vec<i16> =
-        padded.chunks(4).map(|c| c.iter().fold(0i16, |acc, d| acc * 10 + d.wrapping_sub(b'0') as i16)).collect();
+    let mut groups: Vec<i16> = padded
+        .chunks(4)
+        .map(|c| {
+            c.iter()
+                .fold(0i16, |acc, d| acc * 10 + d.wrapping_sub(b'0') as i16)
+        })
+        .collect();
     let mut weight = ((int.len() + int_pad) / 4) as i32 - 1;
     let leading = groups.iter().take_while(|g| **g == 0).count();
     groups.drain(..leading);
@@ -341,7 +396,11 @@ pub fn put_numeric_digits(out: &mut BytesMut, negative: bool, digits: &str, scal
     }
     out.put_i16(groups.len() as i16);
     out.put_i16(weight as i16);
-    out.put_u16(if negative && !groups.is_empty() { 0x4000 } else { 0 });
+    out.put_u16(if negative && !groups.is_empty() {
+        0x4000
+    } else {
+        0
+    });
     out.put_u16(dscale as u16);
     for g in groups {
         out.put_i16(g);
@@ -349,14 +408,20 @@ pub fn put_numeric_digits(out: &mut BytesMut, negative: bool, digits: &str, scal
 }
 
 fn pow10(exp: u32) -> Result<i128> {
-    10i128.checked_pow(exp).ok_or_else(|| Error::NumericOutOfRange("numeric field overflow".into()))
+    10i128
+        .checked_pow(exp)
+        .ok_or_else(|| Error::NumericOutOfRange("numeric field overflow".into()))
 }
 
 /// Reads PostgreSQL's binary `numeric` into (unscaled, display scale).
 pub fn read_numeric_binary(bytes: &[u8]) -> Result<(i128, u16)> {
     let bad = || Error::Protocol("invalid binary numeric".into());
-    let word =
-        |i: usize| -> Result<u16> { bytes.get(i..i + 2).map(|b| u16::from_be_bytes([b[0], b[1]])).ok_or_else(bad) };
+    let word = |i: usize| -> Result<u16> {
+        bytes
+            .get(i..i + 2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]))
+            .ok_or_else(bad)
+    };
     let ndigits = word(0)? as i16;
     let weight = word(2)? as i16 as i32;
     let sign = word(4)?;
@@ -366,8 +431,16 @@ pub fn read_numeric_binary(bytes: &[u8]) -> Result<(i128, u16)> {
     }
     match sign {
         0 | 0x4000 => {}
-        0xC000 => return Err(Error::InvalidParameterValue("NaN is not supported for this numeric".into())),
-        _ => return Err(Error::InvalidParameterValue("infinite numeric is not supported".into())),
+        0xC000 => {
+            return Err(Error::InvalidParameterValue(
+                "NaN is not supported for this numeric".into(),
+            ));
+        }
+        _ => {
+            return Err(Error::InvalidParameterValue(
+                "infinite numeric is not supported".into(),
+            ));
+        }
     }
     let overflow = || Error::NumericOutOfRange("numeric field overflow".into());
     let mut acc: i128 = 0;
@@ -376,7 +449,10 @@ pub fn read_numeric_binary(bytes: &[u8]) -> Result<(i128, u16)> {
         if !(0..10_000).contains(&d) {
             return Err(bad());
         }
-        acc = acc.checked_mul(10_000).and_then(|a| a.checked_add(d as i128)).ok_or_else(overflow)?;
+        acc = acc
+            .checked_mul(10_000)
+            .and_then(|a| a.checked_add(d as i128))
+            .ok_or_else(overflow)?;
     }
     // acc's last digit sits at 10000^(weight - ndigits + 1).
     let exp10 = 4 * (weight - ndigits as i32 + 1) + dscale as i32;
@@ -394,18 +470,27 @@ pub fn read_numeric_binary(bytes: &[u8]) -> Result<(i128, u16)> {
 pub fn rescale(unscaled: i128, from: i32, to: i32) -> Result<i128> {
     let overflow = || Error::NumericOutOfRange("numeric field overflow".into());
     if to >= from {
-        unscaled.checked_mul(pow10((to - from) as u32)?).ok_or_else(overflow)
+        unscaled
+            .checked_mul(pow10((to - from) as u32)?)
+            .ok_or_else(overflow)
     } else {
-        let Ok(div) = pow10((from - to) as u32) else { return Ok(0) };
+        let Ok(div) = pow10((from - to) as u32) else {
+            return Ok(0);
+        };
         let (q, r) = (unscaled / div, unscaled % div);
-        let round = if r.unsigned_abs() * 2 >= div.unsigned_abs() { unscaled.signum() } else { 0 };
+        let round = if r.unsigned_abs() * 2 >= div.unsigned_abs() {
+            unscaled.signum()
+        } else {
+            0
+        };
         q.checked_add(round).ok_or_else(overflow)
     }
 }
 
 /// Parses a numeric literal (`-12.50`, `1e3`, `.5`) into (unscaled, scale).
 pub fn parse_decimal(text: &str) -> Result<(i128, i32)> {
-    let invalid = || Error::InvalidText(format!("invalid input syntax for type numeric: \"{text}\""));
+    let invalid =
+        || Error::InvalidText(format!("invalid input syntax for type numeric: \"{text}\""));
     let overflow = || Error::NumericOutOfRange("numeric field overflow".into());
     let s = text.trim();
     let (negative, s) = match s.as_bytes().first() {
@@ -426,11 +511,18 @@ pub fn parse_decimal(text: &str) -> Result<(i128, i32)> {
         if !c.is_ascii_digit() {
             return Err(invalid());
         }
-        acc = acc.checked_mul(10).and_then(|a| a.checked_add((c - b'0') as i128)).ok_or_else(overflow)?;
+        acc = acc
+            .checked_mul(10)
+            .and_then(|a| a.checked_add((c - b'0') as i128))
+            .ok_or_else(overflow)?;
     }
     let scale = frac.len() as i32 - exp;
     let acc = if negative { -acc } else { acc };
-    if scale < 0 { Ok((rescale(acc, scale, 0)?, 0)) } else { Ok((acc, scale)) }
+    if scale < 0 {
+        Ok((rescale(acc, scale, 0)?, 0))
+    } else {
+        Ok((acc, scale))
+    }
 }
 
 /// Parses a `date` literal into days since 1970-01-01.
@@ -442,8 +534,9 @@ pub fn parse_date(text: &str) -> Result<i32> {
         "epoch" => return Ok(0),
         _ => {}
     }
-    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .map_err(|_| Error::InvalidDatetime(format!("invalid input syntax for type date: \"{text}\"")))?;
+    let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        Error::InvalidDatetime(format!("invalid input syntax for type date: \"{text}\""))
+    })?;
     Ok((date.num_days_from_ce() as i64 - UNIX_EPOCH_DAYS_FROM_CE) as i32)
 }
 
@@ -454,7 +547,10 @@ fn split_offset(s: &str) -> Result<(&str, Option<i64>), ()> {
         return Ok((rest.trim_end(), Some(0)));
     }
     // An offset sign can only follow the time part, past `YYYY-MM-DD`.
-    let Some(pos) = s.rfind(['+', '-']).filter(|p| *p > 10 && s.as_bytes()[..*p].contains(&b':')) else {
+    let Some(pos) = s
+        .rfind(['+', '-'])
+        .filter(|p| *p > 10 && s.as_bytes()[..*p].contains(&b':'))
+    else {
         return Ok((s, None));
     };
     let sign = if s.as_bytes()[pos] == b'-' { -1 } else { 1 };
@@ -477,19 +573,36 @@ fn split_offset(s: &str) -> Result<(&str, Option<i64>), ()> {
 }
 
 fn parse_naive(s: &str) -> Option<NaiveDateTime> {
-    const FORMATS: [&str; 4] = ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"];
+    const FORMATS: [&str; 4] = [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ];
     FORMATS
         .iter()
         .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-        .or_else(|| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
 }
 
 /// Parses a `timestamp` (`tz` false: any offset is ignored, as PostgreSQL
 /// does) or `timestamptz` (`tz` true: converted to UTC; no offset means UTC,
 /// the session time zone) into microseconds since 1970-01-01.
 pub fn parse_timestamp(text: &str, tz: bool) -> Result<i64> {
-    let type_name = if tz { "timestamp with time zone" } else { "timestamp without time zone" };
-    let invalid = || Error::InvalidDatetime(format!("invalid input syntax for type {type_name}: \"{text}\""));
+    let type_name = if tz {
+        "timestamp with time zone"
+    } else {
+        "timestamp without time zone"
+    };
+    let invalid = || {
+        Error::InvalidDatetime(format!(
+            "invalid input syntax for type {type_name}: \"{text}\""
+        ))
+    };
     let s = text.trim();
     match s.to_ascii_lowercase().as_str() {
         "infinity" | "+infinity" => return Ok(i64::MAX),
@@ -501,7 +614,9 @@ pub fn parse_timestamp(text: &str, tz: bool) -> Result<i64> {
     let t = parse_naive(naive).ok_or_else(invalid)?;
     let micros = t.and_utc().timestamp_micros();
     let offset = if tz { offset.unwrap_or(0) } else { 0 };
-    micros.checked_sub(offset * MICROS_PER_SEC).ok_or_else(invalid)
+    micros
+        .checked_sub(offset * MICROS_PER_SEC)
+        .ok_or_else(invalid)
 }
 
 /// Parses a `time` literal into microseconds since midnight.
@@ -509,7 +624,9 @@ pub fn parse_time(text: &str) -> Result<i64> {
     let s = text.trim();
     let t = chrono::NaiveTime::parse_from_str(s, "%H:%M:%S%.f")
         .or_else(|_| chrono::NaiveTime::parse_from_str(s, "%H:%M"))
-        .map_err(|_| Error::InvalidDatetime(format!("invalid input syntax for type time: \"{text}\"")))?;
+        .map_err(|_| {
+            Error::InvalidDatetime(format!("invalid input syntax for type time: \"{text}\""))
+        })?;
     Ok(t.num_seconds_from_midnight() as i64 * MICROS_PER_SEC + (t.nanosecond() / 1000) as i64)
 }
 
@@ -521,8 +638,16 @@ pub fn parse_bytea(text: &str) -> Result<Vec<u8>> {
         if digits.len() % 2 != 0 {
             return Err(invalid());
         }
-        let nibble = |c: u8| (c as char).to_digit(16).map(|d| d as u8).ok_or_else(invalid);
-        return digits.chunks(2).map(|p| Ok(nibble(p[0])? << 4 | nibble(p[1])?)).collect();
+        let nibble = |c: u8| {
+            (c as char)
+                .to_digit(16)
+                .map(|d| d as u8)
+                .ok_or_else(invalid)
+        };
+        return digits
+            .chunks(2)
+            .map(|p| Ok(nibble(p[0])? << 4 | nibble(p[1])?))
+            .collect();
     }
     let bytes = text.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
@@ -555,7 +680,9 @@ pub fn parse_bool(text: &str) -> Result<bool> {
         "0" | "off" | "of" => Ok(false),
         _ if matches("true") || matches("yes") => Ok(true),
         _ if matches("false") || matches("no") => Ok(false),
-        _ => Err(Error::InvalidText(format!("invalid input syntax for type boolean: \"{text}\""))),
+        _ => Err(Error::InvalidText(format!(
+            "invalid input syntax for type boolean: \"{text}\""
+        ))),
     }
 }
 
@@ -649,7 +776,11 @@ mod tests {
         assert_eq!(iv(3, 0, 0), "3 mons");
         assert_eq!(iv(0, 0, MICROS_PER_SEC), "00:00:01");
         assert_eq!(
-            iv(14, 3, 4 * MICROS_PER_HOUR + 5 * MICROS_PER_MINUTE + 6_789_000),
+            iv(
+                14,
+                3,
+                4 * MICROS_PER_HOUR + 5 * MICROS_PER_MINUTE + 6_789_000
+            ),
             "1 year 2 mons 3 days 04:05:06.789"
         );
         assert_eq!(iv(24, 0, 0), "2 years");
@@ -676,7 +807,10 @@ mod tests {
         assert_eq!(dec(12, 0), "12");
         assert_eq!(dec(12, -2), "1200");
         assert_eq!(dec(0, -2), "0");
-        assert_eq!(dec(i128::MIN, 0), "-170141183460469231731687303715884105728");
+        assert_eq!(
+            dec(i128::MIN, 0),
+            "-170141183460469231731687303715884105728"
+        );
     }
 
     #[test]
@@ -698,13 +832,22 @@ mod tests {
     #[test]
     fn numeric_binary_matches_postgres_layout() {
         // 10.50: ndigits 2, weight 0, sign +, dscale 2, digits [10, 5000]
-        assert_eq!(numeric_bytes(1050, 2), vec![0, 2, 0, 0, 0, 0, 0, 2, 0, 10, 0x13, 0x88]);
+        assert_eq!(
+            numeric_bytes(1050, 2),
+            vec![0, 2, 0, 0, 0, 0, 0, 2, 0, 10, 0x13, 0x88]
+        );
         // 0.05: ndigits 1, weight -1, dscale 2, digits [500]
-        assert_eq!(numeric_bytes(5, 2), vec![0, 1, 0xff, 0xff, 0, 0, 0, 2, 0x01, 0xf4]);
+        assert_eq!(
+            numeric_bytes(5, 2),
+            vec![0, 1, 0xff, 0xff, 0, 0, 0, 2, 0x01, 0xf4]
+        );
         // 0 with scale 2: no digits
         assert_eq!(numeric_bytes(0, 2), vec![0, 0, 0, 0, 0, 0, 0, 2]);
         // -12345678: digits [1234, 5678], weight 1, negative
-        assert_eq!(numeric_bytes(-12345678, 0), vec![0, 2, 0, 1, 0x40, 0, 0, 0, 0x04, 0xd2, 0x16, 0x2e]);
+        assert_eq!(
+            numeric_bytes(-12345678, 0),
+            vec![0, 2, 0, 1, 0x40, 0, 0, 0, 0x04, 0xd2, 0x16, 0x2e]
+        );
         // 10000: digits [1], weight 1 (trailing zero groups dropped)
         assert_eq!(numeric_bytes(10000, 0), vec![0, 1, 0, 1, 0, 0, 0, 0, 0, 1]);
     }
@@ -723,7 +866,11 @@ mod tests {
             (7, -3),
         ] {
             let (back, dscale) = read_numeric_binary(&numeric_bytes(v, s)).unwrap();
-            let expect = if s < 0 { v * 10i128.pow(s.unsigned_abs() as u32) } else { v };
+            let expect = if s < 0 {
+                v * 10i128.pow(s.unsigned_abs() as u32)
+            } else {
+                v
+            };
             assert_eq!((back, dscale), (expect, s.max(0) as u16), "{v} scale {s}");
         }
         assert!(read_numeric_binary(&[0, 1, 0, 0]).is_err());
@@ -752,11 +899,20 @@ mod tests {
         assert!(parse_date("2024-13-01").is_err());
         let t = 1_704_164_645_000_000;
         assert_eq!(parse_timestamp("2024-01-02 03:04:05", false).unwrap(), t);
-        assert_eq!(parse_timestamp("2024-01-02T03:04:05.25", false).unwrap(), t + 250_000);
-        assert_eq!(parse_timestamp("2024-01-02", false).unwrap(), t - 11_045_000_000);
+        assert_eq!(
+            parse_timestamp("2024-01-02T03:04:05.25", false).unwrap(),
+            t + 250_000
+        );
+        assert_eq!(
+            parse_timestamp("2024-01-02", false).unwrap(),
+            t - 11_045_000_000
+        );
         assert_eq!(parse_timestamp("2024-01-02 03:04:05+00", true).unwrap(), t);
         assert_eq!(parse_timestamp("2024-01-02 05:04:05+02", true).unwrap(), t);
-        assert_eq!(parse_timestamp("2024-01-01 22:34:05-04:30", true).unwrap(), t);
+        assert_eq!(
+            parse_timestamp("2024-01-01 22:34:05-04:30", true).unwrap(),
+            t
+        );
         assert_eq!(parse_timestamp("2024-01-02 03:04:05Z", true).unwrap(), t);
         assert_eq!(parse_timestamp("2024-01-02 03:04:05+02", false).unwrap(), t);
         assert!(parse_timestamp("yesterday-ish", false).is_err());

@@ -45,7 +45,10 @@ pub struct QueryResult {
 impl QueryResult {
     /// A statement without rows, e.g. `QueryResult::command("CREATE TABLE")`.
     pub fn command(tag: impl Into<String>) -> Self {
-        QueryResult { tag: tag.into(), rows: None }
+        QueryResult {
+            tag: tag.into(),
+            rows: None,
+        }
     }
 }
 
@@ -80,7 +83,11 @@ pub trait SqlSession: Send + 'static {
 
     /// Extended protocol Parse: `param_hints[i]` is the type the client named
     /// for parameter `$i+1`, if any.
-    async fn prepare(&mut self, sql: &str, param_hints: &[Option<DataType>]) -> Result<Self::Statement>;
+    async fn prepare(
+        &mut self,
+        sql: &str,
+        param_hints: &[Option<DataType>],
+    ) -> Result<Self::Statement>;
 
     /// The types of the statement's parameters (for ParameterDescription and
     /// for decoding Bind values). `DataType::Null` means "unknown": the server

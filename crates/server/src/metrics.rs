@@ -47,12 +47,35 @@ impl Metrics {
         let errors = Family::<SqlstateLabel, Counter>::default();
         // 50µs .. ~105s in 22 doubling steps.
         let latency = Histogram::new(exponential_buckets(50e-6, 2.0, 22));
-        registry.register("connections_open", "Client connections currently open", connections_open.clone());
-        registry.register("connections", "Client connections accepted", connections.clone());
+        registry.register(
+            "connections_open",
+            "Client connections currently open",
+            connections_open.clone(),
+        );
+        registry.register(
+            "connections",
+            "Client connections accepted",
+            connections.clone(),
+        );
         registry.register("queries", "Statements completed, by kind", queries.clone());
-        registry.register("errors", "Errors sent to clients, by SQLSTATE", errors.clone());
-        registry.register("statement_latency_seconds", "Statement latency", latency.clone());
-        Metrics { registry, connections_open, connections, queries, errors, latency }
+        registry.register(
+            "errors",
+            "Errors sent to clients, by SQLSTATE",
+            errors.clone(),
+        );
+        registry.register(
+            "statement_latency_seconds",
+            "Statement latency",
+            latency.clone(),
+        );
+        Metrics {
+            registry,
+            connections_open,
+            connections,
+            queries,
+            errors,
+            latency,
+        }
     }
 
     /// The registry, for registering further metrics before the server starts.
@@ -79,11 +102,19 @@ impl Metrics {
 
     /// Counts a completed statement by the kind its command tag names.
     pub(crate) fn query(&self, tag: &str) {
-        self.queries.get_or_create(&KindLabel { kind: query_kind(tag) }).inc();
+        self.queries
+            .get_or_create(&KindLabel {
+                kind: query_kind(tag),
+            })
+            .inc();
     }
 
     pub(crate) fn error(&self, sqlstate: &str) {
-        self.errors.get_or_create(&SqlstateLabel { sqlstate: sqlstate.to_owned() }).inc();
+        self.errors
+            .get_or_create(&SqlstateLabel {
+                sqlstate: sqlstate.to_owned(),
+            })
+            .inc();
     }
 
     pub(crate) fn latency(&self, elapsed: Duration) {
@@ -100,7 +131,9 @@ pub fn query_kind(tag: &str) -> &'static str {
         "UPDATE" | "MERGE" => "update",
         "DELETE" | "TRUNCATE" => "delete",
         "CREATE" | "DROP" | "ALTER" | "COMMENT" | "GRANT" | "REVOKE" => "ddl",
-        "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "PREPARE" => "txn",
+        "BEGIN" | "START" | "COMMIT" | "END" | "ROLLBACK" | "SAVEPOINT" | "RELEASE" | "PREPARE" => {
+            "txn"
+        }
         _ => "other",
     }
 }
@@ -133,10 +166,22 @@ mod tests {
         let text = m.encode();
         assert!(text.contains("prismdb_connections_open 1"), "{text}");
         assert!(text.contains("prismdb_connections_total 1"), "{text}");
-        assert!(text.contains("prismdb_queries_total{kind=\"select\"} 1"), "{text}");
-        assert!(text.contains("prismdb_queries_total{kind=\"insert\"} 1"), "{text}");
-        assert!(text.contains("prismdb_errors_total{sqlstate=\"42P01\"} 1"), "{text}");
-        assert!(text.contains("prismdb_statement_latency_seconds_count 1"), "{text}");
+        assert!(
+            text.contains("prismdb_queries_total{kind=\"select\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("prismdb_queries_total{kind=\"insert\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("prismdb_errors_total{sqlstate=\"42P01\"} 1"),
+            "{text}"
+        );
+        assert!(
+            text.contains("prismdb_statement_latency_seconds_count 1"),
+            "{text}"
+        );
         assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -16,23 +16,27 @@ use crate::types::{self, column_formats, param_oid, param_type_hint};
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use futures::{Sink, SinkExt, StreamExt};
-use pgwire::api::auth::{StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata};
+use pgwire::api::auth::{
+    StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
+};
 use pgwire::api::portal::Portal as PgPortal;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::Response;
 use pgwire::api::stmt::NoopQueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState, PgWireServerHandlers, PidSecretKeyGenerator,
-    RandomPidSecretKeyGenerator,
+    ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState, PgWireServerHandlers,
+    PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{PgWireError, PgWireResult};
 use pgwire::messages::data::{DataRow, NoData, ParameterDescription};
 use pgwire::messages::extendedquery::{
-    Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete, PortalSuspended, Sync as PgSync,
-    TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
+    Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
+    PortalSuspended, Sync as PgSync, TARGET_TYPE_BYTE_PORTAL, TARGET_TYPE_BYTE_STATEMENT,
 };
-use pgwire::messages::response::{CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus};
+use pgwire::messages::response::{
+    CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
+};
 use pgwire::messages::simplequery::Query;
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
@@ -60,7 +64,11 @@ where
     E: SqlEngine,
     F: Future,
 {
-    let shared = Arc::new(Shared { engine, metrics, pids: RandomPidSecretKeyGenerator::default() });
+    let shared = Arc::new(Shared {
+        engine,
+        metrics,
+        pids: RandomPidSecretKeyGenerator::default(),
+    });
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -181,7 +189,9 @@ struct RunningQuery {
 }
 
 fn no_session() -> PgWireError {
-    to_pgwire(&Error::Protocol("no session: start-up did not complete".into()))
+    to_pgwire(&Error::Protocol(
+        "no session: start-up did not complete".into(),
+    ))
 }
 
 fn txn_status(state: TxnState) -> TransactionStatus {
@@ -207,10 +217,20 @@ fn complete_tag(tag: &str, rows: usize) -> String {
 }
 
 fn startup_params(parameters: &std::collections::BTreeMap<String, String>) -> StartupParams {
-    let mut options: HashMap<String, String> = parameters.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    let mut options: HashMap<String, String> = parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let user = options.remove("user").unwrap_or_default();
-    let database = options.remove("database").filter(|d| !d.is_empty()).unwrap_or_else(|| user.clone());
-    StartupParams { user, database, options }
+    let database = options
+        .remove("database")
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| user.clone());
+    StartupParams {
+        user,
+        database,
+        options,
+    }
 }
 
 /// Outcome of streaming rows for an Execute.
@@ -250,7 +270,11 @@ impl<E: SqlEngine> Connection<E> {
         let session = state.session.as_mut().ok_or_else(no_session)?;
         let results = session.simple_query(sql).await;
         if results.is_empty() {
-            client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+            client
+                .feed(PgWireBackendMessage::EmptyQueryResponse(
+                    EmptyQueryResponse::new(),
+                ))
+                .await?;
         }
         for result in results {
             let outcome = match result {
@@ -260,21 +284,31 @@ impl<E: SqlEngine> Connection<E> {
             send_parameter_changes(client, session).await?;
             if let Err(e) = outcome {
                 self.metrics().error(sqlstate(&e));
-                client.feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into())).await?;
+                client
+                    .feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into()))
+                    .await?;
                 break;
             }
         }
         self.metrics().latency(started.elapsed());
         let status = txn_status(session.txn_state());
         client.set_transaction_status(status);
-        client.feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        client
+            .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
         client.flush().await?;
         Ok(())
     }
 
     /// Sends one simple-protocol result: RowDescription, DataRows and
     /// CommandComplete. The inner error is the engine's, to report.
-    async fn send_simple_result<C>(&self, client: &mut C, result: QueryResult) -> PgWireResult<Result<()>>
+    async fn send_simple_result<C>(
+        &self,
+        client: &mut C,
+        result: QueryResult,
+    ) -> PgWireResult<Result<()>>
     where
         C: Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
@@ -285,11 +319,16 @@ impl<E: SqlEngine> Connection<E> {
             None => tag,
             Some(mut rows) => {
                 let encoder = ResultEncoder::new(&rows.schema, &[]);
-                client.feed(PgWireBackendMessage::RowDescription(encoder.row_description())).await?;
+                client
+                    .feed(PgWireBackendMessage::RowDescription(
+                        encoder.row_description(),
+                    ))
+                    .await?;
                 let mut sent = 0;
                 let mut buffer = Vec::new();
                 while let Some(batch) = rows.batches.next().await {
-                    let encoded = batch.and_then(|b| encoder.encode(&b, 0..b.num_rows(), &mut buffer));
+                    let encoded =
+                        batch.and_then(|b| encoder.encode(&b, 0..b.num_rows(), &mut buffer));
                     if let Err(e) = encoded {
                         return Ok(Err(e));
                     }
@@ -302,7 +341,11 @@ impl<E: SqlEngine> Connection<E> {
             }
         };
         self.metrics().query(&tag);
-        client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
+        client
+            .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                tag,
+            )))
+            .await?;
         Ok(Ok(()))
     }
 
@@ -315,26 +358,44 @@ impl<E: SqlEngine> Connection<E> {
         let name = message.name.unwrap_or_default();
         let mut state = self.state.lock().await;
         if !name.is_empty() && state.statements.contains_key(&name) {
-            return Err(wire_error("42P05", format!("prepared statement \"{name}\" already exists")));
+            return Err(wire_error(
+                "42P05",
+                format!("prepared statement \"{name}\" already exists"),
+            ));
         }
-        let hints: Vec<Option<DataType>> = message.type_oids.iter().map(|oid| param_type_hint(*oid)).collect();
+        let hints: Vec<Option<DataType>> = message
+            .type_oids
+            .iter()
+            .map(|oid| param_type_hint(*oid))
+            .collect();
         let session = state.session.as_mut().ok_or_else(no_session)?;
         let prepared = if is_empty_query(&message.query) {
             Prepared {
                 statement: None,
-                param_types: hints.iter().map(|h| h.clone().unwrap_or(DataType::Null)).collect(),
+                param_types: hints
+                    .iter()
+                    .map(|h| h.clone().unwrap_or(DataType::Null))
+                    .collect(),
                 param_oids: message.type_oids.clone(),
                 schema: None,
             }
         } else {
-            let statement = session.prepare(&message.query, &hints).await.map_err(|e| to_pgwire(&e))?;
+            let statement = session
+                .prepare(&message.query, &hints)
+                .await
+                .map_err(|e| to_pgwire(&e))?;
             let engine_types = session.param_types(&statement);
             let count = engine_types.len().max(hints.len());
             // The client encodes a parameter as the type it named, if any;
             // otherwise as the type the engine reports.
             let param_types: Vec<DataType> = (0..count)
                 .map(|i| {
-                    hints.get(i).cloned().flatten().or_else(|| engine_types.get(i).cloned()).unwrap_or(DataType::Null)
+                    hints
+                        .get(i)
+                        .cloned()
+                        .flatten()
+                        .or_else(|| engine_types.get(i).cloned())
+                        .unwrap_or(DataType::Null)
                 })
                 .collect();
             let param_oids = (0..count)
@@ -344,10 +405,17 @@ impl<E: SqlEngine> Connection<E> {
                 })
                 .collect();
             let schema = session.result_schema(&statement);
-            Prepared { statement: Some(statement), param_types, param_oids, schema }
+            Prepared {
+                statement: Some(statement),
+                param_types,
+                param_oids,
+                schema,
+            }
         };
         state.statements.insert(name, Arc::new(prepared));
-        client.feed(PgWireBackendMessage::ParseComplete(ParseComplete::new())).await?;
+        client
+            .feed(PgWireBackendMessage::ParseComplete(ParseComplete::new()))
+            .await?;
         Ok(())
     }
 
@@ -360,21 +428,41 @@ impl<E: SqlEngine> Connection<E> {
         let statement_name = message.statement_name.unwrap_or_default();
         let portal_name = message.portal_name.unwrap_or_default();
         let mut state = self.state.lock().await;
-        let prepared = state.statements.get(&statement_name).cloned().ok_or_else(|| {
-            to_pgwire(&Error::Protocol(format!("prepared statement \"{statement_name}\" does not exist")))
-        })?;
+        let prepared = state
+            .statements
+            .get(&statement_name)
+            .cloned()
+            .ok_or_else(|| {
+                to_pgwire(&Error::Protocol(format!(
+                    "prepared statement \"{statement_name}\" does not exist"
+                )))
+            })?;
         if !portal_name.is_empty() && state.portals.contains_key(&portal_name) {
-            return Err(wire_error("42P03", format!("cursor \"{portal_name}\" already exists")));
+            return Err(wire_error(
+                "42P03",
+                format!("cursor \"{portal_name}\" already exists"),
+            ));
         }
-        let params = decode_params(&prepared.param_types, &message.parameter_format_codes, &message.parameters)
-            .map_err(|e| to_pgwire(&e))?;
+        let params = decode_params(
+            &prepared.param_types,
+            &message.parameter_format_codes,
+            &message.parameters,
+        )
+        .map_err(|e| to_pgwire(&e))?;
         if let Some(schema) = &prepared.schema {
-            column_formats(&message.result_column_format_codes, schema.fields().len()).map_err(|e| to_pgwire(&e))?;
+            column_formats(&message.result_column_format_codes, schema.fields().len())
+                .map_err(|e| to_pgwire(&e))?;
         }
-        let portal =
-            Portal { prepared, params, result_formats: message.result_column_format_codes, state: PortalState::Ready };
+        let portal = Portal {
+            prepared,
+            params,
+            result_formats: message.result_column_format_codes,
+            state: PortalState::Ready,
+        };
         state.portals.insert(portal_name, portal);
-        client.feed(PgWireBackendMessage::BindComplete(BindComplete::new())).await?;
+        client
+            .feed(PgWireBackendMessage::BindComplete(BindComplete::new()))
+            .await?;
         Ok(())
     }
 
@@ -389,31 +477,45 @@ impl<E: SqlEngine> Connection<E> {
         let (prepared, formats) = match message.target_type {
             TARGET_TYPE_BYTE_STATEMENT => {
                 let prepared = state.statements.get(&name).ok_or_else(|| {
-                    to_pgwire(&Error::Protocol(format!("prepared statement \"{name}\" does not exist")))
+                    to_pgwire(&Error::Protocol(format!(
+                        "prepared statement \"{name}\" does not exist"
+                    )))
                 })?;
                 client
-                    .feed(PgWireBackendMessage::ParameterDescription(ParameterDescription::new(
-                        prepared.param_oids.clone(),
-                    )))
+                    .feed(PgWireBackendMessage::ParameterDescription(
+                        ParameterDescription::new(prepared.param_oids.clone()),
+                    ))
                     .await?;
                 (prepared, &[][..])
             }
             TARGET_TYPE_BYTE_PORTAL => {
-                let portal = state
-                    .portals
-                    .get(&name)
-                    .ok_or_else(|| wire_error("34000", format!("portal \"{name}\" does not exist")))?;
+                let portal = state.portals.get(&name).ok_or_else(|| {
+                    wire_error("34000", format!("portal \"{name}\" does not exist"))
+                })?;
                 (&portal.prepared, &portal.result_formats[..])
             }
-            other => return Err(wire_error("08P01", format!("invalid DESCRIBE message subtype {other}"))),
+            other => {
+                return Err(wire_error(
+                    "08P01",
+                    format!("invalid DESCRIBE message subtype {other}"),
+                ));
+            }
         };
         match &prepared.schema {
             Some(schema) => {
-                let binary = column_formats(formats, schema.fields().len()).map_err(|e| to_pgwire(&e))?;
-                let description = types::row_description(schema.fields().iter().map(|f| f.as_ref()), &binary);
-                client.feed(PgWireBackendMessage::RowDescription(description)).await?;
+                let binary =
+                    column_formats(formats, schema.fields().len()).map_err(|e| to_pgwire(&e))?;
+                let description =
+                    types::row_description(schema.fields().iter().map(|f| f.as_ref()), &binary);
+                client
+                    .feed(PgWireBackendMessage::RowDescription(description))
+                    .await?;
             }
-            None => client.feed(PgWireBackendMessage::NoData(NoData::new())).await?,
+            None => {
+                client
+                    .feed(PgWireBackendMessage::NoData(NoData::new()))
+                    .await?
+            }
         }
         Ok(())
     }
@@ -425,16 +527,26 @@ impl<E: SqlEngine> Connection<E> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let name = message.name.unwrap_or_default();
-        let max_rows = usize::try_from(message.max_rows).ok().filter(|n| *n > 0).unwrap_or(usize::MAX);
+        let max_rows = usize::try_from(message.max_rows)
+            .ok()
+            .filter(|n| *n > 0)
+            .unwrap_or(usize::MAX);
         let mut guard = self.state.lock().await;
-        let State { session, portals, .. } = &mut *guard;
+        let State {
+            session, portals, ..
+        } = &mut *guard;
         let session = session.as_mut().ok_or_else(no_session)?;
-        let portal =
-            portals.get_mut(&name).ok_or_else(|| wire_error("34000", format!("portal \"{name}\" does not exist")))?;
+        let portal = portals
+            .get_mut(&name)
+            .ok_or_else(|| wire_error("34000", format!("portal \"{name}\" does not exist")))?;
 
         if let PortalState::Ready = portal.state {
             let Some(statement) = portal.prepared.statement.as_ref() else {
-                client.feed(PgWireBackendMessage::EmptyQueryResponse(EmptyQueryResponse::new())).await?;
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
                 return Ok(());
             };
             let started = Instant::now();
@@ -450,21 +562,34 @@ impl<E: SqlEngine> Connection<E> {
                 Ok(QueryResult { tag, rows: None }) => {
                     self.metrics().query(&tag);
                     self.metrics().latency(started.elapsed());
-                    client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag.clone()))).await?;
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                            tag.clone(),
+                        )))
+                        .await?;
                     portal.state = PortalState::Done(tag);
                     return Ok(());
                 }
-                Ok(QueryResult { tag, rows: Some(rows) }) => {
-                    let binary = match column_formats(&portal.result_formats, rows.schema.fields().len()) {
-                        Ok(binary) => binary,
-                        Err(e) => {
-                            portal.state = PortalState::Failed;
-                            return Err(to_pgwire(&e));
-                        }
-                    };
+                Ok(QueryResult {
+                    tag,
+                    rows: Some(rows),
+                }) => {
+                    let binary =
+                        match column_formats(&portal.result_formats, rows.schema.fields().len()) {
+                            Ok(binary) => binary,
+                            Err(e) => {
+                                portal.state = PortalState::Failed;
+                                return Err(to_pgwire(&e));
+                            }
+                        };
                     let encoder = ResultEncoder::new(&rows.schema, &binary);
-                    portal.state =
-                        PortalState::Running(Box::new(RunningQuery { tag, encoder, rows, pending: None, started }));
+                    portal.state = PortalState::Running(Box::new(RunningQuery {
+                        tag,
+                        encoder,
+                        rows,
+                        pending: None,
+                        started,
+                    }));
                 }
             }
         }
@@ -472,13 +597,19 @@ impl<E: SqlEngine> Connection<E> {
         match &mut portal.state {
             PortalState::Running(query) => match send_rows(client, query, max_rows).await? {
                 Ok(Progress::Suspended) => {
-                    client.feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new())).await?;
+                    client
+                        .feed(PgWireBackendMessage::PortalSuspended(PortalSuspended::new()))
+                        .await?;
                 }
                 Ok(Progress::Complete(sent)) => {
                     let tag = complete_tag(&query.tag, sent);
                     self.metrics().query(&tag);
                     self.metrics().latency(query.started.elapsed());
-                    client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
+                    client
+                        .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                            tag,
+                        )))
+                        .await?;
                     portal.state = PortalState::Done(std::mem::take(&mut query.tag));
                 }
                 Err(e) => {
@@ -489,10 +620,17 @@ impl<E: SqlEngine> Connection<E> {
             },
             PortalState::Done(tag) => {
                 let tag = complete_tag(tag, 0);
-                client.feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(tag))).await?;
+                client
+                    .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                        tag,
+                    )))
+                    .await?;
             }
             PortalState::Failed => {
-                return Err(wire_error("55000", format!("portal \"{name}\" cannot be run")));
+                return Err(wire_error(
+                    "55000",
+                    format!("portal \"{name}\" cannot be run"),
+                ));
             }
             PortalState::Ready => {}
         }
@@ -506,7 +644,10 @@ impl<E: SqlEngine> Connection<E> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let mut state = self.state.lock().await;
-        let status = state.session.as_ref().map_or(TransactionStatus::Idle, |s| txn_status(s.txn_state()));
+        let status = state
+            .session
+            .as_ref()
+            .map_or(TransactionStatus::Idle, |s| txn_status(s.txn_state()));
         // Portals live until their transaction ends; outside a block every
         // Sync ends the implicit one.
         if status == TransactionStatus::Idle {
@@ -515,7 +656,11 @@ impl<E: SqlEngine> Connection<E> {
             state.portals.remove("");
         }
         client.set_transaction_status(status);
-        client.feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        client
+            .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
         client.flush().await?;
         Ok(())
     }
@@ -535,16 +680,27 @@ impl<E: SqlEngine> Connection<E> {
             TARGET_TYPE_BYTE_PORTAL => {
                 state.portals.remove(&name);
             }
-            other => return Err(wire_error("08P01", format!("invalid CLOSE message subtype {other}"))),
+            other => {
+                return Err(wire_error(
+                    "08P01",
+                    format!("invalid CLOSE message subtype {other}"),
+                ));
+            }
         }
-        client.feed(PgWireBackendMessage::CloseComplete(CloseComplete::new())).await?;
+        client
+            .feed(PgWireBackendMessage::CloseComplete(CloseComplete::new()))
+            .await?;
         Ok(())
     }
 }
 
 /// Streams up to `max_rows` rows of a running query. The outer error is the
 /// connection's, the inner one the engine's.
-async fn send_rows<C>(client: &mut C, query: &mut RunningQuery, max_rows: usize) -> PgWireResult<Result<Progress>>
+async fn send_rows<C>(
+    client: &mut C,
+    query: &mut RunningQuery,
+    max_rows: usize,
+) -> PgWireResult<Result<Progress>>
 where
     C: Sink<PgWireBackendMessage> + Unpin + Send,
     C::Error: Debug,
@@ -587,21 +743,31 @@ where
     S: SqlSession,
 {
     for (name, value) in session.take_parameter_changes() {
-        client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name, value))).await?;
+        client
+            .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                name, value,
+            )))
+            .await?;
     }
     Ok(())
 }
 
 #[async_trait]
 impl<E: SqlEngine> StartupHandler for Connection<E> {
-    async fn on_startup<C>(&self, client: &mut C, message: PgWireFrontendMessage) -> PgWireResult<()>
+    async fn on_startup<C>(
+        &self,
+        client: &mut C,
+        message: PgWireFrontendMessage,
+    ) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         // No authentication: only the start-up packet matters.
-        let PgWireFrontendMessage::Startup(startup) = message else { return Ok(()) };
+        let PgWireFrontendMessage::Startup(startup) = message else {
+            return Ok(());
+        };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
         let (pid, secret_key) = self.shared.pids.generate(&*client);
@@ -609,11 +775,13 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
 
         let params = startup_params(&startup.parameters);
         if params.user.is_empty() {
-            return Err(PgWireError::UserError(Box::new(pgwire::error::ErrorInfo::new(
-                pgwire::error::SEVERITY_FATAL.to_owned(),
-                "28000".to_owned(),
-                "no PostgreSQL user name specified in startup packet".to_owned(),
-            ))));
+            return Err(PgWireError::UserError(Box::new(
+                pgwire::error::ErrorInfo::new(
+                    pgwire::error::SEVERITY_FATAL.to_owned(),
+                    "28000".to_owned(),
+                    "no PostgreSQL user name specified in startup packet".to_owned(),
+                ),
+            )));
         }
         // A FATAL error: pgwire sends it and closes the connection.
         let session = self
@@ -625,8 +793,14 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
         let status = txn_status(session.txn_state());
         self.state.lock().await.session = Some(session);
 
-        client.feed(PgWireBackendMessage::Authentication(Authentication::Ok)).await?;
-        let application_name = params.options.get("application_name").cloned().unwrap_or_default();
+        client
+            .feed(PgWireBackendMessage::Authentication(Authentication::Ok))
+            .await?;
+        let application_name = params
+            .options
+            .get("application_name")
+            .cloned()
+            .unwrap_or_default();
         let parameters = [
             ("server_version", SERVER_VERSION.to_owned()),
             ("server_encoding", "UTF8".to_owned()),
@@ -643,11 +817,24 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
             ("application_name", application_name),
         ];
         for (name, value) in parameters {
-            client.feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(name.to_owned(), value))).await?;
+            client
+                .feed(PgWireBackendMessage::ParameterStatus(ParameterStatus::new(
+                    name.to_owned(),
+                    value,
+                )))
+                .await?;
         }
-        client.feed(PgWireBackendMessage::BackendKeyData(BackendKeyData::new(pid, secret_key))).await?;
+        client
+            .feed(PgWireBackendMessage::BackendKeyData(BackendKeyData::new(
+                pid, secret_key,
+            )))
+            .await?;
         client.set_transaction_status(status);
-        client.feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(status))).await?;
+        client
+            .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
+                status,
+            )))
+            .await?;
         client.flush().await?;
         client.set_state(PgWireConnectionState::ReadyForQuery);
         Ok(())
@@ -674,7 +861,9 @@ impl<E: SqlEngine> SimpleQueryHandler for Connection<E> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         // `on_query` handles the whole message; pgwire never gets here.
-        Err(to_pgwire(&Error::Internal("simple query routed past on_query".into())))
+        Err(to_pgwire(&Error::Internal(
+            "simple query routed past on_query".into(),
+        )))
     }
 }
 
@@ -762,7 +951,9 @@ impl<E: SqlEngine> ExtendedQueryHandler for Connection<E> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         // `on_execute` handles Execute; pgwire never gets here.
-        Err(to_pgwire(&Error::Internal("execute routed past on_execute".into())))
+        Err(to_pgwire(&Error::Internal(
+            "execute routed past on_execute".into(),
+        )))
     }
 }
 
@@ -798,7 +989,10 @@ mod tests {
         ]);
         let p = startup_params(&params);
         assert_eq!((p.user.as_str(), p.database.as_str()), ("alice", "alice"));
-        assert_eq!(p.options.get("application_name").map(String::as_str), Some("psql"));
+        assert_eq!(
+            p.options.get("application_name").map(String::as_str),
+            Some("psql")
+        );
     }
 
     #[test]

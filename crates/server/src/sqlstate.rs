@@ -24,12 +24,16 @@ pub fn sqlstate(e: &Error) -> &'static str {
         Error::NotNullViolation(_) => "23502",
         Error::InvalidText(_) => "22P02",
         Error::InvalidDatetime(_) => "22007",
+        Error::DatetimeOverflow(_) => "22008",
+        Error::CardinalityViolation(_) => "21000",
+        Error::ObjectNotInPrerequisiteState(_) => "55000",
         Error::NumericOutOfRange(_) => "22003",
         Error::StringTooLong(_) => "22001",
         Error::DivisionByZero(_) => "22012",
         Error::InvalidParameterValue(_) => "22023",
         Error::DataException(_) => "22000",
         Error::NotSupported(_) => "0A000",
+        Error::ActiveSqlTransaction(_) => "25001",
         Error::InFailedTransaction => "25P02",
         Error::SerializationFailure(_) => "40001",
         Error::QueryCanceled(_) => "57014",
@@ -44,7 +48,8 @@ pub fn sqlstate(e: &Error) -> &'static str {
 /// Whether a protocol error complains about a prepared statement or portal
 /// that does not exist (26000 invalid_sql_statement_name in PostgreSQL).
 fn is_unknown_statement(msg: &str) -> bool {
-    (msg.starts_with("prepared statement") || msg.starts_with("portal")) && msg.ends_with("does not exist")
+    (msg.starts_with("prepared statement") || msg.starts_with("portal"))
+        && msg.ends_with("does not exist")
 }
 
 /// The ErrorResponse fields for an error, severity ERROR.
@@ -75,7 +80,11 @@ pub(crate) fn to_pgwire(e: &Error) -> PgWireError {
 /// A protocol-level error with an explicit SQLSTATE (codes the engine's
 /// [`Error`] does not name, such as 34000 or 42P05).
 pub(crate) fn wire_error(code: &str, message: impl Into<String>) -> PgWireError {
-    PgWireError::UserError(Box::new(ErrorInfo::new(SEVERITY_ERROR.to_owned(), code.to_owned(), message.into())))
+    PgWireError::UserError(Box::new(ErrorInfo::new(
+        SEVERITY_ERROR.to_owned(),
+        code.to_owned(),
+        message.into(),
+    )))
 }
 
 #[cfg(test)]
@@ -103,6 +112,10 @@ mod tests {
             (Error::NotNullViolation(s()), "23502"),
             (Error::InvalidText(s()), "22P02"),
             (Error::InvalidDatetime(s()), "22007"),
+            (Error::DatetimeOverflow(s()), "22008"),
+            (Error::ActiveSqlTransaction(s()), "25001"),
+            (Error::CardinalityViolation(s()), "21000"),
+            (Error::ObjectNotInPrerequisiteState(s()), "55000"),
             (Error::NumericOutOfRange(s()), "22003"),
             (Error::StringTooLong(s()), "22001"),
             (Error::DivisionByZero(s()), "22012"),
@@ -114,7 +127,10 @@ mod tests {
             (Error::QueryCanceled(s()), "57014"),
             (Error::OutOfMemory(s()), "53200"),
             (Error::Protocol(s()), "08P01"),
-            (Error::Protocol("prepared statement \"s1\" does not exist".into()), "26000"),
+            (
+                Error::Protocol("prepared statement \"s1\" does not exist".into()),
+                "26000",
+            ),
             (Error::Storage(s()), "58030"),
             (Error::Internal(s()), "XX000"),
         ];
@@ -125,11 +141,15 @@ mod tests {
 
     #[test]
     fn error_info_carries_code_message_and_severity() {
-        let info = error_info(&Error::UndefinedTable("relation \"t\" does not exist".into()));
+        let info = error_info(&Error::UndefinedTable(
+            "relation \"t\" does not exist".into(),
+        ));
         assert_eq!(info.severity, "ERROR");
         assert_eq!(info.code, "42P01");
         assert_eq!(info.message, "relation \"t\" does not exist");
-        let info = fatal_error_info(&Error::UndefinedDatabase("database \"x\" does not exist".into()));
+        let info = fatal_error_info(&Error::UndefinedDatabase(
+            "database \"x\" does not exist".into(),
+        ));
         assert_eq!(info.severity, "FATAL");
         assert_eq!(info.code, "3D000");
         assert!(info.is_fatal());

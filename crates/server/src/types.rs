@@ -9,7 +9,9 @@
 
 use arrow::datatypes::{DataType, Field, IntervalUnit, TimeUnit};
 use pgwire::api::Type;
-use pgwire::messages::data::{FORMAT_CODE_BINARY, FORMAT_CODE_TEXT, FieldDescription, RowDescription};
+use pgwire::messages::data::{
+    FORMAT_CODE_BINARY, FORMAT_CODE_TEXT, FieldDescription, RowDescription,
+};
 use prismdb_common::{Error, Result};
 
 /// Field metadata key naming the PostgreSQL type of a column.
@@ -96,7 +98,13 @@ pub fn wire_of(t: &Type) -> Option<Wire> {
         Type::FLOAT4 => Wire::Float4,
         Type::FLOAT8 => Wire::Float8,
         Type::NUMERIC => Wire::Numeric,
-        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME | Type::JSON | Type::XML | Type::UNKNOWN => Wire::Text,
+        Type::TEXT
+        | Type::VARCHAR
+        | Type::BPCHAR
+        | Type::NAME
+        | Type::JSON
+        | Type::XML
+        | Type::UNKNOWN => Wire::Text,
         Type::JSONB => Wire::Jsonb,
         Type::UUID => Wire::Uuid,
         Type::BYTEA => Wire::Bytea,
@@ -149,7 +157,10 @@ pub fn default_pg_type(dt: &DataType) -> Type {
 /// The PostgreSQL type a column is reported as: the metadata's `pg_type`
 /// when it names a type the data can be sent as, else [`default_pg_type`].
 pub fn pg_type(field: &Field) -> Type {
-    let named = field.metadata().get(PG_TYPE_KEY).and_then(|n| pg_type_by_name(n));
+    let named = field
+        .metadata()
+        .get(PG_TYPE_KEY)
+        .and_then(|n| pg_type_by_name(n));
     match named {
         Some(t) if wire_of(&t).is_some_and(|w| fits(field.data_type(), w)) => t,
         _ => default_pg_type(field.data_type()),
@@ -200,7 +211,13 @@ pub fn type_size(t: &Type) -> i16 {
     match *t {
         Type::BOOL => 1,
         Type::INT2 => 2,
-        Type::INT4 | Type::OID | Type::REGCLASS | Type::REGPROC | Type::REGTYPE | Type::FLOAT4 | Type::DATE => 4,
+        Type::INT4
+        | Type::OID
+        | Type::REGCLASS
+        | Type::REGPROC
+        | Type::REGTYPE
+        | Type::FLOAT4
+        | Type::DATE => 4,
         Type::INT8 | Type::FLOAT8 | Type::TIMESTAMP | Type::TIMESTAMPTZ | Type::TIME => 8,
         Type::INTERVAL | Type::UUID => 16,
         Type::NAME => 64,
@@ -211,7 +228,11 @@ pub fn type_size(t: &Type) -> i16 {
 
 /// The type modifier reported for a column: the `pg_typmod` metadata, or -1.
 pub fn type_modifier(field: &Field) -> i32 {
-    field.metadata().get(PG_TYPMOD_KEY).and_then(|m| m.trim().parse().ok()).unwrap_or(-1)
+    field
+        .metadata()
+        .get(PG_TYPMOD_KEY)
+        .and_then(|m| m.trim().parse().ok())
+        .unwrap_or(-1)
 }
 
 /// The Arrow type a client-named parameter type (Parse) stands for; `None`
@@ -263,14 +284,29 @@ pub fn column_formats(codes: &[i16], columns: usize) -> Result<Vec<bool>> {
 }
 
 /// RowDescription for fields sent in the given formats (`true` = binary).
-pub fn row_description<'a>(fields: impl IntoIterator<Item = &'a Field>, binary: &[bool]) -> RowDescription {
+pub fn row_description<'a>(
+    fields: impl IntoIterator<Item = &'a Field>,
+    binary: &[bool],
+) -> RowDescription {
     let fields = fields
         .into_iter()
         .enumerate()
         .map(|(i, field)| {
             let t = pg_type(field);
-            let format = if binary.get(i).copied().unwrap_or(false) { FORMAT_CODE_BINARY } else { FORMAT_CODE_TEXT };
-            FieldDescription::new(field.name().clone(), 0, 0, t.oid(), type_size(&t), type_modifier(field), format)
+            let format = if binary.get(i).copied().unwrap_or(false) {
+                FORMAT_CODE_BINARY
+            } else {
+                FORMAT_CODE_TEXT
+            };
+            FieldDescription::new(
+                field.name().clone(),
+                0,
+                0,
+                t.oid(),
+                type_size(&t),
+                type_modifier(field),
+                format,
+            )
         })
         .collect();
     RowDescription::new(fields)
@@ -310,7 +346,10 @@ mod tests {
         assert_eq!(oid(Date32), 1082);
         assert_eq!(oid(Date64), 1082);
         assert_eq!(oid(Timestamp(TimeUnit::Microsecond, None)), 1114);
-        assert_eq!(oid(Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))), 1184);
+        assert_eq!(
+            oid(Timestamp(TimeUnit::Nanosecond, Some("UTC".into()))),
+            1184
+        );
         assert_eq!(oid(Time64(TimeUnit::Microsecond)), 1083);
         assert_eq!(oid(Interval(IntervalUnit::MonthDayNano)), 1186);
         assert_eq!(oid(Null), 25);

@@ -4,14 +4,18 @@
 //! pipeline) and by psql when it is installed.
 
 use arrow::array::TimestampMicrosecondArray;
-use arrow::array::{ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array, StringArray};
+use arrow::array::{
+    ArrayRef, BooleanArray, Decimal128Array, Float64Array, Int32Array, Int64Array, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
 use bytes::{Buf, BufMut, BytesMut};
 use futures::stream;
 use prismdb_common::{Error, Result, Value};
-use prismdb_server::{Metrics, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState, serve};
+use prismdb_server::{
+    Metrics, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState, serve,
+};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -56,7 +60,11 @@ fn table() -> Rows {
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(vec![1, 2, 3])),
         Arc::new(StringArray::from(vec![Some("a"), None, Some("c")])),
-        Arc::new(Decimal128Array::from(vec![1050, -5, 0]).with_precision_and_scale(10, 2).unwrap()),
+        Arc::new(
+            Decimal128Array::from(vec![1050, -5, 0])
+                .with_precision_and_scale(10, 2)
+                .unwrap(),
+        ),
         Arc::new(TimestampMicrosecondArray::from(vec![T, T + 500_000, T])),
         Arc::new(BooleanArray::from(vec![true, false, true])),
         Arc::new(Float64Array::from(vec![0.1, 1e20, f64::NAN])),
@@ -64,13 +72,24 @@ fn table() -> Rows {
     let batch = RecordBatch::try_new(schema.clone(), columns).unwrap();
     // Two batches, to cross a batch boundary when rows are limited.
     let (first, second) = (batch.slice(0, 2), batch.slice(2, 1));
-    Rows { schema, batches: Box::pin(stream::iter(vec![Ok(first), Ok(second)])) }
+    Rows {
+        schema,
+        batches: Box::pin(stream::iter(vec![Ok(first), Ok(second)])),
+    }
 }
 
 fn one() -> Rows {
-    let schema = Arc::new(Schema::new(vec![Field::new("?column?", DataType::Int32, false)]));
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(vec![1]))]).unwrap();
-    Rows { schema, batches: Box::pin(stream::iter(vec![Ok(batch)])) }
+    let schema = Arc::new(Schema::new(vec![Field::new(
+        "?column?",
+        DataType::Int32,
+        false,
+    )]));
+    let batch =
+        RecordBatch::try_new(schema.clone(), vec![Arc::new(Int32Array::from(vec![1]))]).unwrap();
+    Rows {
+        schema,
+        batches: Box::pin(stream::iter(vec![Ok(batch)])),
+    }
 }
 
 fn echo_schema(types: &[DataType]) -> SchemaRef {
@@ -78,7 +97,11 @@ fn echo_schema(types: &[DataType]) -> SchemaRef {
         .iter()
         .enumerate()
         .map(|(i, t)| {
-            let t = if *t == DataType::Null { DataType::Utf8 } else { t.clone() };
+            let t = if *t == DataType::Null {
+                DataType::Utf8
+            } else {
+                t.clone()
+            };
             Field::new(format!("p{}", i + 1), t, true)
         })
         .collect();
@@ -103,8 +126,12 @@ fn echo(types: &[DataType], params: Vec<Value>) -> Result<Rows> {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-    let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(Rows { schema, batches: Box::pin(stream::iter(vec![Ok(batch)])) })
+    let batch = RecordBatch::try_new(schema.clone(), columns)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(Rows {
+        schema,
+        batches: Box::pin(stream::iter(vec![Ok(batch)])),
+    })
 }
 
 #[async_trait]
@@ -113,9 +140,15 @@ impl SqlEngine for FakeEngine {
 
     async fn connect(&self, params: &StartupParams) -> Result<FakeSession> {
         if params.database != "prism" {
-            return Err(Error::UndefinedDatabase(format!("database \"{}\" does not exist", params.database)));
+            return Err(Error::UndefinedDatabase(format!(
+                "database \"{}\" does not exist",
+                params.database
+            )));
         }
-        Ok(FakeSession { txn: TxnState::Idle, changes: Vec::new() })
+        Ok(FakeSession {
+            txn: TxnState::Idle,
+            changes: Vec::new(),
+        })
     }
 }
 
@@ -134,17 +167,26 @@ impl FakeSession {
                 QueryResult::command(sql.to_ascii_uppercase())
             }
             "set timezone" => {
-                self.changes.push(("TimeZone".into(), "Europe/Paris".into()));
+                self.changes
+                    .push(("TimeZone".into(), "Europe/Paris".into()));
                 QueryResult::command("SET")
             }
-            "select 1" => QueryResult { tag: "SELECT".into(), rows: Some(one()) },
-            "select * from t" => QueryResult { tag: "SELECT".into(), rows: Some(table()) },
+            "select 1" => QueryResult {
+                tag: "SELECT".into(),
+                rows: Some(one()),
+            },
+            "select * from t" => QueryResult {
+                tag: "SELECT".into(),
+                rows: Some(table()),
+            },
             s if s.starts_with("insert") => QueryResult::command("INSERT 0 1"),
             _ => {
                 if self.txn == TxnState::InBlock {
                     self.txn = TxnState::Failed;
                 }
-                return Err(Error::UndefinedTable(format!("relation \"{sql}\" does not exist")));
+                return Err(Error::UndefinedTable(format!(
+                    "relation \"{sql}\" does not exist"
+                )));
             }
         };
         Ok(result)
@@ -177,9 +219,14 @@ impl SqlSession for FakeSession {
             return Ok(FakeStatement::Insert);
         }
         if let Some(list) = sql.strip_prefix("select ") {
-            let count = list.split(',').filter(|p| p.trim().starts_with('$')).count();
+            let count = list
+                .split(',')
+                .filter(|p| p.trim().starts_with('$'))
+                .count();
             if count > 0 {
-                let types = (0..count).map(|i| hints.get(i).cloned().flatten().unwrap_or(DataType::Null)).collect();
+                let types = (0..count)
+                    .map(|i| hints.get(i).cloned().flatten().unwrap_or(DataType::Null))
+                    .collect();
                 return Ok(FakeStatement::Echo(types));
             }
         }
@@ -203,8 +250,14 @@ impl SqlSession for FakeSession {
 
     async fn execute(&mut self, stmt: &FakeStatement, params: Vec<Value>) -> Result<QueryResult> {
         match stmt {
-            FakeStatement::Echo(types) => Ok(QueryResult { tag: "SELECT".into(), rows: Some(echo(types, params)?) }),
-            FakeStatement::Table => Ok(QueryResult { tag: "SELECT".into(), rows: Some(table()) }),
+            FakeStatement::Echo(types) => Ok(QueryResult {
+                tag: "SELECT".into(),
+                rows: Some(echo(types, params)?),
+            }),
+            FakeStatement::Table => Ok(QueryResult {
+                tag: "SELECT".into(),
+                rows: Some(table()),
+            }),
             FakeStatement::Insert => Ok(QueryResult::command("INSERT 0 1")),
         }
     }
@@ -231,12 +284,25 @@ impl TestServer {
         let addr = listener.local_addr().unwrap();
         let metrics = Arc::new(Metrics::new());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(serve(Arc::new(FakeEngine), listener, metrics.clone(), stopped));
-        TestServer { addr, metrics, stop: Some(stop), task }
+        let task = tokio::spawn(serve(
+            Arc::new(FakeEngine),
+            listener,
+            metrics.clone(),
+            stopped,
+        ));
+        TestServer {
+            addr,
+            metrics,
+            stop: Some(stop),
+            task,
+        }
     }
 
     async fn client(&self) -> tokio_postgres::Client {
-        let config = format!("host=127.0.0.1 port={} user=prism dbname=prism", self.addr.port());
+        let config = format!(
+            "host=127.0.0.1 port={} user=prism dbname=prism",
+            self.addr.port()
+        );
         let (client, connection) = tokio_postgres::connect(&config, NoTls).await.unwrap();
         tokio::spawn(connection);
         client
@@ -246,7 +312,11 @@ impl TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        tokio::time::timeout(Duration::from_secs(5), self.task).await.unwrap().unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
     }
 }
 
@@ -264,14 +334,40 @@ async fn simple_query_returns_text_rows_and_counts() {
         .collect();
     assert_eq!(rows.len(), 3);
     let first: Vec<Option<&str>> = (0..6).map(|i| rows[0].get(i)).collect();
-    assert_eq!(first, [Some("1"), Some("a"), Some("10.50"), Some("2024-01-02 03:04:05"), Some("t"), Some("0.1")]);
+    assert_eq!(
+        first,
+        [
+            Some("1"),
+            Some("a"),
+            Some("10.50"),
+            Some("2024-01-02 03:04:05"),
+            Some("t"),
+            Some("0.1")
+        ]
+    );
     let second: Vec<Option<&str>> = (0..6).map(|i| rows[1].get(i)).collect();
-    assert_eq!(second, [Some("2"), None, Some("-0.05"), Some("2024-01-02 03:04:05.5"), Some("f"), Some("1e+20")]);
+    assert_eq!(
+        second,
+        [
+            Some("2"),
+            None,
+            Some("-0.05"),
+            Some("2024-01-02 03:04:05.5"),
+            Some("f"),
+            Some("1e+20")
+        ]
+    );
     assert_eq!(rows[2].get(5), Some("NaN"));
-    assert!(matches!(messages.last(), Some(tokio_postgres::SimpleQueryMessage::CommandComplete(3))));
+    assert!(matches!(
+        messages.last(),
+        Some(tokio_postgres::SimpleQueryMessage::CommandComplete(3))
+    ));
 
     // Several statements in one Query.
-    let messages = client.simple_query("begin; insert into t values (1); commit").await.unwrap();
+    let messages = client
+        .simple_query("begin; insert into t values (1); commit")
+        .await
+        .unwrap();
     let counts: Vec<u64> = messages
         .iter()
         .filter_map(|m| match m {
@@ -282,19 +378,34 @@ async fn simple_query_returns_text_rows_and_counts() {
     assert_eq!(counts, [0, 1, 0]);
 
     let text = server.metrics.encode();
-    assert!(text.contains("prismdb_queries_total{kind=\"select\"} 1"), "{text}");
-    assert!(text.contains("prismdb_queries_total{kind=\"txn\"} 2"), "{text}");
+    assert!(
+        text.contains("prismdb_queries_total{kind=\"select\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prismdb_queries_total{kind=\"txn\"} 2"),
+        "{text}"
+    );
     assert!(text.contains("prismdb_connections_open 1"), "{text}");
 
     // The gauge follows the client out.
     drop(client);
     for _ in 0..100 {
-        if server.metrics.encode().contains("prismdb_connections_open 0") {
+        if server
+            .metrics
+            .encode()
+            .contains("prismdb_connections_open 0")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(server.metrics.encode().contains("prismdb_connections_open 0"));
+    assert!(
+        server
+            .metrics
+            .encode()
+            .contains("prismdb_connections_open 0")
+    );
     server.stop().await;
 }
 
@@ -303,14 +414,26 @@ async fn prepared_queries_bind_binary_params_and_read_binary_rows() {
     let server = TestServer::start().await;
     let client = server.client().await;
 
-    let stmt = client.prepare_typed("select $1, $2", &[Type::INT8, Type::TEXT]).await.unwrap();
+    let stmt = client
+        .prepare_typed("select $1, $2", &[Type::INT8, Type::TEXT])
+        .await
+        .unwrap();
     assert_eq!(stmt.params(), &[Type::INT8, Type::TEXT]);
-    assert_eq!(stmt.columns().iter().map(|c| c.type_().clone()).collect::<Vec<_>>(), [Type::INT8, Type::TEXT]);
+    assert_eq!(
+        stmt.columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect::<Vec<_>>(),
+        [Type::INT8, Type::TEXT]
+    );
     let row = client.query_one(&stmt, &[&42i64, &"héllo"]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 42);
     assert_eq!(row.get::<_, &str>(1), "héllo");
     // The same statement again, with NULLs.
-    let row = client.query_one(&stmt, &[&None::<i64>, &None::<&str>]).await.unwrap();
+    let row = client
+        .query_one(&stmt, &[&None::<i64>, &None::<&str>])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, Option<i64>>(0), None);
     assert_eq!(row.get::<_, Option<&str>>(1), None);
 
@@ -323,15 +446,30 @@ async fn prepared_queries_bind_binary_params_and_read_binary_rows() {
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].get::<_, i64>(0), 1);
     assert_eq!(rows[1].get::<_, Option<&str>>(1), None);
-    assert_eq!(rows[0].get::<_, rust_decimal::Decimal>(2).to_string(), "10.50");
-    assert_eq!(rows[1].get::<_, rust_decimal::Decimal>(2).to_string(), "-0.05");
+    assert_eq!(
+        rows[0].get::<_, rust_decimal::Decimal>(2).to_string(),
+        "10.50"
+    );
+    assert_eq!(
+        rows[1].get::<_, rust_decimal::Decimal>(2).to_string(),
+        "-0.05"
+    );
     let at: SystemTime = rows[1].get(3);
-    assert_eq!(at.duration_since(UNIX_EPOCH).unwrap().as_micros() as i64, T + 500_000);
+    assert_eq!(
+        at.duration_since(UNIX_EPOCH).unwrap().as_micros() as i64,
+        T + 500_000
+    );
     assert!(!rows[1].get::<_, bool>(4));
     assert_eq!(rows[1].get::<_, f64>(5), 1e20);
 
     // A statement without rows.
-    assert_eq!(client.execute("insert into t values (1)", &[]).await.unwrap(), 1);
+    assert_eq!(
+        client
+            .execute("insert into t values (1)", &[])
+            .await
+            .unwrap(),
+        1
+    );
     server.stop().await;
 }
 
@@ -350,23 +488,41 @@ async fn errors_leave_the_connection_usable() {
     // Execute fails.
     let err = client.query_one("select $1", &[&"fail"]).await.unwrap_err();
     assert_eq!(err.as_db_error().unwrap().code().code(), "22012");
-    let stmt = client.prepare_typed("select $1", &[Type::INT8]).await.unwrap();
+    let stmt = client
+        .prepare_typed("select $1", &[Type::INT8])
+        .await
+        .unwrap();
     let row = client.query_one(&stmt, &[&7i64]).await.unwrap();
     assert_eq!(row.get::<_, i64>(0), 7);
     assert_eq!(client.query("select * from t", &[]).await.unwrap().len(), 3);
 
     let text = server.metrics.encode();
-    assert!(text.contains("prismdb_errors_total{sqlstate=\"42P01\"} 1"), "{text}");
-    assert!(text.contains("prismdb_errors_total{sqlstate=\"42601\"} 1"), "{text}");
-    assert!(text.contains("prismdb_errors_total{sqlstate=\"22012\"} 1"), "{text}");
+    assert!(
+        text.contains("prismdb_errors_total{sqlstate=\"42P01\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prismdb_errors_total{sqlstate=\"42601\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("prismdb_errors_total{sqlstate=\"22012\"} 1"),
+        "{text}"
+    );
     server.stop().await;
 }
 
 #[tokio::test]
 async fn unknown_database_is_fatal_3d000() {
     let server = TestServer::start().await;
-    let config = format!("host=127.0.0.1 port={} user=prism dbname=nope", server.addr.port());
-    let err = tokio_postgres::connect(&config, NoTls).await.err().expect("connect must fail");
+    let config = format!(
+        "host=127.0.0.1 port={} user=prism dbname=nope",
+        server.addr.port()
+    );
+    let err = tokio_postgres::connect(&config, NoTls)
+        .await
+        .err()
+        .expect("connect must fail");
     let db = err.as_db_error().expect("a server error");
     assert_eq!(db.code().code(), "3D000");
     assert_eq!(db.severity(), "FATAL");
@@ -382,7 +538,10 @@ struct Raw {
 impl Raw {
     async fn connect(addr: SocketAddr) -> (Raw, Vec<(u8, Vec<u8>)>) {
         let stream = TcpStream::connect(addr).await.unwrap();
-        let mut raw = Raw { stream, buf: BytesMut::new() };
+        let mut raw = Raw {
+            stream,
+            buf: BytesMut::new(),
+        };
         let mut body = BytesMut::new();
         body.put_i32(196_608);
         for (k, v) in [("user", "prism"), ("application_name", "raw")] {
@@ -420,10 +579,11 @@ impl Raw {
                     return (tag, self.buf.split_to(len - 4).to_vec());
                 }
             }
-            let n = tokio::time::timeout(Duration::from_secs(5), self.stream.read_buf(&mut self.buf))
-                .await
-                .expect("server answers")
-                .unwrap();
+            let n =
+                tokio::time::timeout(Duration::from_secs(5), self.stream.read_buf(&mut self.buf))
+                    .await
+                    .expect("server answers")
+                    .unwrap();
             assert!(n > 0, "server closed the connection");
         }
     }
@@ -499,7 +659,9 @@ async fn startup_reports_parameters_and_key() {
         .iter()
         .filter(|(t, _)| *t == b'S')
         .map(|(_, body)| {
-            let mut parts = body.split(|b| *b == 0).map(|p| String::from_utf8(p.to_vec()).unwrap());
+            let mut parts = body
+                .split(|b| *b == 0)
+                .map(|p| String::from_utf8(p.to_vec()).unwrap());
             (parts.next().unwrap(), parts.next().unwrap())
         })
         .collect();
@@ -645,19 +807,44 @@ async fn psql_can_query() {
     };
     let server = TestServer::start().await;
     let output = tokio::process::Command::new(psql)
-        .args(["-h", "127.0.0.1", "-p", &server.addr.port().to_string(), "-U", "prism", "-d", "prism"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.addr.port().to_string(),
+            "-U",
+            "prism",
+            "-d",
+            "prism",
+        ])
         .args(["-X", "-c", "select 1", "-c", "select * from t"])
         .env("PGCONNECT_TIMEOUT", "5")
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(20), output).await.unwrap().unwrap();
+    let output = tokio::time::timeout(Duration::from_secs(20), output)
+        .await
+        .unwrap()
+        .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "psql failed: {}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "psql failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(stdout.contains("(1 row)"), "{stdout}");
     assert!(stdout.contains("10.50"), "{stdout}");
     assert!(stdout.contains("(3 rows)"), "{stdout}");
 
     let output = tokio::process::Command::new(which_psql().unwrap())
-        .args(["-h", "127.0.0.1", "-p", &server.addr.port().to_string(), "-U", "prism", "-d", "nope"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &server.addr.port().to_string(),
+            "-U",
+            "prism",
+            "-d",
+            "nope",
+        ])
         .args(["-X", "-c", "select 1"])
         .env("PGSSLMODE", "disable")
         .output()
@@ -670,5 +857,9 @@ async fn psql_can_query() {
 
 fn which_psql() -> std::result::Result<&'static str, ()> {
     let path = "/usr/bin/psql";
-    if std::path::Path::new(path).exists() { Ok(path) } else { Err(()) }
+    if std::path::Path::new(path).exists() {
+        Ok(path)
+    } else {
+        Err(())
+    }
 }

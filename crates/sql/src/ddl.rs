@@ -10,7 +10,9 @@ use prismdb_common::{Error, Result, TableId};
 /// Builds the catalog table for a `CREATE TABLE` statement.
 pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
     if ct.query.is_some() {
-        return Err(Error::NotSupported("CREATE TABLE ... AS is not supported".into()));
+        return Err(Error::NotSupported(
+            "CREATE TABLE ... AS is not supported".into(),
+        ));
     }
     let name = object_name(&ct.name)?;
     let mut columns: Vec<Column> = Vec::with_capacity(ct.columns.len() + 1);
@@ -27,15 +29,22 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
     for def in &ct.columns {
         let col_name = normalize(&def.name);
         if col_name == ROWID_COLUMN {
-            return Err(Error::InvalidStatement(format!("column name \"{col_name}\" is reserved")));
+            return Err(Error::InvalidStatement(format!(
+                "column name \"{col_name}\" is reserved"
+            )));
         }
         if columns.iter().any(|c| c.name == col_name) {
             return Err(Error::DuplicateColumn(format!(
                 "column \"{col_name}\" specified more than once"
             )));
         }
-        let mut column =
-            Column { name: col_name, ty: sql_type(&def.data_type)?, nullable: true, default: None, hidden: false };
+        let mut column = Column {
+            name: col_name,
+            ty: sql_type(&def.data_type)?,
+            nullable: true,
+            default: None,
+            hidden: false,
+        };
         for opt in &def.options {
             match &opt.option {
                 ColumnOption::Null => column.nullable = true,
@@ -53,7 +62,9 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
                 }
                 ColumnOption::Comment(_) | ColumnOption::Collation(_) => {}
                 other => {
-                    return Err(Error::NotSupported(format!("column option {other} is not supported")));
+                    return Err(Error::NotSupported(format!(
+                        "column option {other} is not supported"
+                    )));
                 }
             }
         }
@@ -73,7 +84,9 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
         }
     }
     if columns.is_empty() {
-        return Err(Error::NotSupported("tables without columns are not supported".into()));
+        return Err(Error::NotSupported(
+            "tables without columns are not supported".into(),
+        ));
     }
     let primary_key = match primary_key {
         Some(pk) => pk,
@@ -88,7 +101,12 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
             vec![columns.len() - 1]
         }
     };
-    Ok(Table { id, name, columns, primary_key })
+    Ok(Table {
+        id,
+        name,
+        columns,
+        primary_key,
+    })
 }
 
 fn key_columns(cols: &[IndexColumn], columns: &mut [Column]) -> Result<Vec<usize>> {
@@ -96,13 +114,22 @@ fn key_columns(cols: &[IndexColumn], columns: &mut [Column]) -> Result<Vec<usize
     for c in cols {
         let name = match &c.column.expr {
             Expr::Identifier(ident) => normalize(ident),
-            other => return Err(Error::NotSupported(format!("key expression {other} is not supported"))),
+            other => {
+                return Err(Error::NotSupported(format!(
+                    "key expression {other} is not supported"
+                )));
+            }
         };
-        let idx = columns.iter().position(|col| col.name == name).ok_or_else(|| {
-            Error::UndefinedColumn(format!("column \"{name}\" named in key does not exist"))
-        })?;
+        let idx = columns
+            .iter()
+            .position(|col| col.name == name)
+            .ok_or_else(|| {
+                Error::UndefinedColumn(format!("column \"{name}\" named in key does not exist"))
+            })?;
         if out.contains(&idx) {
-            return Err(Error::DuplicateColumn(format!("column \"{name}\" appears twice in primary key constraint")));
+            return Err(Error::DuplicateColumn(format!(
+                "column \"{name}\" appears twice in primary key constraint"
+            )));
         }
         columns[idx].nullable = false;
         out.push(idx);
@@ -118,10 +145,16 @@ fn default_sql(expr: &Expr) -> String {
 /// Builds the catalog view for a `CREATE VIEW` statement.
 pub fn bind_create_view(cv: &CreateView) -> Result<View> {
     if cv.materialized {
-        return Err(Error::NotSupported("materialized views are not supported".into()));
+        return Err(Error::NotSupported(
+            "materialized views are not supported".into(),
+        ));
     }
     let columns = cv.columns.iter().map(|c| normalize(&c.name)).collect();
-    Ok(View { name: object_name(&cv.name)?, query: cv.query.to_string(), columns })
+    Ok(View {
+        name: object_name(&cv.name)?,
+        query: cv.query.to_string(),
+        columns,
+    })
 }
 
 /// Column names of an identifier list (`INSERT INTO t (a, b)`), normalized.

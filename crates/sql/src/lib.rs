@@ -77,11 +77,17 @@ pub fn object_name(name: &sqlparser::ast::ObjectName) -> Result<String> {
             "schema \"{}\" does not exist",
             normalize(schema)
         ))),
-        _ => Err(Error::NotSupported(format!("qualified name {name} is not supported"))),
+        _ => Err(Error::NotSupported(format!(
+            "qualified name {name} is not supported"
+        ))),
     }
 }
 
 /// Folds an identifier the way PostgreSQL does.
 pub fn normalize(ident: &sqlparser::ast::Ident) -> String {
-    if ident.quote_style.is_some() { ident.value.clone() } else { ident.value.to_lowercase() }
+    if ident.quote_style.is_some() {
+        ident.value.clone()
+    } else {
+        ident.value.to_lowercase()
+    }
 }

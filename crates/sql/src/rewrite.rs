@@ -8,8 +8,8 @@
 //!   DataFusion's expression names.
 
 use crate::sqlparser::ast::{
-    Expr, Function, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, TableAlias, TableAliasColumnDef,
-    TableFactor, VisitMut, VisitorMut,
+    Expr, Function, Ident, ObjectName, Query, SelectItem, SetExpr, Statement, TableAlias,
+    TableAliasColumnDef, TableFactor, VisitMut, VisitorMut,
 };
 use crate::{normalize, object_name, parse};
 use prismdb_catalog::View;
@@ -18,7 +18,10 @@ use std::ops::ControlFlow;
 use std::sync::Arc;
 
 /// Replaces references to views (as resolved by `lookup`) with their queries.
-pub fn expand_views(stmt: &mut Statement, lookup: &dyn Fn(&str) -> Option<Arc<View>>) -> Result<()> {
+pub fn expand_views(
+    stmt: &mut Statement,
+    lookup: &dyn Fn(&str) -> Option<Arc<View>>,
+) -> Result<()> {
     struct Expander<'a> {
         lookup: &'a dyn Fn(&str) -> Option<Arc<View>>,
         depth: usize,
@@ -26,9 +29,21 @@ pub fn expand_views(stmt: &mut Statement, lookup: &dyn Fn(&str) -> Option<Arc<Vi
     impl VisitorMut for Expander<'_> {
         type Break = Error;
         fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<Error> {
-            let TableFactor::Table { name, alias, args: None, .. } = tf else { return ControlFlow::Continue(()) };
-            let Ok(view_name) = object_name(name) else { return ControlFlow::Continue(()) };
-            let Some(view) = (self.lookup)(&view_name) else { return ControlFlow::Continue(()) };
+            let TableFactor::Table {
+                name,
+                alias,
+                args: None,
+                ..
+            } = tf
+            else {
+                return ControlFlow::Continue(());
+            };
+            let Ok(view_name) = object_name(name) else {
+                return ControlFlow::Continue(());
+            };
+            let Some(view) = (self.lookup)(&view_name) else {
+                return ControlFlow::Continue(());
+            };
             self.depth += 1;
             if self.depth > 64 {
                 return ControlFlow::Break(Error::InvalidStatement("views nest too deeply".into()));
@@ -51,7 +66,12 @@ pub fn expand_views(stmt: &mut Statement, lookup: &dyn Fn(&str) -> Option<Arc<Vi
                     at: None,
                 },
             };
-            *tf = TableFactor::Derived { lateral: false, subquery: Box::new(query), alias: Some(alias), sample: None };
+            *tf = TableFactor::Derived {
+                lateral: false,
+                subquery: Box::new(query),
+                alias: Some(alias),
+                sample: None,
+            };
             ControlFlow::Continue(())
         }
     }
@@ -62,21 +82,32 @@ pub fn expand_views(stmt: &mut Statement, lookup: &dyn Fn(&str) -> Option<Arc<Vi
 }
 
 fn alias_columns(view: &View) -> Vec<TableAliasColumnDef> {
-    view.columns.iter().map(|c| TableAliasColumnDef { name: Ident::with_quote('"', c), data_type: None }).collect()
+    view.columns
+        .iter()
+        .map(|c| TableAliasColumnDef {
+            name: Ident::with_quote('"', c),
+            data_type: None,
+        })
+        .collect()
 }
 
 /// Parses a view's stored query.
 pub fn view_query(view: &View) -> Result<Query> {
     match parse(&view.query)?.pop() {
         Some(Statement::Query(q)) => Ok(*q),
-        _ => Err(Error::Internal(format!("view \"{}\" has an invalid definition", view.name))),
+        _ => Err(Error::Internal(format!(
+            "view \"{}\" has an invalid definition",
+            view.name
+        ))),
     }
 }
 
 /// PostgreSQL's names for the result columns of a query, when they can be
 /// told from the select list alone (no `*`); `None` otherwise.
 pub fn output_names(query: &Query) -> Option<Vec<String>> {
-    let SetExpr::Select(select) = query.body.as_ref() else { return None };
+    let SetExpr::Select(select) = query.body.as_ref() else {
+        return None;
+    };
     select
         .projection
         .iter()
@@ -93,20 +124,33 @@ pub fn output_names(query: &Query) -> Option<Vec<String>> {
 fn expr_name(e: &Expr) -> String {
     match e {
         Expr::Identifier(i) => normalize(i),
-        Expr::CompoundIdentifier(parts) => parts.last().map(normalize).unwrap_or_else(|| "?column?".into()),
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .map(normalize)
+            .unwrap_or_else(|| "?column?".into()),
         Expr::Function(Function { name, .. }) => last_name(name),
-        Expr::Cast { expr, data_type, .. } => match expr.as_ref() {
+        Expr::Cast {
+            expr, data_type, ..
+        } => match expr.as_ref() {
             Expr::Value(_) => type_name(&data_type.to_string()),
             inner => {
                 let n = expr_name(inner);
-                if n == "?column?" { type_name(&data_type.to_string()) } else { n }
+                if n == "?column?" {
+                    type_name(&data_type.to_string())
+                } else {
+                    n
+                }
             }
         },
         Expr::Nested(inner) => expr_name(inner),
-        Expr::Value(v) if matches!(v.value, crate::sqlparser::ast::Value::Boolean(_)) => "bool".into(),
+        Expr::Value(v) if matches!(v.value, crate::sqlparser::ast::Value::Boolean(_)) => {
+            "bool".into()
+        }
         Expr::Case { .. } => "case".into(),
         Expr::Exists { .. } => "exists".into(),
-        Expr::Subquery(q) => output_names(q).and_then(|n| n.into_iter().next()).unwrap_or_else(|| "?column?".into()),
+        Expr::Subquery(q) => output_names(q)
+            .and_then(|n| n.into_iter().next())
+            .unwrap_or_else(|| "?column?".into()),
         Expr::Extract { .. } => "extract".into(),
         Expr::Substring { .. } => "substring".into(),
         Expr::Trim { .. } => "btrim".into(),
@@ -119,7 +163,11 @@ fn expr_name(e: &Expr) -> String {
 }
 
 fn last_name(name: &ObjectName) -> String {
-    name.0.last().and_then(|p| p.as_ident()).map(normalize).unwrap_or_else(|| "?column?".into())
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(normalize)
+        .unwrap_or_else(|| "?column?".into())
 }
 
 /// The column name PostgreSQL uses for a cast to a type: its internal name.
@@ -141,4 +189,336 @@ fn type_name(t: &str) -> String {
         other => return other.to_string(),
     }
     .to_string()
+}
+
+/// Rewrites that make DataFusion plan PostgreSQL's meaning:
+///
+/// * unaliased select-list expressions get their PostgreSQL name as alias
+///   (made unique within the list), so `SELECT 2+3, (2)+3` or two scalar
+///   subqueries do not trip DataFusion's unique-name rule;
+/// * `'...'::bytea` literals are read in PostgreSQL's bytea text format;
+/// * casts to `varchar(n)` / `char(n)` truncate to `n` characters, as
+///   explicit casts do in PostgreSQL.
+pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()> {
+    struct Normalizer<'a> {
+        database: &'a str,
+    }
+    impl VisitorMut for Normalizer<'_> {
+        type Break = Error;
+
+        fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<Error> {
+            if let [db, _, _] = name.0.as_slice() {
+                let db = db.as_ident().map(normalize).unwrap_or_default();
+                if db != self.database {
+                    return ControlFlow::Break(Error::NotSupported(format!(
+                        "cross-database references are not implemented: {name}"
+                    )));
+                }
+            }
+            ControlFlow::Continue(())
+        }
+
+        fn pre_visit_select(
+            &mut self,
+            select: &mut crate::sqlparser::ast::Select,
+        ) -> ControlFlow<Error> {
+            let mut used: Vec<String> = select
+                .projection
+                .iter()
+                .filter_map(|i| match i {
+                    SelectItem::ExprWithAlias { alias, .. } => Some(normalize(alias)),
+                    SelectItem::UnnamedExpr(
+                        e @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_)),
+                    ) => Some(expr_name(e)),
+                    _ => None,
+                })
+                .collect();
+            for item in select.projection.iter_mut() {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                {
+                    if is_constant(e) {
+                        int4_literals(e);
+                    }
+                }
+                let SelectItem::UnnamedExpr(e) = item else {
+                    continue;
+                };
+                if matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_)) {
+                    continue;
+                }
+                let base = expr_name(e);
+                let mut name = base.clone();
+                let mut n = 1;
+                while used.contains(&name) {
+                    n += 1;
+                    name = format!("{base}_{n}");
+                }
+                used.push(name.clone());
+                let expr = std::mem::replace(e, Expr::value(crate::sqlparser::ast::Value::Null));
+                *item = SelectItem::ExprWithAlias {
+                    expr,
+                    alias: Ident::with_quote('"', name),
+                };
+            }
+            ControlFlow::Continue(())
+        }
+
+        fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+            use crate::sqlparser::ast::{BinaryOperator, CharacterLength, DataType, Value};
+            // `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL
+            // (subquery)` is `x NOT IN (subquery)`, with the same NULL rules.
+            let membership = match expr {
+                Expr::AnyOp {
+                    left,
+                    compare_op: BinaryOperator::Eq,
+                    right,
+                    ..
+                } => Some((left, right, false)),
+                Expr::AllOp {
+                    left,
+                    compare_op: BinaryOperator::NotEq,
+                    right,
+                } => Some((left, right, true)),
+                _ => None,
+            };
+            if let Some((left, right, negated)) = membership {
+                if let Expr::Subquery(q) = right.as_ref() {
+                    let (left, subquery) = (left.clone(), q.clone());
+                    *expr = Expr::InSubquery {
+                        expr: left,
+                        subquery,
+                        negated,
+                    };
+                    return ControlFlow::Continue(());
+                }
+            }
+            if let Expr::Function(f) = expr {
+                pg_to_char_format(f);
+                return ControlFlow::Continue(());
+            }
+            let Expr::Cast {
+                expr: inner,
+                data_type,
+                ..
+            } = expr
+            else {
+                return ControlFlow::Continue(());
+            };
+            match data_type {
+                DataType::Bytea => {
+                    if let Expr::Value(v) = inner.as_mut() {
+                        if let Value::SingleQuotedString(s) = &v.value {
+                            let Some(bytes) = prismdb_common::value::parse_bytea(s) else {
+                                return ControlFlow::Break(bytea_error(s));
+                            };
+                            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                            v.value = Value::HexStringLiteral(hex);
+                        }
+                    }
+                }
+                DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
+                | DataType::CharacterVarying(Some(CharacterLength::IntegerLength {
+                    length, ..
+                }))
+                | DataType::Char(Some(CharacterLength::IntegerLength { length, .. }))
+                | DataType::Character(Some(CharacterLength::IntegerLength { length, .. })) => {
+                    let sql = format!("left(CAST(({inner}) AS VARCHAR), {length})");
+                    match parse_expr(&sql) {
+                        Ok(e) => *expr = e,
+                        Err(e) => return ControlFlow::Break(e),
+                    }
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    match stmt.visit(&mut Normalizer { database }) {
+        ControlFlow::Break(e) => Err(e),
+        ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// Whether an expression is built of literals and operators only (so
+/// retyping its literals cannot change how it matches GROUP BY or ORDER BY).
+fn is_constant(e: &Expr) -> bool {
+    match e {
+        Expr::Value(_) => true,
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => is_constant(expr),
+        Expr::BinaryOp { left, right, .. } => is_constant(left) && is_constant(right),
+        Expr::Case {
+            operand,
+            conditions,
+            else_result,
+            ..
+        } => {
+            operand.as_deref().is_none_or(is_constant)
+                && conditions
+                    .iter()
+                    .all(|c| is_constant(&c.condition) && is_constant(&c.result))
+                && else_result.as_deref().is_none_or(is_constant)
+        }
+        _ => false,
+    }
+}
+
+/// Types integer literals of a select list as PostgreSQL does: `int4`
+/// when they fit, `int8` otherwise (DataFusion reads all as `int8`). Only
+/// literals that are the item itself or operands of its arithmetic and
+/// CASE branches are touched; function arguments and window frames keep
+/// their literal form.
+fn int4_literals(e: &mut Expr) {
+    use crate::sqlparser::ast::{CastKind, DataType, Value};
+    match e {
+        Expr::Value(v) => {
+            if matches!(&v.value, Value::Number(n, false) if n.parse::<i32>().is_ok()) {
+                let lit = std::mem::replace(e, Expr::value(Value::Null));
+                *e = Expr::Cast {
+                    kind: CastKind::Cast,
+                    expr: Box::new(lit),
+                    data_type: DataType::Int(None),
+                    array: false,
+                    format: None,
+                };
+            }
+        }
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => int4_literals(expr),
+        Expr::BinaryOp { left, right, .. } => {
+            int4_literals(left);
+            int4_literals(right);
+        }
+        Expr::Case {
+            conditions,
+            else_result,
+            ..
+        } => {
+            for c in conditions.iter_mut() {
+                int4_literals(&mut c.result);
+            }
+            if let Some(e) = else_result {
+                int4_literals(e);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The error for malformed bytea text: bad hex digits are an invalid
+/// parameter value (22023), bad escapes invalid text (22P02).
+pub fn bytea_error(s: &str) -> Error {
+    if s.starts_with("\\x") || s.starts_with("\\X") {
+        Error::InvalidParameterValue("invalid hexadecimal data in bytea input".into())
+    } else {
+        Error::InvalidText("invalid input syntax for type bytea".into())
+    }
+}
+
+/// `to_char(x, 'YYYY-MM-DD')`: translates a literal PostgreSQL format
+/// pattern into the strftime pattern DataFusion's `to_char` reads.
+fn pg_to_char_format(f: &mut Function) {
+    use crate::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    if !last_name(&f.name).eq_ignore_ascii_case("to_char") {
+        return;
+    }
+    let FunctionArguments::List(list) = &mut f.args else {
+        return;
+    };
+    let Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(v)))) = list.args.get_mut(1)
+    else {
+        return;
+    };
+    if let Value::SingleQuotedString(fmt) = &mut v.value {
+        *fmt = strftime_pattern(fmt);
+    }
+}
+
+/// PostgreSQL date/time format patterns to strftime, longest first.
+fn strftime_pattern(pg: &str) -> String {
+    const MAP: &[(&str, &str)] = &[
+        ("HH24", "%H"),
+        ("HH12", "%I"),
+        ("YYYY", "%Y"),
+        ("Month", "%B"),
+        ("MONTH", "%B"),
+        ("Mon", "%b"),
+        ("MON", "%b"),
+        ("Day", "%A"),
+        ("DAY", "%A"),
+        ("DDD", "%j"),
+        ("Dy", "%a"),
+        ("DY", "%a"),
+        ("YY", "%y"),
+        ("MM", "%m"),
+        ("DD", "%d"),
+        ("HH", "%I"),
+        ("MI", "%M"),
+        ("SS", "%S"),
+        ("MS", "%3f"),
+        ("US", "%6f"),
+        ("AM", "%p"),
+        ("PM", "%p"),
+        ("TZ", "%Z"),
+    ];
+    let mut out = String::with_capacity(pg.len() + 8);
+    let mut rest = pg;
+    'outer: while !rest.is_empty() {
+        for (from, to) in MAP {
+            if let Some(r) = rest.strip_prefix(from) {
+                out.push_str(to);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let mut chars = rest.chars();
+        if let Some(c) = chars.next() {
+            if c == '%' {
+                out.push_str("%%");
+            } else {
+                out.push(c);
+            }
+        }
+        rest = chars.as_str();
+    }
+    out
+}
+
+/// Parses one SQL expression.
+pub fn parse_expr(sql: &str) -> Result<Expr> {
+    use crate::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
+    Parser::new(&PostgreSqlDialect {})
+        .try_with_sql(sql)
+        .and_then(|mut p| p.parse_expr())
+        .map_err(|e| Error::Syntax(format!("syntax error: {e}")))
+}
+
+/// `WITH ... INSERT/UPDATE/DELETE` parses as a query whose body is the DML
+/// statement; turn it back into the DML statement with the WITH clause
+/// moved where DataFusion plans it (the source query of an INSERT).
+pub fn hoist_dml(stmt: Statement) -> Result<Statement> {
+    let Statement::Query(q) = &stmt else {
+        return Ok(stmt);
+    };
+    let body = match q.body.as_ref() {
+        SetExpr::Insert(s) | SetExpr::Update(s) | SetExpr::Delete(s) => s.clone(),
+        _ => return Ok(stmt),
+    };
+    let Some(with) = q.with.clone() else {
+        return Ok(body);
+    };
+    match body {
+        Statement::Insert(mut ins) => {
+            match ins.source.as_mut() {
+                Some(src) if src.with.is_none() => src.with = Some(with),
+                _ => {
+                    return Err(Error::NotSupported(
+                        "WITH on this INSERT is not supported".into(),
+                    ));
+                }
+            }
+            Ok(Statement::Insert(ins))
+        }
+        _ => Err(Error::NotSupported(
+            "WITH before UPDATE or DELETE is not supported".into(),
+        )),
+    }
 }

@@ -39,9 +39,17 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType> {
             "serial" | "bigserial" | "smallserial" => {
                 return Err(Error::NotSupported(format!("type {name} is not supported")));
             }
-            other => return Err(Error::UndefinedObject(format!("type \"{other}\" does not exist"))),
+            other => {
+                return Err(Error::UndefinedObject(format!(
+                    "type \"{other}\" does not exist"
+                )));
+            }
         },
-        other => return Err(Error::NotSupported(format!("type {other} is not supported"))),
+        other => {
+            return Err(Error::NotSupported(format!(
+                "type {other} is not supported"
+            )));
+        }
     })
 }
 
@@ -68,7 +76,11 @@ fn numeric(info: &ExactNumberInfo) -> Result<SqlType> {
             "NUMERIC scale {scale} must be between 0 and precision {precision}"
         )));
     }
-    Ok(SqlType::Numeric { precision: precision as u8, scale: scale as i8, unconstrained })
+    Ok(SqlType::Numeric {
+        precision: precision as u8,
+        scale: scale as i8,
+        unconstrained,
+    })
 }
 
 fn char_len(len: Option<&crate::sqlparser::ast::CharacterLength>) -> Result<Option<u32>> {

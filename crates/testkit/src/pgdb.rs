@@ -186,14 +186,10 @@ impl PgDb {
         for msg in messages {
             match msg {
                 SimpleQueryMessage::RowDescription(cols) => {
-                    if ncols.is_none() {
-                        ncols = Some(cols.len());
-                    }
+                    ncols.get_or_insert(cols.len());
                 }
                 SimpleQueryMessage::Row(row) => {
-                    if ncols.is_none() {
-                        ncols = Some(row.len());
-                    }
+                    ncols.get_or_insert(row.len());
                     rows.push((0..row.len()).map(|i| slt_value(row.get(i))).collect());
                 }
                 SimpleQueryMessage::CommandComplete(n) => last_count = n,

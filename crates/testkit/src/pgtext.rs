@@ -350,7 +350,10 @@ pub fn format_interval(usecs: i64, days: i32, months: i32) -> String {
         } else {
             ""
         };
-        parts.push(format!("{sign}{}", format_clock(usecs.unsigned_abs() as i64)));
+        parts.push(format!(
+            "{sign}{}",
+            format_clock(usecs.unsigned_abs() as i64)
+        ));
     }
     parts.join(" ")
 }
@@ -411,7 +414,10 @@ mod tests {
         assert_eq!(format_timestamp(1_500_000, false), "2000-01-01 00:00:01.5");
         assert_eq!(format_timestamp(-1, true), "1999-12-31 23:59:59.999999+00");
         assert_eq!(format_interval(0, 0, 0), "00:00:00");
-        assert_eq!(format_interval(3_600_000_000, 3, 14), "1 year 2 mons 3 days 01:00:00");
+        assert_eq!(
+            format_interval(3_600_000_000, 3, 14),
+            "1 year 2 mons 3 days 01:00:00"
+        );
         assert_eq!(format_interval(7_200_000_000, -1, 0), "-1 days +02:00:00");
         assert_eq!(format_interval(0, 1, 0), "1 day");
     }

@@ -20,11 +20,19 @@ async fn corpus_passes_on_reference_postgres() {
     let mut summary = SltSummary::default();
     for protocol in [Protocol::Simple, Protocol::Extended] {
         let opts = SltOptions::new(protocol).with_env_filter();
-        summary.extend(run_slt_dir_with(&config, &dir, &opts).await.expect("running corpus"));
+        summary.extend(
+            run_slt_dir_with(&config, &dir, &opts)
+                .await
+                .expect("running corpus"),
+        );
     }
     if summary.failed() > 0 {
         eprintln!("{}", summary.failure_report());
     }
     println!("{} passed, {} failed", summary.passed(), summary.failed());
-    assert_eq!(summary.failed(), 0, "corpus failed against reference PostgreSQL");
+    assert_eq!(
+        summary.failed(),
+        0,
+        "corpus failed against reference PostgreSQL"
+    );
 }
