@@ -31,6 +31,27 @@ impl Session {
             .map_err(from_datafusion)
     }
 
+    /// The logical plan of a query, reused while the catalog it was planned
+    /// against is current. Plans do not capture snapshots (providers look up
+    /// the statement's read view when they scan), so a cached plan reads at
+    /// each execution's own snapshot.
+    async fn cached_plan(&mut self, stmt: &Statement) -> Result<LogicalPlan> {
+        const CAPACITY: usize = 256;
+        let key = stmt.to_string();
+        let catalog = self.schema.current();
+        if let Some((planned_with, plan)) = self.plan_cache.get(&key) {
+            if Arc::ptr_eq(planned_with, &catalog) {
+                return Ok(plan.clone());
+            }
+        }
+        let plan = self.plan(stmt).await?;
+        if self.plan_cache.len() >= CAPACITY {
+            self.plan_cache.clear();
+        }
+        self.plan_cache.insert(key, (catalog, plan.clone()));
+        Ok(plan)
+    }
+
     /// Binds parameters into a plan.
     pub(crate) fn bind(plan: LogicalPlan, params: &[Value]) -> Result<LogicalPlan> {
         if params.is_empty() {
@@ -65,7 +86,7 @@ impl Session {
 
     /// Runs a query (SELECT, VALUES, EXPLAIN, ...).
     pub(crate) async fn query(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
-        let plan = Self::bind(self.plan(stmt).await?, params)?;
+        let plan = Self::bind(self.cached_plan(stmt).await?, params)?;
         let is_explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
         let (physical_schema, batches) = self.collect_with_schema(plan).await?;
         if is_explain {

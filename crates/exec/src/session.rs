@@ -65,6 +65,14 @@ pub struct Session {
     pub(crate) schema: Arc<SchemaState>,
     pub(crate) settings: SharedSettings,
     pub(crate) txn: Option<Txn>,
+    /// Logical plans of recent queries by statement text (see `cached_plan`).
+    pub(crate) plan_cache: std::collections::HashMap<
+        String,
+        (
+            Arc<prismdb_catalog::Catalog>,
+            datafusion::logical_expr::LogicalPlan,
+        ),
+    >,
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.
@@ -116,6 +124,7 @@ impl Session {
             schema,
             settings,
             txn: None,
+            plan_cache: Default::default(),
         })
     }
 
