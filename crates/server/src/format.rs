@@ -632,43 +632,8 @@ pub fn parse_time(text: &str) -> Result<i64> {
 
 /// Parses a `bytea` literal: hex (`\x0102`) or escape format.
 pub fn parse_bytea(text: &str) -> Result<Vec<u8>> {
-    let invalid = || Error::InvalidText("invalid input syntax for type bytea".into());
-    if let Some(hex) = text.strip_prefix("\\x") {
-        let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
-            return Err(invalid());
-        }
-        let nibble = |c: u8| {
-            (c as char)
-                .to_digit(16)
-                .map(|d| d as u8)
-                .ok_or_else(invalid)
-        };
-        return digits
-            .chunks(2)
-            .map(|p| Ok(nibble(p[0])? << 4 | nibble(p[1])?))
-            .collect();
-    }
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] != b'\\' {
-            out.push(bytes[i]);
-            i += 1;
-        } else if bytes.get(i + 1) == Some(&b'\\') {
-            out.push(b'\\');
-            i += 2;
-        } else {
-            let oct = bytes.get(i + 1..i + 4).ok_or_else(invalid)?;
-            if !oct.iter().all(|c| (b'0'..=b'7').contains(c)) || oct[0] > b'3' {
-                return Err(invalid());
-            }
-            out.push(oct.iter().fold(0u8, |acc, c| acc * 8 + (c - b'0')));
-            i += 4;
-        }
-    }
-    Ok(out)
+    prismdb_common::value::parse_bytea(text)
+        .ok_or_else(|| Error::InvalidText("invalid input syntax for type bytea".into()))
 }
 
 /// Parses a `bool` literal the way PostgreSQL's boolin does.
