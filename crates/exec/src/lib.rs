@@ -20,6 +20,7 @@
 //!    applies it atomically at a new version. Autocommit statements that lose
 //!    a write conflict are retried at a fresh snapshot.
 
+mod analyzer;
 pub mod convert;
 mod ddl;
 mod dml;

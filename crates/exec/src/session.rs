@@ -112,6 +112,7 @@ impl Session {
             .with_default_features()
             .with_catalog_list(catalog_list)
             .build();
+        state.add_analyzer_rule(Arc::new(crate::analyzer::RoundingCasts));
         for udf in session_functions(settings.clone(), database, pid) {
             state
                 .register_udf(Arc::new(udf))

@@ -334,3 +334,30 @@ async fn t80_prepared_statements_infer_parameter_types() {
         .unwrap();
     assert_eq!(upd.param_types.len(), 2);
 }
+
+#[tokio::test]
+async fn t90_casts_to_integers_round_like_postgres() {
+    let (_d, e) = engine().await;
+    let mut s = session(&e);
+    assert_eq!(
+        rows(
+            &mut s,
+            "SELECT 2.5::integer, (-2.5)::integer, 2.4::integer, 2.7::real::integer"
+        )
+        .await,
+        vec![vec![
+            "3".to_string(),
+            "-3".to_string(),
+            "2".to_string(),
+            "3".to_string()
+        ]]
+    );
+    exec(&mut s, "CREATE TABLE r (a INT)").await.unwrap();
+    exec(&mut s, "INSERT INTO r VALUES (2.6), (-1.5)")
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(&mut s, "SELECT a FROM r ORDER BY a").await,
+        vec![vec!["-2".to_string()], vec!["3".to_string()]]
+    );
+}

@@ -129,10 +129,12 @@ fn expr_name(e: &Expr) -> String {
             .map(normalize)
             .unwrap_or_else(|| "?column?".into()),
         Expr::Function(Function { name, .. }) => last_name(name),
+        // A cast keeps the name of a column or function it wraps and is
+        // otherwise named after its type (PostgreSQL's FigureColname).
         Expr::Cast {
             expr, data_type, ..
         } => match expr.as_ref() {
-            Expr::Value(_) => type_name(&data_type.to_string()),
+            Expr::Value(_) | Expr::Cast { .. } => type_name(&data_type.to_string()),
             inner => {
                 let n = expr_name(inner);
                 if n == "?column?" {
