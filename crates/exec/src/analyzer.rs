@@ -5,14 +5,22 @@
 //!   type rounds (PostgreSQL) instead of truncating (Arrow): `2.7::int` is 3,
 //!   `(-2.5)::numeric::int` is -3. Float halves round away from zero, where
 //!   PostgreSQL rounds them to even.
+//! * [`CheckedIntegerArithmetic`]: `+`, `-` and `*` on integers fail with
+//!   22003 on overflow (PostgreSQL) instead of wrapping around (Arrow's
+//!   default kernels).
 
+use datafusion::arrow::datatypes::DataType;
 use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::config::ConfigOptions;
 use datafusion::error::Result;
 use datafusion::logical_expr::utils::merge_schema;
-use datafusion::logical_expr::{Cast, Expr, ExprSchemable, LogicalPlan};
+use datafusion::logical_expr::{
+    BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF,
+    Volatility, create_udf,
+};
 use datafusion::optimizer::AnalyzerRule;
+use std::sync::{Arc, LazyLock};
 
 /// See the module documentation.
 #[derive(Debug, Default)]
@@ -64,4 +72,100 @@ fn round_before_integer_cast(e: Expr, schema: &DFSchema) -> Result<Transformed<E
         expr: Box::new(rounded),
         field: field.clone(),
     })))
+}
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct CheckedIntegerArithmetic;
+
+impl AnalyzerRule for CheckedIntegerArithmetic {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        plan.transform_up_with_subqueries(|node| {
+            let inputs = node.inputs();
+            let schema: DFSchema = if inputs.is_empty() {
+                node.schema().as_ref().clone()
+            } else {
+                merge_schema(&inputs)
+            };
+            node.map_expressions(|e| e.transform_up(|x| checked_arithmetic(x, &schema)))
+        })
+        .map(|t| t.data)
+    }
+
+    fn name(&self) -> &str {
+        "prism_checked_integer_arithmetic"
+    }
+}
+
+const INTEGER_TYPES: [DataType; 3] = [DataType::Int16, DataType::Int32, DataType::Int64];
+
+/// `(op, type)` → the checked function computing it.
+static CHECKED: LazyLock<Vec<(Operator, DataType, Arc<ScalarUDF>)>> = LazyLock::new(|| {
+    let mut out = Vec::new();
+    for (op, name) in [
+        (Operator::Plus, "add"),
+        (Operator::Minus, "sub"),
+        (Operator::Multiply, "mul"),
+    ] {
+        for ty in INTEGER_TYPES {
+            let udf = create_udf(
+                &format!("prism_checked_{name}_{}", ty.to_string().to_lowercase()),
+                vec![ty.clone(), ty.clone()],
+                ty.clone(),
+                Volatility::Immutable,
+                Arc::new(move |args: &[ColumnarValue]| {
+                    use datafusion::arrow::compute::kernels::numeric;
+                    let arrays = ColumnarValue::values_to_arrays(args)?;
+                    let (l, r) = (&arrays[0], &arrays[1]);
+                    let result = match op {
+                        Operator::Plus => numeric::add(l, r),
+                        Operator::Minus => numeric::sub(l, r),
+                        _ => numeric::mul(l, r),
+                    };
+                    let out = result.map_err(|e| match e {
+                        datafusion::arrow::error::ArrowError::ArithmeticOverflow(_) => {
+                            datafusion::error::DataFusionError::External(Box::new(
+                                prismdb_common::Error::NumericOutOfRange(
+                                    "integer out of range".into(),
+                                ),
+                            ))
+                        }
+                        other => {
+                            datafusion::error::DataFusionError::ArrowError(Box::new(other), None)
+                        }
+                    })?;
+                    let scalar_inputs = args.iter().all(|a| matches!(a, ColumnarValue::Scalar(_)));
+                    if scalar_inputs && out.len() == 1 {
+                        return Ok(ColumnarValue::Scalar(
+                            datafusion::common::ScalarValue::try_from_array(&out, 0)?,
+                        ));
+                    }
+                    Ok(ColumnarValue::Array(out))
+                }),
+            );
+            out.push((op, ty, Arc::new(udf)));
+        }
+    }
+    out
+});
+
+fn checked_arithmetic(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
+        return Ok(Transformed::no(e));
+    };
+    if !matches!(op, Operator::Plus | Operator::Minus | Operator::Multiply) {
+        return Ok(Transformed::no(e));
+    }
+    let (Ok(lt), Ok(rt)) = (left.get_type(schema), right.get_type(schema)) else {
+        return Ok(Transformed::no(e));
+    };
+    if lt != rt {
+        return Ok(Transformed::no(e));
+    }
+    let Some((_, _, udf)) = CHECKED.iter().find(|(o, t, _)| o == op && *t == lt) else {
+        return Ok(Transformed::no(e));
+    };
+    Ok(Transformed::yes(
+        udf.call(vec![left.as_ref().clone(), right.as_ref().clone()]),
+    ))
 }

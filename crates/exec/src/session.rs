@@ -113,6 +113,7 @@ impl Session {
             .with_catalog_list(catalog_list)
             .build();
         state.add_analyzer_rule(Arc::new(crate::analyzer::RoundingCasts));
+        state.add_analyzer_rule(Arc::new(crate::analyzer::CheckedIntegerArithmetic));
         for udf in session_functions(settings.clone(), database, pid) {
             state
                 .register_udf(Arc::new(udf))

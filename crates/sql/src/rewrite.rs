@@ -346,7 +346,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
 fn is_constant(e: &Expr) -> bool {
     match e {
         Expr::Value(_) => true,
-        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => is_constant(expr),
+        Expr::UnaryOp { expr, .. } | Expr::Nested(expr) | Expr::Cast { expr, .. } => {
+            is_constant(expr)
+        }
         Expr::BinaryOp { left, right, .. } => is_constant(left) && is_constant(right),
         Expr::Case {
             operand,
