@@ -294,6 +294,27 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                     return ControlFlow::Continue(());
                 }
             }
+            // Other `x op ALL (subquery)`: true when no row of the subquery
+            // makes the comparison false or unknown. (In a select list this
+            // answers false where PostgreSQL answers NULL.)
+            if let Expr::AllOp {
+                left,
+                compare_op,
+                right,
+            } = expr
+            {
+                if let Expr::Subquery(q) = right.as_ref() {
+                    let sql = format!(
+                        "NOT EXISTS (SELECT 1 FROM ({q}) AS __prism_all(c) WHERE NOT (({left}) {compare_op} __prism_all.c) \
+                         OR __prism_all.c IS NULL OR ({left}) IS NULL)"
+                    );
+                    match parse_expr(&sql) {
+                        Ok(e) => *expr = e,
+                        Err(e) => return ControlFlow::Break(e),
+                    }
+                    return ControlFlow::Continue(());
+                }
+            }
             if let Expr::Function(f) = expr {
                 pg_to_char_format(f);
                 return ControlFlow::Continue(());
