@@ -161,7 +161,10 @@ impl Session {
         for stmt in stmts {
             let r = match prismdb_sql::rewrite::hoist_dml(stmt) {
                 Ok(stmt) => self.run(stmt, &[]).await,
-                Err(e) => Err(e),
+                Err(e) => {
+                    self.fail_txn();
+                    Err(e)
+                }
             };
             let failed = r.is_err();
             out.push(r);
