@@ -107,6 +107,11 @@ impl Session {
         opts.sql_parser.parse_float_as_decimal = true;
         opts.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
         opts.execution.time_zone = Some("+00:00".into());
+        // Row-store scans are single streams read in key order; spreading
+        // their batches round-robin costs more than it gains for the point
+        // and range reads the row store is for. (Analytical scans get their
+        // parallelism from columnar replicas' partitions.)
+        opts.optimizer.enable_round_robin_repartition = false;
         let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
