@@ -25,6 +25,7 @@ pub mod convert;
 mod ddl;
 mod dml;
 mod functions;
+mod point;
 pub mod provider;
 mod query;
 pub mod schema;

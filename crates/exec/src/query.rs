@@ -2,6 +2,7 @@
 //! for the extended protocol.
 
 use crate::convert::value_to_scalar;
+use crate::point::PointQuery;
 use crate::session::{Output, ResultRows, Session};
 use datafusion::arrow::array::{Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -14,6 +15,16 @@ use prismdb_sql::error::from_datafusion;
 use prismdb_sql::rewrite::{expand_views, normalize_for_planning, output_names};
 use prismdb_sql::sqlparser::ast::Statement;
 use std::sync::Arc;
+
+/// What a session remembers about a query it ran.
+pub(crate) struct CachedQuery {
+    /// The catalog the plan was made against; the entry is stale once the
+    /// session sees another.
+    catalog: Arc<prismdb_catalog::Catalog>,
+    plan: LogicalPlan,
+    /// Set when the query is a primary-key point lookup.
+    point: Option<PointQuery>,
+}
 
 impl Session {
     /// Expands views and plans a statement with DataFusion.
@@ -35,21 +46,27 @@ impl Session {
     /// against is current. Plans do not capture snapshots (providers look up
     /// the statement's read view when they scan), so a cached plan reads at
     /// each execution's own snapshot.
-    async fn cached_plan(&mut self, stmt: &Statement) -> Result<LogicalPlan> {
+    async fn cached_plan(&mut self, stmt: &Statement) -> Result<Arc<CachedQuery>> {
         const CAPACITY: usize = 256;
         let key = stmt.to_string();
         let catalog = self.schema.current();
-        if let Some((planned_with, plan)) = self.plan_cache.get(&key) {
-            if Arc::ptr_eq(planned_with, &catalog) {
-                return Ok(plan.clone());
+        if let Some(cached) = self.plan_cache.get(&key) {
+            if Arc::ptr_eq(&cached.catalog, &catalog) {
+                return Ok(cached.clone());
             }
         }
         let plan = self.plan(stmt).await?;
+        let point = PointQuery::recognize(stmt, &catalog, &self.database);
+        let cached = Arc::new(CachedQuery {
+            catalog,
+            plan,
+            point,
+        });
         if self.plan_cache.len() >= CAPACITY {
             self.plan_cache.clear();
         }
-        self.plan_cache.insert(key, (catalog, plan.clone()));
-        Ok(plan)
+        self.plan_cache.insert(key, cached.clone());
+        Ok(cached)
     }
 
     /// Binds parameters into a plan.
@@ -86,7 +103,17 @@ impl Session {
 
     /// Runs a query (SELECT, VALUES, EXPLAIN, ...).
     pub(crate) async fn query(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
-        let plan = Self::bind(self.cached_plan(stmt).await?, params)?;
+        let cached = self.cached_plan(stmt).await?;
+        if let Some(point) = &cached.point {
+            let view = self.schema.scan.current()?;
+            if let Some(rows) = point.run(&view, params)? {
+                return Ok(Output {
+                    tag: "SELECT".into(),
+                    rows: Some(rows),
+                });
+            }
+        }
+        let plan = Self::bind(cached.plan.clone(), params)?;
         let is_explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
         let (physical_schema, batches) = self.collect_with_schema(plan).await?;
         if is_explain {

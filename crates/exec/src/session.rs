@@ -66,13 +66,7 @@ pub struct Session {
     pub(crate) settings: SharedSettings,
     pub(crate) txn: Option<Txn>,
     /// Logical plans of recent queries by statement text (see `cached_plan`).
-    pub(crate) plan_cache: std::collections::HashMap<
-        String,
-        (
-            Arc<prismdb_catalog::Catalog>,
-            datafusion::logical_expr::LogicalPlan,
-        ),
-    >,
+    pub(crate) plan_cache: std::collections::HashMap<String, Arc<crate::query::CachedQuery>>,
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.

@@ -361,3 +361,93 @@ async fn t90_casts_to_integers_round_like_postgres() {
         vec![vec!["-2".to_string()], vec!["3".to_string()]]
     );
 }
+
+#[tokio::test]
+async fn t95_point_lookups_see_snapshot_and_own_writes() {
+    let (_d, e) = engine().await;
+    let mut s = session(&e);
+    exec(&mut s, "CREATE TABLE p (id BIGINT PRIMARY KEY, v TEXT)")
+        .await
+        .unwrap();
+    exec(&mut s, "INSERT INTO p VALUES (1, 'a'), (2, 'b')")
+        .await
+        .unwrap();
+    let sel = s
+        .prepare("SELECT v FROM p WHERE id = $1", &[])
+        .await
+        .unwrap();
+    let get = |out: Output| -> Vec<String> {
+        let r = out.rows.unwrap();
+        r.batches
+            .iter()
+            .flat_map(|b| {
+                (0..b.num_rows())
+                    .map(|i| array_value_to_string(b.column(0), i).unwrap())
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    };
+    assert_eq!(
+        get(s
+            .execute(&sel, &[prismdb_common::Value::Int64(1)])
+            .await
+            .unwrap()),
+        vec!["a"]
+    );
+    assert!(
+        get(s
+            .execute(&sel, &[prismdb_common::Value::Int64(9)])
+            .await
+            .unwrap())
+        .is_empty()
+    );
+    assert!(
+        get(s
+            .execute(&sel, &[prismdb_common::Value::Null])
+            .await
+            .unwrap())
+        .is_empty()
+    );
+    // A key of another type still finds the row (through the planned path if need be).
+    assert_eq!(
+        get(s
+            .execute(&sel, &[prismdb_common::Value::Int32(2)])
+            .await
+            .unwrap()),
+        vec!["b"]
+    );
+    exec(&mut s, "BEGIN").await.unwrap();
+    exec(&mut s, "UPDATE p SET v = 'a2' WHERE id = 1")
+        .await
+        .unwrap();
+    exec(&mut s, "DELETE FROM p WHERE id = 2").await.unwrap();
+    assert_eq!(
+        get(s
+            .execute(&sel, &[prismdb_common::Value::Int64(1)])
+            .await
+            .unwrap()),
+        vec!["a2"]
+    );
+    assert!(
+        get(s
+            .execute(&sel, &[prismdb_common::Value::Int64(2)])
+            .await
+            .unwrap())
+        .is_empty()
+    );
+    // Another session still reads the committed snapshot.
+    let mut other = session(&e);
+    assert_eq!(
+        rows(&mut other, "SELECT v FROM p WHERE id = 1").await,
+        vec![vec!["a".to_string()]]
+    );
+    exec(&mut s, "COMMIT").await.unwrap();
+    assert_eq!(
+        rows(&mut other, "SELECT v FROM p WHERE id = 1").await,
+        vec![vec!["a2".to_string()]]
+    );
+    assert_eq!(
+        rows(&mut other, "SELECT p.v AS w, id FROM p WHERE p.id = 1").await,
+        vec![vec!["a2".to_string(), "1".to_string()]]
+    );
+}
