@@ -14,6 +14,7 @@ use datafusion::common::DFSchema;
 use datafusion::common::tree_node::{Transformed, TreeNode};
 use datafusion::config::ConfigOptions;
 use datafusion::error::Result;
+use datafusion::logical_expr::expr_rewriter::NamePreserver;
 use datafusion::logical_expr::utils::merge_schema;
 use datafusion::logical_expr::{
     BinaryExpr, Cast, ColumnarValue, Expr, ExprSchemable, LogicalPlan, Operator, ScalarUDF,
@@ -35,7 +36,7 @@ impl AnalyzerRule for RoundingCasts {
             } else {
                 merge_schema(&inputs)
             };
-            node.map_expressions(|e| e.transform_up(|x| round_before_integer_cast(x, &schema)))
+            rewrite_expressions(node, &schema, round_before_integer_cast)
         })
         .map(|t| t.data)
     }
@@ -43,6 +44,26 @@ impl AnalyzerRule for RoundingCasts {
     fn name(&self) -> &str {
         "prism_rounding_casts"
     }
+}
+
+/// Applies `f` bottom-up to every expression of `node`, keeping the names
+/// of its top-level expressions: plans above refer to a node's outputs by
+/// name (`t.v2 + Int64(1)`), so a rewritten expression must keep its name.
+fn rewrite_expressions(
+    node: LogicalPlan,
+    schema: &DFSchema,
+    f: fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+) -> Result<Transformed<LogicalPlan>> {
+    let preserver = NamePreserver::new(&node);
+    node.map_expressions(|e| {
+        let saved = preserver.save(&e);
+        let t = e.transform_up(|x| f(x, schema))?;
+        Ok(if t.transformed {
+            Transformed::yes(saved.restore(t.data))
+        } else {
+            t
+        })
+    })
 }
 
 fn round_before_integer_cast(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
@@ -87,7 +108,7 @@ impl AnalyzerRule for CheckedIntegerArithmetic {
             } else {
                 merge_schema(&inputs)
             };
-            node.map_expressions(|e| e.transform_up(|x| checked_arithmetic(x, &schema)))
+            rewrite_expressions(node, &schema, checked_arithmetic)
         })
         .map(|t| t.data)
     }
