@@ -21,7 +21,7 @@ use prismdb_sql::sqlparser::ast::{ObjectType, Statement};
 use std::sync::Arc;
 
 impl Session {
-    pub(crate) async fn ddl(&mut self, stmt: Statement) -> Result<Output> {
+    pub(crate) async fn ddl(&mut self, stmt: &Statement) -> Result<Output> {
         let engine = self.engine.clone();
         let in_block = self.txn.is_some();
         if in_block
@@ -53,7 +53,7 @@ impl Session {
         let base = self.schema.current();
         let mut next: Catalog = base.as_ref().clone();
         let mut drop_tables: Vec<TableId> = Vec::new();
-        let tag = match &stmt {
+        let tag = match stmt {
             Statement::CreateDatabase {
                 db_name,
                 if_not_exists,

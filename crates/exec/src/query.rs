@@ -46,11 +46,22 @@ impl Session {
     /// against is current. Plans do not capture snapshots (providers look up
     /// the statement's read view when they scan), so a cached plan reads at
     /// each execution's own snapshot.
-    async fn cached_plan(&mut self, stmt: &Statement) -> Result<Arc<CachedQuery>> {
+    async fn cached_plan(
+        &mut self,
+        stmt: &Statement,
+        key: Option<&str>,
+    ) -> Result<Arc<CachedQuery>> {
         const CAPACITY: usize = 256;
-        let key = stmt.to_string();
+        let owned;
+        let key = match key {
+            Some(k) => k,
+            None => {
+                owned = stmt.to_string();
+                &owned
+            }
+        };
         let catalog = self.schema.current();
-        if let Some(cached) = self.plan_cache.get(&key) {
+        if let Some(cached) = self.plan_cache.get(key) {
             if Arc::ptr_eq(&cached.catalog, &catalog) {
                 return Ok(cached.clone());
             }
@@ -65,7 +76,7 @@ impl Session {
         if self.plan_cache.len() >= CAPACITY {
             self.plan_cache.clear();
         }
-        self.plan_cache.insert(key, cached.clone());
+        self.plan_cache.insert(key.to_string(), cached.clone());
         Ok(cached)
     }
 
@@ -102,8 +113,13 @@ impl Session {
     }
 
     /// Runs a query (SELECT, VALUES, EXPLAIN, ...).
-    pub(crate) async fn query(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
-        let cached = self.cached_plan(stmt).await?;
+    pub(crate) async fn query(
+        &mut self,
+        stmt: &Statement,
+        key: Option<&str>,
+        params: &[Value],
+    ) -> Result<Output> {
+        let cached = self.cached_plan(stmt, key).await?;
         if let Some(point) = &cached.point {
             let view = self.schema.scan.current()?;
             if let Some(rows) = point.run(&view, params)? {

@@ -53,6 +53,8 @@ pub enum TxnStatus {
 /// A statement of the extended protocol, parsed and described.
 pub struct Prepared {
     pub(crate) stmt: Option<Statement>,
+    /// The statement's text, the key of the session's plan cache.
+    pub(crate) key: String,
     pub param_types: Vec<DataType>,
     pub schema: Option<SchemaRef>,
 }
@@ -159,7 +161,7 @@ impl Session {
         let mut out = Vec::with_capacity(stmts.len());
         for stmt in stmts {
             let r = match prismdb_sql::rewrite::hoist_dml(stmt) {
-                Ok(stmt) => self.run(stmt, &[]).await,
+                Ok(stmt) => self.run(&stmt, None, &[]).await,
                 Err(e) => {
                     self.fail_txn();
                     Err(e)
@@ -185,6 +187,7 @@ impl Session {
         let Some(stmt) = stmts.pop() else {
             return Ok(Prepared {
                 stmt: None,
+                key: String::new(),
                 param_types: vec![],
                 schema: None,
             });
@@ -216,6 +219,7 @@ impl Session {
             }
         }
         Ok(Prepared {
+            key: stmt.to_string(),
             stmt: Some(stmt),
             param_types,
             schema,
@@ -226,7 +230,7 @@ impl Session {
     pub async fn execute(&mut self, prepared: &Prepared, params: &[Value]) -> Result<Output> {
         match &prepared.stmt {
             None => Ok(Output::command("")),
-            Some(stmt) => self.run(stmt.clone(), params).await,
+            Some(stmt) => self.run(stmt, Some(&prepared.key), params).await,
         }
     }
 
@@ -237,10 +241,17 @@ impl Session {
     }
 
     /// Runs one statement, keeping the transaction state machine right.
-    async fn run(&mut self, stmt: Statement, params: &[Value]) -> Result<Output> {
-        let kind = classify(&stmt);
+    /// `key` is the statement's text when the caller already has it (the
+    /// plan cache is keyed by it).
+    async fn run(
+        &mut self,
+        stmt: &Statement,
+        key: Option<&str>,
+        params: &[Value],
+    ) -> Result<Output> {
+        let kind = classify(stmt);
         if kind == StatementKind::Transaction {
-            return self.transaction_control(&stmt).await;
+            return self.transaction_control(stmt).await;
         }
         if self.txn.as_ref().is_some_and(|t| t.failed) {
             return Err(Error::InFailedTransaction);
@@ -248,7 +259,7 @@ impl Session {
         // now(), current_date and friends read the statement's start time.
         self.state.mark_start_execution();
         let timeout_ms = self.settings.read().statement_timeout_ms();
-        let fut = self.run_kind(kind, stmt, params);
+        let fut = self.run_kind(kind, stmt, key, params);
         let r = if timeout_ms > 0 {
             match tokio::time::timeout(Duration::from_millis(timeout_ms), fut).await {
                 Ok(r) => r,
@@ -269,17 +280,18 @@ impl Session {
     async fn run_kind(
         &mut self,
         kind: StatementKind,
-        stmt: Statement,
+        stmt: &Statement,
+        key: Option<&str>,
         params: &[Value],
     ) -> Result<Output> {
         match kind {
-            StatementKind::Setting => self.setting(&stmt),
+            StatementKind::Setting => self.setting(stmt),
             StatementKind::Ddl if matches!(stmt, Statement::Truncate(_)) => {
-                self.in_txn(&stmt, params).await
+                self.in_txn(stmt, key, params).await
             }
             StatementKind::Ddl => self.ddl(stmt).await,
-            StatementKind::Dml | StatementKind::Query => self.in_txn(&stmt, params).await,
-            StatementKind::Transaction => self.transaction_control(&stmt).await,
+            StatementKind::Dml | StatementKind::Query => self.in_txn(stmt, key, params).await,
+            StatementKind::Transaction => self.transaction_control(stmt).await,
             StatementKind::Unsupported => Err(Error::NotSupported(format!(
                 "statement not supported: {}",
                 stmt.to_string()
@@ -293,16 +305,21 @@ impl Session {
 
     /// Runs a query or DML statement in the open transaction, or in its own
     /// autocommit transaction (retried on write conflicts).
-    async fn in_txn(&mut self, stmt: &Statement, params: &[Value]) -> Result<Output> {
+    async fn in_txn(
+        &mut self,
+        stmt: &Statement,
+        key: Option<&str>,
+        params: &[Value],
+    ) -> Result<Output> {
         if let Some(mut txn) = self.txn.take() {
-            let r = self.execute_in(stmt, params, &mut txn).await;
+            let r = self.execute_in(stmt, key, params, &mut txn).await;
             self.txn = Some(txn);
             return r;
         }
         let mut attempt = 0;
         loop {
             let mut txn = Txn::begin(self.engine.store.last_version(), false);
-            let out = self.execute_in(stmt, params, &mut txn).await?;
+            let out = self.execute_in(stmt, key, params, &mut txn).await?;
             if txn.is_read_only() {
                 return Ok(out);
             }
@@ -320,6 +337,7 @@ impl Session {
     async fn execute_in(
         &mut self,
         stmt: &Statement,
+        key: Option<&str>,
         params: &[Value],
         txn: &mut Txn,
     ) -> Result<Output> {
@@ -331,7 +349,7 @@ impl Session {
             | Statement::Update(_)
             | Statement::Delete(_)
             | Statement::Truncate(_) => self.dml(stmt, params, txn).await,
-            _ => self.query(stmt, params).await,
+            _ => self.query(stmt, key, params).await,
         }
     }
 
