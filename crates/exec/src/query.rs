@@ -42,6 +42,10 @@ impl Session {
             .map_err(from_datafusion)
     }
 
+    // Planning and execution futures are large; they are boxed where the
+    // point-lookup path passes by, so its own future stays small and cheap
+    // to create and move.
+
     /// The logical plan of a query, reused while the catalog it was planned
     /// against is current. Plans do not capture snapshots (providers look up
     /// the statement's read view when they scan), so a cached plan reads at
@@ -66,7 +70,7 @@ impl Session {
                 return Ok(cached.clone());
             }
         }
-        let plan = self.plan(stmt).await?;
+        let plan = Box::pin(self.plan(stmt)).await?;
         let point = PointQuery::recognize(stmt, &catalog, &self.database);
         let cached = Arc::new(CachedQuery {
             catalog,
@@ -131,7 +135,7 @@ impl Session {
         }
         let plan = Self::bind(cached.plan.clone(), params)?;
         let is_explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
-        let (physical_schema, batches) = self.collect_with_schema(plan).await?;
+        let (physical_schema, batches) = Box::pin(self.collect_with_schema(plan)).await?;
         if is_explain {
             return explain_output(batches);
         }

@@ -289,7 +289,7 @@ impl Session {
             StatementKind::Ddl if matches!(stmt, Statement::Truncate(_)) => {
                 self.in_txn(stmt, key, params).await
             }
-            StatementKind::Ddl => self.ddl(stmt).await,
+            StatementKind::Ddl => Box::pin(self.ddl(stmt)).await,
             StatementKind::Dml | StatementKind::Query => self.in_txn(stmt, key, params).await,
             StatementKind::Transaction => self.transaction_control(stmt).await,
             StatementKind::Unsupported => Err(Error::NotSupported(format!(
@@ -348,7 +348,7 @@ impl Session {
             Statement::Insert(_)
             | Statement::Update(_)
             | Statement::Delete(_)
-            | Statement::Truncate(_) => self.dml(stmt, params, txn).await,
+            | Statement::Truncate(_) => Box::pin(self.dml(stmt, params, txn)).await,
             _ => self.query(stmt, key, params).await,
         }
     }
