@@ -29,21 +29,29 @@ pub struct RoundingCasts;
 
 impl AnalyzerRule for RoundingCasts {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| {
-            let inputs = node.inputs();
-            let schema: DFSchema = if inputs.is_empty() {
-                node.schema().as_ref().clone()
-            } else {
-                merge_schema(&inputs)
-            };
-            rewrite_expressions(node, &schema, round_before_integer_cast)
-        })
-        .map(|t| t.data)
+        rewrite_plan(plan, round_before_integer_cast)
     }
 
     fn name(&self) -> &str {
         "prism_rounding_casts"
     }
+}
+
+type ExprRewrite = fn(Expr, &DFSchema) -> Result<Transformed<Expr>>;
+
+/// Applies `f` to every expression of every node of `plan` (subqueries
+/// included), typing expressions against the node's inputs.
+fn rewrite_plan(plan: LogicalPlan, f: ExprRewrite) -> Result<LogicalPlan> {
+    plan.transform_up_with_subqueries(|node| {
+        let inputs = node.inputs();
+        let schema: DFSchema = if inputs.is_empty() {
+            node.schema().as_ref().clone()
+        } else {
+            merge_schema(&inputs)
+        };
+        rewrite_expressions(node, &schema, f)
+    })
+    .map(|t| t.data)
 }
 
 /// Applies `f` bottom-up to every expression of `node`, keeping the names
@@ -52,7 +60,7 @@ impl AnalyzerRule for RoundingCasts {
 fn rewrite_expressions(
     node: LogicalPlan,
     schema: &DFSchema,
-    f: fn(Expr, &DFSchema) -> Result<Transformed<Expr>>,
+    f: ExprRewrite,
 ) -> Result<Transformed<LogicalPlan>> {
     let preserver = NamePreserver::new(&node);
     node.map_expressions(|e| {
@@ -101,16 +109,7 @@ pub struct CheckedIntegerArithmetic;
 
 impl AnalyzerRule for CheckedIntegerArithmetic {
     fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
-        plan.transform_up_with_subqueries(|node| {
-            let inputs = node.inputs();
-            let schema: DFSchema = if inputs.is_empty() {
-                node.schema().as_ref().clone()
-            } else {
-                merge_schema(&inputs)
-            };
-            rewrite_expressions(node, &schema, checked_arithmetic)
-        })
-        .map(|t| t.data)
+        rewrite_plan(plan, checked_arithmetic)
     }
 
     fn name(&self) -> &str {
