@@ -149,39 +149,12 @@ pub fn format_timestamp(micros: i64) -> String {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn decimals_format_like_postgres() {
-        assert_eq!(format_decimal(1050, 2), "10.50");
-        assert_eq!(format_decimal(-5, 2), "-0.05");
-        assert_eq!(format_decimal(0, 2), "0.00");
-        assert_eq!(format_decimal(12, 0), "12");
-    }
-
-    #[test]
-    fn bytea_text_forms() {
-        assert_eq!(parse_bytea("\\x0102ff"), Some(vec![1, 2, 255]));
-        assert_eq!(parse_bytea("a\\\\b\\001"), Some(vec![b'a', b'\\', b'b', 1]));
-        assert_eq!(parse_bytea("\\x0"), None);
-    }
-
-    #[test]
-    fn dates_and_timestamps_format() {
-        assert_eq!(format_date(0), "1970-01-01");
-        assert_eq!(format_date(19724), "2024-01-02");
-        assert_eq!(format_timestamp(1_500_000), "1970-01-01 00:00:01.5");
-    }
-}
-
 /// Parses PostgreSQL's text forms of `bytea`: hex (`\x0102ff`) or escape
 /// (`a\\b\001`). `None` if malformed.
 pub fn parse_bytea(s: &str) -> Option<Vec<u8>> {
     if let Some(hex) = s.strip_prefix("\\x").or_else(|| s.strip_prefix("\\X")) {
         let digits: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-        if digits.len() % 2 != 0 {
+        if !digits.len().is_multiple_of(2) {
             return None;
         }
         return digits
@@ -209,4 +182,31 @@ pub fn parse_bytea(s: &str) -> Option<Vec<u8>> {
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_format_like_postgres() {
+        assert_eq!(format_decimal(1050, 2), "10.50");
+        assert_eq!(format_decimal(-5, 2), "-0.05");
+        assert_eq!(format_decimal(0, 2), "0.00");
+        assert_eq!(format_decimal(12, 0), "12");
+    }
+
+    #[test]
+    fn bytea_text_forms() {
+        assert_eq!(parse_bytea("\\x0102ff"), Some(vec![1, 2, 255]));
+        assert_eq!(parse_bytea("a\\\\b\\001"), Some(vec![b'a', b'\\', b'b', 1]));
+        assert_eq!(parse_bytea("\\x0"), None);
+    }
+
+    #[test]
+    fn dates_and_timestamps_format() {
+        assert_eq!(format_date(0), "1970-01-01");
+        assert_eq!(format_date(19724), "2024-01-02");
+        assert_eq!(format_timestamp(1_500_000), "1970-01-01 00:00:01.5");
+    }
 }

@@ -120,21 +120,20 @@ pub fn rows_to_batch(
 /// the column's constraints. `table` names the relation in error messages.
 pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<Vec<Value>> {
     let target = column.ty.arrow_type();
-    if column.ty == SqlType::Bytea {
-        if let Some(text) = array
+    if column.ty == SqlType::Bytea
+        && let Some(text) = array
             .as_any()
             .downcast_ref::<datafusion::arrow::array::StringArray>()
-        {
-            return text
-                .iter()
-                .map(|v| match v {
-                    None => Ok(Value::Null),
-                    Some(s) => prismdb_common::value::parse_bytea(s)
-                        .map(Value::Bytes)
-                        .ok_or_else(|| prismdb_sql::rewrite::bytea_error(s)),
-                })
-                .collect();
-        }
+    {
+        return text
+            .iter()
+            .map(|v| match v {
+                None => Ok(Value::Null),
+                Some(s) => prismdb_common::value::parse_bytea(s)
+                    .map(Value::Bytes)
+                    .ok_or_else(|| prismdb_sql::rewrite::bytea_error(s)),
+            })
+            .collect();
     }
     let array = if array.data_type() == &target {
         array.clone()

@@ -162,8 +162,8 @@ impl Session {
                 .collect::<Result<Vec<_>>>()?;
             for row in 0..batch.num_rows() {
                 let mut stored = vec![Value::Null; table.columns.len()];
-                for (j, (i, _)) in visible.iter().enumerate() {
-                    stored[*i] = columns[j][row].clone();
+                for ((i, _), values) in visible.iter().zip(&columns) {
+                    stored[*i] = values[row].clone();
                 }
                 for (i, c) in table.columns.iter().enumerate() {
                     if c.hidden {
@@ -609,18 +609,18 @@ fn check_insert_types(input: &LogicalPlan, table: &Table) -> Result<()> {
             .unwrap_or_else(|| node.schema().clone());
         node.apply_expressions(|e| {
             e.apply(|x| {
-                if let DfExpr::Cast(datafusion::logical_expr::Cast { expr, field }) = x {
-                    if let Ok(source) = expr.get_type(&schema) {
-                        let target = field.data_type();
-                        let bool_in = source == DataType::Boolean
-                            && *target != DataType::Boolean
-                            && !target.is_null();
-                        let bool_out = *target == DataType::Boolean
-                            && (source.is_numeric() || source.is_temporal());
-                        if bool_in || bool_out {
-                            bad = Some((source, target.clone()));
-                            return Ok(TreeNodeRecursion::Stop);
-                        }
+                if let DfExpr::Cast(datafusion::logical_expr::Cast { expr, field }) = x
+                    && let Ok(source) = expr.get_type(&schema)
+                {
+                    let target = field.data_type();
+                    let bool_in = source == DataType::Boolean
+                        && *target != DataType::Boolean
+                        && !target.is_null();
+                    let bool_out = *target == DataType::Boolean
+                        && (source.is_numeric() || source.is_temporal());
+                    if bool_in || bool_out {
+                        bad = Some((source, target.clone()));
+                        return Ok(TreeNodeRecursion::Stop);
                     }
                 }
                 Ok(TreeNodeRecursion::Continue)
@@ -653,13 +653,12 @@ fn check_insert_types(input: &LogicalPlan, table: &Table) -> Result<()> {
 /// text format (`'\\x0102'`), replacing it with the equivalent hex literal.
 fn bytea_literal(e: &mut Expr) -> Result<()> {
     use prismdb_sql::sqlparser::ast::Value as SqlValue;
-    if let Expr::Value(v) = e {
-        if let SqlValue::SingleQuotedString(s) = &v.value {
-            let bytes = prismdb_common::value::parse_bytea(s)
-                .ok_or_else(|| prismdb_sql::rewrite::bytea_error(s))?;
-            v.value =
-                SqlValue::HexStringLiteral(bytes.iter().map(|b| format!("{b:02x}")).collect());
-        }
+    if let Expr::Value(v) = e
+        && let SqlValue::SingleQuotedString(s) = &v.value
+    {
+        let bytes = prismdb_common::value::parse_bytea(s)
+            .ok_or_else(|| prismdb_sql::rewrite::bytea_error(s))?;
+        v.value = SqlValue::HexStringLiteral(bytes.iter().map(|b| format!("{b:02x}")).collect());
     }
     Ok(())
 }

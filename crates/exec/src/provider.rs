@@ -37,6 +37,9 @@ use std::sync::Arc;
 /// Rows a transaction wrote and has not committed: `None` marks a delete.
 pub type Overlay = BTreeMap<RowKey, Option<Arc<Vec<Value>>>>;
 
+/// One table's own writes within a key range: encoded key and row (`None`: deleted).
+type OwnWrites = Vec<(Vec<u8>, Option<Arc<Vec<Value>>>)>;
+
 /// What one statement reads.
 pub struct ReadView {
     pub store: Arc<RowStore>,
@@ -206,13 +209,11 @@ impl RowTable {
                 Expr::Between(b) if !b.negated && self.key_column(&b.expr) == Some(0) => {
                     if let (Expr::Literal(lo, _), Expr::Literal(hi, _)) =
                         (b.low.as_ref(), b.high.as_ref())
-                    {
-                        if let (Some(lo), Some(hi)) =
+                        && let (Some(lo), Some(hi)) =
                             (scalar_as_key(lo, key_ty(0)), scalar_as_key(hi, key_ty(0)))
-                        {
-                            lower = tighter_lower(lower, Bound::Included(encode_key(&[lo])));
-                            upper = tighter_upper(upper, Bound::Excluded(after_prefix(&hi)));
-                        }
+                    {
+                        lower = tighter_lower(lower, Bound::Included(encode_key(&[lo])));
+                        upper = tighter_upper(upper, Bound::Excluded(after_prefix(&hi)));
                     }
                 }
                 _ => {}
@@ -410,7 +411,7 @@ fn own_writes(
     table: TableId,
     lo: &Bound<Vec<u8>>,
     hi: &Bound<Vec<u8>>,
-) -> Vec<(Vec<u8>, Option<Arc<Vec<Value>>>)> {
+) -> OwnWrites {
     if overlay.is_empty() {
         return Vec::new();
     }
@@ -432,7 +433,7 @@ enum CursorState {
     Range {
         next: Bound<Vec<u8>>,
         upper: Bound<Vec<u8>>,
-        own: Vec<(Vec<u8>, Option<Arc<Vec<Value>>>)>,
+        own: OwnWrites,
         own_pos: usize,
     },
     Done,

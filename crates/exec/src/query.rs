@@ -65,10 +65,10 @@ impl Session {
             }
         };
         let catalog = self.schema.current();
-        if let Some(cached) = self.plan_cache.get(key) {
-            if Arc::ptr_eq(&cached.catalog, &catalog) {
-                return Ok(cached.clone());
-            }
+        if let Some(cached) = self.plan_cache.get(key)
+            && Arc::ptr_eq(&cached.catalog, &catalog)
+        {
+            return Ok(cached.clone());
         }
         let plan = Box::pin(self.plan(stmt)).await?;
         let point = PointQuery::recognize(stmt, &catalog, &self.database);
@@ -184,10 +184,10 @@ pub(crate) fn param_types(plan: &LogicalPlan) -> Result<Vec<DataType>> {
     plan.apply_with_subqueries(|node| {
         node.apply_expressions(|e| {
             e.apply(|x| {
-                if let Expr::Cast(datafusion::logical_expr::Cast { expr, field }) = x {
-                    if let Expr::Placeholder(p) = expr.as_ref() {
-                        casts.push((p.id.clone(), field.data_type().clone()));
-                    }
+                if let Expr::Cast(datafusion::logical_expr::Cast { expr, field }) = x
+                    && let Expr::Placeholder(p) = expr.as_ref()
+                {
+                    casts.push((p.id.clone(), field.data_type().clone()));
                 }
                 Ok(TreeNodeRecursion::Continue)
             })

@@ -208,17 +208,17 @@ fn validate(db: &DB, pending: &HashMap<&RowKey, (Version, bool)>, ws: &WriteSet)
             Some(p) => Some(*p),
             None => RowStore::latest(db, key.0, &key.1)?,
         };
-        if let Some((v, live)) = latest {
-            if v > ws.read_version {
-                if live && matches!(write, Write::Put { insert: true, .. }) {
-                    return Err(Error::UniqueViolation(
-                        "duplicate key value violates unique constraint".into(),
-                    ));
-                }
-                return Err(Error::SerializationFailure(
-                    "could not serialize access due to concurrent update".into(),
+        if let Some((v, live)) = latest
+            && v > ws.read_version
+        {
+            if live && matches!(write, Write::Put { insert: true, .. }) {
+                return Err(Error::UniqueViolation(
+                    "duplicate key value violates unique constraint".into(),
                 ));
             }
+            return Err(Error::SerializationFailure(
+                "could not serialize access due to concurrent update".into(),
+            ));
         }
     }
     Ok(())

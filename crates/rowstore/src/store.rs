@@ -180,10 +180,11 @@ impl RowStore {
         ro.set_iterate_upper_bound(upper);
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
         it.seek(version_key(table, pk, snapshot));
-        if let (Some(k), Some(v)) = (it.key(), it.value()) {
-            if k.len() == prefix.len() + 8 && k.starts_with(&prefix) {
-                return decode_row(v);
-            }
+        if let (Some(k), Some(v)) = (it.key(), it.value())
+            && k.len() == prefix.len() + 8
+            && k.starts_with(&prefix)
+        {
+            return decode_row(v);
         }
         it.status().map_err(storage_err)?;
         Ok(None)
@@ -198,11 +199,12 @@ impl RowStore {
         let prefix = row_prefix(table, pk);
         let mut it = db.raw_iterator_cf(cf);
         it.seek(&prefix);
-        if let (Some(k), Some(v)) = (it.key(), it.value()) {
-            if k.len() == prefix.len() + 8 && k.starts_with(&prefix) {
-                let (_, _, version) = split_key(k)?;
-                return Ok(Some((version, v.first() == Some(&crate::row::ROW))));
-            }
+        if let (Some(k), Some(v)) = (it.key(), it.value())
+            && k.len() == prefix.len() + 8
+            && k.starts_with(&prefix)
+        {
+            let (_, _, version) = split_key(k)?;
+            return Ok(Some((version, v.first() == Some(&crate::row::ROW))));
         }
         it.status().map_err(storage_err)?;
         Ok(None)
@@ -252,11 +254,11 @@ impl RowStore {
                 it.next();
                 continue;
             }
-            if let Bound::Excluded(l) = lower {
-                if pk == l {
-                    it.next();
-                    continue;
-                }
+            if let Bound::Excluded(l) = lower
+                && pk == l
+            {
+                it.next();
+                continue;
             }
             done = Some(pk.to_vec());
             if let Some(row) = decode_row(v)? {

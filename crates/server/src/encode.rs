@@ -84,10 +84,7 @@ impl ResultEncoder {
             .iter()
             .map(normalize)
             .collect::<Result<Vec<_>>>()?;
-        let columns = arrays
-            .iter()
-            .map(|a| Column::new(a))
-            .collect::<Result<Vec<_>>>()?;
+        let columns = arrays.iter().map(Column::new).collect::<Result<Vec<_>>>()?;
         let nulls: Vec<Option<NullBuffer>> = arrays.iter().map(|a| a.logical_nulls()).collect();
         let field_count = self.columns.len() as i16;
         let mut buf = BytesMut::new();

@@ -84,7 +84,7 @@ fn cast_error(m: String) -> Error {
             .trim_start_matches(['-', '+'])
             .bytes()
             .all(|b| b.is_ascii_digit())
-        && quoted.trim_start_matches(['-', '+']).len() > 0;
+        && !quoted.trim_start_matches(['-', '+']).is_empty();
     if integral && m.contains("Cannot cast string") && m.contains("Int") {
         return Error::NumericOutOfRange(format!(
             "value \"{quoted}\" is out of range for type {}",
@@ -172,9 +172,7 @@ fn plan_error(m: String) -> Error {
         Error::UndefinedFunction(format!("operator does not exist: {m}"))
     } else if lower.contains("invalid function")
         || lower.contains("function") && lower.contains("not found")
-    {
-        Error::UndefinedFunction(m)
-    } else if lower.contains("no function matches")
+        || lower.contains("no function matches")
         || lower.contains("failed to coerce arguments")
         || lower.contains("coercion from")
     {
@@ -189,9 +187,8 @@ fn plan_error(m: String) -> Error {
         || lower.contains("boolean") && lower.contains("filter")
     {
         Error::DatatypeMismatch(m)
-    } else if lower.contains("aggregate functions are not allowed") {
-        Error::Grouping(m)
-    } else if lower.contains("projection references non-aggregate values")
+    } else if lower.contains("aggregate functions are not allowed")
+        || lower.contains("projection references non-aggregate values")
         || lower.contains("group by")
     {
         Error::Grouping(m)

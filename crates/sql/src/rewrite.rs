@@ -237,10 +237,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 .collect();
             for item in select.projection.iter_mut() {
                 if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                    && is_constant(e)
                 {
-                    if is_constant(e) {
-                        int4_literals(e);
-                    }
+                    int4_literals(e);
                 }
                 let SelectItem::UnnamedExpr(e) = item else {
                     continue;
@@ -283,16 +282,16 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 } => Some((left, right, true)),
                 _ => None,
             };
-            if let Some((left, right, negated)) = membership {
-                if let Expr::Subquery(q) = right.as_ref() {
-                    let (left, subquery) = (left.clone(), q.clone());
-                    *expr = Expr::InSubquery {
-                        expr: left,
-                        subquery,
-                        negated,
-                    };
-                    return ControlFlow::Continue(());
-                }
+            if let Some((left, right, negated)) = membership
+                && let Expr::Subquery(q) = right.as_ref()
+            {
+                let (left, subquery) = (left.clone(), q.clone());
+                *expr = Expr::InSubquery {
+                    expr: left,
+                    subquery,
+                    negated,
+                };
+                return ControlFlow::Continue(());
             }
             // Other `x op ALL (subquery)`: true when no row of the subquery
             // makes the comparison false or unknown. (In a select list this
@@ -302,18 +301,17 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 compare_op,
                 right,
             } = expr
+                && let Expr::Subquery(q) = right.as_ref()
             {
-                if let Expr::Subquery(q) = right.as_ref() {
-                    let sql = format!(
-                        "NOT EXISTS (SELECT 1 FROM ({q}) AS __prism_all(c) WHERE NOT (({left}) {compare_op} __prism_all.c) \
+                let sql = format!(
+                    "NOT EXISTS (SELECT 1 FROM ({q}) AS __prism_all(c) WHERE NOT (({left}) {compare_op} __prism_all.c) \
                          OR __prism_all.c IS NULL OR ({left}) IS NULL)"
-                    );
-                    match parse_expr(&sql) {
-                        Ok(e) => *expr = e,
-                        Err(e) => return ControlFlow::Break(e),
-                    }
-                    return ControlFlow::Continue(());
+                );
+                match parse_expr(&sql) {
+                    Ok(e) => *expr = e,
+                    Err(e) => return ControlFlow::Break(e),
                 }
+                return ControlFlow::Continue(());
             }
             if let Expr::Function(f) = expr {
                 pg_to_char_format(f);
@@ -329,14 +327,14 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             };
             match data_type {
                 DataType::Bytea => {
-                    if let Expr::Value(v) = inner.as_mut() {
-                        if let Value::SingleQuotedString(s) = &v.value {
-                            let Some(bytes) = prismdb_common::value::parse_bytea(s) else {
-                                return ControlFlow::Break(bytea_error(s));
-                            };
-                            let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                            v.value = Value::HexStringLiteral(hex);
-                        }
+                    if let Expr::Value(v) = inner.as_mut()
+                        && let Value::SingleQuotedString(s) = &v.value
+                    {
+                        let Some(bytes) = prismdb_common::value::parse_bytea(s) else {
+                            return ControlFlow::Break(bytea_error(s));
+                        };
+                        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                        v.value = Value::HexStringLiteral(hex);
                     }
                 }
                 DataType::Varchar(Some(CharacterLength::IntegerLength { length, .. }))
