@@ -451,3 +451,22 @@ async fn t95_point_lookups_see_snapshot_and_own_writes() {
         vec![vec!["a2".to_string(), "1".to_string()]]
     );
 }
+
+#[tokio::test]
+async fn t96_statement_timeout_cancels_with_57014_and_session_goes_on() {
+    let (_d, e) = engine().await;
+    let mut s = session(&e);
+    exec(&mut s, "SET statement_timeout = 50").await.unwrap();
+    let slow = exec(
+        &mut s,
+        "SELECT count(*) FROM generate_series(1, 2000000000)",
+    )
+    .await;
+    assert!(
+        matches!(slow, Err(Error::QueryCanceled(_))),
+        "{:?}",
+        slow.err()
+    );
+    exec(&mut s, "SET statement_timeout = 0").await.unwrap();
+    assert_eq!(rows(&mut s, "SELECT 1").await, vec![vec!["1".to_string()]]);
+}
