@@ -468,32 +468,9 @@ impl Session {
             .pop()
             .ok_or_else(|| Error::Internal("empty RETURNING".into()))?;
         let df = ctx.sql(&sql).await.map_err(from_datafusion)?;
-        let out_schema: SchemaRef = match &stmt {
-            Statement::Query(q) => match prismdb_sql::rewrite::output_names(q) {
-                Some(names) if names.len() == df.schema().fields().len() => {
-                    Arc::new(datafusion::arrow::datatypes::Schema::new(
-                        df.schema()
-                            .fields()
-                            .iter()
-                            .zip(names)
-                            .map(|(f, n)| f.as_ref().clone().with_name(n).with_nullable(true))
-                            .collect::<Vec<_>>(),
-                    ))
-                }
-                _ => df.schema().inner().clone(),
-            },
-            _ => df.schema().inner().clone(),
-        };
+        let schema = df.schema().inner().clone();
         let batches = df.collect().await.map_err(from_datafusion)?;
-        let batches = batches
-            .into_iter()
-            .map(|b| RecordBatch::try_new(out_schema.clone(), b.columns().to_vec()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Internal(e.to_string()))?;
-        Ok(ResultRows {
-            schema: out_schema,
-            batches,
-        })
+        crate::query::renamed_rows(&stmt, &schema, batches)
     }
 
     /// Parameter types and RETURNING schema of a DML statement.

@@ -139,15 +139,9 @@ impl Session {
         if is_explain {
             return explain_output(batches);
         }
-        let schema = output_schema(stmt, &physical_schema);
-        let batches = batches
-            .into_iter()
-            .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
-            .collect::<std::result::Result<Vec<_>, _>>()
-            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(Output {
             tag: "SELECT".into(),
-            rows: Some(ResultRows { schema, batches }),
+            rows: Some(renamed_rows(stmt, &physical_schema, batches)?),
         })
     }
 
@@ -217,6 +211,21 @@ pub(crate) fn param_types(plan: &LogicalPlan) -> Result<Vec<DataType>> {
 
 /// The result schema with PostgreSQL's column names where they differ
 /// from DataFusion's.
+/// Result rows of `stmt` under PostgreSQL's column names (see [`output_schema`]).
+pub(crate) fn renamed_rows(
+    stmt: &Statement,
+    schema: &SchemaRef,
+    batches: Vec<RecordBatch>,
+) -> Result<ResultRows> {
+    let schema = output_schema(stmt, schema);
+    let batches = batches
+        .into_iter()
+        .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(ResultRows { schema, batches })
+}
+
 fn output_schema(stmt: &Statement, schema: &SchemaRef) -> SchemaRef {
     let names = match stmt {
         Statement::Query(q) => output_names(q),
