@@ -20,6 +20,7 @@ use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
+use datafusion::logical_expr::utils::split_conjunction;
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
@@ -265,21 +266,6 @@ fn tighter_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
         (Bound::Unbounded, _) => b,
         (Bound::Excluded(x), Bound::Excluded(y)) if y < x => b,
         _ => a,
-    }
-}
-
-fn split_conjunction(e: &Expr) -> Vec<&Expr> {
-    match e {
-        Expr::BinaryExpr(BinaryExpr {
-            left,
-            op: Operator::And,
-            right,
-        }) => {
-            let mut v = split_conjunction(left);
-            v.extend(split_conjunction(right));
-            v
-        }
-        other => vec![other],
     }
 }
 
