@@ -10,7 +10,7 @@
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Every failure a statement can end in.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 pub enum Error {
     /// The statement could not be parsed (42601).
     #[error("{0}")]
@@ -109,6 +109,14 @@ pub enum Error {
     /// Protocol-level misuse, e.g. an unknown prepared statement (26000/08P01).
     #[error("{0}")]
     Protocol(String),
+    /// The cluster cannot serve the request now: no leader, no quorum, or
+    /// this node is too far behind (57P03). Nothing was written.
+    #[error("{0}")]
+    Unavailable(String),
+    /// A commit was proposed but its outcome is unknown: no quorum
+    /// acknowledged it in time (40003). It may still be applied later.
+    #[error("{0}")]
+    CommitUnknown(String),
     /// The storage engine failed (58030). Not deterministic.
     #[error("storage error: {0}")]
     Storage(String),
@@ -124,7 +132,11 @@ impl Error {
     pub fn is_deterministic(&self) -> bool {
         !matches!(
             self,
-            Error::Storage(_) | Error::Internal(_) | Error::QueryCanceled(_)
+            Error::Storage(_)
+                | Error::Internal(_)
+                | Error::QueryCanceled(_)
+                | Error::Unavailable(_)
+                | Error::CommitUnknown(_)
         )
     }
 

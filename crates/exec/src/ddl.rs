@@ -50,6 +50,9 @@ impl Session {
         } else {
             Some(engine.ddl_lock.lock().await)
         };
+        // The snapshot is taken before the catalog is read, so a schema change
+        // applied in between makes the commit conflict rather than be lost.
+        let read_version = engine.store.last_version();
         let base = self.schema.current();
         let mut next: Catalog = base.as_ref().clone();
         let mut drop_tables: Vec<TableId> = Vec::new();
@@ -215,13 +218,12 @@ impl Session {
             return Ok(Output::command(tag));
         }
         let ws = WriteSet {
-            read_version: engine.store.last_version(),
+            read_version,
             catalog: Some(next.encode()),
             drop_tables,
             ..Default::default()
         };
-        engine.store.commit(ws).await?;
-        *engine.catalog.write() = Arc::new(next);
+        engine.log.commit(ws).await?;
         Ok(Output::command(tag))
     }
 }

@@ -167,7 +167,9 @@ impl Session {
                 }
                 for (i, c) in table.columns.iter().enumerate() {
                     if c.hidden {
-                        stored[i] = Value::Int64(self.engine.store.next_rowid());
+                        let id = self.engine.store.next_rowid();
+                        txn.used_rowid(id);
+                        stored[i] = Value::Int64(id);
                     }
                 }
                 check_not_null(&table, &stored)?;

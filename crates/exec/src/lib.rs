@@ -16,9 +16,14 @@
 //!    source, UPDATE's new values, DELETE's victims), checks them against
 //!    the table's constraints and buffers the writes in the [`Txn`].
 //! 6. COMMIT (or the end of an autocommit statement) hands the transaction's
-//!    write set to the row store's committer, which decides conflicts and
-//!    applies it atomically at a new version. Autocommit statements that lose
-//!    a write conflict are retried at a fresh snapshot.
+//!    write set to the replicated [`Log`] as one entry; every replica's row
+//!    store decides conflicts identically when it applies the entry, at
+//!    version = its log index. Autocommit statements that lose a write
+//!    conflict are retried at a fresh snapshot.
+//!
+//! Every transaction starts at a linearizable read point from the [`Log`]
+//! (read-index), so a read on any node sees every commit acknowledged
+//! anywhere before it began.
 
 mod analyzer;
 pub mod convert;
@@ -31,67 +36,131 @@ mod query;
 pub mod schema;
 mod session;
 pub mod settings;
+mod system;
 mod txn;
 
 pub use session::{Output, Prepared, ResultRows, Session, TxnStatus};
 pub use txn::Txn;
 
+use async_trait::async_trait;
 use parking_lot::RwLock;
 use prismdb_catalog::Catalog;
-use prismdb_common::{Error, Result};
-use prismdb_rowstore::{RowStore, StoreOptions, WriteSet};
-use std::path::Path;
+use prismdb_common::{Result, Version};
+use prismdb_rowstore::{RowStore, SnapshotGuard, WriteSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-/// Options of an [`Engine`].
+/// One member of the cluster, as `prism_cluster.members` shows it.
 #[derive(Debug, Clone, Default)]
-pub struct EngineOptions {
-    pub store: StoreOptions,
+pub struct ClusterMember {
+    pub name: String,
+    pub node_id: u64,
+    pub peer_addr: String,
+    pub sql_addr: String,
+    /// `leader`, `follower`, `candidate`, `learner` or `unreachable`.
+    pub role: String,
+    pub voter: bool,
+    pub is_leader: bool,
+    /// Name of the leader this member knows of.
+    pub leader: Option<String>,
+    pub term: u64,
+    pub applied_index: Option<u64>,
+    pub last_log_index: Option<u64>,
+    /// The member answering the query.
+    pub this_node: bool,
 }
 
-/// The database engine of one node: the row store and the catalog.
+/// The replicated log, as the engine uses it.
+#[async_trait]
+pub trait Log: Send + Sync + 'static {
+    /// Commits a write set as one log entry. Returns its commit version (the
+    /// entry's index) once this node has applied it, or the error applying
+    /// it produced (40001, 23505, ...).
+    async fn commit(&self, ws: WriteSet) -> Result<Version>;
+    /// A linearizable read point: on return, this node has applied every
+    /// commit acknowledged anywhere before the call.
+    async fn read_point(&self) -> Result<Version>;
+    /// The cluster's members and their state.
+    async fn members(&self) -> Vec<ClusterMember>;
+}
+
+/// The catalog as last applied to the row store, decoded once per change.
+pub struct SharedCatalog {
+    store: Arc<RowStore>,
+    cached: RwLock<(Version, Arc<Catalog>)>,
+}
+
+impl SharedCatalog {
+    fn new(store: Arc<RowStore>) -> SharedCatalog {
+        SharedCatalog {
+            store,
+            cached: RwLock::new((0, Arc::new(Catalog::default()))),
+        }
+    }
+
+    /// The newest applied catalog (replicated DDL included).
+    pub fn current(&self) -> Arc<Catalog> {
+        let version = self.store.catalog_version();
+        {
+            let cached = self.cached.read();
+            if cached.0 == version {
+                return cached.1.clone();
+            }
+        }
+        let Some((version, bytes)) = self.store.catalog() else {
+            return self.cached.read().1.clone();
+        };
+        match Catalog::decode(&bytes) {
+            Ok(c) => {
+                let c = Arc::new(c);
+                *self.cached.write() = (version, c.clone());
+                c
+            }
+            Err(e) => {
+                tracing::error!("cannot decode the applied catalog: {e}");
+                self.cached.read().1.clone()
+            }
+        }
+    }
+}
+
+/// The database engine of one node: the row store, the log and the catalog.
 pub struct Engine {
     store: Arc<RowStore>,
-    catalog: Arc<RwLock<Arc<Catalog>>>,
-    /// Serializes DDL so each builds on the catalog the previous one left.
+    log: Arc<dyn Log>,
+    catalog: Arc<SharedCatalog>,
+    /// Serializes this node's DDL so each builds on the catalog the previous
+    /// one left (the log's validation decides across nodes).
     ddl_lock: tokio::sync::Mutex<()>,
     next_pid: AtomicI32,
 }
 
 impl Engine {
-    /// Opens the engine on a data directory, creating it on first start.
-    pub async fn open(dir: &Path, opts: EngineOptions) -> Result<Arc<Engine>> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Storage(format!("cannot create {}: {e}", dir.display())))?;
-        let store = Arc::new(RowStore::open(&dir.join("rowstore"), opts.store)?);
-        let catalog = match store.load_catalog()? {
-            Some(bytes) => Catalog::decode(&bytes)?,
-            None => {
-                let catalog = Catalog::default();
-                let ws = WriteSet {
-                    catalog: Some(catalog.encode()),
-                    ..Default::default()
-                };
-                store.commit(ws).await?;
-                catalog
-            }
-        };
-        Ok(Arc::new(Engine {
+    /// An engine reading `store` and committing through `log`.
+    pub fn new(store: Arc<RowStore>, log: Arc<dyn Log>) -> Arc<Engine> {
+        Arc::new(Engine {
+            catalog: Arc::new(SharedCatalog::new(store.clone())),
             store,
-            catalog: Arc::new(RwLock::new(Arc::new(catalog))),
+            log,
             ddl_lock: tokio::sync::Mutex::new(()),
             next_pid: AtomicI32::new(1000),
-        }))
+        })
     }
 
     /// The current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.read().clone()
+        self.catalog.current()
     }
 
     pub fn store(&self) -> &Arc<RowStore> {
         &self.store
+    }
+
+    /// A snapshot for a new transaction: a linearizable read point, pinned
+    /// against garbage collection.
+    pub(crate) async fn snapshot(&self) -> Result<SnapshotGuard> {
+        self.log.read_point().await?;
+        Ok(self.store.pin_latest())
     }
 
     /// Opens a session on `database` for `user`, with the client's start-up

@@ -14,7 +14,8 @@ use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider};
 use datafusion::datasource::TableProvider;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
-use parking_lot::{Mutex, RwLock};
+use crate::SharedCatalog;
+use parking_lot::Mutex;
 use prismdb_catalog::{Catalog, DEFAULT_SCHEMA};
 use prismdb_common::TableId;
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ pub struct PlanHints {
 
 /// Shared by a session and its schema provider.
 pub struct SchemaState {
-    pub catalog: Arc<RwLock<Arc<Catalog>>>,
+    pub catalog: Arc<SharedCatalog>,
     /// The catalog as changed by DDL of the session's open transaction.
     pub local: Mutex<Option<Arc<Catalog>>>,
     pub database: String,
@@ -46,7 +47,7 @@ impl SchemaState {
         if let Some(local) = self.local.lock().as_ref() {
             return local.clone();
         }
-        self.catalog.read().clone()
+        self.catalog.current()
     }
 }
 
@@ -98,17 +99,28 @@ impl SchemaProvider for PrismSchema {
     }
 }
 
-/// The catalog of one database.
+/// The catalog of one database: `public`, and the `prism_cluster` system
+/// schema.
 #[derive(Debug)]
-pub struct PrismCatalog(pub Arc<PrismSchema>);
+pub struct PrismCatalog {
+    pub public: Arc<PrismSchema>,
+    pub cluster: Arc<crate::system::ClusterSchema>,
+}
 
 impl CatalogProvider for PrismCatalog {
     fn schema_names(&self) -> Vec<String> {
-        vec![DEFAULT_SCHEMA.to_string()]
+        vec![
+            DEFAULT_SCHEMA.to_string(),
+            crate::system::CLUSTER_SCHEMA.to_string(),
+        ]
     }
 
     fn schema(&self, name: &str) -> Option<Arc<dyn SchemaProvider>> {
-        (name == DEFAULT_SCHEMA).then(|| self.0.clone() as Arc<dyn SchemaProvider>)
+        match name {
+            DEFAULT_SCHEMA => Some(self.public.clone()),
+            crate::system::CLUSTER_SCHEMA => Some(self.cluster.clone()),
+            _ => None,
+        }
     }
 }
 

@@ -15,6 +15,7 @@ use datafusion::prelude::SessionConfig;
 use parking_lot::{Mutex, RwLock};
 use prismdb_catalog::DEFAULT_SCHEMA;
 use prismdb_common::{Error, Result, Value};
+use prismdb_rowstore::WriteSet;
 use prismdb_sql::sqlparser::ast::{Expr, Set, Statement, Value as SqlValue};
 use prismdb_sql::{StatementKind, classify, parse};
 use std::sync::Arc;
@@ -92,7 +93,10 @@ impl Session {
         });
         let catalog_list = Arc::new(PrismCatalogList {
             name: database.to_string(),
-            catalog: Arc::new(PrismCatalog(Arc::new(PrismSchema(schema.clone())))),
+            catalog: Arc::new(PrismCatalog {
+                public: Arc::new(PrismSchema(schema.clone())),
+                cluster: Arc::new(crate::system::ClusterSchema::new(engine.log.clone())),
+            }),
         });
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(database, DEFAULT_SCHEMA)
@@ -318,12 +322,12 @@ impl Session {
         }
         let mut attempt = 0;
         loop {
-            let mut txn = Txn::begin(self.engine.store.last_version(), false);
+            let mut txn = Txn::begin(self.engine.snapshot().await?, false);
             let out = self.execute_in(stmt, key, params, &mut txn).await?;
             if txn.is_read_only() {
                 return Ok(out);
             }
-            match self.engine.store.commit(txn.write_set()).await {
+            match self.engine.log.commit(self.write_set(&txn)).await {
                 Ok(_) => return Ok(out),
                 Err(Error::SerializationFailure(_)) if attempt < AUTOCOMMIT_RETRIES => {
                     attempt += 1;
@@ -353,13 +357,17 @@ impl Session {
         }
     }
 
+    fn write_set(&self, txn: &Txn) -> WriteSet {
+        txn.write_set(self.engine.store.rowid_slot())
+    }
+
     /// Commits a transaction block. With DDL in it, the catalog it changed
-    /// must still be the shared one (else 40001), checked and published
-    /// under the engine's DDL lock.
+    /// must still be the current one (else 40001); applying the entry
+    /// checks the same against concurrent DDL of other nodes.
     async fn commit(&self, txn: Txn) -> Result<()> {
         let Some(ddl) = &txn.ddl else {
             if !txn.is_read_only() {
-                self.engine.store.commit(txn.write_set()).await?;
+                self.engine.log.commit(self.write_set(&txn)).await?;
             }
             return Ok(());
         };
@@ -369,8 +377,7 @@ impl Session {
                 "could not serialize access due to concurrent schema change".into(),
             ));
         }
-        self.engine.store.commit(txn.write_set()).await?;
-        *self.engine.catalog.write() = ddl.next.clone();
+        self.engine.log.commit(self.write_set(&txn)).await?;
         Ok(())
     }
 
@@ -378,7 +385,7 @@ impl Session {
         match stmt {
             Statement::StartTransaction { .. } => {
                 if self.txn.is_none() {
-                    self.txn = Some(Txn::begin(self.engine.store.last_version(), true));
+                    self.txn = Some(Txn::begin(self.engine.snapshot().await?, true));
                 }
                 Ok(Output::command("BEGIN"))
             }

@@ -1,16 +1,17 @@
 //! [`Txn`]: a transaction's snapshot and buffered writes.
 //!
-//! A transaction reads at `read_version` (the last committed version when it
-//! began) and buffers every write in its overlay, which its own statements
-//! read through (read-your-writes). Nothing reaches the store until COMMIT
-//! hands the whole write set to the store's committer in one piece, which
-//! decides first-committer-wins and uniqueness and applies it at one new
-//! version — or not at all.
+//! A transaction reads at `read_version` (a linearizable read point taken
+//! when it began, pinned against garbage collection while it runs) and
+//! buffers every write in its overlay, which its own statements read
+//! through (read-your-writes). Nothing reaches the store until COMMIT hands
+//! the whole write set to the log as one entry; applying it decides
+//! first-committer-wins and uniqueness, identically on every replica, and
+//! writes it at one new version — or not at all.
 
 use crate::provider::{Overlay, ReadView};
 use prismdb_catalog::Catalog;
 use prismdb_common::{TableId, Value, Version};
-use prismdb_rowstore::{RowKey, RowStore, Write, WriteSet, row::encode_row};
+use prismdb_rowstore::{RowKey, RowStore, SnapshotGuard, Write, WriteSet, row::encode_row};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -29,6 +30,10 @@ pub struct Txn {
     /// DDL of this block, committed with its writes.
     pub ddl: Option<TxnDdl>,
     pub read_version: Version,
+    /// Keeps `read_version` readable while the transaction runs.
+    _snapshot: SnapshotGuard,
+    /// Highest hidden row id this transaction handed out.
+    rowid_high: Option<i64>,
     /// Own writes, shared copy-on-write with the read views of statements.
     overlay: Arc<Overlay>,
     /// Keys first written by an INSERT (uniqueness is checked at commit).
@@ -40,10 +45,12 @@ pub struct Txn {
 }
 
 impl Txn {
-    pub fn begin(read_version: Version, explicit: bool) -> Txn {
+    pub fn begin(snapshot: SnapshotGuard, explicit: bool) -> Txn {
         Txn {
             ddl: None,
-            read_version,
+            read_version: snapshot.version(),
+            _snapshot: snapshot,
+            rowid_high: None,
             overlay: Arc::default(),
             inserted: BTreeSet::new(),
             explicit,
@@ -71,6 +78,11 @@ impl Txn {
         overlay.insert(key, Some(Arc::new(row)));
     }
 
+    /// Notes a hidden row id handed to one of this transaction's rows.
+    pub fn used_rowid(&mut self, id: i64) {
+        self.rowid_high = Some(self.rowid_high.map_or(id, |h| h.max(id)));
+    }
+
     /// Buffers a new version of an existing row.
     pub fn update(&mut self, key: RowKey, row: Vec<Value>) {
         Arc::make_mut(&mut self.overlay).insert(key, Some(Arc::new(row)));
@@ -96,8 +108,8 @@ impl Txn {
         self.overlay.is_empty() && self.ddl.is_none()
     }
 
-    /// The write set COMMIT proposes.
-    pub fn write_set(&self) -> WriteSet {
+    /// The write set COMMIT proposes; `rowid_slot` is this node's.
+    pub fn write_set(&self, rowid_slot: u16) -> WriteSet {
         let writes = self
             .overlay
             .iter()
@@ -121,6 +133,7 @@ impl Txn {
                 .as_ref()
                 .map(|d| d.drop_tables.clone())
                 .unwrap_or_default(),
+            rowid_high: self.rowid_high.map(|h| (rowid_slot, h)),
         }
     }
 }

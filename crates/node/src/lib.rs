@@ -1,30 +1,186 @@
-//! The PrismDB node: wiring of engine, wire protocol and HTTP endpoints.
+//! The PrismDB node: wiring of storage, replication, engine, wire protocol
+//! and HTTP endpoints.
 //!
-//! [`Node::start`] opens the [`prismdb_exec::Engine`] on the data
-//! directory, binds the PostgreSQL listener (served by `prismdb_server`
-//! through the adapter in [`adapter`]) and the HTTP listener ([`http`]:
-//! `/health` and Prometheus `/metrics`), and runs until its shutdown future
-//! resolves. The `prismdb` binary (`main.rs`) only parses flags and signals.
+//! [`Node::start`] opens the node's one RocksDB instance (row store and Raft
+//! log column families), starts its Raft member ([`prismdb_raft::Replica`])
+//! with the row store as the state machine ([`replication::StoreApplier`]),
+//! serves peer RPC on the peer address, and builds the engine, which commits
+//! and takes read points through the log ([`replication::ReplicatedLog`]).
+//! [`run`] adds the PostgreSQL listener (served by `prismdb_server` through
+//! [`adapter`]) and the HTTP listener ([`http`]: `/health`, `/metrics`) and
+//! runs until its shutdown future resolves. A single node is a one-member
+//! cluster on exactly this path. The `prismdb` binary (`main.rs`) only
+//! parses flags ([`config`]) and signals.
 
 pub mod adapter;
+pub mod config;
 pub mod http;
+pub mod replication;
+
+pub use config::{NodeConfig, StartOptions};
 
 use anyhow::Context;
-use prismdb_exec::{Engine, EngineOptions};
+use prismdb_exec::Engine;
+use prismdb_raft::{LogStore, Member, Replica, ReplicaConfig, node_id};
+use prismdb_rowstore::{Command, RowStore, StoreOptions};
 use prismdb_server::Metrics;
+use replication::{ReplicatedLog, StoreApplier};
 use std::future::Future;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
-/// Everything needed to start a node.
-#[derive(Debug, Clone)]
-pub struct NodeConfig {
-    pub data_dir: PathBuf,
-    pub listen: SocketAddr,
-    pub http: SocketAddr,
-    /// fsync every commit group.
-    pub fsync: bool,
+/// A started node: storage, Raft member and engine.
+pub struct Node {
+    pub engine: Arc<Engine>,
+    pub replica: Arc<Replica>,
+    pub store: Arc<RowStore>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Node {
+    /// Opens the data directory, starts the Raft member and its peer
+    /// server, and builds the engine. A one-member cluster waits (bounded)
+    /// until it leads, so it is ready for clients on return.
+    pub async fn start(config: &NodeConfig) -> anyhow::Result<Node> {
+        std::fs::create_dir_all(&config.data_dir)
+            .with_context(|| format!("creating {}", config.data_dir.display()))?;
+        let id = node_id(&config.name);
+        let store = Arc::new(
+            RowStore::open(
+                &config.data_dir.join("rowstore"),
+                StoreOptions {
+                    rowid_slot: (id & 0x7fff) as u16,
+                    ..Default::default()
+                },
+                prismdb_raft::column_families(),
+            )
+            .with_context(|| format!("opening data directory {}", config.data_dir.display()))?,
+        );
+        let log = LogStore::new(store.db().clone(), config.fsync)
+            .map_err(|e| anyhow::anyhow!("opening the Raft log: {e}"))?;
+        let me = Member {
+            name: config.name.clone(),
+            peer_addr: config.advertise_peer.clone(),
+            sql_addr: config.listen.to_string(),
+        };
+        let initial_cluster: Vec<Member> = config
+            .initial_cluster
+            .iter()
+            .map(|(name, addr)| Member {
+                name: name.clone(),
+                peer_addr: addr.clone(),
+                sql_addr: String::new(),
+            })
+            .collect();
+        let peer = tokio::net::TcpListener::bind(config.peer_listen)
+            .await
+            .with_context(|| format!("binding peer address {}", config.peer_listen))?;
+        let replica = Replica::start(
+            ReplicaConfig {
+                me,
+                initial_cluster,
+                state: config.cluster_state,
+                dir: config.data_dir.clone(),
+                heartbeat: config.heartbeat,
+                election_timeout: config.election_timeout,
+                snapshot_every: config.snapshot_every,
+                keep_behind_snapshot: config.snapshot_keep,
+                timeout: config.raft_timeout,
+            },
+            log,
+            Arc::new(StoreApplier(store.clone())),
+        )
+        .await?;
+        let (stop, stop_rx) = watch::channel(false);
+        let mut tasks = Vec::new();
+        let peer_task = {
+            let replica = replica.clone();
+            let stop = wait_stop(stop_rx.clone());
+            tokio::spawn(async move {
+                if let Err(e) = prismdb_raft::service::serve(replica, peer, stop).await {
+                    tracing::error!("peer server failed: {e}");
+                }
+            })
+        };
+        tasks.push(peer_task);
+        let log = Arc::new(ReplicatedLog {
+            replica: replica.clone(),
+        });
+        tasks.push(tokio::spawn(gc_loop(
+            store.clone(),
+            log.clone(),
+            config.gc_interval,
+            stop_rx,
+        )));
+        if config.initial_cluster.len() == 1 {
+            let deadline = Instant::now() + config.raft_timeout.max(Duration::from_secs(10));
+            while replica.leader().is_none() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        let engine = Engine::new(store.clone(), log);
+        Ok(Node {
+            engine,
+            replica,
+            store,
+            stop,
+            tasks,
+        })
+    }
+
+    /// Stops Raft and the node's tasks; the data directory is closed once
+    /// the last handle is dropped.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        self.replica.shutdown().await;
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Garbage collection of old row versions. The leader proposes a horizon
+/// (the oldest snapshot any reachable member still reads) through the log,
+/// so every replica rejects commits that read below it identically; each
+/// node then deletes versions no local snapshot can see.
+async fn gc_loop(
+    store: Arc<RowStore>,
+    log: Arc<ReplicatedLog>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut collected = 0;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => return,
+        }
+        if log.replica.local_status().role == "leader" {
+            let members = log.replica.members().await;
+            let oldest = members.iter().filter_map(|m| m.oldest_snapshot).min();
+            if let Some(h) = oldest
+                && h > store.horizon() + 1
+                && let Err(e) = log.propose(&Command::Horizon(h)).await
+            {
+                tracing::debug!("horizon not proposed: {e}");
+            }
+        }
+        let below = store.horizon().min(store.oldest_active());
+        if below > collected {
+            let s = store.clone();
+            match tokio::task::spawn_blocking(move || s.collect_garbage(below)).await {
+                Ok(Ok(n)) => {
+                    tracing::debug!(below, removed = n, "old versions collected");
+                    collected = below;
+                }
+                Ok(Err(e)) => tracing::warn!("garbage collection failed: {e}"),
+                Err(e) => tracing::warn!("garbage collection failed: {e}"),
+            }
+        }
+    }
 }
 
 /// Runs a node until `shutdown` resolves.
@@ -32,26 +188,29 @@ pub async fn run(
     config: NodeConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let mut opts = EngineOptions::default();
-    opts.store.sync = config.fsync;
-    let engine = Engine::open(&config.data_dir, opts)
-        .await
-        .with_context(|| format!("opening data directory {}", config.data_dir.display()))?;
-    let metrics = Arc::new(Metrics::new());
     let pg = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("binding {}", config.listen))?;
     let http = tokio::net::TcpListener::bind(config.http)
         .await
         .with_context(|| format!("binding {}", config.http))?;
-    tracing::info!(listen = %config.listen, http = %config.http, data_dir = %config.data_dir.display(), "PrismDB ready");
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let node = Node::start(&config).await?;
+    let metrics = Arc::new(Metrics::new());
+    tracing::info!(
+        name = %config.name,
+        listen = %config.listen,
+        http = %config.http,
+        peer = %config.peer_listen,
+        data_dir = %config.data_dir.display(),
+        "PrismDB ready"
+    );
+    let (stop_tx, stop_rx) = watch::channel(false);
     let http_task = tokio::spawn(http::serve(
         http,
         metrics.clone(),
         wait_stop(stop_rx.clone()),
     ));
-    let adapter = Arc::new(adapter::EngineAdapter::new(engine));
+    let adapter = Arc::new(adapter::EngineAdapter::new(node.engine.clone()));
     let pg_task = tokio::spawn(prismdb_server::serve(
         adapter,
         pg,
@@ -63,10 +222,11 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = pg_task.await;
     let _ = http_task.await;
+    node.shutdown().await;
     Ok(())
 }
 
-async fn wait_stop(mut rx: tokio::sync::watch::Receiver<bool>) {
+async fn wait_stop(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             return;

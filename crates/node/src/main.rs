@@ -1,9 +1,7 @@
 //! `prismdb`: the PrismDB server binary.
 
 use clap::{Parser, Subcommand};
-use prismdb_node::NodeConfig;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+use prismdb_node::StartOptions;
 
 #[derive(Parser)]
 #[command(
@@ -18,21 +16,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a node.
-    Start {
-        /// Directory for all data; created if missing.
-        #[arg(long, default_value = "./prism-data", env = "PRISM_DATA_DIR")]
-        data_dir: PathBuf,
-        /// PostgreSQL protocol listen address.
-        #[arg(long, default_value = "127.0.0.1:5433", env = "PRISM_LISTEN")]
-        listen: SocketAddr,
-        /// HTTP (health, metrics) listen address.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "PRISM_HTTP")]
-        http: SocketAddr,
-        /// fsync each commit group (turn off only for throwaway data).
-        #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-        fsync: bool,
-    },
+    /// Start a node (a one-member cluster unless --initial-cluster names more).
+    Start(StartOptions),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,25 +29,13 @@ fn main() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
-        Command::Start {
-            data_dir,
-            listen,
-            http,
-            fsync,
-        } => {
+        Command::Start(options) => {
+            let config = options.resolve()?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .thread_name("prism-worker")
                 .build()?;
-            runtime.block_on(prismdb_node::run(
-                NodeConfig {
-                    data_dir,
-                    listen,
-                    http,
-                    fsync,
-                },
-                shutdown_signal(),
-            ))
+            runtime.block_on(prismdb_node::run(config, shutdown_signal()))
         }
     }
 }

@@ -12,20 +12,20 @@
 //! inverted. A read at snapshot `S` sees, for each key, the newest version
 //! `<= S`; a point read is a single seek to `table | pk | !S`.
 //!
-//! Writes arrive as a [`WriteSet`] (the buffered writes of one transaction,
-//! with the snapshot it read at) and go through a single committer thread
-//! ([`commit`]): it validates each write set against everything committed
-//! after its snapshot (first committer wins, 40001; a concurrent insert of
-//! the same key, 23505), assigns the next version, and writes many write sets
-//! in one synced RocksDB batch (group commit). The `meta` column family holds
-//! the last committed version, the catalog and the row-id high-water mark,
-//! updated in the same batch, so a crash never separates data from metadata.
-//! When writes are carried by the replicated log, the version becomes the log
-//! index of the entry and the committer becomes the state machine's apply.
+//! Writes arrive as log entries ([`apply`]): each carries a [`Command`],
+//! usually the [`WriteSet`] of one transaction (its buffered writes and the
+//! snapshot it read at). Applying validates it against everything applied
+//! before (first committer wins, 40001; a concurrent insert of the same key,
+//! 23505) and writes it at version = the entry's log index, so a log index
+//! names the same snapshot on every replica. The `meta` column family holds
+//! the applied version, the catalog and row-id high-water marks, updated in
+//! the same batch as the data. [`snapshot`] turns the whole store into bytes
+//! and back (for log snapshots) and collects old versions.
 
-mod commit;
+mod apply;
 pub mod row;
+mod snapshot;
 mod store;
 
-pub use commit::{Write, WriteSet};
-pub use store::{RowKey, RowStore, ScanChunk, StoreOptions};
+pub use apply::{Command, Entry, Write, WriteSet};
+pub use store::{RowKey, RowStore, ScanChunk, SnapshotGuard, StoreOptions};

@@ -1,19 +1,33 @@
-//! [`RowStore`]: opening RocksDB, snapshot reads, and the commit entry point.
+//! [`RowStore`]: opening RocksDB, snapshot reads, applied-version tracking.
 
-use crate::commit::{Committer, WriteSet};
 use crate::row::decode_row;
+use parking_lot::{Mutex, RwLock};
 use prismdb_common::{Error, Result, TableId, Value, Version};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, ReadOptions};
+use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
 
 pub(crate) const CF_DATA: &str = "data";
 pub(crate) const CF_META: &str = "meta";
 pub(crate) const META_LAST_VERSION: &[u8] = b"last_version";
 pub(crate) const META_CATALOG: &[u8] = b"catalog";
-pub(crate) const META_ROWID: &[u8] = b"rowid_high_water";
+pub(crate) const META_CATALOG_VERSION: &[u8] = b"catalog_version";
+pub(crate) const META_GC_HORIZON: &[u8] = b"gc_horizon";
+const META_ROWID_PREFIX: &[u8] = b"rowid/";
+
+/// The `meta` key holding the highest committed hidden row id of a slot.
+pub(crate) fn rowid_key(slot: u16) -> Vec<u8> {
+    let mut k = META_ROWID_PREFIX.to_vec();
+    k.extend(slot.to_be_bytes());
+    k
+}
+
+/// Bits of a hidden row id below its slot: ids are `slot << 47 | counter`.
+const ROWID_SLOT_SHIFT: u32 = 47;
 
 /// A table and an encoded primary key.
 pub type RowKey = (TableId, Vec<u8>);
@@ -21,17 +35,17 @@ pub type RowKey = (TableId, Vec<u8>);
 /// How the store is opened.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
-    /// fsync every commit group (durable across power loss, not only process crashes).
-    pub sync: bool,
     /// Block cache size in bytes.
     pub cache_bytes: usize,
+    /// This node's hidden row-id slot (distinct per node of a cluster).
+    pub rowid_slot: u16,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
-            sync: true,
             cache_bytes: 256 << 20,
+            rowid_slot: 0,
         }
     }
 }
@@ -48,10 +62,42 @@ pub struct ScanChunk {
 /// The row store. Cheap to share behind an `Arc`.
 pub struct RowStore {
     pub(crate) db: Arc<DB>,
-    /// Highest version whose writes are durable and visible to new snapshots.
-    pub(crate) visible: Arc<AtomicU64>,
-    pub(crate) next_rowid: Arc<AtomicI64>,
-    committer: Committer,
+    /// Highest applied version: the snapshot new transactions read at.
+    applied: tokio::sync::watch::Sender<Version>,
+    /// Version of the last catalog change, and the catalog it wrote.
+    pub(crate) catalog_version: AtomicU64,
+    pub(crate) catalog: RwLock<Option<(Version, Vec<u8>)>>,
+    /// Commits that read below this are rejected; versions below it may be
+    /// collected.
+    pub(crate) horizon: AtomicU64,
+    rowid_slot: u16,
+    next_rowid: AtomicI64,
+    /// Snapshots in use by running transactions: version → count.
+    active: Arc<Mutex<BTreeMap<Version, usize>>>,
+}
+
+/// Keeps a snapshot version registered as in use until dropped.
+pub struct SnapshotGuard {
+    version: Version,
+    active: Arc<Mutex<BTreeMap<Version, usize>>>,
+}
+
+impl SnapshotGuard {
+    pub fn version(&self) -> Version {
+        self.version
+    }
+}
+
+impl Drop for SnapshotGuard {
+    fn drop(&mut self) {
+        let mut active = self.active.lock();
+        if let Some(n) = active.get_mut(&self.version) {
+            *n -= 1;
+            if *n == 0 {
+                active.remove(&self.version);
+            }
+        }
+    }
 }
 
 pub(crate) fn storage_err(e: rocksdb::Error) -> Error {
@@ -101,8 +147,14 @@ pub(crate) fn table_end(table: TableId) -> Vec<u8> {
 }
 
 impl RowStore {
-    /// Opens (creating if needed) the store in `dir`.
-    pub fn open(dir: &Path, opts: StoreOptions) -> Result<RowStore> {
+    /// Opens (creating if needed) the store in `dir`. `extra` column
+    /// families (the replicated log's) live in the same RocksDB instance, so
+    /// one write-ahead log orders and syncs them together with the data.
+    pub fn open(
+        dir: &Path,
+        opts: StoreOptions,
+        extra: Vec<ColumnFamilyDescriptor>,
+    ) -> Result<RowStore> {
         let mut db_opts = Options::default();
         db_opts.create_if_missing(true);
         db_opts.create_missing_column_families(true);
@@ -116,35 +168,129 @@ impl RowStore {
         block.set_cache_index_and_filter_blocks(true);
         data_opts.set_block_based_table_factory(&block);
         data_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
-        let cfs = vec![
+        let mut cfs = vec![
             ColumnFamilyDescriptor::new(CF_DATA, data_opts),
             ColumnFamilyDescriptor::new(CF_META, Options::default()),
         ];
+        cfs.extend(extra);
         let db = DB::open_cf_descriptors(&db_opts, dir, cfs).map_err(storage_err)?;
-        let db = Arc::new(db);
-        let meta_u64 = |key: &[u8]| -> Result<u64> {
-            let cf = db
-                .cf_handle(CF_META)
-                .ok_or_else(|| Error::Storage("missing meta column family".into()))?;
-            Ok(match db.get_cf(cf, key).map_err(storage_err)? {
-                Some(v) if v.len() == 8 => {
-                    let mut b = [0u8; 8];
-                    b.copy_from_slice(&v);
-                    u64::from_be_bytes(b)
-                }
-                _ => 0,
-            })
+        let store = RowStore {
+            db: Arc::new(db),
+            applied: tokio::sync::watch::channel(0).0,
+            catalog_version: AtomicU64::new(0),
+            catalog: RwLock::new(None),
+            horizon: AtomicU64::new(0),
+            rowid_slot: opts.rowid_slot,
+            next_rowid: AtomicI64::new(0),
+            active: Arc::default(),
         };
-        let visible = Arc::new(AtomicU64::new(meta_u64(META_LAST_VERSION)?));
-        let next_rowid = Arc::new(AtomicI64::new(meta_u64(META_ROWID)? as i64 + 1));
-        let committer =
-            Committer::start(db.clone(), visible.clone(), next_rowid.clone(), opts.sync)?;
-        Ok(RowStore {
-            db,
-            visible,
-            next_rowid,
-            committer,
+        store.load_meta()?;
+        Ok(store)
+    }
+
+    /// Reads the in-memory copies of metadata from the `meta` column family
+    /// (at open, and after a snapshot replaced the contents).
+    pub(crate) fn load_meta(&self) -> Result<()> {
+        let catalog = self.meta_get(META_CATALOG)?;
+        let catalog_version = self.meta_u64(META_CATALOG_VERSION)?;
+        *self.catalog.write() = catalog.map(|c| (catalog_version, c));
+        self.catalog_version.store(catalog_version, Ordering::Release);
+        self.horizon
+            .store(self.meta_u64(META_GC_HORIZON)?, Ordering::Release);
+        let high = self.rowid_high(self.rowid_slot)?;
+        let base = (self.rowid_slot as i64) << ROWID_SLOT_SHIFT;
+        self.next_rowid.store(high.max(base) + 1, Ordering::Release);
+        self.applied
+            .send_replace(self.meta_u64(META_LAST_VERSION)?);
+        Ok(())
+    }
+
+    fn meta_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.db.get_cf(self.cf(CF_META)?, key).map_err(storage_err)
+    }
+
+    fn meta_u64(&self, key: &[u8]) -> Result<u64> {
+        Ok(match self.meta_get(key)? {
+            Some(v) if v.len() == 8 => {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&v);
+                u64::from_be_bytes(b)
+            }
+            _ => 0,
         })
+    }
+
+    /// The highest committed hidden row id of `slot`.
+    pub(crate) fn rowid_high(&self, slot: u16) -> Result<i64> {
+        Ok(self.meta_u64(&rowid_key(slot))? as i64)
+    }
+
+    /// The shared RocksDB instance (for the replicated log's column families).
+    pub fn db(&self) -> &Arc<DB> {
+        &self.db
+    }
+
+    /// Reads a value of the `meta` column family.
+    pub fn meta(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        self.meta_get(key)
+    }
+
+    /// Makes `version` the applied version and wakes its waiters.
+    pub(crate) fn publish(&self, version: Version) {
+        self.applied.send_if_modified(|v| {
+            if version > *v {
+                *v = version;
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Waits until the applied version reaches `version`, at most `timeout`.
+    pub async fn wait_applied(&self, version: Version, timeout: Duration) -> Result<Version> {
+        let mut rx = self.applied.subscribe();
+        let outcome = tokio::time::timeout(timeout, async {
+            rx.wait_for(|v| *v >= version).await.map(|v| *v)
+        })
+        .await;
+        match outcome {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(_)) => Err(Error::Internal("row store closed".into())),
+            Err(_) => Err(Error::Unavailable(format!(
+                "this node has applied up to {} but the read needs {version}; it did not catch up within {timeout:?}",
+                self.last_version()
+            ))),
+        }
+    }
+
+    /// Takes the newest applied version as a snapshot and registers it as
+    /// in use, so garbage collection keeps the versions it reads. Taken
+    /// under the same lock as [`RowStore::oldest_active`], so no snapshot
+    /// taken later is older than a bound computed earlier.
+    pub fn pin_latest(&self) -> SnapshotGuard {
+        let mut active = self.active.lock();
+        let version = self.last_version();
+        *active.entry(version).or_default() += 1;
+        SnapshotGuard {
+            version,
+            active: self.active.clone(),
+        }
+    }
+
+    /// The oldest snapshot in use on this node, or the applied version.
+    pub fn oldest_active(&self) -> Version {
+        let active = self.active.lock();
+        active
+            .keys()
+            .next()
+            .copied()
+            .unwrap_or_else(|| self.last_version())
+    }
+
+    /// The collected horizon: commits reading below it are rejected.
+    pub fn horizon(&self) -> Version {
+        self.horizon.load(Ordering::Acquire)
     }
 
     pub(crate) fn cf(&self, name: &str) -> Result<&rocksdb::ColumnFamily> {
@@ -153,21 +299,38 @@ impl RowStore {
             .ok_or_else(|| Error::Storage(format!("missing column family {name}")))
     }
 
-    /// The newest committed version: the snapshot a new transaction reads at.
+    /// The newest applied version: the snapshot a new transaction reads at.
     pub fn last_version(&self) -> Version {
-        self.visible.load(Ordering::Acquire)
+        *self.applied.borrow()
     }
 
-    /// The persisted catalog, if any DDL has ever been committed.
-    pub fn load_catalog(&self) -> Result<Option<Vec<u8>>> {
-        self.db
-            .get_cf(self.cf(CF_META)?, META_CATALOG)
-            .map_err(storage_err)
+    /// The catalog as last committed, with the version that wrote it.
+    pub fn catalog(&self) -> Option<(Version, Vec<u8>)> {
+        self.catalog.read().clone()
     }
 
-    /// Allocates a hidden row id for a table without a primary key.
+    /// Version of the last catalog change (0: none yet).
+    pub fn catalog_version(&self) -> Version {
+        self.catalog_version.load(Ordering::Acquire)
+    }
+
+    /// This node's hidden row-id slot.
+    pub fn rowid_slot(&self) -> u16 {
+        self.rowid_slot
+    }
+
+    /// Allocates a hidden row id for a table without a primary key. Ids of
+    /// different slots never collide; within a slot they continue past
+    /// every committed one, also after a restart or a snapshot install.
     pub fn next_rowid(&self) -> i64 {
         self.next_rowid.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Moves the row-id counter past an id committed in this node's slot.
+    pub(crate) fn observe_rowid(&self, slot: u16, high: i64) {
+        if slot == self.rowid_slot {
+            self.next_rowid.fetch_max(high + 1, Ordering::AcqRel);
+        }
     }
 
     /// Reads one row as of `snapshot`.
@@ -191,13 +354,10 @@ impl RowStore {
     }
 
     /// The newest version of a key and whether it is a live row, regardless
-    /// of snapshot. Used by the committer's conflict checks.
-    pub(crate) fn latest(db: &DB, table: TableId, pk: &[u8]) -> Result<Option<(Version, bool)>> {
-        let cf = db
-            .cf_handle(CF_DATA)
-            .ok_or_else(|| Error::Storage("missing data column family".into()))?;
+    /// of snapshot. Used by commit validation.
+    pub(crate) fn latest(&self, table: TableId, pk: &[u8]) -> Result<Option<(Version, bool)>> {
         let prefix = row_prefix(table, pk);
-        let mut it = db.raw_iterator_cf(cf);
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_DATA)?);
         it.seek(&prefix);
         if let (Some(k), Some(v)) = (it.key(), it.value())
             && k.len() == prefix.len() + 8
@@ -277,11 +437,5 @@ impl RowStore {
             rows,
             resume_after: None,
         })
-    }
-
-    /// Validates and commits a write set; returns its commit version. Waits
-    /// until the write is durable and visible to new snapshots.
-    pub async fn commit(&self, ws: WriteSet) -> Result<Version> {
-        self.committer.submit(ws).await
     }
 }

@@ -1,20 +1,23 @@
 //! MVCC visibility and commit validation of the row store, on a real RocksDB.
 
 use prismdb_common::{Error, Value, keycode::encode_key};
-use prismdb_rowstore::{RowStore, StoreOptions, Write, WriteSet, row::encode_row};
+use prismdb_rowstore::{Command, Entry, RowStore, StoreOptions, Write, WriteSet, row::encode_row};
 use std::ops::Bound;
 
 fn store() -> (tempfile::TempDir, RowStore) {
     let dir = tempfile::tempdir().unwrap();
-    let s = RowStore::open(
-        dir.path(),
-        StoreOptions {
-            sync: false,
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    let s = RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
     (dir, s)
+}
+
+/// Applies one write set as the next log entry.
+fn commit(s: &RowStore, ws: WriteSet) -> Result<u64, Error> {
+    let cmd = Command::Commit(ws);
+    let entry = Entry {
+        index: s.last_version() + 1,
+        command: Some(&cmd),
+    };
+    s.apply(&[entry], &[]).unwrap().remove(0)
 }
 
 fn put(ws: &mut WriteSet, table: u32, id: i64, v: &str, insert: bool) {
@@ -41,7 +44,7 @@ async fn t10_snapshots_see_versions_as_of_their_time() {
     };
     put(&mut ws, 1, 1, "a", true);
     put(&mut ws, 1, 2, "b", true);
-    let v1 = s.commit(ws).await.unwrap();
+    let v1 = commit(&s, ws).unwrap();
     let mut ws = WriteSet {
         read_version: v1,
         ..Default::default()
@@ -49,7 +52,7 @@ async fn t10_snapshots_see_versions_as_of_their_time() {
     put(&mut ws, 1, 1, "a2", false);
     ws.writes
         .insert((1, encode_key(&[Value::Int64(2)])), Write::Delete);
-    let v2 = s.commit(ws).await.unwrap();
+    let v2 = commit(&s, ws).unwrap();
     assert!(v2 > v1);
     assert_eq!(text_at(&s, 1, v1 - 1), None);
     assert_eq!(text_at(&s, 1, v1).as_deref(), Some("a"));
@@ -84,15 +87,15 @@ async fn t20_first_committer_wins_and_inserts_are_unique() {
     put(&mut a, 1, 1, "a", true);
     let mut b = a.clone();
     put(&mut b, 1, 1, "b", true);
-    s.commit(a).await.unwrap();
-    assert!(matches!(s.commit(b).await, Err(Error::UniqueViolation(_))));
+    commit(&s, a).unwrap();
+    assert!(matches!(commit(&s, b), Err(Error::UniqueViolation(_))));
     let mut c = WriteSet {
         read_version: snap,
         ..Default::default()
     };
     put(&mut c, 1, 1, "c", false);
     assert!(matches!(
-        s.commit(c).await,
+        commit(&s, c),
         Err(Error::SerializationFailure(_))
     ));
 }
@@ -104,7 +107,7 @@ async fn t30_chunked_scans_resume_and_ranges_bound() {
     for i in 0..100 {
         put(&mut ws, 1, i, "x", true);
     }
-    let v = s.commit(ws).await.unwrap();
+    let v = commit(&s, ws).unwrap();
     let mut seen = 0;
     let mut after: Option<Vec<u8>> = None;
     loop {
@@ -133,16 +136,113 @@ async fn t30_chunked_scans_resume_and_ranges_bound() {
 async fn t40_reopen_keeps_versions_and_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let v = {
-        let s = RowStore::open(dir.path(), StoreOptions::default()).unwrap();
+        let s = RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
         let mut ws = WriteSet {
             catalog: Some(b"cat".to_vec()),
             ..Default::default()
         };
         put(&mut ws, 1, 5, "five", true);
-        s.commit(ws).await.unwrap()
+        commit(&s, ws).unwrap()
     };
-    let s = RowStore::open(dir.path(), StoreOptions::default()).unwrap();
+    let s = RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
     assert_eq!(s.last_version(), v);
-    assert_eq!(s.load_catalog().unwrap().as_deref(), Some(&b"cat"[..]));
+    assert_eq!(s.catalog(), Some((v, b"cat".to_vec())));
     assert_eq!(text_at(&s, 5, v).as_deref(), Some("five"));
+}
+
+#[tokio::test]
+async fn t50_snapshot_export_import_round_trips() {
+    let (_d1, a) = store();
+    let mut ws = WriteSet {
+        catalog: Some(b"cat".to_vec()),
+        ..Default::default()
+    };
+    put(&mut ws, 1, 1, "one", true);
+    put(&mut ws, 1, 2, "two", true);
+    let v1 = commit(&a, ws).unwrap();
+    let mut ws = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
+    put(&mut ws, 1, 1, "uno", false);
+    let v2 = commit(&a, ws).unwrap();
+    let (state, bytes) = a.export(b"last_version").unwrap();
+    assert_eq!(state, Some(v2.to_be_bytes().to_vec()));
+
+    let (_d2, b) = store();
+    let mut junk = WriteSet::default();
+    put(&mut junk, 1, 99, "junk", true);
+    commit(&b, junk).unwrap();
+    b.import(&bytes).unwrap();
+    assert_eq!(b.last_version(), v2);
+    assert_eq!(b.catalog(), Some((v1, b"cat".to_vec())));
+    assert_eq!(text_at(&b, 1, v1).as_deref(), Some("one"));
+    assert_eq!(text_at(&b, 1, v2).as_deref(), Some("uno"));
+    assert_eq!(text_at(&b, 99, v2), None);
+    assert!(b.import(b"garbage").is_err());
+}
+
+#[tokio::test]
+async fn t60_garbage_collection_keeps_what_snapshots_see() {
+    let (_d, s) = store();
+    let mut ws = WriteSet::default();
+    put(&mut ws, 1, 1, "a", true);
+    put(&mut ws, 1, 2, "x", true);
+    let v1 = commit(&s, ws).unwrap();
+    let mut ws = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
+    put(&mut ws, 1, 1, "b", false);
+    ws.writes
+        .insert((1, encode_key(&[Value::Int64(2)])), Write::Delete);
+    let v2 = commit(&s, ws).unwrap();
+    let mut ws = WriteSet {
+        read_version: v2,
+        ..Default::default()
+    };
+    put(&mut ws, 1, 1, "c", false);
+    let v3 = commit(&s, ws).unwrap();
+    // Below v2: key 1 keeps "b" (v2) and "c" (v3); "a" goes; key 2's
+    // delete at v2 and its row at v1 both go.
+    assert_eq!(s.collect_garbage(v2).unwrap(), 3);
+    assert_eq!(text_at(&s, 1, v2).as_deref(), Some("b"));
+    assert_eq!(text_at(&s, 1, v3).as_deref(), Some("c"));
+    assert_eq!(text_at(&s, 2, v3), None);
+
+    // A horizon entry makes commits that read below it fail, identically
+    // on every replica.
+    let h = Command::Horizon(v2);
+    let idx = s.last_version() + 1;
+    s.apply(&[Entry { index: idx, command: Some(&h) }], &[]).unwrap();
+    let mut old = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
+    put(&mut old, 1, 3, "late", true);
+    assert!(matches!(commit(&s, old), Err(Error::SerializationFailure(_))));
+}
+
+#[tokio::test]
+async fn t70_hidden_row_ids_continue_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = StoreOptions {
+        rowid_slot: 3,
+        ..Default::default()
+    };
+    let used = {
+        let s = RowStore::open(dir.path(), opts.clone(), vec![]).unwrap();
+        let a = s.next_rowid();
+        let b = s.next_rowid();
+        assert!(b > a && a >> 47 == 3);
+        let ws = WriteSet {
+            rowid_high: Some((3, b)),
+            catalog: Some(b"c".to_vec()),
+            ..Default::default()
+        };
+        commit(&s, ws).unwrap();
+        b
+    };
+    let s = RowStore::open(dir.path(), opts, vec![]).unwrap();
+    assert!(s.next_rowid() > used);
 }

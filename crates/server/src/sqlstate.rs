@@ -40,6 +40,8 @@ pub fn sqlstate(e: &Error) -> &'static str {
         Error::OutOfMemory(_) => "53200",
         Error::Protocol(msg) if is_unknown_statement(msg) => "26000",
         Error::Protocol(_) => "08P01",
+        Error::Unavailable(_) => "57P03",
+        Error::CommitUnknown(_) => "40003",
         Error::Storage(_) => "58030",
         Error::Internal(_) => "XX000",
     }

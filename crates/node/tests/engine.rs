@@ -1,16 +1,33 @@
-//! Engine-level tests: statements run through `Session` on a real RocksDB,
-//! without the wire protocol. What they prove is named in each test.
+//! Engine-level tests: statements run through `Session` on a real RocksDB
+//! and a real one-member Raft log, without the wire protocol. What they
+//! prove is named in each test.
 
 use datafusion::arrow::util::display::array_value_to_string;
 use prismdb_common::Error;
-use prismdb_exec::{Engine, EngineOptions, Output, Session};
+use prismdb_exec::{Engine, Output, Session};
+use prismdb_node::{Node, StartOptions};
+use std::path::Path;
 use std::sync::Arc;
 
+/// A one-member cluster on `dir` (its peer address is never dialled).
+async fn start(dir: &Path) -> Node {
+    let config = StartOptions {
+        data_dir: Some(dir.to_path_buf()),
+        peer_listen: Some("127.0.0.1:0".parse().unwrap()),
+        fsync: Some(false),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    Node::start(&config).await.unwrap()
+}
+
+/// The node is leaked: it runs until the test process ends.
 async fn engine() -> (tempfile::TempDir, Arc<Engine>) {
     let dir = tempfile::tempdir().unwrap();
-    let mut opts = EngineOptions::default();
-    opts.store.sync = false;
-    let e = Engine::open(dir.path(), opts).await.unwrap();
+    let node = start(dir.path()).await;
+    let e = node.engine.clone();
+    std::mem::forget(node);
     (dir, e)
 }
 
@@ -260,21 +277,19 @@ async fn t60_tables_without_key_views_and_databases() {
 async fn t70_restart_keeps_catalog_and_rows() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let e = Engine::open(dir.path(), EngineOptions::default())
-            .await
-            .unwrap();
-        let mut s = session(&e);
+        let node = start(dir.path()).await;
+        let mut s = session(&node.engine);
         exec(&mut s, "CREATE TABLE t (k TEXT PRIMARY KEY, v TIMESTAMP)")
             .await
             .unwrap();
         exec(&mut s, "INSERT INTO t VALUES ('a', '2024-01-02 03:04:05')")
             .await
             .unwrap();
+        drop(s);
+        node.shutdown().await;
     }
-    let e = Engine::open(dir.path(), EngineOptions::default())
-        .await
-        .unwrap();
-    let mut s = session(&e);
+    let node = start(dir.path()).await;
+    let mut s = session(&node.engine);
     assert_eq!(
         rows(&mut s, "SELECT k, v FROM t").await,
         vec![vec!["a".to_string(), "2024-01-02T03:04:05".to_string()]]

@@ -1,0 +1,205 @@
+//! Node configuration: command-line flags, an optional TOML file, defaults.
+//!
+//! Flags follow etcd's: `--name`, `--peer-listen`, `--initial-cluster
+//! n1=host:port,n2=…`, `--initial-cluster-state new|existing`. Every flag can
+//! also be given in the `--config` TOML file under the same name (with
+//! dashes or underscores); a flag on the command line wins over the file.
+
+use anyhow::{Context, bail};
+use clap::Args;
+use prismdb_raft::ClusterState;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Options of `prismdb start`, from flags or the TOML file.
+#[derive(Debug, Default, Clone, Args, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub struct StartOptions {
+    /// TOML file with any of these options (flags win).
+    #[arg(long, env = "PRISM_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// This member's name, unique in the cluster [default: default].
+    #[arg(long, env = "PRISM_NAME")]
+    pub name: Option<String>,
+    /// Directory for all data; created if missing [default: ./prism-data].
+    #[arg(long, env = "PRISM_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL protocol listen address [default: 127.0.0.1:5433].
+    #[arg(long, env = "PRISM_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// HTTP (health, metrics) listen address [default: 127.0.0.1:8080].
+    #[arg(long, env = "PRISM_HTTP")]
+    pub http: Option<SocketAddr>,
+    /// Node-to-node (Raft) listen address [default: 127.0.0.1:7001].
+    #[arg(long, env = "PRISM_PEER_LISTEN")]
+    pub peer_listen: Option<SocketAddr>,
+    /// Peer address other members reach this one on [default: --peer-listen].
+    #[arg(long, env = "PRISM_ADVERTISE_PEER")]
+    pub advertise_peer: Option<String>,
+    /// Initial members, `name=host:port,...` [default: this member alone].
+    #[arg(long, env = "PRISM_INITIAL_CLUSTER")]
+    pub initial_cluster: Option<String>,
+    /// `new` bootstraps the initial cluster; `existing` joins a running one
+    /// [default: new].
+    #[arg(long, env = "PRISM_INITIAL_CLUSTER_STATE")]
+    pub initial_cluster_state: Option<String>,
+    /// fsync the log on every append (turn off only for throwaway data)
+    /// [default: true].
+    #[arg(long, action = clap::ArgAction::Set)]
+    pub fsync: Option<bool>,
+    /// Raft heartbeat interval in ms [default: 100].
+    #[arg(long)]
+    pub heartbeat_ms: Option<u64>,
+    /// Raft election timeout in ms (randomized up to twice this) [default: 1000].
+    #[arg(long)]
+    pub election_timeout_ms: Option<u64>,
+    /// Bound in ms on a commit or read point when no quorum answers [default: 5000].
+    #[arg(long)]
+    pub raft_timeout_ms: Option<u64>,
+    /// Snapshot the state and compact the log every this many entries
+    /// [default: 20000].
+    #[arg(long)]
+    pub snapshot_every: Option<u64>,
+    /// Log entries kept behind the latest snapshot [default: 1000].
+    #[arg(long)]
+    pub snapshot_keep: Option<u64>,
+    /// Interval in ms of garbage collection of old row versions [default: 30000].
+    #[arg(long)]
+    pub gc_interval_ms: Option<u64>,
+}
+
+/// A fully resolved node configuration.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub name: String,
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub http: SocketAddr,
+    pub peer_listen: SocketAddr,
+    pub advertise_peer: String,
+    /// (name, peer address) of each initial member.
+    pub initial_cluster: Vec<(String, String)>,
+    pub cluster_state: ClusterState,
+    pub fsync: bool,
+    pub heartbeat: Duration,
+    pub election_timeout: Duration,
+    pub raft_timeout: Duration,
+    pub snapshot_every: u64,
+    pub snapshot_keep: u64,
+    pub gc_interval: Duration,
+}
+
+impl StartOptions {
+    /// Reads the `--config` file (if any) under these options and resolves
+    /// defaults.
+    pub fn resolve(self) -> anyhow::Result<NodeConfig> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => StartOptions::default(),
+        };
+        let o = self.over(file);
+        let name = o.name.unwrap_or_else(|| "default".into());
+        let peer_listen = o.peer_listen.unwrap_or(([127, 0, 0, 1], 7001).into());
+        let advertise_peer = o.advertise_peer.unwrap_or_else(|| peer_listen.to_string());
+        let initial_cluster = match &o.initial_cluster {
+            Some(s) => parse_initial_cluster(s)?,
+            None => vec![(name.clone(), advertise_peer.clone())],
+        };
+        match initial_cluster.iter().find(|(n, _)| *n == name) {
+            None => bail!("--initial-cluster does not name this member ({name})"),
+            Some((_, addr)) if *addr != advertise_peer => bail!(
+                "--initial-cluster gives {name} the address {addr}, but this member advertises {advertise_peer}"
+            ),
+            Some(_) => {}
+        }
+        let cluster_state = match o.initial_cluster_state.as_deref().unwrap_or("new") {
+            "new" => ClusterState::New,
+            "existing" => ClusterState::Existing,
+            other => bail!("--initial-cluster-state must be new or existing, not {other:?}"),
+        };
+        Ok(NodeConfig {
+            name,
+            data_dir: o.data_dir.unwrap_or_else(|| "./prism-data".into()),
+            listen: o.listen.unwrap_or(([127, 0, 0, 1], 5433).into()),
+            http: o.http.unwrap_or(([127, 0, 0, 1], 8080).into()),
+            peer_listen,
+            advertise_peer,
+            initial_cluster,
+            cluster_state,
+            fsync: o.fsync.unwrap_or(true),
+            heartbeat: Duration::from_millis(o.heartbeat_ms.unwrap_or(100)),
+            election_timeout: Duration::from_millis(o.election_timeout_ms.unwrap_or(1000)),
+            raft_timeout: Duration::from_millis(o.raft_timeout_ms.unwrap_or(5000)),
+            snapshot_every: o.snapshot_every.unwrap_or(20_000),
+            snapshot_keep: o.snapshot_keep.unwrap_or(1000),
+            gc_interval: Duration::from_millis(o.gc_interval_ms.unwrap_or(30_000)),
+        })
+    }
+
+    /// These options, each falling back to `file`'s.
+    fn over(self, file: StartOptions) -> StartOptions {
+        StartOptions {
+            config: self.config,
+            name: self.name.or(file.name),
+            data_dir: self.data_dir.or(file.data_dir),
+            listen: self.listen.or(file.listen),
+            http: self.http.or(file.http),
+            peer_listen: self.peer_listen.or(file.peer_listen),
+            advertise_peer: self.advertise_peer.or(file.advertise_peer),
+            initial_cluster: self.initial_cluster.or(file.initial_cluster),
+            initial_cluster_state: self.initial_cluster_state.or(file.initial_cluster_state),
+            fsync: self.fsync.or(file.fsync),
+            heartbeat_ms: self.heartbeat_ms.or(file.heartbeat_ms),
+            election_timeout_ms: self.election_timeout_ms.or(file.election_timeout_ms),
+            raft_timeout_ms: self.raft_timeout_ms.or(file.raft_timeout_ms),
+            snapshot_every: self.snapshot_every.or(file.snapshot_every),
+            snapshot_keep: self.snapshot_keep.or(file.snapshot_keep),
+            gc_interval_ms: self.gc_interval_ms.or(file.gc_interval_ms),
+        }
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<StartOptions> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    // Accept snake_case keys too.
+    let value: toml::Table =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let value: toml::Table = value
+        .into_iter()
+        .map(|(k, v)| (k.replace('_', "-"), v))
+        .collect();
+    value
+        .try_into()
+        .with_context(|| format!("reading options of {}", path.display()))
+}
+
+/// Parses `n1=host:port,n2=host:port`.
+pub fn parse_initial_cluster(s: &str) -> anyhow::Result<Vec<(String, String)>> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, addr)) = part.split_once('=') else {
+            bail!("--initial-cluster entry {part:?} is not name=host:port");
+        };
+        let (name, addr) = (name.trim(), addr.trim());
+        let addr = addr.strip_prefix("http://").unwrap_or(addr);
+        if name.is_empty() || !addr.contains(':') {
+            bail!("--initial-cluster entry {part:?} is not name=host:port");
+        }
+        if out.iter().any(|(n, _)| n == name) {
+            bail!("--initial-cluster names {name} twice");
+        }
+        out.push((name.to_string(), addr.to_string()));
+    }
+    if out.is_empty() {
+        bail!("--initial-cluster is empty");
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[path = "config_test.rs"]
+mod tests;

@@ -1,0 +1,53 @@
+use super::*;
+
+#[test]
+fn initial_cluster_parses_and_rejects_garbage() {
+    let c = parse_initial_cluster("n1=127.0.0.1:7001, n2=http://127.0.0.1:7002").unwrap();
+    assert_eq!(
+        c,
+        vec![
+            ("n1".to_string(), "127.0.0.1:7001".to_string()),
+            ("n2".to_string(), "127.0.0.1:7002".to_string())
+        ]
+    );
+    assert!(parse_initial_cluster("n1").is_err());
+    assert!(parse_initial_cluster("n1=a:1,n1=b:2").is_err());
+    assert!(parse_initial_cluster("").is_err());
+}
+
+#[test]
+fn toml_file_gives_defaults_and_flags_win() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n2.toml");
+    std::fs::write(
+        &path,
+        "name = \"n2\"\npeer_listen = \"127.0.0.1:7002\"\ninitial-cluster = \"n1=127.0.0.1:7001,n2=127.0.0.1:7002\"\ninitial-cluster-state = \"existing\"\nlisten = \"127.0.0.1:6000\"\n",
+    )
+    .unwrap();
+    let flags = StartOptions {
+        config: Some(path),
+        listen: Some("127.0.0.1:6001".parse().unwrap()),
+        ..Default::default()
+    };
+    let c = flags.resolve().unwrap();
+    assert_eq!(c.name, "n2");
+    assert_eq!(c.listen.to_string(), "127.0.0.1:6001");
+    assert_eq!(c.cluster_state, ClusterState::Existing);
+    assert_eq!(c.initial_cluster.len(), 2);
+    assert_eq!(c.advertise_peer, "127.0.0.1:7002");
+}
+
+#[test]
+fn a_member_missing_from_its_cluster_is_an_error() {
+    let o = StartOptions {
+        name: Some("n9".into()),
+        initial_cluster: Some("n1=127.0.0.1:7001".into()),
+        ..Default::default()
+    };
+    assert!(o.resolve().is_err());
+    let o = StartOptions {
+        initial_cluster_state: Some("maybe".into()),
+        ..Default::default()
+    };
+    assert!(o.resolve().is_err());
+}

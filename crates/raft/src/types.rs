@@ -1,0 +1,51 @@
+//! The openraft type configuration and cluster members.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::io::Cursor;
+
+/// One member of the cluster, as configured (`--name`, `--peer-listen`) and
+/// with the address clients reach it on.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub name: String,
+    /// Node-to-node (Raft RPC) address, `host:port`.
+    pub peer_addr: String,
+    /// PostgreSQL protocol address, `host:port` (may be empty if unknown).
+    pub sql_addr: String,
+}
+
+impl fmt::Display for Member {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}@{}", self.name, self.peer_addr)
+    }
+}
+
+/// An entry's payload: an encoded command of the layer above.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Proposal(pub Vec<u8>);
+
+/// What applying an entry returned to its proposer (encoded by the layer
+/// above; empty for Raft's own entries).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response(pub Vec<u8>);
+
+openraft::declare_raft_types!(
+    /// PrismDB's openraft configuration.
+    pub TypeConfig:
+        D = Proposal,
+        R = Response,
+        NodeId = u64,
+        Node = Member,
+);
+
+/// The node id of a member name: stable, so a name always maps to the same
+/// id (FNV-1a, 63 bits, never 0).
+pub fn node_id(name: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.as_bytes() {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    (h >> 1).max(1)
+}

@@ -1,0 +1,110 @@
+//! Whole-store snapshots (for the log's snapshot transfer) and garbage
+//! collection of old versions.
+//!
+//! A snapshot is every key of the `data` and `meta` column families read
+//! through one RocksDB snapshot, so it is the state as of exactly one applied
+//! log index (stored in `meta` with it). The format is a magic header and
+//! then `cf (u8) | key length (u32 BE) | key | value length (u32 BE) | value`
+//! records. Installing one replaces both column families in one atomic batch.
+
+use crate::row::ROW;
+use crate::store::{CF_DATA, CF_META, RowStore, split_key, storage_err};
+use prismdb_common::{Error, Result, Version};
+use rocksdb::{IteratorMode, WriteBatch};
+
+const MAGIC: &[u8] = b"PRISMSNAP1";
+const FAMILIES: [&str; 2] = [CF_DATA, CF_META];
+
+impl RowStore {
+    /// Serializes the whole store as of one consistent point. Also returns
+    /// the value of `meta_key` at that same point (the log's applied state).
+    pub fn export(&self, meta_key: &[u8]) -> Result<(Option<Vec<u8>>, Vec<u8>)> {
+        let snap = self.db.snapshot();
+        let mut out = MAGIC.to_vec();
+        for (i, name) in FAMILIES.iter().enumerate() {
+            let cf = self.cf(name)?;
+            for item in snap.iterator_cf(cf, IteratorMode::Start) {
+                let (k, v) = item.map_err(storage_err)?;
+                out.push(i as u8);
+                out.extend((k.len() as u32).to_be_bytes());
+                out.extend(&*k);
+                out.extend((v.len() as u32).to_be_bytes());
+                out.extend(&*v);
+            }
+        }
+        let state = snap
+            .get_cf(self.cf(CF_META)?, meta_key)
+            .map_err(storage_err)?;
+        Ok((state, out))
+    }
+
+    /// Replaces the whole store with a snapshot made by [`RowStore::export`].
+    pub fn import(&self, bytes: &[u8]) -> Result<()> {
+        let bad = || Error::Storage("malformed snapshot".into());
+        let mut rest = bytes.strip_prefix(MAGIC).ok_or_else(bad)?;
+        let mut batch = WriteBatch::default();
+        for name in FAMILIES {
+            let cf = self.cf(name)?;
+            batch.delete_range_cf(cf, [0u8].as_slice(), [0xffu8; 64].as_slice());
+            // delete_range's end is exclusive; keys starting with 64 0xff
+            // bytes do not occur (keys start with a table id or a name).
+        }
+        let take = |n: usize, rest: &mut &[u8]| -> Result<Vec<u8>> {
+            if rest.len() < n {
+                return Err(bad());
+            }
+            let (a, b) = rest.split_at(n);
+            *rest = b;
+            Ok(a.to_vec())
+        };
+        while !rest.is_empty() {
+            let cf = take(1, &mut rest)?[0] as usize;
+            let name = FAMILIES.get(cf).ok_or_else(bad)?;
+            let klen = u32::from_be_bytes(take(4, &mut rest)?.try_into().map_err(|_| bad())?);
+            let key = take(klen as usize, &mut rest)?;
+            let vlen = u32::from_be_bytes(take(4, &mut rest)?.try_into().map_err(|_| bad())?);
+            let value = take(vlen as usize, &mut rest)?;
+            batch.put_cf(self.cf(name)?, key, value);
+        }
+        self.db.write(batch).map_err(storage_err)?;
+        self.load_meta()
+    }
+
+    /// Deletes versions no snapshot at or above `below` can see: for each
+    /// key, every version older than its newest version `<= below`, and
+    /// that version too when it is a delete. Returns how many were removed.
+    pub fn collect_garbage(&self, below: Version) -> Result<usize> {
+        let cf = self.cf(CF_DATA)?;
+        let mut it = self.db.raw_iterator_cf(cf);
+        it.seek_to_first();
+        let mut batch = WriteBatch::default();
+        let mut removed = 0;
+        // The row (table | pk) whose newest version <= below was seen.
+        let mut settled: Option<Vec<u8>> = None;
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let (_, _, version) = split_key(k)?;
+            let row = k[..k.len() - 8].to_vec();
+            if version <= below {
+                if settled.as_deref() == Some(row.as_slice()) {
+                    batch.delete_cf(cf, k);
+                    removed += 1;
+                } else {
+                    if v.first() != Some(&ROW) {
+                        batch.delete_cf(cf, k);
+                        removed += 1;
+                    }
+                    settled = Some(row);
+                }
+            }
+            if batch.len() >= 10_000 {
+                self.db
+                    .write(std::mem::take(&mut batch))
+                    .map_err(storage_err)?;
+            }
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        self.db.write(batch).map_err(storage_err)?;
+        Ok(removed)
+    }
+}
