@@ -66,6 +66,10 @@ pub struct ClusterMember {
     pub term: u64,
     pub applied_index: Option<u64>,
     pub last_log_index: Option<u64>,
+    /// Last log index covered by the member's latest snapshot.
+    pub snapshot_index: Option<u64>,
+    /// Entries up to here were compacted out of the member's log.
+    pub purged_index: Option<u64>,
     /// The member answering the query.
     pub this_node: bool,
 }

@@ -2,7 +2,8 @@
 //!
 //! `prism_cluster.members` lists every member of the Raft group as this
 //! node sees it at query time: role, voter or learner, the leader it knows,
-//! term, applied and last log index. Other members are asked over the
+//! term, applied and last log index, and how far its log was snapshotted
+//! and compacted. Other members are asked over the
 //! cluster's RPC with a short bound; a silent one shows as `unreachable`.
 
 use crate::{ClusterMember, Log};
@@ -79,6 +80,8 @@ fn members_schema() -> SchemaRef {
         Field::new("term", DataType::Int64, false),
         Field::new("applied_index", DataType::Int64, true),
         Field::new("last_log_index", DataType::Int64, true),
+        Field::new("snapshot_index", DataType::Int64, true),
+        Field::new("purged_index", DataType::Int64, true),
         Field::new("this_node", DataType::Boolean, false),
     ]))
 }
@@ -109,6 +112,8 @@ fn to_batch(members: &[ClusterMember]) -> DfResult<RecordBatch> {
         int(&|m| Some(m.term)),
         int(&|m| m.applied_index),
         int(&|m| m.last_log_index),
+        int(&|m| m.snapshot_index),
+        int(&|m| m.purged_index),
         boolean(&|m| m.this_node),
     ];
     Ok(RecordBatch::try_new(members_schema(), columns)?)

@@ -129,6 +129,8 @@ impl Log for ReplicatedLog {
                 term: s.term,
                 applied_index: s.applied_index,
                 last_log_index: s.last_log_index,
+                snapshot_index: s.snapshot_index,
+                purged_index: s.purged_index,
                 this_node: s.id == self.replica.id,
             })
             .collect()

@@ -69,6 +69,10 @@ pub struct MemberStatus {
     pub leader: Option<u64>,
     pub applied_index: Option<u64>,
     pub last_log_index: Option<u64>,
+    /// Last log index covered by its latest snapshot.
+    pub snapshot_index: Option<u64>,
+    /// Entries up to here were compacted out of its log.
+    pub purged_index: Option<u64>,
     /// The oldest snapshot its transactions still read.
     pub oldest_snapshot: Option<u64>,
 }
@@ -386,6 +390,8 @@ impl Replica {
             leader: m.current_leader,
             applied_index: m.last_applied.map(|l| l.index),
             last_log_index: m.last_log_index,
+            snapshot_index: m.snapshot.map(|l| l.index),
+            purged_index: m.purged.map(|l| l.index),
             oldest_snapshot: Some(self.applier.oldest_snapshot()),
         }
     }
@@ -427,6 +433,8 @@ impl Replica {
                         leader: None,
                         applied_index: None,
                         last_log_index: None,
+                        snapshot_index: None,
+                        purged_index: None,
                         oldest_snapshot: None,
                     },
                 }

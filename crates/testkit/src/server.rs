@@ -1,7 +1,8 @@
 //! `TestServer`: runs a real `prismdb` process for integration tests.
 //!
 //! The server is started as `BIN start --data-dir DIR --listen 127.0.0.1:PORT
-//! --http 127.0.0.1:HPORT`. Its stdout and stderr go to a log file next to the
+//! --http 127.0.0.1:HPORT --peer-listen 127.0.0.1:RPORT` (plus any extra
+//! arguments, e.g. a cluster member's `--name` and `--initial-cluster`). Its stdout and stderr go to a log file next to the
 //! data directory so that a failing test can show what the server said.
 
 use std::fs::OpenOptions;
@@ -32,6 +33,7 @@ pub struct TestServer {
     log_path: PathBuf,
     pg_port: u16,
     http_port: u16,
+    peer_port: u16,
     child: Option<Child>,
     extra_args: Vec<String>,
     /// Keeps the temporary directory (data dir + log) alive for the server's lifetime.
@@ -55,12 +57,16 @@ pub fn free_port() -> Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// Two distinct free ports.
-fn free_port_pair() -> Result<(u16, u16)> {
-    // Hold both listeners at once so the kernel cannot hand out the same port twice.
-    let a = TcpListener::bind("127.0.0.1:0")?;
-    let b = TcpListener::bind("127.0.0.1:0")?;
-    Ok((a.local_addr()?.port(), b.local_addr()?.port()))
+/// `n` distinct free ports.
+pub fn free_ports(n: usize) -> Result<Vec<u16>> {
+    // Hold all listeners at once so the kernel cannot hand out a port twice.
+    let listeners = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0"))
+        .collect::<std::io::Result<Vec<_>>>()?;
+    listeners
+        .iter()
+        .map(|l| Ok(l.local_addr()?.port()))
+        .collect()
 }
 
 impl TestServer {
@@ -116,6 +122,7 @@ impl TestServer {
             log_path,
             pg_port: 0,
             http_port: 0,
+            peer_port: 0,
             child: None,
             extra_args: extra_args.iter().map(|s| s.to_string()).collect(),
             _temp: temp,
@@ -125,9 +132,10 @@ impl TestServer {
     async fn start_with_fresh_ports(&mut self) -> Result<()> {
         let mut last_err = None;
         for _ in 0..START_ATTEMPTS {
-            let (pg, http) = free_port_pair()?;
-            self.pg_port = pg;
-            self.http_port = http;
+            let ports = free_ports(3)?;
+            self.pg_port = ports[0];
+            self.http_port = ports[1];
+            self.peer_port = ports[2];
             match self.spawn_and_wait().await {
                 Ok(()) => return Ok(()),
                 Err(e) => {
@@ -154,6 +162,8 @@ impl TestServer {
             .arg(format!("127.0.0.1:{}", self.pg_port))
             .arg("--http")
             .arg(format!("127.0.0.1:{}", self.http_port))
+            .arg("--peer-listen")
+            .arg(format!("127.0.0.1:{}", self.peer_port))
             .args(&self.extra_args)
             .stdin(Stdio::null())
             .stdout(Stdio::from(log))
@@ -225,6 +235,36 @@ impl TestServer {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// A stopped server on fixed ports (a cluster member); start it with
+    /// [`TestServer::restart`].
+    pub fn member(
+        bin: &Path,
+        data_dir: PathBuf,
+        ports: (u16, u16, u16),
+        extra_args: &[String],
+    ) -> Result<Self> {
+        let mut s = Self::new_stopped(bin, data_dir, None, &[])?;
+        (s.pg_port, s.http_port, s.peer_port) = ports;
+        s.extra_args = extra_args.to_vec();
+        Ok(s)
+    }
+
+    /// Starts the process without waiting for it to accept connections.
+    pub fn launch(&mut self) -> Result<()> {
+        self.append_log_marker("starting")?;
+        self.spawn()
+    }
+
+    /// Waits until a launched process accepts connections.
+    pub async fn wait_started(&mut self) -> Result<()> {
+        self.wait_ready().await
+    }
+
+    /// The node-to-node (Raft) port.
+    pub fn peer_port(&self) -> u16 {
+        self.peer_port
     }
 
     /// The pgwire port.

@@ -1,0 +1,106 @@
+//! `TestCluster`: several real `prismdb` processes forming one Raft group on
+//! loopback, each with its own data directory and ports.
+//!
+//! Members are started as etcd-style `--name nI --initial-cluster
+//! n1=…,n2=…,n3=… --initial-cluster-state new`, all at once. Any member can
+//! be killed with SIGKILL and restarted on the same directory and ports.
+
+use crate::server::{TestServer, free_ports};
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// A running cluster of `prismdb` processes.
+pub struct TestCluster {
+    pub nodes: Vec<TestServer>,
+    _temp: TempDir,
+}
+
+impl TestCluster {
+    /// Starts `n` members and waits until every one accepts connections and
+    /// a leader is elected. `extra_args` go to every member.
+    pub async fn start(bin: impl AsRef<Path>, n: usize, extra_args: &[&str]) -> Result<Self> {
+        let temp = tempfile::Builder::new()
+            .prefix("prismdb-cluster-")
+            .tempdir()
+            .context("creating temporary directory")?;
+        let ports = free_ports(3 * n)?;
+        let initial: Vec<String> = (0..n)
+            .map(|i| format!("n{}=127.0.0.1:{}", i + 1, ports[3 * i + 2]))
+            .collect();
+        let initial = initial.join(",");
+        let mut nodes = Vec::new();
+        for i in 0..n {
+            let mut args = vec![
+                "--name".to_string(),
+                format!("n{}", i + 1),
+                "--initial-cluster".to_string(),
+                initial.clone(),
+                "--initial-cluster-state".to_string(),
+                "new".to_string(),
+            ];
+            args.extend(extra_args.iter().map(|s| s.to_string()));
+            let node = TestServer::member(
+                bin.as_ref(),
+                temp.path().join(format!("n{}", i + 1)),
+                (ports[3 * i], ports[3 * i + 1], ports[3 * i + 2]),
+                &args,
+            )?;
+            nodes.push(node);
+        }
+        for node in &mut nodes {
+            node.launch()?;
+        }
+        for node in &mut nodes {
+            node.wait_started().await?;
+        }
+        let cluster = TestCluster { nodes, _temp: temp };
+        cluster.leader(Duration::from_secs(30)).await?;
+        Ok(cluster)
+    }
+
+    /// The index of the current leader, as a running member reports it,
+    /// waiting up to `timeout` for one to be elected.
+    pub async fn leader(&self, timeout: Duration) -> Result<usize> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            for node in &self.nodes {
+                let Ok(client) = node.connect(crate::DEFAULT_DB).await else {
+                    continue;
+                };
+                let rows = client
+                    .query(
+                        "SELECT name FROM prism_cluster.members WHERE is_leader",
+                        &[],
+                    )
+                    .await;
+                if let Ok(rows) = rows
+                    && let Some(row) = rows.first()
+                {
+                    let name: String = row.get(0);
+                    if let Some(i) = name
+                        .strip_prefix('n')
+                        .and_then(|n| n.parse::<usize>().ok())
+                    {
+                        return Ok(i - 1);
+                    }
+                }
+            }
+            if Instant::now() >= deadline {
+                bail!("no leader elected within {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Log tails of every member (for failure messages).
+    pub fn logs(&self) -> String {
+        self.nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| format!("---- n{} ----\n{}", i + 1, n.log_tail(4000)))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
