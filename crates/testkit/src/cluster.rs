@@ -10,6 +10,59 @@ use anyhow::{Context, Result, bail};
 use std::path::Path;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
+use tokio_postgres::Client;
+
+/// One row of `prism_cluster.members`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberRow {
+    pub name: String,
+    pub node_id: i64,
+    pub peer_addr: String,
+    pub sql_addr: String,
+    pub role: String,
+    pub voter: bool,
+    pub is_leader: bool,
+    pub leader: Option<String>,
+    pub term: i64,
+    pub applied_index: Option<i64>,
+    pub last_log_index: Option<i64>,
+    pub snapshot_index: Option<i64>,
+    pub purged_index: Option<i64>,
+    pub this_node: bool,
+}
+
+/// `prism_cluster.members` as the node behind `client` sees it, ordered by
+/// name.
+pub async fn members(client: &Client) -> Result<Vec<MemberRow>> {
+    let rows = client
+        .query(
+            "SELECT name, node_id, peer_addr, sql_addr, role, voter, is_leader, leader, term, \
+                    applied_index, last_log_index, snapshot_index, purged_index, this_node \
+             FROM prism_cluster.members ORDER BY name",
+            &[],
+        )
+        .await
+        .context("querying prism_cluster.members")?;
+    Ok(rows
+        .iter()
+        .map(|r| MemberRow {
+            name: r.get(0),
+            node_id: r.get(1),
+            peer_addr: r.get(2),
+            sql_addr: r.get(3),
+            role: r.get(4),
+            voter: r.get(5),
+            is_leader: r.get(6),
+            leader: r.get(7),
+            term: r.get(8),
+            applied_index: r.get(9),
+            last_log_index: r.get(10),
+            snapshot_index: r.get(11),
+            purged_index: r.get(12),
+            this_node: r.get(13),
+        })
+        .collect())
+}
 
 /// A running cluster of `prismdb` processes.
 pub struct TestCluster {
@@ -92,6 +145,20 @@ impl TestCluster {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+
+    /// `prism_cluster.members` as member `i` sees it (a fresh connection).
+    pub async fn members(&self, i: usize) -> Result<Vec<MemberRow>> {
+        let client = self.nodes[i].connect(crate::DEFAULT_DB).await?;
+        members(&client).await
+    }
+
+    /// The index in [`TestCluster::nodes`] of the member called `name`
+    /// (`n1` is 0).
+    pub fn index_of(name: &str) -> Option<usize> {
+        name.strip_prefix('n')
+            .and_then(|n| n.parse::<usize>().ok())
+            .and_then(|n| n.checked_sub(1))
     }
 
     /// Log tails of every member (for failure messages).

@@ -15,7 +15,7 @@ pub mod pgtext;
 pub mod server;
 pub mod slt;
 
-pub use cluster::TestCluster;
+pub use cluster::{MemberRow, TestCluster, members};
 pub use harness::slt_test_main;
 pub use pgdb::{PgColumnType, PgDb, PgError, Protocol};
 pub use server::{DEFAULT_DB, TEST_USER, TestServer, connect_config, free_port, free_ports};
