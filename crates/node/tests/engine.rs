@@ -11,11 +11,15 @@ use std::sync::Arc;
 
 /// A one-member cluster on `dir` (its peer address is never dialled).
 async fn start(dir: &Path) -> Node {
+    start_with(dir, StartOptions::default()).await
+}
+
+async fn start_with(dir: &Path, options: StartOptions) -> Node {
     let config = StartOptions {
         data_dir: Some(dir.to_path_buf()),
         peer_listen: Some("127.0.0.1:0".parse().unwrap()),
         fsync: Some(false),
-        ..Default::default()
+        ..options
     }
     .resolve()
     .unwrap();
@@ -484,4 +488,50 @@ async fn t96_statement_timeout_cancels_with_57014_and_session_goes_on() {
     );
     exec(&mut s, "SET statement_timeout = 0").await.unwrap();
     assert_eq!(rows(&mut s, "SELECT 1").await, vec![vec!["1".to_string()]]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t97_garbage_collection_keeps_what_running_transactions_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_with(
+        dir.path(),
+        StartOptions {
+            gc_interval_ms: Some(30),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut a = session(&node.engine);
+    let mut b = session(&node.engine);
+    exec(&mut b, "CREATE TABLE g (id INT PRIMARY KEY, v INT)")
+        .await
+        .unwrap();
+    exec(&mut b, "INSERT INTO g VALUES (1, 0)").await.unwrap();
+    let table = node.engine.catalog().database("prism").unwrap().tables["g"].id;
+
+    exec(&mut a, "BEGIN").await.unwrap();
+    assert_eq!(rows(&mut a, "SELECT v FROM g").await, vec![vec!["0".to_string()]]);
+    for _ in 0..20 {
+        exec(&mut b, "UPDATE g SET v = v + 1").await.unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // The open block's snapshot is pinned: its version survives collection.
+    assert_eq!(rows(&mut a, "SELECT v FROM g").await, vec![vec!["0".to_string()]]);
+    assert!(node.store.version_count(table).unwrap() > 1);
+    exec(&mut a, "COMMIT").await.unwrap();
+
+    // With nothing pinned, the horizon moves past every update and only the
+    // newest version remains.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while node.store.version_count(table).unwrap() > 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "old versions were not collected (horizon {})",
+            node.store.horizon()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+    }
+    assert_eq!(rows(&mut b, "SELECT v FROM g").await, vec![vec!["20".to_string()]]);
+    exec(&mut b, "UPDATE g SET v = v + 1").await.unwrap();
+    assert_eq!(rows(&mut b, "SELECT v FROM g").await, vec![vec!["21".to_string()]]);
 }

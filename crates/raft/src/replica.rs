@@ -103,6 +103,19 @@ pub enum JoinOutcome {
     Failed(String),
 }
 
+/// Callers waiting for the next read-index round.
+type ReadWaiters = Vec<tokio::sync::oneshot::Sender<Result<u64>>>;
+
+/// Read-index rounds shared by concurrent readers: at most one round runs
+/// at a time, and every caller that arrives while it runs is answered by
+/// the next one (which starts after the caller arrived, so its answer
+/// still covers every commit acknowledged before the call).
+#[derive(Default)]
+struct ReadBatch {
+    running: bool,
+    waiting: ReadWaiters,
+}
+
 /// A running member.
 pub struct Replica {
     pub raft: Raft<TypeConfig>,
@@ -111,6 +124,7 @@ pub struct Replica {
     config: ReplicaConfig,
     client: reqwest::Client,
     applier: Arc<dyn Applier>,
+    reads: parking_lot::Mutex<ReadBatch>,
 }
 
 impl Replica {
@@ -162,6 +176,7 @@ impl Replica {
             config,
             client,
             applier,
+            reads: parking_lot::Mutex::new(ReadBatch::default()),
         });
         let initialized = replica
             .raft
@@ -291,7 +306,49 @@ impl Replica {
 
     /// A linearizable read point: a log index that includes every commit
     /// acknowledged before this call, applied on this node on return.
-    pub async fn read_index(&self) -> Result<u64> {
+    /// Concurrent callers share read-index rounds.
+    pub async fn read_index(self: &Arc<Self>) -> Result<u64> {
+        let deadline = Instant::now() + self.config.timeout;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let start = {
+            let mut reads = self.reads.lock();
+            reads.waiting.push(tx);
+            !std::mem::replace(&mut reads.running, true)
+        };
+        if start {
+            // A task of its own, so a caller that gives up does not strand
+            // the others.
+            let me = self.clone();
+            tokio::spawn(async move { me.read_rounds().await });
+        }
+        let index = rx
+            .await
+            .map_err(|_| Error::Internal("read-index round dropped".into()))??;
+        self.wait_applied(index, deadline).await?;
+        Ok(index)
+    }
+
+    /// Runs read-index rounds until nobody waits.
+    async fn read_rounds(self: Arc<Self>) {
+        loop {
+            let waiters = {
+                let mut reads = self.reads.lock();
+                if reads.waiting.is_empty() {
+                    reads.running = false;
+                    return;
+                }
+                std::mem::take(&mut reads.waiting)
+            };
+            let result = self.read_index_round().await;
+            for w in waiters {
+                let _ = w.send(result.clone());
+            }
+        }
+    }
+
+    /// One read-index round: the leader's commit index, confirmed by a
+    /// quorum (asked of the leader when this node follows).
+    async fn read_index_round(&self) -> Result<u64> {
         let deadline = Instant::now() + self.config.timeout;
         let mut target: Option<Member> = None;
         loop {
@@ -318,10 +375,7 @@ impl Replica {
                 },
             };
             match outcome {
-                ReadOutcome::Index(index) => {
-                    self.wait_applied(index, deadline).await?;
-                    return Ok(index);
-                }
+                ReadOutcome::Index(index) => return Ok(index),
                 ReadOutcome::NotLeader(next) => {
                     target = match next {
                         Some(m) if m.name == self.me.name => None,

@@ -70,6 +70,21 @@ impl RowStore {
         self.load_meta()
     }
 
+    /// How many versions (rows and deletes) of `table` are stored.
+    pub fn version_count(&self, table: prismdb_common::TableId) -> Result<usize> {
+        let mut ro = rocksdb::ReadOptions::default();
+        ro.set_iterate_upper_bound(crate::store::table_end(table));
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
+        it.seek(crate::store::table_prefix(table));
+        let mut n = 0;
+        while it.valid() {
+            n += 1;
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        Ok(n)
+    }
+
     /// Deletes versions no snapshot at or above `below` can see: for each
     /// key, every version older than its newest version `<= below`, and
     /// that version too when it is a delete. Returns how many were removed.
