@@ -1,14 +1,18 @@
 //! A libtest-compatible test binary for the `.slt` corpus.
 //!
-//! [`slt_test_main`] turns every (protocol, file) pair into one test of a
+//! [`slt_test_main`] turns every (mode, file) pair into one test of a
 //! `harness = false` integration test, so `cargo test` and `cargo nextest`
-//! both list and run them (`--list`, name filters, `--exact` all work). One
-//! `prismdb` server is started lazily per test process and shared by the tests
-//! that process runs; each file gets a database of its own. After the libtest
-//! summary a plain `N passed, N failed` line is printed.
+//! both list and run them (`--list`, name filters, `--exact` all work).
+//! Modes: `simple` and `extended` run a file over that protocol against one
+//! node; `cluster` runs it over the simple protocol against a follower of a
+//! three-member cluster, so every write is forwarded to the leader and every
+//! read waits for a read-index. One server (or cluster) is started lazily
+//! per test process and shared by the tests that process runs; each file
+//! gets a database of its own. After the libtest summary a plain
+//! `N passed, N failed` line is printed.
 //!
 //! Environment: `PRISM_SLT_FILTER=substr` keeps only files whose path contains
-//! `substr`; `PRISM_SLT_MODE=simple|extended` keeps a single protocol.
+//! `substr`; `PRISM_SLT_MODE=simple|extended|cluster` keeps a single mode.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -17,16 +21,40 @@ use std::sync::Mutex;
 use libtest_mimic::{Arguments, Failed, Trial};
 use tokio_postgres::Config;
 
+use crate::cluster::TestCluster;
 use crate::pgdb::Protocol;
 use crate::server::{DEFAULT_DB, TestServer};
 use crate::slt::{collect_slt_files, run_slt_file};
 
-/// The protocols selected by `PRISM_SLT_MODE` (both when unset).
-pub fn protocols_from_env() -> Vec<Protocol> {
+/// Where and how a file runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One node, over this protocol.
+    Single(Protocol),
+    /// A follower of a three-member cluster, simple protocol.
+    Cluster,
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mode::Single(p) => write!(f, "{p}"),
+            Mode::Cluster => f.write_str("cluster"),
+        }
+    }
+}
+
+/// The modes selected by `PRISM_SLT_MODE` (all when unset).
+pub fn modes_from_env() -> Vec<Mode> {
     match std::env::var("PRISM_SLT_MODE").ok().as_deref() {
-        Some("simple") => vec![Protocol::Simple],
-        Some("extended") => vec![Protocol::Extended],
-        _ => vec![Protocol::Simple, Protocol::Extended],
+        Some("simple") => vec![Mode::Single(Protocol::Simple)],
+        Some("extended") => vec![Mode::Single(Protocol::Extended)],
+        Some("cluster") => vec![Mode::Cluster],
+        _ => vec![
+            Mode::Single(Protocol::Simple),
+            Mode::Single(Protocol::Extended),
+            Mode::Cluster,
+        ],
     }
 }
 
@@ -42,6 +70,8 @@ struct State {
     server: Option<TestServer>,
     config: Option<Config>,
     start_error: Option<String>,
+    cluster: Option<TestCluster>,
+    cluster_config: Option<Config>,
 }
 
 impl Shared {
@@ -69,6 +99,30 @@ impl Shared {
         }
     }
 
+    /// Connection settings of a follower of the shared cluster, starting it
+    /// on first use.
+    fn cluster_config(&self) -> Result<Config, String> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(config) = &state.cluster_config {
+            return Ok(config.clone());
+        }
+        let started = self.runtime.block_on(async {
+            let cluster = TestCluster::start(&self.bin, 3, &[]).await?;
+            let leader = cluster.leader(std::time::Duration::from_secs(30)).await?;
+            anyhow::Ok((cluster, leader))
+        });
+        match started {
+            Ok((cluster, leader)) => {
+                let follower = (leader + 1) % cluster.nodes.len();
+                let config = cluster.nodes[follower].pg_config(DEFAULT_DB);
+                state.cluster = Some(cluster);
+                state.cluster_config = Some(config.clone());
+                Ok(config)
+            }
+            Err(e) => Err(format!("could not start a prismdb cluster: {e:#}")),
+        }
+    }
+
     /// The server log tail if the server is no longer running (it crashed).
     fn crash_report(&self) -> Option<String> {
         let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -83,10 +137,18 @@ impl Shared {
         ))
     }
 
-    fn run_file(&self, path: &Path, protocol: Protocol) -> Result<(), Failed> {
-        let config = self.config()?;
+    fn run_file(&self, path: &Path, mode: Mode) -> Result<(), Failed> {
+        let (config, protocol) = match mode {
+            Mode::Single(protocol) => (self.config()?, protocol),
+            Mode::Cluster => (self.cluster_config()?, Protocol::Simple),
+        };
         match self.runtime.block_on(run_slt_file(&config, path, protocol)) {
             Ok(()) => Ok(()),
+            Err(msg) if mode == Mode::Cluster => {
+                let state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+                let logs = state.cluster.as_ref().map(|c| c.logs()).unwrap_or_default();
+                Err(format!("{msg}\n{logs}").into())
+            }
             Err(msg) => match self.crash_report() {
                 Some(report) => Err(format!("{msg}\n{report}").into()),
                 None => Err(msg.into()),
@@ -132,7 +194,7 @@ pub fn slt_test_main(bin: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> ExitCo
     });
 
     let mut trials = Vec::new();
-    for protocol in protocols_from_env() {
+    for mode in modes_from_env() {
         for path in &files {
             if let Some(f) = &filter
                 && !path.to_string_lossy().contains(f.as_str())
@@ -146,8 +208,8 @@ pub fn slt_test_main(bin: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> ExitCo
                 .replace('\\', "/");
             let shared = shared.clone();
             let path = path.clone();
-            trials.push(Trial::test(format!("{protocol}::{rel}"), move || {
-                shared.run_file(&path, protocol)
+            trials.push(Trial::test(format!("{mode}::{rel}"), move || {
+                shared.run_file(&path, mode)
             }));
         }
     }
@@ -160,13 +222,12 @@ pub fn slt_test_main(bin: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> ExitCo
             conclusion.num_passed, conclusion.num_failed
         );
     }
-    // Stop the server before exiting (statics are not dropped).
-    let server = shared
-        .state
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .server
-        .take();
+    // Stop the servers before exiting (statics are not dropped).
+    let (server, cluster) = {
+        let mut state = shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        (state.server.take(), state.cluster.take())
+    };
     drop(server);
+    drop(cluster);
     conclusion.exit_code()
 }
