@@ -21,7 +21,7 @@ pub use config::{NodeConfig, StartOptions};
 
 use anyhow::Context;
 use prismdb_exec::Engine;
-use prismdb_raft::{LogStore, Member, Replica, ReplicaConfig, node_id};
+use prismdb_raft::{LogStats, LogStore, Member, Replica, ReplicaConfig, node_id};
 use prismdb_rowstore::{Command, RowStore, StoreOptions};
 use prismdb_server::Metrics;
 use replication::{ReplicatedLog, StoreApplier};
@@ -36,6 +36,8 @@ pub struct Node {
     pub engine: Arc<Engine>,
     pub replica: Arc<Replica>,
     pub store: Arc<RowStore>,
+    /// Appends and entries written to the log (group commit shows here).
+    pub log_stats: Arc<LogStats>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -61,6 +63,7 @@ impl Node {
         );
         let log = LogStore::new(store.db().clone(), config.fsync)
             .map_err(|e| anyhow::anyhow!("opening the Raft log: {e}"))?;
+        let log_stats = log.stats();
         let me = Member {
             name: config.name.clone(),
             peer_addr: config.advertise_peer.clone(),
@@ -126,6 +129,7 @@ impl Node {
             engine,
             replica,
             store,
+            log_stats,
             stop,
             tasks,
         })

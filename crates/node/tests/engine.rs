@@ -535,3 +535,50 @@ async fn t97_garbage_collection_keeps_what_running_transactions_read() {
     exec(&mut b, "UPDATE g SET v = v + 1").await.unwrap();
     assert_eq!(rows(&mut b, "SELECT v FROM g").await, vec![vec!["21".to_string()]]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t98_concurrent_commits_share_log_fsyncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = start_with(
+        dir.path(),
+        StartOptions {
+            fsync: Some(true),
+            ..Default::default()
+        },
+    )
+    .await;
+    let mut s = session(&node.engine);
+    exec(&mut s, "CREATE TABLE gc (c INT, i INT, PRIMARY KEY (c, i))")
+        .await
+        .unwrap();
+    let before = (
+        node.log_stats.syncs.load(std::sync::atomic::Ordering::Relaxed),
+        node.log_stats.entries.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    let mut tasks = Vec::new();
+    for c in 0..8 {
+        let e = node.engine.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut s = session(&e);
+            for i in 0..40 {
+                exec(&mut s, &format!("INSERT INTO gc VALUES ({c}, {i})"))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(
+        rows(&mut s, "SELECT count(*) FROM gc").await,
+        vec![vec!["320".to_string()]]
+    );
+    let syncs = node.log_stats.syncs.load(std::sync::atomic::Ordering::Relaxed) - before.0;
+    let entries = node.log_stats.entries.load(std::sync::atomic::Ordering::Relaxed) - before.1;
+    assert!(entries >= 320, "{entries} entries");
+    assert!(
+        syncs < entries,
+        "every commit had its own fsync: {syncs} syncs for {entries} entries"
+    );
+}

@@ -26,7 +26,7 @@ pub mod service;
 pub mod state_machine;
 pub mod types;
 
-pub use log_store::{LogStore, column_families};
+pub use log_store::{LogStats, LogStore, column_families};
 pub use replica::{ClusterState, MemberStatus, Replica, ReplicaConfig};
 pub use state_machine::{Applier, StateMachine};
 pub use types::{Member, Proposal, Response, TypeConfig, node_id};

@@ -3,8 +3,14 @@
 //! Column family `raft_log` maps a log index (u64 BE) to a bincode entry;
 //! `raft_state` holds the vote, the committed log id and the last purged log
 //! id. Both live in the node's one RocksDB instance, beside the row store's
-//! column families, so a synced log append also makes every earlier
-//! state-machine write durable (one write-ahead log).
+//! column families, so syncing the write-ahead log for an append also makes
+//! every earlier state-machine write durable.
+//!
+//! Group commit: an append writes its entries at once (visible to readers)
+//! and hands openraft's "flushed" callback to the flusher thread. The flusher
+//! takes every callback that queued up, syncs the write-ahead log once, and
+//! completes them all, so concurrent commits share one fsync while the Raft
+//! core goes on appending.
 
 use crate::types::TypeConfig;
 use crate::{decode, encode};
@@ -17,6 +23,7 @@ use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, Writ
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const CF_LOG: &str = "raft_log";
 const CF_STATE: &str = "raft_state";
@@ -49,11 +56,45 @@ pub(crate) fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Counters of log writes: how many appends (one write, one fsync each) carried
+/// how many entries. More entries than appends is group commit at work.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    pub appends: AtomicU64,
+    pub entries: AtomicU64,
+    /// Write-ahead log syncs that made appends durable.
+    pub syncs: AtomicU64,
+}
+
 /// The log store. Clones share the database.
 #[derive(Clone)]
 pub struct LogStore {
     db: Arc<DB>,
     sync: bool,
+    stats: Arc<LogStats>,
+    flusher: std::sync::mpsc::Sender<LogFlushed<TypeConfig>>,
+}
+
+/// Syncs the write-ahead log for every callback queued since the last sync,
+/// then completes them in order. Holds the database weakly, so a closed
+/// store is not kept open.
+fn run_flusher(
+    db: std::sync::Weak<DB>,
+    stats: Arc<LogStats>,
+    rx: std::sync::mpsc::Receiver<LogFlushed<TypeConfig>>,
+) {
+    while let Ok(first) = rx.recv() {
+        let mut group = vec![first];
+        group.extend(rx.try_iter());
+        let synced = match db.upgrade() {
+            Some(db) => db.flush_wal(true).map_err(|e| e.to_string()),
+            None => Err("the database is closed".to_string()),
+        };
+        stats.syncs.fetch_add(1, Ordering::Relaxed);
+        for cb in group {
+            cb.log_io_completed(synced.clone().map_err(std::io::Error::other));
+        }
+    }
 }
 
 impl LogStore {
@@ -66,7 +107,25 @@ impl LogStore {
                 return Err(StorageIOError::read(io_err(format!("missing column family {cf}"))).into());
             }
         }
-        Ok(LogStore { db, sync })
+        let stats = Arc::new(LogStats::default());
+        let (flusher, rx) = std::sync::mpsc::channel();
+        let weak = Arc::downgrade(&db);
+        let s = stats.clone();
+        std::thread::Builder::new()
+            .name("prism-log-sync".into())
+            .spawn(move || run_flusher(weak, s, rx))
+            .map_err(|e| StorageIOError::write(io_err(e)))?;
+        Ok(LogStore {
+            db,
+            sync,
+            stats,
+            flusher,
+        })
+    }
+
+    /// The store's write counters.
+    pub fn stats(&self) -> Arc<LogStats> {
+        self.stats.clone()
     }
 
     fn cf(&self, name: &str) -> StorageResult<&rocksdb::ColumnFamily> {
@@ -185,22 +244,28 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     {
         let cf = self.cf(CF_LOG)?;
         let mut batch = WriteBatch::default();
+        let mut n = 0;
         for entry in entries {
             let b = encode(&entry).map_err(|e| StorageIOError::write_logs(io_err(e)))?;
             batch.put_cf(cf, entry.get_log_id().index.to_be_bytes(), b);
+            n += 1;
         }
-        let wo = self.write_opts();
-        let res = blocking(|| self.db.write_opt(batch, &wo));
-        match res {
-            Ok(()) => {
-                callback.log_io_completed(Ok(()));
-                Ok(())
-            }
-            Err(e) => {
-                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
-                Err(StorageIOError::write_logs(io_err(e)).into())
-            }
+        self.stats.appends.fetch_add(1, Ordering::Relaxed);
+        self.stats.entries.fetch_add(n, Ordering::Relaxed);
+        // Unsynced: the flusher syncs once for every append queued meanwhile.
+        if let Err(e) = self.db.write(batch) {
+            callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
+            return Err(StorageIOError::write_logs(io_err(e)).into());
         }
+        if !self.sync {
+            callback.log_io_completed(Ok(()));
+            return Ok(());
+        }
+        if let Err(std::sync::mpsc::SendError(callback)) = self.flusher.send(callback) {
+            callback.log_io_completed(Err(std::io::Error::other("log flusher stopped")));
+            return Err(StorageIOError::write_logs(io_err("log flusher stopped")).into());
+        }
+        Ok(())
     }
 
     async fn truncate(&mut self, log_id: LogId<u64>) -> StorageResult<()> {
