@@ -82,6 +82,10 @@ impl Applier for StoreApplier {
     fn oldest_snapshot(&self) -> u64 {
         self.0.oldest_active()
     }
+
+    fn applied_index(&self) -> u64 {
+        self.0.last_version()
+    }
 }
 
 /// The engine's view of the replicated log.

@@ -410,6 +410,9 @@ impl Replica {
     }
 
     async fn wait_applied(&self, index: u64, deadline: Instant) -> Result<()> {
+        if self.applier.applied_index() >= index {
+            return Ok(());
+        }
         let remaining = deadline.saturating_duration_since(Instant::now());
         self.raft
             .wait(Some(remaining.max(Duration::from_millis(1))))

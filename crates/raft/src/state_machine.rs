@@ -40,6 +40,8 @@ pub trait Applier: Send + Sync + 'static {
     /// The oldest snapshot version still read on this node (for the
     /// cluster-wide garbage-collection horizon).
     fn oldest_snapshot(&self) -> u64;
+    /// The highest index whose effects are visible to readers.
+    fn applied_index(&self) -> u64;
 }
 
 /// Applied position, stored by the applier with every batch.

@@ -66,6 +66,10 @@ impl Applier for MemApplier {
     fn oldest_snapshot(&self) -> u64 {
         0
     }
+
+    fn applied_index(&self) -> u64 {
+        0
+    }
 }
 
 struct Builder;
