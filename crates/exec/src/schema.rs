@@ -8,13 +8,13 @@
 //! table is the target of the UPDATE or DELETE being planned (it is exposed
 //! with its hidden row id) and the DEFAULT expressions of an INSERT target.
 
+use crate::SharedCatalog;
 use crate::provider::{RowTable, ScanContext};
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider};
 use datafusion::datasource::TableProvider;
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
-use crate::SharedCatalog;
 use parking_lot::Mutex;
 use prismdb_catalog::{Catalog, DEFAULT_SCHEMA};
 use prismdb_common::TableId;

@@ -198,7 +198,14 @@ impl Session {
         };
         let stmt = prismdb_sql::rewrite::hoist_dml(stmt)?;
         let (mut param_types, schema) = match classify(&stmt) {
-            StatementKind::Query | StatementKind::Dml => self.describe(&stmt).await?,
+            StatementKind::Query | StatementKind::Dml => {
+                // Names resolve against the catalog as of a linearizable read
+                // point, so DDL acknowledged on any member is seen here.
+                if self.txn.is_none() {
+                    self.engine.log.read_point().await?;
+                }
+                self.describe(&stmt).await?
+            }
             StatementKind::Setting => match &stmt {
                 Statement::ShowVariable { variable } => {
                     let name = variable

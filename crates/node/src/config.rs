@@ -53,7 +53,7 @@ pub struct StartOptions {
     /// Raft heartbeat interval in ms [default: 100].
     #[arg(long)]
     pub heartbeat_ms: Option<u64>,
-    /// Raft election timeout in ms (randomized up to twice this) [default: 1000].
+    /// Raft election timeout in ms (randomized up to 1.5 times this) [default: 500].
     #[arg(long)]
     pub election_timeout_ms: Option<u64>,
     /// Bound in ms on a commit or read point when no quorum answers [default: 5000].
@@ -131,7 +131,7 @@ impl StartOptions {
             cluster_state,
             fsync: o.fsync.unwrap_or(true),
             heartbeat: Duration::from_millis(o.heartbeat_ms.unwrap_or(100)),
-            election_timeout: Duration::from_millis(o.election_timeout_ms.unwrap_or(1000)),
+            election_timeout: Duration::from_millis(o.election_timeout_ms.unwrap_or(500)),
             raft_timeout: Duration::from_millis(o.raft_timeout_ms.unwrap_or(5000)),
             snapshot_every: o.snapshot_every.unwrap_or(20_000),
             snapshot_keep: o.snapshot_keep.unwrap_or(1000),

@@ -35,7 +35,11 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T> {
 pub struct StoreApplier(pub Arc<RowStore>);
 
 impl Applier for StoreApplier {
-    fn apply(&self, entries: &[(u64, Option<&[u8]>)], state: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    fn apply(
+        &self,
+        entries: &[(u64, Option<&[u8]>)],
+        state: &[u8],
+    ) -> Result<Vec<Vec<u8>>, String> {
         let commands: Vec<Option<Result<Command>>> = entries
             .iter()
             .map(|(_, p)| p.map(decode::<Command>))

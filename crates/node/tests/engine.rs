@@ -510,13 +510,19 @@ async fn t97_garbage_collection_keeps_what_running_transactions_read() {
     let table = node.engine.catalog().database("prism").unwrap().tables["g"].id;
 
     exec(&mut a, "BEGIN").await.unwrap();
-    assert_eq!(rows(&mut a, "SELECT v FROM g").await, vec![vec!["0".to_string()]]);
+    assert_eq!(
+        rows(&mut a, "SELECT v FROM g").await,
+        vec![vec!["0".to_string()]]
+    );
     for _ in 0..20 {
         exec(&mut b, "UPDATE g SET v = v + 1").await.unwrap();
     }
     tokio::time::sleep(std::time::Duration::from_millis(400)).await;
     // The open block's snapshot is pinned: its version survives collection.
-    assert_eq!(rows(&mut a, "SELECT v FROM g").await, vec![vec!["0".to_string()]]);
+    assert_eq!(
+        rows(&mut a, "SELECT v FROM g").await,
+        vec![vec!["0".to_string()]]
+    );
     assert!(node.store.version_count(table).unwrap() > 1);
     exec(&mut a, "COMMIT").await.unwrap();
 
@@ -531,9 +537,15 @@ async fn t97_garbage_collection_keeps_what_running_transactions_read() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(30)).await;
     }
-    assert_eq!(rows(&mut b, "SELECT v FROM g").await, vec![vec!["20".to_string()]]);
+    assert_eq!(
+        rows(&mut b, "SELECT v FROM g").await,
+        vec![vec!["20".to_string()]]
+    );
     exec(&mut b, "UPDATE g SET v = v + 1").await.unwrap();
-    assert_eq!(rows(&mut b, "SELECT v FROM g").await, vec![vec!["21".to_string()]]);
+    assert_eq!(
+        rows(&mut b, "SELECT v FROM g").await,
+        vec![vec!["21".to_string()]]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -552,8 +564,12 @@ async fn t98_concurrent_commits_share_log_fsyncs() {
         .await
         .unwrap();
     let before = (
-        node.log_stats.syncs.load(std::sync::atomic::Ordering::Relaxed),
-        node.log_stats.entries.load(std::sync::atomic::Ordering::Relaxed),
+        node.log_stats
+            .syncs
+            .load(std::sync::atomic::Ordering::Relaxed),
+        node.log_stats
+            .entries
+            .load(std::sync::atomic::Ordering::Relaxed),
     );
     let mut tasks = Vec::new();
     for c in 0..8 {
@@ -574,8 +590,16 @@ async fn t98_concurrent_commits_share_log_fsyncs() {
         rows(&mut s, "SELECT count(*) FROM gc").await,
         vec![vec!["320".to_string()]]
     );
-    let syncs = node.log_stats.syncs.load(std::sync::atomic::Ordering::Relaxed) - before.0;
-    let entries = node.log_stats.entries.load(std::sync::atomic::Ordering::Relaxed) - before.1;
+    let syncs = node
+        .log_stats
+        .syncs
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before.0;
+    let entries = node
+        .log_stats
+        .entries
+        .load(std::sync::atomic::Ordering::Relaxed)
+        - before.1;
     assert!(entries >= 320, "{entries} entries");
     assert!(
         syncs < entries,

@@ -19,7 +19,9 @@ use openraft::{
     AnyError, Entry, LogId, LogState, OptionalSend, RaftLogId, RaftLogReader, StorageError,
     StorageIOError, Vote,
 };
-use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
@@ -104,7 +106,9 @@ impl LogStore {
     pub fn new(db: Arc<DB>, sync: bool) -> StorageResult<LogStore> {
         for cf in [CF_LOG, CF_STATE] {
             if db.cf_handle(cf).is_none() {
-                return Err(StorageIOError::read(io_err(format!("missing column family {cf}"))).into());
+                return Err(
+                    StorageIOError::read(io_err(format!("missing column family {cf}"))).into(),
+                );
             }
         }
         let stats = Arc::new(LogStats::default());
@@ -129,9 +133,9 @@ impl LogStore {
     }
 
     fn cf(&self, name: &str) -> StorageResult<&rocksdb::ColumnFamily> {
-        self.db
-            .cf_handle(name)
-            .ok_or_else(|| StorageIOError::read(io_err(format!("missing column family {name}"))).into())
+        self.db.cf_handle(name).ok_or_else(|| {
+            StorageIOError::read(io_err(format!("missing column family {name}"))).into()
+        })
     }
 
     fn write_opts(&self) -> WriteOptions {
@@ -234,7 +238,9 @@ impl RaftLogStorage<TypeConfig> for LogStore {
     }
 
     async fn read_committed(&mut self) -> StorageResult<Option<LogId<u64>>> {
-        Ok(self.get_state::<Option<LogId<u64>>>(KEY_COMMITTED)?.flatten())
+        Ok(self
+            .get_state::<Option<LogId<u64>>>(KEY_COMMITTED)?
+            .flatten())
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> StorageResult<()>

@@ -5,6 +5,7 @@
 
 use crate::types::{Member, TypeConfig};
 use crate::{decode, encode};
+use openraft::RPCTypes;
 use openraft::error::{
     InstallSnapshotError, NetworkError, RPCError, RaftError, RemoteError, Timeout, Unreachable,
 };
@@ -13,7 +14,6 @@ use openraft::raft::{
     AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
     VoteRequest, VoteResponse,
 };
-use openraft::RPCTypes;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;

@@ -80,11 +80,17 @@ pub struct MemberStatus {
 /// Answer of a forwarded proposal.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum ProposeOutcome {
-    Applied { index: u64, response: Vec<u8> },
+    Applied {
+        index: u64,
+        response: Vec<u8>,
+    },
     /// The callee does not lead (nothing was appended); try this one.
     NotLeader(Option<Member>),
     /// Appended but not known to be committed, or failed otherwise.
-    Failed { maybe_applied: bool, message: String },
+    Failed {
+        maybe_applied: bool,
+        message: String,
+    },
 }
 
 /// Answer of a forwarded read-index request.
@@ -141,8 +147,11 @@ impl Replica {
         let raft_config = Config {
             cluster_name: "prismdb".into(),
             heartbeat_interval: hb.max(1),
+            // openraft waits a leader lease of `election_timeout_max` before
+            // a follower stands for election: keep the spread narrow so a
+            // failover takes about 1.5-2.5 election timeouts.
             election_timeout_min: el.max(hb * 3),
-            election_timeout_max: el.max(hb * 3) * 2,
+            election_timeout_max: el.max(hb * 3) * 3 / 2,
             install_snapshot_timeout: 10_000,
             max_payload_entries: 1024,
             snapshot_policy: SnapshotPolicy::LogsSinceLast(config.snapshot_every.max(1)),
@@ -429,7 +438,11 @@ impl Replica {
     /// This node's own status.
     pub fn local_status(&self) -> MemberStatus {
         let m = self.raft.metrics().borrow().clone();
-        let voter = m.membership_config.membership().voter_ids().any(|v| v == self.id);
+        let voter = m
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|v| v == self.id);
         let role = match m.state {
             ServerState::Leader => "leader",
             ServerState::Candidate => "candidate",

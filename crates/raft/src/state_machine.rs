@@ -30,7 +30,8 @@ pub trait Applier: Send + Sync + 'static {
     /// effects, under a key [`Applier::state`] and [`Applier::export`] read
     /// back. Returns one response per entry. An error means nothing was
     /// applied and the node cannot go on.
-    fn apply(&self, entries: &[(u64, Option<&[u8]>)], state: &[u8]) -> Result<Vec<Vec<u8>>, String>;
+    fn apply(&self, entries: &[(u64, Option<&[u8]>)], state: &[u8])
+    -> Result<Vec<Vec<u8>>, String>;
     /// The state stored by the last `apply` or `import`.
     fn state(&self) -> Result<Option<Vec<u8>>, String>;
     /// A consistent copy of everything applied, and the state stored with it.

@@ -16,7 +16,11 @@ struct MemApplier {
 }
 
 impl Applier for MemApplier {
-    fn apply(&self, entries: &[(u64, Option<&[u8]>)], state: &[u8]) -> Result<Vec<Vec<u8>>, String> {
+    fn apply(
+        &self,
+        entries: &[(u64, Option<&[u8]>)],
+        state: &[u8],
+    ) -> Result<Vec<Vec<u8>>, String> {
         let mut g = self.inner.lock();
         let mut out = Vec::new();
         for (i, p) in entries {
@@ -75,7 +79,9 @@ impl Applier for MemApplier {
 struct Builder;
 
 impl StoreBuilder<TypeConfig, LogStore, StateMachine, tempfile::TempDir> for Builder {
-    async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<u64>> {
+    async fn build(
+        &self,
+    ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<u64>> {
         let dir = tempfile::tempdir().unwrap();
         let mut opts = Options::default();
         opts.create_if_missing(true);

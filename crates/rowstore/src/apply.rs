@@ -80,7 +80,11 @@ impl RowStore {
     /// pairs of the `meta` column family). Returns each entry's outcome: its
     /// commit version, or the error that rejected it. An `Err` of the whole
     /// call means the store could not write and nothing was applied.
-    pub fn apply(&self, entries: &[Entry<'_>], meta: &[(&[u8], &[u8])]) -> Result<Vec<Result<Version>>> {
+    pub fn apply(
+        &self,
+        entries: &[Entry<'_>],
+        meta: &[(&[u8], &[u8])],
+    ) -> Result<Vec<Result<Version>>> {
         let data = self.cf(CF_DATA)?;
         let meta_cf = self.cf(CF_META)?;
         let mut batch = WriteBatch::default();
@@ -150,7 +154,8 @@ impl RowStore {
         if let Some(catalog) = new_catalog {
             *self.catalog.write() = Some((catalog_version, catalog));
         }
-        self.catalog_version.store(catalog_version, Ordering::Release);
+        self.catalog_version
+            .store(catalog_version, Ordering::Release);
         self.horizon.store(horizon, Ordering::Release);
         for (slot, high) in rowid_highs {
             self.observe_rowid(slot, high);

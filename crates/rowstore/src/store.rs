@@ -194,14 +194,14 @@ impl RowStore {
         let catalog = self.meta_get(META_CATALOG)?;
         let catalog_version = self.meta_u64(META_CATALOG_VERSION)?;
         *self.catalog.write() = catalog.map(|c| (catalog_version, c));
-        self.catalog_version.store(catalog_version, Ordering::Release);
+        self.catalog_version
+            .store(catalog_version, Ordering::Release);
         self.horizon
             .store(self.meta_u64(META_GC_HORIZON)?, Ordering::Release);
         let high = self.rowid_high(self.rowid_slot)?;
         let base = (self.rowid_slot as i64) << ROWID_SLOT_SHIFT;
         self.next_rowid.store(high.max(base) + 1, Ordering::Release);
-        self.applied
-            .send_replace(self.meta_u64(META_LAST_VERSION)?);
+        self.applied.send_replace(self.meta_u64(META_LAST_VERSION)?);
         Ok(())
     }
 

@@ -94,10 +94,7 @@ async fn t20_first_committer_wins_and_inserts_are_unique() {
         ..Default::default()
     };
     put(&mut c, 1, 1, "c", false);
-    assert!(matches!(
-        commit(&s, c),
-        Err(Error::SerializationFailure(_))
-    ));
+    assert!(matches!(commit(&s, c), Err(Error::SerializationFailure(_))));
 }
 
 #[tokio::test]
@@ -214,13 +211,23 @@ async fn t60_garbage_collection_keeps_what_snapshots_see() {
     // on every replica.
     let h = Command::Horizon(v2);
     let idx = s.last_version() + 1;
-    s.apply(&[Entry { index: idx, command: Some(&h) }], &[]).unwrap();
+    s.apply(
+        &[Entry {
+            index: idx,
+            command: Some(&h),
+        }],
+        &[],
+    )
+    .unwrap();
     let mut old = WriteSet {
         read_version: v1,
         ..Default::default()
     };
     put(&mut old, 1, 3, "late", true);
-    assert!(matches!(commit(&s, old), Err(Error::SerializationFailure(_))));
+    assert!(matches!(
+        commit(&s, old),
+        Err(Error::SerializationFailure(_))
+    ));
 }
 
 #[tokio::test]

@@ -64,16 +64,53 @@ pub async fn members(client: &Client) -> Result<Vec<MemberRow>> {
         .collect())
 }
 
+/// How many times `start` tries with fresh ports when a member cannot bind
+/// its address.
+const START_ATTEMPTS: usize = 3;
+
 /// A running cluster of `prismdb` processes.
 pub struct TestCluster {
     pub nodes: Vec<TestServer>,
-    _temp: TempDir,
+    /// Data directories and logs; kept on disk when a test fails.
+    temp: Option<TempDir>,
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        // The members are killed when `nodes` is dropped, before `temp`.
+        if std::thread::panicking()
+            && let Some(temp) = self.temp.take()
+        {
+            eprintln!(
+                "cluster data directories and full server logs kept in {}",
+                temp.keep().display()
+            );
+        }
+    }
 }
 
 impl TestCluster {
     /// Starts `n` members and waits until every one accepts connections and
     /// a leader is elected. `extra_args` go to every member.
+    ///
+    /// Ports are picked free but released before the members bind them, so
+    /// another process may take one in between; when a member exits because
+    /// its address is in use, the whole cluster is started again on fresh
+    /// ports and directories.
     pub async fn start(bin: impl AsRef<Path>, n: usize, extra_args: &[&str]) -> Result<Self> {
+        let mut attempt = 1;
+        loop {
+            match Self::start_once(bin.as_ref(), n, extra_args).await {
+                Ok(cluster) => return Ok(cluster),
+                Err(e) if attempt < START_ATTEMPTS && format!("{e:#}").contains("in use") => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn start_once(bin: &Path, n: usize, extra_args: &[&str]) -> Result<Self> {
         let temp = tempfile::Builder::new()
             .prefix("prismdb-cluster-")
             .tempdir()
@@ -95,7 +132,7 @@ impl TestCluster {
             ];
             args.extend(extra_args.iter().map(|s| s.to_string()));
             let node = TestServer::member(
-                bin.as_ref(),
+                bin,
                 temp.path().join(format!("n{}", i + 1)),
                 (ports[3 * i], ports[3 * i + 1], ports[3 * i + 2]),
                 &args,
@@ -108,7 +145,10 @@ impl TestCluster {
         for node in &mut nodes {
             node.wait_started().await?;
         }
-        let cluster = TestCluster { nodes, _temp: temp };
+        let cluster = TestCluster {
+            nodes,
+            temp: Some(temp),
+        };
         cluster.leader(Duration::from_secs(30)).await?;
         Ok(cluster)
     }
@@ -132,10 +172,7 @@ impl TestCluster {
                     && let Some(row) = rows.first()
                 {
                     let name: String = row.get(0);
-                    if let Some(i) = name
-                        .strip_prefix('n')
-                        .and_then(|n| n.parse::<usize>().ok())
-                    {
+                    if let Some(i) = name.strip_prefix('n').and_then(|n| n.parse::<usize>().ok()) {
                         return Ok(i - 1);
                     }
                 }
