@@ -16,6 +16,7 @@
 //! committer re-checks against concurrent commits).
 
 use crate::convert::{column_values, rows_to_batch};
+use crate::point::{PointChange, PointWrite};
 use crate::query::param_types;
 use crate::session::{Output, ResultRows, Session};
 use crate::txn::Txn;
@@ -57,6 +58,29 @@ impl Session {
         params: &[Value],
         txn: &mut Txn,
     ) -> Result<Output> {
+        if matches!(stmt, Statement::Update(_) | Statement::Delete(_))
+            && let Some(point) =
+                PointWrite::recognize(stmt, &self.schema.current(), &self.database)
+        {
+            let view = self.schema.scan.current()?;
+            let verb = if matches!(stmt, Statement::Update(_)) {
+                "UPDATE"
+            } else {
+                "DELETE"
+            };
+            match point.run(&view, params)? {
+                Some(PointChange::Nothing) => return Ok(Output::command(format!("{verb} 0"))),
+                Some(PointChange::Update(key, row)) => {
+                    txn.update((point.table.id, key), row);
+                    return Ok(Output::command(format!("{verb} 1")));
+                }
+                Some(PointChange::Delete(key)) => {
+                    txn.delete((point.table.id, key));
+                    return Ok(Output::command(format!("{verb} 1")));
+                }
+                None => {}
+            }
+        }
         match stmt {
             Statement::Insert(ins) => self.insert(ins, params, txn).await,
             Statement::Update(upd) => self.update(upd, params, txn).await,
