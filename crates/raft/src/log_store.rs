@@ -162,8 +162,10 @@ impl LogStore {
         let mut wo = WriteOptions::default();
         wo.set_sync(sync && self.sync);
         let cf = self.cf(CF_STATE)?;
-        blocking(|| self.db.put_cf_opt(cf, key, b, &wo))
-            .map_err(|e| StorageIOError::write(io_err(e)).into())
+        // Unsynced puts take microseconds: only a synced one may block.
+        let put = || self.db.put_cf_opt(cf, key, b, &wo);
+        let res = if sync && self.sync { blocking(put) } else { put() };
+        res.map_err(|e| StorageIOError::write(io_err(e)).into())
     }
 
     fn last_entry_id(&self) -> StorageResult<Option<LogId<u64>>> {
