@@ -317,6 +317,11 @@ impl Replica {
     /// acknowledged before this call, applied on this node on return.
     /// Concurrent callers share read-index rounds.
     pub async fn read_index(self: &Arc<Self>) -> Result<u64> {
+        if self.is_sole_voter_leader() {
+            // No other member can lead or commit: every acknowledged write
+            // was applied here before it was acknowledged.
+            return Ok(self.applier.applied_index());
+        }
         let deadline = Instant::now() + self.config.timeout;
         let (tx, rx) = tokio::sync::oneshot::channel();
         let start = {
@@ -335,6 +340,17 @@ impl Replica {
             .map_err(|_| Error::Internal("read-index round dropped".into()))??;
         self.wait_applied(index, deadline).await?;
         Ok(index)
+    }
+
+    /// Whether this member leads a membership in which it is the only voter.
+    fn is_sole_voter_leader(&self) -> bool {
+        let metrics = self.raft.server_metrics();
+        let m = metrics.borrow();
+        if m.state != ServerState::Leader || m.current_leader != Some(self.id) {
+            return false;
+        }
+        let mut voters = m.membership_config.membership().voter_ids();
+        voters.next() == Some(self.id) && voters.next().is_none()
     }
 
     /// Runs read-index rounds until nobody waits.
