@@ -59,8 +59,7 @@ impl Session {
         txn: &mut Txn,
     ) -> Result<Output> {
         if matches!(stmt, Statement::Update(_) | Statement::Delete(_))
-            && let Some(point) =
-                PointWrite::recognize(stmt, &self.schema.current(), &self.database)
+            && let Some(point) = PointWrite::recognize(stmt, &self.schema.current(), &self.database)
         {
             let view = self.schema.scan.current()?;
             let verb = if matches!(stmt, Statement::Update(_)) {

@@ -19,8 +19,8 @@ use prismdb_common::keycode::encode_key;
 use prismdb_common::{Error, Result, Value};
 use prismdb_sql::normalize;
 use prismdb_sql::sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, Expr, FromTable, GroupByExpr, SelectItem, SetExpr,
-    Statement, TableFactor, TableWithJoins, Value as SqlValue,
+    AssignmentTarget, BinaryOperator, Expr, FromTable, GroupByExpr, SelectItem, SetExpr, Statement,
+    TableFactor, TableWithJoins, Value as SqlValue,
 };
 use std::sync::Arc;
 
@@ -280,7 +280,11 @@ fn plain_type(ty: &SqlType) -> bool {
     )
 }
 
-fn target(table_with_joins: &TableWithJoins, catalog: &Catalog, database: &str) -> Option<(Arc<Table>, String)> {
+fn target(
+    table_with_joins: &TableWithJoins,
+    catalog: &Catalog,
+    database: &str,
+) -> Option<(Arc<Table>, String)> {
     if !table_with_joins.joins.is_empty() {
         return None;
     }
@@ -297,7 +301,12 @@ fn target(table_with_joins: &TableWithJoins, catalog: &Catalog, database: &str) 
         return None;
     }
     let table_name = prismdb_sql::object_name(name).ok()?;
-    let table = catalog.databases.get(database)?.tables.get(&table_name)?.clone();
+    let table = catalog
+        .databases
+        .get(database)?
+        .tables
+        .get(&table_name)?
+        .clone();
     let reference = alias
         .as_ref()
         .map(|a| normalize(&a.name))
@@ -430,13 +439,22 @@ impl PointWrite {
                         }
                         return Ok(None);
                     };
-                    let sum = if *negate { a.checked_sub(b) } else { a.checked_add(b) };
-                    let out_of_range =
-                        || Error::NumericOutOfRange(format!("{} out of range", column.ty.pg_name()));
+                    let sum = if *negate {
+                        a.checked_sub(b)
+                    } else {
+                        a.checked_add(b)
+                    };
+                    let out_of_range = || {
+                        Error::NumericOutOfRange(format!("{} out of range", column.ty.pg_name()))
+                    };
                     let sum = sum.ok_or_else(out_of_range)?;
                     match column.ty {
-                        SqlType::Int16 => Value::Int16(i16::try_from(sum).map_err(|_| out_of_range())?),
-                        SqlType::Int32 => Value::Int32(i32::try_from(sum).map_err(|_| out_of_range())?),
+                        SqlType::Int16 => {
+                            Value::Int16(i16::try_from(sum).map_err(|_| out_of_range())?)
+                        }
+                        SqlType::Int32 => {
+                            Value::Int32(i32::try_from(sum).map_err(|_| out_of_range())?)
+                        }
                         _ => Value::Int64(sum),
                     }
                 }

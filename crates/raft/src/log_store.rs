@@ -164,7 +164,11 @@ impl LogStore {
         let cf = self.cf(CF_STATE)?;
         // Unsynced puts take microseconds: only a synced one may block.
         let put = || self.db.put_cf_opt(cf, key, b, &wo);
-        let res = if sync && self.sync { blocking(put) } else { put() };
+        let res = if sync && self.sync {
+            blocking(put)
+        } else {
+            put()
+        };
         res.map_err(|e| StorageIOError::write(io_err(e)).into())
     }
 
