@@ -9,10 +9,13 @@ use rocksdb::{DB, Options};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// Applied payloads by index, and the stored state.
+type Applied = (BTreeMap<u64, Vec<u8>>, Option<Vec<u8>>);
+
 /// Keeps applied payloads and the stored state in memory.
 #[derive(Default)]
 struct MemApplier {
-    inner: Mutex<(BTreeMap<u64, Vec<u8>>, Option<Vec<u8>>)>,
+    inner: Mutex<Applied>,
 }
 
 impl Applier for MemApplier {
