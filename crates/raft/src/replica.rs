@@ -227,6 +227,22 @@ impl Replica {
         Some((leader, node))
     }
 
+    /// Where to send a request next after `next` was named as the leader:
+    /// `None` is this node. With no name, waits a moment and asks the
+    /// metrics, as an election may be under way.
+    async fn next_target(&self, next: Option<Member>) -> Option<Member> {
+        match next {
+            Some(m) if m.name == self.me.name => None,
+            Some(m) => Some(m),
+            None => {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                self.leader()
+                    .filter(|(id, _)| *id != self.id)
+                    .map(|(_, m)| m)
+            }
+        }
+    }
+
     /// Proposes an entry and returns its log index and the applier's
     /// response, once this node has applied it.
     pub async fn propose(&self, payload: Vec<u8>) -> Result<(u64, Vec<u8>)> {
@@ -269,16 +285,7 @@ impl Replica {
                     return Ok((index, response));
                 }
                 ProposeOutcome::NotLeader(next) => {
-                    target = match next {
-                        Some(m) if m.name == self.me.name => None,
-                        Some(m) => Some(m),
-                        None => {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                            self.leader()
-                                .filter(|(id, _)| *id != self.id)
-                                .map(|(_, m)| m)
-                        }
-                    };
+                    target = self.next_target(next).await;
                 }
                 ProposeOutcome::Failed {
                     maybe_applied: true,
@@ -402,16 +409,7 @@ impl Replica {
             match outcome {
                 ReadOutcome::Index(index) => return Ok(index),
                 ReadOutcome::NotLeader(next) => {
-                    target = match next {
-                        Some(m) if m.name == self.me.name => None,
-                        Some(m) => Some(m),
-                        None => {
-                            tokio::time::sleep(Duration::from_millis(20)).await;
-                            self.leader()
-                                .filter(|(id, _)| *id != self.id)
-                                .map(|(_, m)| m)
-                        }
-                    };
+                    target = self.next_target(next).await;
                 }
                 ReadOutcome::Failed(m) => {
                     tracing::debug!("read index: {m}");
