@@ -60,7 +60,7 @@ pub struct StartOptions {
     #[arg(long)]
     pub raft_timeout_ms: Option<u64>,
     /// Snapshot the state and compact the log every this many entries
-    /// [default: 20000].
+    /// [default: 100000].
     #[arg(long)]
     pub snapshot_every: Option<u64>,
     /// Log entries kept behind the latest snapshot [default: 1000].
@@ -133,7 +133,7 @@ impl StartOptions {
             heartbeat: Duration::from_millis(o.heartbeat_ms.unwrap_or(100)),
             election_timeout: Duration::from_millis(o.election_timeout_ms.unwrap_or(500)),
             raft_timeout: Duration::from_millis(o.raft_timeout_ms.unwrap_or(5000)),
-            snapshot_every: o.snapshot_every.unwrap_or(20_000),
+            snapshot_every: o.snapshot_every.unwrap_or(100_000),
             snapshot_keep: o.snapshot_keep.unwrap_or(1000),
             gc_interval: Duration::from_millis(o.gc_interval_ms.unwrap_or(30_000)),
         })
