@@ -31,6 +31,26 @@ const BIN: &str = env!("CARGO_BIN_EXE_prismdb");
 /// turns, so elections are not starved of CPU.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// Runs a statement that must fail without a quorum: its error and how long
+/// it took. Panics if it hangs for 10 s or succeeds.
+async fn fails_without_quorum<T: std::fmt::Debug>(
+    what: &str,
+    cluster: &TestCluster,
+    statement: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
+) -> (tokio_postgres::Error, Duration) {
+    let started = Instant::now();
+    let outcome = tokio::time::timeout(Duration::from_secs(10), statement).await;
+    let took = started.elapsed();
+    match outcome {
+        Err(_) => panic!("{what} without quorum hung for 10 s\n{}", cluster.logs()),
+        Ok(Ok(answer)) => panic!(
+            "{what} without quorum succeeded: {answer:?}\n{}",
+            cluster.logs()
+        ),
+        Ok(Err(e)) => (e, took),
+    }
+}
+
 async fn count(client: &Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.expect(sql).get(0)
 }
@@ -989,60 +1009,28 @@ async fn t60_minority_rejects_writes_in_bounded_time() {
         cluster.nodes[i].kill9();
     }
 
-    let started = Instant::now();
-    let write = tokio::time::timeout(
-        Duration::from_secs(10),
+    let (write_err, write_took) = fails_without_quorum(
+        "an INSERT",
+        &cluster,
         c.execute("INSERT INTO m VALUES (2, 'minority')", &[]),
     )
     .await;
-    let write_took = started.elapsed();
-    let write_err = match write {
-        Err(_) => panic!("a write without quorum hung for 10 s\n{}", cluster.logs()),
-        Ok(Ok(_)) => panic!(
-            "a write without quorum was acknowledged\n{}",
-            cluster.logs()
-        ),
-        Ok(Err(e)) => e,
-    };
     let write_code = sqlstate(&write_err);
     assert!(
         matches!(write_code.as_deref(), Some("57P03" | "40003")),
         "write without quorum: {write_err:?}"
     );
 
-    let started = Instant::now();
-    let read = tokio::time::timeout(
-        Duration::from_secs(10),
-        c.query("SELECT count(*) FROM m", &[]),
-    )
-    .await;
-    let read_took = started.elapsed();
-    let read_err = match read {
-        Err(_) => panic!("a read without quorum hung for 10 s\n{}", cluster.logs()),
-        Ok(Ok(rows)) => panic!(
-            "a read without quorum was answered: {:?}\n{}",
-            rows.first().map(|r| r.get::<_, i64>(0)),
-            cluster.logs()
-        ),
-        Ok(Err(e)) => e,
-    };
+    let (read_err, read_took) =
+        fails_without_quorum("a SELECT", &cluster, c.query("SELECT count(*) FROM m", &[])).await;
     assert_eq!(
         sqlstate(&read_err).as_deref(),
         Some("57P03"),
         "{read_err:?}"
     );
 
-    let started = Instant::now();
-    let commit = tokio::time::timeout(Duration::from_secs(10), block.batch_execute("COMMIT")).await;
-    let commit_took = started.elapsed();
-    let commit_err = match commit {
-        Err(_) => panic!("a COMMIT without quorum hung for 10 s\n{}", cluster.logs()),
-        Ok(Ok(())) => panic!(
-            "a COMMIT without quorum was acknowledged\n{}",
-            cluster.logs()
-        ),
-        Ok(Err(e)) => e,
-    };
+    let (commit_err, commit_took) =
+        fails_without_quorum("a COMMIT", &cluster, block.batch_execute("COMMIT")).await;
     let commit_code = sqlstate(&commit_err);
     assert!(
         matches!(commit_code.as_deref(), Some("57P03" | "40003")),
