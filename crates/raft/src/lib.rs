@@ -33,7 +33,7 @@ pub mod types;
 pub use log_store::{LogStats, LogStore, column_families};
 pub use replica::{ClusterState, MemberStatus, Replica, ReplicaConfig};
 pub use state_machine::{Applier, StateMachine};
-pub use types::{Member, Proposal, Response, TypeConfig, node_id};
+pub use types::{Batch, Member, Proposal, Response, TypeConfig, node_id};
 
 /// bincode configuration of every encoded value of this crate.
 pub(crate) fn codec() -> bincode::config::Configuration {

@@ -5,7 +5,11 @@
 //!   accepts the identical call on each); with `existing` the node asks the
 //!   cluster's leader to add it, first as a learner and then as a voter.
 //! - **Proposals** go to the local Raft when this node leads; otherwise they
-//!   are forwarded to the leader over RPC, and the answer waits until this
+//!   are forwarded to the leader over RPC. The leader proposes one entry at a
+//!   time: the proposals that arrive while it is in flight go together into
+//!   the next entry (group commit at the log level: openraft waits for each
+//!   append's fsync, so one entry per commit would mean one fsync per
+//!   commit). A batch's commands apply in order at the entry's index, and the answer waits until this
 //!   node has applied the entry too, so its next read sees the write. A
 //!   proposal is retried on another leader only when the first never took it.
 //! - **Read points** are read-index: the leader confirms with a quorum that it
@@ -17,7 +21,7 @@
 use crate::log_store::LogStore;
 use crate::network::{CallError, Network, call};
 use crate::state_machine::{Applier, StateMachine};
-use crate::types::{Member, Proposal, TypeConfig, node_id};
+use crate::types::{Batch, Member, Proposal, TypeConfig, node_id};
 use openraft::error::{CheckIsLeaderError, ClientWriteError, RaftError};
 use openraft::{ChangeMembers, Config, Raft, ServerState, SnapshotPolicy};
 use prismdb_common::{Error, Result};
@@ -122,6 +126,21 @@ struct ReadBatch {
     waiting: ReadWaiters,
 }
 
+/// A proposal waiting for the next entry.
+struct PendingWrite {
+    id: u64,
+    payload: Vec<u8>,
+    reply: tokio::sync::oneshot::Sender<ProposeOutcome>,
+}
+
+/// Proposals batched into entries, one entry in flight at a time.
+#[derive(Default)]
+struct WriteBatch {
+    running: bool,
+    next_id: u64,
+    waiting: Vec<PendingWrite>,
+}
+
 /// A running member.
 pub struct Replica {
     pub raft: Raft<TypeConfig>,
@@ -131,6 +150,7 @@ pub struct Replica {
     client: reqwest::Client,
     applier: Arc<dyn Applier>,
     reads: parking_lot::Mutex<ReadBatch>,
+    writes: parking_lot::Mutex<WriteBatch>,
 }
 
 impl Replica {
@@ -186,6 +206,7 @@ impl Replica {
             client,
             applier,
             reads: parking_lot::Mutex::new(ReadBatch::default()),
+            writes: parking_lot::Mutex::new(WriteBatch::default()),
         });
         let initialized = replica
             .raft
@@ -245,7 +266,7 @@ impl Replica {
 
     /// Proposes an entry and returns its log index and the applier's
     /// response, once this node has applied it.
-    pub async fn propose(&self, payload: Vec<u8>) -> Result<(u64, Vec<u8>)> {
+    pub async fn propose(self: &Arc<Self>, payload: Vec<u8>) -> Result<(u64, Vec<u8>)> {
         let deadline = Instant::now() + self.config.timeout;
         let mut target: Option<Member> = None;
         loop {
@@ -296,27 +317,108 @@ impl Replica {
         }
     }
 
-    /// Proposes on this node's Raft (the callee side of a forwarded proposal).
-    pub async fn propose_local(&self, payload: Vec<u8>, timeout: Duration) -> ProposeOutcome {
-        let write = self.raft.client_write(Proposal(payload));
-        match tokio::time::timeout(timeout, write).await {
-            Err(_) => ProposeOutcome::Failed {
+    /// Proposes on this node's Raft (also the callee side of a forwarded
+    /// proposal), in the next entry.
+    pub async fn propose_local(
+        self: &Arc<Self>,
+        payload: Vec<u8>,
+        timeout: Duration,
+    ) -> ProposeOutcome {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        let (id, start) = {
+            let mut writes = self.writes.lock();
+            let id = writes.next_id;
+            writes.next_id += 1;
+            writes.waiting.push(PendingWrite { id, payload, reply });
+            (id, !std::mem::replace(&mut writes.running, true))
+        };
+        if start {
+            // A task of its own, so a caller that gives up does not strand
+            // the others.
+            let me = self.clone();
+            tokio::spawn(async move { me.write_rounds().await });
+        }
+        match tokio::time::timeout(timeout, rx).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => ProposeOutcome::Failed {
                 maybe_applied: true,
-                message: format!(
-                    "the commit was proposed but no quorum acknowledged it within {timeout:?}; it may or may not be applied"
-                ),
+                message: "the proposal was dropped; it may or may not be applied".into(),
             },
-            Ok(Ok(resp)) => ProposeOutcome::Applied {
-                index: resp.log_id.index,
-                response: resp.data.0,
-            },
-            Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
-                ProposeOutcome::NotLeader(f.leader_node)
+            Err(_) => {
+                // Still queued means never proposed: take it back.
+                let mut writes = self.writes.lock();
+                let queued = writes.waiting.iter().position(|w| w.id == id);
+                if let Some(i) = queued {
+                    writes.waiting.remove(i);
+                }
+                ProposeOutcome::Failed {
+                    maybe_applied: queued.is_none(),
+                    message: if queued.is_none() {
+                        format!(
+                            "the commit was proposed but no quorum acknowledged it within {timeout:?}; it may or may not be applied"
+                        )
+                    } else {
+                        format!(
+                            "no entry could be proposed within {timeout:?}; nothing was written"
+                        )
+                    },
+                }
             }
-            Ok(Err(e)) => ProposeOutcome::Failed {
-                maybe_applied: false,
-                message: format!("raft: {e}"),
-            },
+        }
+    }
+
+    /// Proposes entries of everything waiting, one at a time, until nothing
+    /// waits.
+    async fn write_rounds(self: Arc<Self>) {
+        const MAX_BATCH: usize = 512;
+        loop {
+            let batch: Vec<PendingWrite> = {
+                let mut writes = self.writes.lock();
+                if writes.waiting.is_empty() {
+                    writes.running = false;
+                    return;
+                }
+                let n = writes.waiting.len().min(MAX_BATCH);
+                writes.waiting.drain(..n).collect()
+            };
+            let (replies, payloads): (Vec<_>, Vec<_>) =
+                batch.into_iter().map(|w| (w.reply, w.payload)).unzip();
+            let timeout = self.config.timeout;
+            let write = self.raft.client_write(Batch(payloads));
+            match tokio::time::timeout(timeout, write).await {
+                Ok(Ok(resp)) => {
+                    let mut responses = resp.data.0.into_iter();
+                    for reply in replies {
+                        let _ = reply.send(ProposeOutcome::Applied {
+                            index: resp.log_id.index,
+                            response: responses.next().unwrap_or_default(),
+                        });
+                    }
+                }
+                Ok(Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f)))) => {
+                    for reply in replies {
+                        let _ = reply.send(ProposeOutcome::NotLeader(f.leader_node.clone()));
+                    }
+                }
+                outcome => {
+                    let (maybe_applied, message) = match outcome {
+                        Err(_) => (
+                            true,
+                            format!(
+                                "the commit was proposed but no quorum acknowledged it within {timeout:?}; it may or may not be applied"
+                            ),
+                        ),
+                        Ok(Err(e)) => (false, format!("raft: {e}")),
+                        Ok(Ok(_)) => (true, String::new()),
+                    };
+                    for reply in replies {
+                        let _ = reply.send(ProposeOutcome::Failed {
+                            maybe_applied,
+                            message: message.clone(),
+                        });
+                    }
+                }
+            }
         }
     }
 

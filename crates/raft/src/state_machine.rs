@@ -25,10 +25,11 @@ type StorageResult<T> = Result<T, StorageError<u64>>;
 
 /// Where committed entries take effect.
 pub trait Applier: Send + Sync + 'static {
-    /// Applies entries in log order: `(index, payload)`, the payload absent
-    /// for Raft's own entries. `state` must be stored atomically with the
+    /// Applies commands in log order: `(index, command)`, the command absent
+    /// for Raft's own entries. An entry carrying a batch of several commands
+    /// appears once per command, all with its index. `state` must be stored atomically with the
     /// effects, under a key [`Applier::state`] and [`Applier::export`] read
-    /// back. Returns one response per entry. An error means nothing was
+    /// back. Returns one response per item. An error means nothing was
     /// applied and the node cannot go on.
     fn apply(&self, entries: &[(u64, Option<&[u8]>)], state: &[u8])
     -> Result<Vec<Vec<u8>>, String>;
@@ -152,23 +153,47 @@ impl RaftStateMachine<TypeConfig> for StateMachine {
         }
         let mut next = self.applied.lock().clone();
         let mut items = Vec::with_capacity(entries.len());
+        // How many items each entry became.
+        let mut counts = Vec::with_capacity(entries.len());
         for e in &entries {
             next.last_applied = Some(e.log_id);
+            let before = items.len();
             match &e.payload {
                 EntryPayload::Blank => items.push((e.log_id.index, None)),
-                EntryPayload::Normal(p) => items.push((e.log_id.index, Some(p.0.as_slice()))),
+                EntryPayload::Normal(batch) => {
+                    items.extend(batch.0.iter().map(|c| (e.log_id.index, Some(c.as_slice()))));
+                    if batch.0.is_empty() {
+                        items.push((e.log_id.index, None));
+                    }
+                }
                 EntryPayload::Membership(m) => {
                     next.membership = StoredMembership::new(Some(e.log_id), m.clone());
                     items.push((e.log_id.index, None));
                 }
             }
+            counts.push((
+                items.len() - before,
+                matches!(e.payload, EntryPayload::Normal(_)),
+            ));
         }
         let state = encode(&next).map_err(sm_err)?;
         // Applying writes one unsynced batch (the log is the durable copy):
         // cheap enough to run in place.
         let responses = self.applier.apply(&items, &state).map_err(sm_err)?;
+        if responses.len() != items.len() {
+            return Err(sm_err(
+                "the applier answered a different number of commands",
+            ));
+        }
         *self.applied.lock() = next;
-        Ok(responses.into_iter().map(Response).collect())
+        let mut responses = responses.into_iter();
+        Ok(counts
+            .into_iter()
+            .map(|(n, normal)| {
+                let r: Vec<Vec<u8>> = responses.by_ref().take(n).collect();
+                Response(if normal { r } else { Vec::new() })
+            })
+            .collect())
     }
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {

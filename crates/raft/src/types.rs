@@ -21,19 +21,24 @@ impl fmt::Display for Member {
     }
 }
 
-/// An entry's payload: an encoded command of the layer above.
+/// One proposal: an encoded command of the layer above.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Proposal(pub Vec<u8>);
 
-/// What applying an entry returned to its proposer (encoded by the layer
-/// above; empty for Raft's own entries).
+/// An entry's payload: the commands of the proposals that were waiting when
+/// it was proposed, applied in order at the entry's index.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Response(pub Vec<u8>);
+pub struct Batch(pub Vec<Vec<u8>>);
+
+/// What applying an entry returned: one encoded response per command of
+/// its batch (empty for Raft's own entries).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Response(pub Vec<Vec<u8>>);
 
 openraft::declare_raft_types!(
     /// PrismDB's openraft configuration.
     pub TypeConfig:
-        D = Proposal,
+        D = Batch,
         R = Response,
         NodeId = u64,
         Node = Member,
