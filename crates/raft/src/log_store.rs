@@ -6,11 +6,11 @@
 //! column families, so syncing the write-ahead log for an append also makes
 //! every earlier state-machine write durable.
 //!
-//! Group commit: an append writes its entries at once (visible to readers)
-//! and hands openraft's "flushed" callback to the flusher thread. The flusher
-//! takes every callback that queued up, syncs the write-ahead log once, and
-//! completes them all, so concurrent commits share one fsync while the Raft
-//! core goes on appending.
+//! An append writes its entries at once (visible to readers) and hands
+//! openraft's "flushed" callback to the flusher thread, which takes every
+//! callback queued up, syncs the write-ahead log once, and completes them
+//! all. (openraft 0.9's core awaits each append's flush, so the grouping that
+//! matters most happens before: the replica batches proposals into entries.)
 
 use crate::types::TypeConfig;
 use crate::{decode, encode};
