@@ -141,6 +141,16 @@ struct WriteBatch {
     waiting: Vec<PendingWrite>,
 }
 
+/// The outcome of a proposal whose entry no quorum acknowledged in time.
+fn unacknowledged(timeout: Duration) -> ProposeOutcome {
+    ProposeOutcome::Failed {
+        maybe_applied: true,
+        message: format!(
+            "the commit was proposed but no quorum acknowledged it within {timeout:?}; it may or may not be applied"
+        ),
+    }
+}
+
 /// A running member.
 pub struct Replica {
     pub raft: Raft<TypeConfig>,
@@ -351,16 +361,13 @@ impl Replica {
                 if let Some(i) = queued {
                     writes.waiting.remove(i);
                 }
-                ProposeOutcome::Failed {
-                    maybe_applied: queued.is_none(),
-                    message: if queued.is_none() {
-                        format!(
-                            "the commit was proposed but no quorum acknowledged it within {timeout:?}; it may or may not be applied"
-                        )
-                    } else {
-                        format!(
+                match queued {
+                    None => unacknowledged(timeout),
+                    Some(_) => ProposeOutcome::Failed {
+                        maybe_applied: false,
+                        message: format!(
                             "no entry could be proposed within {timeout:?}; nothing was written"
-                        )
+                        ),
                     },
                 }
             }
@@ -400,20 +407,16 @@ impl Replica {
                         let _ = reply.send(ProposeOutcome::NotLeader(f.leader_node.clone()));
                     }
                 }
-                outcome => {
-                    let (maybe_applied, message) = match outcome {
-                        Err(_) => (
-                            true,
-                            format!(
-                                "the commit was proposed but no quorum acknowledged it within {timeout:?}; it may or may not be applied"
-                            ),
-                        ),
-                        Ok(Err(e)) => (false, format!("raft: {e}")),
-                        Ok(Ok(_)) => (true, String::new()),
-                    };
+                Err(_) => {
+                    for reply in replies {
+                        let _ = reply.send(unacknowledged(timeout));
+                    }
+                }
+                Ok(Err(e)) => {
+                    let message = format!("raft: {e}");
                     for reply in replies {
                         let _ = reply.send(ProposeOutcome::Failed {
-                            maybe_applied,
+                            maybe_applied: false,
                             message: message.clone(),
                         });
                     }
