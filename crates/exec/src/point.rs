@@ -84,28 +84,7 @@ impl PointQuery {
         let [from] = sel.from.as_slice() else {
             return None;
         };
-        if !from.joins.is_empty() {
-            return None;
-        }
-        let TableFactor::Table {
-            name,
-            alias,
-            args: None,
-            ..
-        } = &from.relation
-        else {
-            return None;
-        };
-        let table_name = prismdb_sql::object_name(name).ok()?;
-        let db = catalog.databases.get(database)?;
-        let table = db.tables.get(&table_name)?.clone();
-        let reference = alias
-            .as_ref()
-            .map(|a| normalize(&a.name))
-            .unwrap_or_else(|| table_name.clone());
-        if alias.as_ref().is_some_and(|a| !a.columns.is_empty()) {
-            return None;
-        }
+        let (table, reference) = target(from, catalog, database)?;
 
         // Output columns.
         let mut columns = Vec::new();
