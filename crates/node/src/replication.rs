@@ -16,19 +16,12 @@ use std::sync::Arc;
 /// `meta` key under which the log's applied state is stored with the data.
 const RAFT_STATE_KEY: &[u8] = b"raft_applied";
 
-fn codec() -> bincode::config::Configuration {
-    bincode::config::standard()
-}
-
 pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>> {
-    bincode::serde::encode_to_vec(v, codec())
-        .map_err(|e| Error::Internal(format!("cannot encode: {e}")))
+    prismdb_raft::encode(v).map_err(|e| Error::Internal(format!("cannot encode: {e}")))
 }
 
 pub(crate) fn decode<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T> {
-    bincode::serde::decode_from_slice(b, codec())
-        .map(|(v, _)| v)
-        .map_err(|e| Error::Internal(format!("cannot decode: {e}")))
+    prismdb_raft::decode(b).map_err(|e| Error::Internal(format!("cannot decode: {e}")))
 }
 
 /// Applies log entries to the row store.

@@ -35,16 +35,19 @@ pub use replica::{ClusterState, MemberStatus, Replica, ReplicaConfig};
 pub use state_machine::{Applier, StateMachine};
 pub use types::{Batch, Member, Proposal, Response, TypeConfig, node_id};
 
-/// bincode configuration of every encoded value of this crate.
+/// bincode configuration of every encoded value of this crate, and of the
+/// commands the layer above puts in entries.
 pub(crate) fn codec() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-pub(crate) fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, String> {
+/// Encodes a value the way entries and RPC bodies are encoded.
+pub fn encode<T: serde::Serialize>(v: &T) -> Result<Vec<u8>, String> {
     bincode::serde::encode_to_vec(v, codec()).map_err(|e| e.to_string())
 }
 
-pub(crate) fn decode<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, String> {
+/// Decodes a value made by [`encode`].
+pub fn decode<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, String> {
     bincode::serde::decode_from_slice(b, codec())
         .map(|(v, _)| v)
         .map_err(|e| e.to_string())
