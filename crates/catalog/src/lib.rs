@@ -9,6 +9,7 @@
 //! Tables without a declared primary key get a hidden `__prism_rowid`
 //! column (see [`ROWID_COLUMN`]) that serves as their key; it is never shown.
 
+pub mod arrow_rows;
 mod types;
 
 pub use types::{DEFAULT_NUMERIC, SqlType};
@@ -45,6 +46,10 @@ pub struct Table {
     /// Indices into `columns` of the primary key, in key order. Never empty:
     /// a table without a declared key uses its hidden row id column.
     pub primary_key: Vec<usize>,
+    /// Columnar replicas asked for with `ALTER TABLE … SET COLUMNAR REPLICA n`
+    /// (0: none).
+    #[serde(default)]
+    pub columnar_replicas: u32,
 }
 
 impl Table {

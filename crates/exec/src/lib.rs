@@ -160,6 +160,12 @@ impl Engine {
         &self.store
     }
 
+    /// How many members can host a columnar replica of a table: the upper
+    /// bound of `ALTER TABLE … SET COLUMNAR REPLICA n`.
+    pub(crate) fn columnar_capacity(&self) -> usize {
+        1
+    }
+
     /// A snapshot for a new transaction: a linearizable read point, pinned
     /// against garbage collection.
     pub(crate) async fn snapshot(&self) -> Result<SnapshotGuard> {

@@ -106,6 +106,7 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
         name,
         columns,
         primary_key,
+        columnar_replicas: 0,
     })
 }
 

@@ -1,0 +1,113 @@
+//! Stored rows as Arrow: building arrays and record batches from
+//! [`Value`]s of a column type. Shared by the row store's scans and the
+//! columnar replicas, so both engines produce identical Arrow data.
+
+use arrow::array::{
+    ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+    Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
+    TimestampMicrosecondBuilder,
+};
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::{RecordBatch, RecordBatchOptions};
+use crate::{Column, SqlType};
+use prismdb_common::{Error, Result, Value};
+use std::sync::Arc;
+
+/// Builds one Arrow array from the `idx`-th value of each row.
+pub fn build_array<'a>(ty: &SqlType, values: impl Iterator<Item = &'a Value>) -> Result<ArrayRef> {
+    macro_rules! build {
+        ($builder:expr, $($pat:pat => $v:expr),+) => {{
+            let mut b = $builder;
+            for value in values {
+                match value {
+                    $($pat => b.append_value($v),)+
+                    Value::Null => b.append_null(),
+                    other => return Err(Error::Internal(format!("stored value {other:?} does not match column type {ty:?}"))),
+                }
+            }
+            Arc::new(b.finish()) as ArrayRef
+        }};
+    }
+    Ok(match ty {
+        SqlType::Bool => build!(BooleanBuilder::new(), Value::Bool(v) => *v),
+        SqlType::Int16 => build!(Int16Builder::new(), Value::Int16(v) => *v),
+        SqlType::Int32 => build!(Int32Builder::new(), Value::Int32(v) => *v),
+        SqlType::Int64 => build!(Int64Builder::new(), Value::Int64(v) => *v),
+        SqlType::Float32 => build!(Float32Builder::new(), Value::Float32(v) => *v),
+        SqlType::Float64 => build!(Float64Builder::new(), Value::Float64(v) => *v),
+        SqlType::Numeric {
+            precision, scale, ..
+        } => {
+            let mut b = Decimal128Builder::new();
+            for value in values {
+                match value {
+                    Value::Decimal(v, s) => b.append_value(rescale(*v, *s, *scale)),
+                    Value::Null => b.append_null(),
+                    other => {
+                        return Err(Error::Internal(format!(
+                            "stored value {other:?} is not numeric"
+                        )));
+                    }
+                }
+            }
+            Arc::new(
+                b.finish()
+                    .with_precision_and_scale(*precision, *scale)
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            )
+        }
+        SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => {
+            build!(StringBuilder::new(), Value::Text(v) => v.as_str())
+        }
+        SqlType::Bytea => build!(BinaryBuilder::new(), Value::Bytes(v) => v.as_slice()),
+        SqlType::Date => build!(Date32Builder::new(), Value::Date(v) => *v),
+        SqlType::Timestamp => build!(TimestampMicrosecondBuilder::new(), Value::Timestamp(v) => *v),
+        SqlType::TimestampTz => {
+            let mut b = TimestampMicrosecondBuilder::new().with_timezone("+00:00");
+            for value in values {
+                match value {
+                    Value::TimestampTz(v) => b.append_value(*v),
+                    Value::Null => b.append_null(),
+                    other => {
+                        return Err(Error::Internal(format!(
+                            "stored value {other:?} is not timestamptz"
+                        )));
+                    }
+                }
+            }
+            Arc::new(b.finish())
+        }
+    })
+}
+
+/// Rescales a stored decimal to the column's current scale.
+fn rescale(v: i128, from: i8, to: i8) -> i128 {
+    match from.cmp(&to) {
+        std::cmp::Ordering::Equal => v,
+        std::cmp::Ordering::Less => v.saturating_mul(10i128.pow((to - from) as u32)),
+        std::cmp::Ordering::Greater => v / 10i128.pow((from - to) as u32),
+    }
+}
+
+/// Builds a record batch of the stored columns `cols` (indices into each
+/// row) with the given output schema.
+pub fn rows_to_batch(
+    schema: &SchemaRef,
+    columns: &[&Column],
+    cols: &[usize],
+    rows: &[&[Value]],
+) -> Result<RecordBatch> {
+    const NULL: Value = Value::Null;
+    let arrays = cols
+        .iter()
+        .zip(columns)
+        .map(|(&i, col)| build_array(&col.ty, rows.iter().map(|r| r.get(i).unwrap_or(&NULL))))
+        .collect::<Result<Vec<_>>>()?;
+    RecordBatch::try_new_with_options(
+        schema.clone(),
+        arrays,
+        &RecordBatchOptions::new().with_row_count(Some(rows.len())),
+    )
+    .map_err(|e| Error::Internal(e.to_string()))
+}
+
