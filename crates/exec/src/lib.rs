@@ -37,6 +37,7 @@ pub mod schema;
 mod session;
 pub mod settings;
 mod system;
+pub mod route;
 mod txn;
 
 pub use session::{Output, Prepared, ResultRows, Session, TxnStatus};
@@ -45,6 +46,7 @@ pub use txn::Txn;
 use async_trait::async_trait;
 use parking_lot::RwLock;
 use prismdb_catalog::Catalog;
+use prismdb_columnar::ColumnStore;
 use prismdb_common::{Result, Version};
 use prismdb_rowstore::{RowStore, SnapshotGuard, WriteSet};
 use std::sync::Arc;
@@ -86,6 +88,10 @@ pub trait Log: Send + Sync + 'static {
     async fn read_point(&self) -> Result<Version>;
     /// The cluster's members and their state.
     async fn members(&self) -> Vec<ClusterMember>;
+    /// The columnar replicas of every member that answers.
+    async fn columnar_status(&self) -> Vec<prismdb_columnar::ReplicaStatus> {
+        Vec::new()
+    }
 }
 
 /// The catalog as last applied to the row store, decoded once per change.
@@ -132,6 +138,8 @@ impl SharedCatalog {
 pub struct Engine {
     store: Arc<RowStore>,
     log: Arc<dyn Log>,
+    /// This node's columnar replicas.
+    columnar: Option<Arc<ColumnStore>>,
     catalog: Arc<SharedCatalog>,
     /// Serializes this node's DDL so each builds on the catalog the previous
     /// one left (the log's validation decides across nodes).
@@ -142,10 +150,20 @@ pub struct Engine {
 impl Engine {
     /// An engine reading `store` and committing through `log`.
     pub fn new(store: Arc<RowStore>, log: Arc<dyn Log>) -> Arc<Engine> {
+        Engine::with_columnar(store, log, None)
+    }
+
+    /// An engine that also reads this node's columnar replicas.
+    pub fn with_columnar(
+        store: Arc<RowStore>,
+        log: Arc<dyn Log>,
+        columnar: Option<Arc<ColumnStore>>,
+    ) -> Arc<Engine> {
         Arc::new(Engine {
             catalog: Arc::new(SharedCatalog::new(store.clone())),
             store,
             log,
+            columnar,
             ddl_lock: tokio::sync::Mutex::new(()),
             next_pid: AtomicI32::new(1000),
         })
@@ -163,7 +181,11 @@ impl Engine {
     /// How many members can host a columnar replica of a table: the upper
     /// bound of `ALTER TABLE … SET COLUMNAR REPLICA n`.
     pub(crate) fn columnar_capacity(&self) -> usize {
-        1
+        self.columnar.as_ref().map_or(0, |c| c.capacity())
+    }
+
+    pub fn columnar(&self) -> Option<&Arc<ColumnStore>> {
+        self.columnar.as_ref()
     }
 
     /// A snapshot for a new transaction: a linearizable read point, pinned

@@ -13,6 +13,8 @@
 //! Filters stay `Inexact`, so DataFusion re-checks them.
 
 use crate::convert::{rows_to_batch, scalar_as_key};
+use crate::route::{Choice, Route, RowScanExec, choose, columnar_plan};
+use prismdb_columnar::ReadOutcome;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -46,6 +48,8 @@ pub struct ReadView {
     pub store: Arc<RowStore>,
     pub snapshot: Version,
     pub overlay: Arc<Overlay>,
+    /// How scans choose between the row store and columnar replicas.
+    pub route: Route,
 }
 
 impl ReadView {
@@ -92,6 +96,8 @@ pub struct RowTable {
     cols: Vec<usize>,
     ctx: Arc<ScanContext>,
     defaults: HashMap<String, Expr>,
+    /// Exposes hidden columns: the target of an UPDATE or DELETE.
+    with_hidden: bool,
 }
 
 impl fmt::Debug for RowTable {
@@ -133,6 +139,7 @@ impl RowTable {
             cols,
             ctx,
             defaults,
+            with_hidden,
         }
     }
 
@@ -299,7 +306,7 @@ impl TableProvider for RowTable {
 
     async fn scan(
         &self,
-        _state: &dyn Session,
+        state: &dyn Session,
         projection: Option<&Vec<usize>>,
         filters: &[Expr],
         limit: Option<usize>,
@@ -310,22 +317,56 @@ impl TableProvider for RowTable {
             None => (0..self.cols.len()).collect(),
         };
         let schema = Arc::new(self.schema.project(&projection)?);
+        let cols: Vec<usize> = projection.iter().map(|&i| self.cols[i]).collect();
+        let access = self.access_path(filters);
+        let key_lookup = !matches!(&access, Access::Range(Bound::Unbounded, Bound::Unbounded));
+        let table_id = self.table.id;
+        let own_writes = view
+            .overlay
+            .range((table_id, Vec::new())..)
+            .next()
+            .is_some_and(|((t, _), _)| *t == table_id);
+        let reason = match choose(
+            &view.route,
+            &self.table,
+            key_lookup,
+            self.with_hidden,
+            own_writes,
+        ) {
+            Choice::Row(reason) => reason,
+            Choice::Columnar(store) => {
+                match store
+                    .read(&self.table, view.snapshot, view.route.columnar_wait)
+                    .await
+                {
+                    ReadOutcome::Ready(snapshot) => {
+                        return columnar_plan(state, &self.table, snapshot, schema, cols, filters);
+                    }
+                    ReadOutcome::Unavailable(why) => format!("columnar replica unavailable: {why}"),
+                }
+            }
+        };
         let stream = RowScan {
             table: self.table.clone(),
             schema: schema.clone(),
-            cols: projection.iter().map(|&i| self.cols[i]).collect(),
-            access: self.access_path(filters),
+            cols,
+            access,
             view,
             limit,
         };
-        Ok(Arc::new(StreamingTableExec::try_new(
+        let scan = StreamingTableExec::try_new(
             schema,
             vec![Arc::new(stream)],
             None,
             vec![],
             false,
             limit,
-        )?))
+        )?;
+        Ok(Arc::new(RowScanExec::new(
+            &self.table.name,
+            reason,
+            Arc::new(scan),
+        )))
     }
 }
 

@@ -126,6 +126,12 @@ impl Session {
         let cached = self.cached_plan(stmt, key).await?;
         if let Some(point) = &cached.point {
             let view = self.schema.scan.current()?;
+            // Forced onto replicas, key lookups go through the planner too.
+            if view.route.engines == crate::settings::ReadEngines::Columnar
+                && view.route.columnar.is_some()
+            {
+                return self.query_planned(stmt, &cached, params).await;
+            }
             if let Some(rows) = point.run(&view, params)? {
                 return Ok(Output {
                     tag: "SELECT".into(),
@@ -133,6 +139,15 @@ impl Session {
                 });
             }
         }
+        self.query_planned(stmt, &cached, params).await
+    }
+
+    async fn query_planned(
+        &mut self,
+        stmt: &Statement,
+        cached: &CachedQuery,
+        params: &[Value],
+    ) -> Result<Output> {
         let plan = Self::bind(cached.plan.clone(), params)?;
         let is_explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
         let (physical_schema, batches) = Box::pin(self.collect_with_schema(plan)).await?;

@@ -95,7 +95,7 @@ impl Session {
             name: database.to_string(),
             catalog: Arc::new(PrismCatalog {
                 public: Arc::new(PrismSchema(schema.clone())),
-                cluster: Arc::new(crate::system::ClusterSchema::new(engine.log.clone())),
+                cluster: Arc::new(crate::system::ClusterSchema::new(&engine, database)),
             }),
         });
         let mut config = SessionConfig::new()
@@ -345,6 +345,16 @@ impl Session {
         }
     }
 
+    /// How this statement's scans choose their engine.
+    fn route(&self) -> crate::route::Route {
+        let settings = self.settings.read();
+        crate::route::Route {
+            engines: settings.read_engines(),
+            columnar_wait: settings.columnar_max_wait(),
+            columnar: self.engine.columnar().cloned(),
+        }
+    }
+
     async fn execute_in(
         &mut self,
         stmt: &Statement,
@@ -352,9 +362,10 @@ impl Session {
         params: &[Value],
         txn: &mut Txn,
     ) -> Result<Output> {
+        let route = self.route();
         self.schema
             .scan
-            .set(Some(txn.read_view(&self.engine.store)));
+            .set(Some(txn.read_view_with(&self.engine.store, route)));
         match stmt {
             Statement::Insert(_)
             | Statement::Update(_)

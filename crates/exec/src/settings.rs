@@ -46,6 +46,8 @@ const KNOWN: &[(&str, &str, bool)] = &[
     ("row_security", "on", false),
     ("synchronous_commit", "on", false),
     ("jit", "off", false),
+    ("prism.read_engines", "auto", false),
+    ("prism.columnar_max_wait", "1s", false),
 ];
 
 /// Parameters that only the server sets.
@@ -60,6 +62,18 @@ const READ_ONLY: &[&str] = &[
 
 fn known(name: &str) -> Option<&'static (&'static str, &'static str, bool)> {
     KNOWN.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(name))
+}
+
+/// Engines a session lets table scans read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadEngines {
+    /// Always the row store.
+    Row,
+    /// A columnar replica wherever this node has one that can serve the
+    /// scan; the row store otherwise.
+    Columnar,
+    /// Columnar replicas for full scans, the row store for key lookups.
+    Auto,
 }
 
 /// One session's settings; shared with functions like `current_setting()`.
@@ -171,6 +185,27 @@ impl Settings {
         std::mem::take(&mut self.changed)
     }
 
+    /// Which engines table scans may read (`prism.read_engines`).
+    pub fn read_engines(&self) -> ReadEngines {
+        match self.get("prism.read_engines").as_deref() {
+            Ok("row") => ReadEngines::Row,
+            Ok("columnar") => ReadEngines::Columnar,
+            _ => ReadEngines::Auto,
+        }
+    }
+
+    /// How long a scan waits for a columnar replica to reach its read
+    /// index before it reads the row store instead
+    /// (`prism.columnar_max_wait`).
+    pub fn columnar_max_wait(&self) -> std::time::Duration {
+        let ms = self
+            .get("prism.columnar_max_wait")
+            .ok()
+            .and_then(|v| parse_duration_ms(&v))
+            .unwrap_or(1000);
+        std::time::Duration::from_millis(ms)
+    }
+
     /// `statement_timeout` in milliseconds (0 = none).
     pub fn statement_timeout_ms(&self) -> u64 {
         self.get("statement_timeout")
@@ -208,7 +243,16 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
                 "invalid value for parameter \"extra_float_digits\": \"{value}\""
             ))),
         },
-        "statement_timeout" | "lock_timeout" | "idle_in_transaction_session_timeout" => {
+        "prism.read_engines" => match value.trim().to_lowercase().as_str() {
+            v @ ("row" | "columnar" | "auto") => Ok(v.to_string()),
+            _ => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"prism.read_engines\": \"{value}\" (expected row, columnar or auto)"
+            ))),
+        },
+        "statement_timeout"
+        | "lock_timeout"
+        | "idle_in_transaction_session_timeout"
+        | "prism.columnar_max_wait" => {
             match parse_duration_ms(value) {
                 Some(ms) => Ok(if value.trim().chars().all(|c| c.is_ascii_digit()) {
                     ms.to_string()

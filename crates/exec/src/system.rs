@@ -5,10 +5,19 @@
 //! term, applied and last log index, and how far its log was snapshotted
 //! and compacted. Other members are asked over the
 //! cluster's RPC with a short bound; a silent one shows as `unreachable`.
+//!
+//! `prism_cluster.columnar_replicas` (also `information_schema.
+//! columnar_replicas`) lists, for every table of the database with columnar
+//! replicas, each member meant to host one: whether it is available, build
+//! progress, applied index and lag, rows, segments and memory, as that
+//! member reports them.
 
-use crate::{ClusterMember, Log};
+use crate::{ClusterMember, Engine, Log};
+use prismdb_columnar::ReplicaStatus;
 use async_trait::async_trait;
-use datafusion::arrow::array::{ArrayRef, BooleanArray, Int64Array, StringArray};
+use datafusion::arrow::array::{
+    ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
+};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::{SchemaProvider, Session as DfSession};
@@ -18,19 +27,26 @@ use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 pub const CLUSTER_SCHEMA: &str = "prism_cluster";
 
 /// `prism_cluster`.
 pub struct ClusterSchema {
     members: Arc<MembersTable>,
+    replicas: Arc<ReplicasTable>,
 }
 
 impl ClusterSchema {
-    pub fn new(log: Arc<dyn Log>) -> ClusterSchema {
+    pub fn new(engine: &Arc<Engine>, database: &str) -> ClusterSchema {
         ClusterSchema {
-            members: Arc::new(MembersTable { log }),
+            members: Arc::new(MembersTable {
+                log: engine.log.clone(),
+            }),
+            replicas: Arc::new(ReplicasTable {
+                engine: Arc::downgrade(engine),
+                database: database.to_string(),
+            }),
         }
     }
 }
@@ -44,15 +60,19 @@ impl fmt::Debug for ClusterSchema {
 #[async_trait]
 impl SchemaProvider for ClusterSchema {
     fn table_names(&self) -> Vec<String> {
-        vec!["members".into()]
+        vec!["members".into(), REPLICAS_TABLE.into()]
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
-        Ok((name == "members").then(|| self.members.clone() as Arc<dyn TableProvider>))
+        Ok(match name {
+            "members" => Some(self.members.clone() as Arc<dyn TableProvider>),
+            REPLICAS_TABLE => Some(self.replicas.clone() as Arc<dyn TableProvider>),
+            _ => None,
+        })
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "members"
+        name == "members" || name == REPLICAS_TABLE
     }
 }
 
@@ -141,6 +161,132 @@ impl TableProvider for MembersTable {
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],
             members_schema(),
+            projection.cloned(),
+        )?)
+    }
+}
+
+/// Name of the columnar replica view (also reachable as
+/// `information_schema.columnar_replicas`).
+pub const REPLICAS_TABLE: &str = "columnar_replicas";
+
+/// `prism_cluster.columnar_replicas`: one row per table and hosting member.
+struct ReplicasTable {
+    engine: Weak<Engine>,
+    database: String,
+}
+
+impl fmt::Debug for ReplicasTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ReplicasTable")
+    }
+}
+
+fn replicas_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("table_schema", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("replica_count", DataType::Int32, false),
+        Field::new("host", DataType::Utf8, false),
+        Field::new("available", DataType::Boolean, false),
+        Field::new("progress", DataType::Float64, false),
+        Field::new("applied_index", DataType::Int64, true),
+        Field::new("lag_entries", DataType::Int64, true),
+        Field::new("lag_ms", DataType::Int64, true),
+        Field::new("rows", DataType::Int64, true),
+        Field::new("segments", DataType::Int64, true),
+        Field::new("memory_bytes", DataType::Int64, true),
+    ]))
+}
+
+impl ReplicasTable {
+    /// Every table with replicas, once per member meant to host it, with
+    /// that member's report (a member that did not report shows as not
+    /// available).
+    async fn rows(&self) -> Vec<ReplicaStatus> {
+        let Some(engine) = self.engine.upgrade() else {
+            return Vec::new();
+        };
+        let Some(columnar) = engine.columnar() else {
+            return Vec::new();
+        };
+        let hosting = columnar.hosting();
+        let reported = engine.log.columnar_status().await;
+        let catalog = engine.catalog();
+        let Ok(db) = catalog.database(&self.database) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for table in db.tables.values().filter(|t| t.columnar_replicas > 0) {
+            for host in hosting.hosts_for(table) {
+                let row = reported
+                    .iter()
+                    .find(|r| r.table_id == table.id && r.host == host && r.database == self.database)
+                    .cloned()
+                    .unwrap_or_else(|| ReplicaStatus {
+                        table_id: table.id,
+                        database: self.database.clone(),
+                        table: table.name.clone(),
+                        host,
+                        ..Default::default()
+                    });
+                out.push(ReplicaStatus {
+                    replica_count: table.columnar_replicas,
+                    table: table.name.clone(),
+                    ..row
+                });
+            }
+        }
+        out
+    }
+}
+
+fn replicas_batch(rows: &[ReplicaStatus]) -> DfResult<RecordBatch> {
+    let int = |f: &dyn Fn(&ReplicaStatus) -> u64| -> ArrayRef {
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| f(r) as i64)))
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|_| prismdb_catalog::DEFAULT_SCHEMA),
+        )),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.table.as_str()))),
+        Arc::new(Int32Array::from_iter_values(
+            rows.iter().map(|r| r.replica_count as i32),
+        )),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.host.as_str()))),
+        Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.available)))),
+        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.progress))),
+        int(&|r| r.applied_index),
+        int(&|r| r.lag_entries),
+        int(&|r| r.lag_ms),
+        int(&|r| r.rows),
+        int(&|r| r.segments),
+        int(&|r| r.memory_bytes),
+    ];
+    Ok(RecordBatch::try_new(replicas_schema(), columns)?)
+}
+
+#[async_trait]
+impl TableProvider for ReplicasTable {
+    fn schema(&self) -> SchemaRef {
+        replicas_schema()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::View
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn DfSession,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        let batch = replicas_batch(&self.rows().await)?;
+        Ok(MemorySourceConfig::try_new_exec(
+            &[vec![batch]],
+            replicas_schema(),
             projection.cloned(),
         )?)
     }

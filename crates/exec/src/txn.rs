@@ -60,10 +60,16 @@ impl Txn {
 
     /// The view a statement of this transaction reads.
     pub fn read_view(&self, store: &Arc<RowStore>) -> Arc<ReadView> {
+        self.read_view_with(store, crate::route::Route::default())
+    }
+
+    /// The view a statement reads, its scans routed by `route`.
+    pub fn read_view_with(&self, store: &Arc<RowStore>, route: crate::route::Route) -> Arc<ReadView> {
         Arc::new(ReadView {
             store: store.clone(),
             snapshot: self.read_version,
             overlay: self.overlay.clone(),
+            route,
         })
     }
 

@@ -69,6 +69,19 @@ pub struct StartOptions {
     /// Interval in ms of garbage collection of old row versions [default: 30000].
     #[arg(long)]
     pub gc_interval_ms: Option<u64>,
+    /// `voter`, or `columnar`: a non-voting member (Raft learner) that hosts
+    /// the cluster's columnar replicas; joins with
+    /// `--initial-cluster-state existing` [default: voter].
+    #[arg(long, env = "PRISM_ROLE")]
+    pub role: Option<String>,
+    /// Memory for columnar replicas in MiB; past it, persisted segments are
+    /// read from their Parquet files [default: 2048].
+    #[arg(long)]
+    pub columnar_memory_mb: Option<u64>,
+    /// Interval in ms between checkpoints of a changed columnar replica
+    /// [default: 5000].
+    #[arg(long)]
+    pub columnar_checkpoint_ms: Option<u64>,
 }
 
 /// A fully resolved node configuration.
@@ -90,6 +103,10 @@ pub struct NodeConfig {
     pub snapshot_every: u64,
     pub snapshot_keep: u64,
     pub gc_interval: Duration,
+    /// Started with `--role columnar`.
+    pub columnar_role: bool,
+    pub columnar_memory: usize,
+    pub columnar_checkpoint: Duration,
 }
 
 impl StartOptions {
@@ -120,7 +137,20 @@ impl StartOptions {
             "existing" => ClusterState::Existing,
             other => bail!("--initial-cluster-state must be new or existing, not {other:?}"),
         };
+        let columnar_role = match o.role.as_deref().unwrap_or("voter") {
+            "voter" => false,
+            "columnar" => true,
+            other => bail!("--role must be voter or columnar, not {other:?}"),
+        };
+        if columnar_role && cluster_state != ClusterState::Existing {
+            bail!(
+                "a columnar member joins a running cluster: use --initial-cluster-state existing"
+            );
+        }
         Ok(NodeConfig {
+            columnar_role,
+            columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
+            columnar_checkpoint: Duration::from_millis(o.columnar_checkpoint_ms.unwrap_or(5000)),
             name,
             data_dir: o.data_dir.unwrap_or_else(|| "./prism-data".into()),
             listen: o.listen.unwrap_or(([127, 0, 0, 1], 5433).into()),
@@ -158,6 +188,9 @@ impl StartOptions {
             snapshot_every: self.snapshot_every.or(file.snapshot_every),
             snapshot_keep: self.snapshot_keep.or(file.snapshot_keep),
             gc_interval_ms: self.gc_interval_ms.or(file.gc_interval_ms),
+            role: self.role.or(file.role),
+            columnar_memory_mb: self.columnar_memory_mb.or(file.columnar_memory_mb),
+            columnar_checkpoint_ms: self.columnar_checkpoint_ms.or(file.columnar_checkpoint_ms),
         }
     }
 }

@@ -13,6 +13,7 @@
 //! parses flags ([`config`]) and signals.
 
 pub mod adapter;
+pub mod columnar;
 pub mod config;
 pub mod http;
 pub mod replication;
@@ -20,6 +21,7 @@ pub mod replication;
 pub use config::{NodeConfig, StartOptions};
 
 use anyhow::Context;
+use prismdb_columnar::{ColumnStore, ColumnarOptions};
 use prismdb_exec::Engine;
 use prismdb_raft::{LogStats, LogStore, Member, Replica, ReplicaConfig, node_id};
 use prismdb_rowstore::{Command, RowStore, StoreOptions};
@@ -36,6 +38,7 @@ pub struct Node {
     pub engine: Arc<Engine>,
     pub replica: Arc<Replica>,
     pub store: Arc<RowStore>,
+    pub columnar: Arc<ColumnStore>,
     /// Appends and entries written to the log (group commit shows here).
     pub log_stats: Arc<LogStats>,
     stop: watch::Sender<bool>,
@@ -61,6 +64,14 @@ impl Node {
             )
             .with_context(|| format!("opening data directory {}", config.data_dir.display()))?,
         );
+        let columnar = ColumnStore::open(
+            &config.data_dir.join("columnar"),
+            ColumnarOptions {
+                memory_bytes: config.columnar_memory,
+                checkpoint_every: config.columnar_checkpoint,
+            },
+            Arc::new(columnar::StoreSource(store.clone())),
+        )?;
         let log = LogStore::new(store.db().clone(), config.fsync)
             .map_err(|e| anyhow::anyhow!("opening the Raft log: {e}"))?;
         let log_stats = log.stats();
@@ -68,6 +79,7 @@ impl Node {
             name: config.name.clone(),
             peer_addr: config.advertise_peer.clone(),
             sql_addr: config.listen.to_string(),
+            columnar: config.columnar_role,
         };
         let initial_cluster: Vec<Member> = config
             .initial_cluster
@@ -76,6 +88,7 @@ impl Node {
                 name: name.clone(),
                 peer_addr: addr.clone(),
                 sql_addr: String::new(),
+                columnar: false,
             })
             .collect();
         let peer = tokio::net::TcpListener::bind(config.peer_listen)
@@ -94,7 +107,7 @@ impl Node {
                 timeout: config.raft_timeout,
             },
             log,
-            Arc::new(StoreApplier(store.clone())),
+            Arc::new(StoreApplier(store.clone(), columnar.clone())),
         )
         .await?;
         let (stop, stop_rx) = watch::channel(false);
@@ -116,7 +129,7 @@ impl Node {
             store.clone(),
             log.clone(),
             config.gc_interval,
-            stop_rx,
+            stop_rx.clone(),
         )));
         if config.initial_cluster.len() == 1 {
             let deadline = Instant::now() + config.raft_timeout.max(Duration::from_secs(10));
@@ -124,9 +137,24 @@ impl Node {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         }
-        let engine = Engine::new(store.clone(), log);
+        {
+            let columnar = Arc::downgrade(&columnar);
+            replica.set_reporter(Arc::new(move || {
+                let status = columnar.upgrade().map(|c| c.status()).unwrap_or_default();
+                replication::encode(&status).unwrap_or_default()
+            }));
+        }
+        let engine = Engine::with_columnar(store.clone(), log, Some(columnar.clone()));
+        columnar.start(engine.catalog(), columnar::hosting(&replica, &config.name));
+        tasks.push(tokio::spawn(hosting_loop(
+            replica.clone(),
+            columnar.clone(),
+            config.name.clone(),
+            stop_rx.clone(),
+        )));
         Ok(Node {
             engine,
+            columnar,
             replica,
             store,
             log_stats,
@@ -140,9 +168,28 @@ impl Node {
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         self.replica.shutdown().await;
+        self.columnar.stop();
+        let columnar = self.columnar.clone();
+        let _ = tokio::task::spawn_blocking(move || columnar.checkpoint_all()).await;
         for t in self.tasks {
             let _ = t.await;
         }
+    }
+}
+
+/// Follows membership changes: which members host columnar replicas.
+async fn hosting_loop(
+    replica: Arc<Replica>,
+    columnar: Arc<ColumnStore>,
+    name: String,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.changed() => return,
+        }
+        columnar.set_hosting(columnar::hosting(&replica, &name));
     }
 }
 

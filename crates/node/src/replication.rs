@@ -9,6 +9,7 @@
 use async_trait::async_trait;
 use prismdb_common::{Error, Result, Version};
 use prismdb_exec::{ClusterMember, Log};
+use prismdb_columnar::ColumnStore;
 use prismdb_raft::{Applier, Replica};
 use prismdb_rowstore::{Command, Entry, RowStore, WriteSet};
 use std::sync::Arc;
@@ -24,8 +25,9 @@ pub(crate) fn decode<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T> {
     prismdb_raft::decode(b).map_err(|e| Error::Internal(format!("cannot decode: {e}")))
 }
 
-/// Applies log entries to the row store.
-pub struct StoreApplier(pub Arc<RowStore>);
+/// Applies log entries to the row store, then hands the accepted ones to
+/// this node's columnar replicas.
+pub struct StoreApplier(pub Arc<RowStore>, pub Arc<ColumnStore>);
 
 impl Applier for StoreApplier {
     fn apply(
@@ -49,6 +51,12 @@ impl Applier for StoreApplier {
             .0
             .apply(&batch, &[(RAFT_STATE_KEY, state)])
             .map_err(|e| e.to_string())?;
+        let accepted: Vec<bool> = outcomes.iter().map(|o| o.is_ok()).collect();
+        let fed: Vec<(u64, Option<&Command>)> =
+            batch.iter().map(|e| (e.index, e.command)).collect();
+        if let Err(e) = crate::columnar::feed(&self.1, &fed, &accepted) {
+            tracing::error!("columnar replicas could not apply entries: {e}");
+        }
         outcomes
             .into_iter()
             .zip(&commands)
@@ -73,7 +81,13 @@ impl Applier for StoreApplier {
     }
 
     fn import(&self, data: &[u8]) -> Result<(), String> {
-        self.0.import(data).map_err(|e| e.to_string())
+        self.0.import(data).map_err(|e| e.to_string())?;
+        let catalog = match self.0.catalog() {
+            Some((_, bytes)) => prismdb_catalog::Catalog::decode(&bytes).map_err(|e| e.to_string())?,
+            None => prismdb_catalog::Catalog::default(),
+        };
+        self.1.reset_source(Arc::new(catalog));
+        Ok(())
     }
 
     fn oldest_snapshot(&self) -> u64 {
@@ -106,6 +120,18 @@ impl Log for ReplicatedLog {
 
     async fn read_point(&self) -> Result<Version> {
         self.replica.read_index().await
+    }
+
+    async fn columnar_status(&self) -> Vec<prismdb_columnar::ReplicaStatus> {
+        self.replica
+            .reports(std::time::Duration::from_millis(500))
+            .await
+            .into_iter()
+            .filter_map(|(_, report)| report)
+            .filter(|bytes| !bytes.is_empty())
+            .filter_map(|bytes| decode::<Vec<prismdb_columnar::ReplicaStatus>>(&bytes).ok())
+            .flatten()
+            .collect()
     }
 
     async fn members(&self) -> Vec<ClusterMember> {

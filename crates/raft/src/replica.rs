@@ -161,7 +161,13 @@ pub struct Replica {
     applier: Arc<dyn Applier>,
     reads: parking_lot::Mutex<ReadBatch>,
     writes: parking_lot::Mutex<WriteBatch>,
+    /// What this member answers to a report request (opaque bytes the
+    /// layers above define), if anything.
+    report: parking_lot::RwLock<Option<Reporter>>,
 }
+
+/// Produces a member's report.
+pub type Reporter = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
 
 impl Replica {
     /// Starts the member on `log` and `applier`, bootstrapping or joining as
@@ -217,6 +223,7 @@ impl Replica {
             applier,
             reads: parking_lot::Mutex::new(ReadBatch::default()),
             writes: parking_lot::Mutex::new(WriteBatch::default()),
+            report: parking_lot::RwLock::new(None),
         });
         let initialized = replica
             .raft
@@ -634,6 +641,48 @@ impl Replica {
         out
     }
 
+    /// The members of the current configuration, with whether each votes,
+    /// as this node knows them (no network round).
+    pub fn membership(&self) -> Vec<(Member, bool)> {
+        let m = self.raft.metrics().borrow().clone();
+        let membership = m.membership_config.membership().clone();
+        let voters: BTreeSet<u64> = membership.voter_ids().collect();
+        membership
+            .nodes()
+            .map(|(id, node)| (node.clone(), voters.contains(id)))
+            .collect()
+    }
+
+    /// Sets what this member answers to report requests.
+    pub fn set_reporter(&self, reporter: Reporter) {
+        *self.report.write() = Some(reporter);
+    }
+
+    /// This member's report (empty if none is set).
+    pub fn local_report(&self) -> Vec<u8> {
+        self.report.read().as_ref().map(|r| r()).unwrap_or_default()
+    }
+
+    /// Every member's report; `None` for members that did not answer in
+    /// time.
+    pub async fn reports(&self, timeout: Duration) -> Vec<(Member, Option<Vec<u8>>)> {
+        let members = self.membership();
+        let asks = members.into_iter().map(|(m, _)| {
+            let client = self.client.clone();
+            let me = m.name == self.me.name;
+            async move {
+                if me {
+                    return (m, Some(self.local_report()));
+                }
+                let answer = call::<_, Vec<u8>>(&client, &m.peer_addr, "report", &(), timeout)
+                    .await
+                    .ok();
+                (m, answer)
+            }
+        });
+        futures::future::join_all(asks).await
+    }
+
     /// The leader's side of a join: add `member` as a learner, let it catch
     /// up, then make it a voter.
     pub async fn add_member(&self, member: Member) -> JoinOutcome {
@@ -649,12 +698,17 @@ impl Replica {
         if is_voter {
             return JoinOutcome::Joined;
         }
+        let columnar = member.columnar;
         match self.raft.add_learner(id, member, true).await {
             Ok(_) => {}
             Err(RaftError::APIError(ClientWriteError::ForwardToLeader(f))) => {
                 return JoinOutcome::NotLeader(f.leader_node);
             }
             Err(e) => return JoinOutcome::Failed(e.to_string()),
+        }
+        if columnar {
+            // Columnar members receive the log but never vote.
+            return JoinOutcome::Joined;
         }
         let add = ChangeMembers::AddVoterIds(BTreeSet::from([id]));
         match self.raft.change_membership(add, false).await {

@@ -2,7 +2,8 @@
 //!
 //! `POST /raft/{append,vote,snapshot}` carry openraft's own RPCs;
 //! `propose`, `read_index` and `join` are the leader's side of forwarded
-//! writes, read points and joins; `status` is a member's own status.
+//! writes, read points and joins; `status` is a member's own status and
+//! `report` what the layers above publish about it (columnar replicas).
 
 use crate::replica::Replica;
 use crate::types::{Member, Proposal, TypeConfig};
@@ -39,6 +40,7 @@ pub fn router(replica: Arc<Replica>) -> Router {
         .route("/raft/read_index", post(read_index))
         .route("/raft/status", post(status))
         .route("/raft/join", post(join))
+        .route("/raft/report", post(report))
         .with_state(replica)
 }
 
@@ -72,6 +74,10 @@ async fn propose(State(r): State<Arc<Replica>>, b: Bytes) -> Response {
         Err(e) => return e,
     };
     reply(&r.propose_local(req.0, r.timeout()).await)
+}
+
+async fn report(State(r): State<Arc<Replica>>) -> Response {
+    reply(&r.local_report())
 }
 
 async fn read_index(State(r): State<Arc<Replica>>) -> Response {

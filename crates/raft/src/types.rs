@@ -13,6 +13,9 @@ pub struct Member {
     pub peer_addr: String,
     /// PostgreSQL protocol address, `host:port` (may be empty if unknown).
     pub sql_addr: String,
+    /// A columnar member: stays a learner and hosts columnar replicas.
+    #[serde(default)]
+    pub columnar: bool,
 }
 
 impl fmt::Display for Member {

@@ -439,3 +439,107 @@ impl RowStore {
         })
     }
 }
+
+/// Rows whose newest version as of a snapshot changed after a given one.
+pub type Changes = Vec<(Vec<u8>, Option<Vec<Value>>)>;
+
+impl RowStore {
+    /// Registers `version` as a snapshot in use, so garbage collection keeps
+    /// what a reader at it sees. `None` if versions it needs may already be
+    /// collected.
+    pub fn pin(&self, version: Version) -> Option<SnapshotGuard> {
+        let mut active = self.active.lock();
+        if version < self.horizon() || version > self.last_version() {
+            return None;
+        }
+        *active.entry(version).or_default() += 1;
+        Some(SnapshotGuard {
+            version,
+            active: self.active.clone(),
+        })
+    }
+
+    /// Rough number of rows (versions) of a table: exact for small tables,
+    /// else its on-disk size over the sampled size of a row.
+    pub fn estimate_rows(&self, table: TableId) -> Result<u64> {
+        const SAMPLE: usize = 1000;
+        let data = self.cf(CF_DATA)?;
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(table_end(table));
+        let mut it = self.db.raw_iterator_cf_opt(data, ro);
+        it.seek(table_prefix(table));
+        let (mut n, mut bytes) = (0usize, 0usize);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            n += 1;
+            bytes += k.len() + v.len();
+            if n >= SAMPLE {
+                break;
+            }
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        if n < SAMPLE {
+            return Ok(n as u64);
+        }
+        let start = table_prefix(table);
+        let end = table_end(table);
+        let size = self
+            .db
+            .get_approximate_sizes_cf(data, &[rocksdb::Range::new(&start, &end)])
+            .first()
+            .copied()
+            .unwrap_or(0);
+        let per_row = (bytes / n).max(1) as u64;
+        Ok((size / per_row).max(n as u64))
+    }
+
+    /// Up to `limit` rows of `table` in key order after `resume`, as of
+    /// `at`. With `since`, only keys whose newest version at `at` is newer
+    /// than `since`, each with its row or `None` if that version deletes it;
+    /// without, only live rows. Returns the rows and the key to resume after
+    /// (`None` when the table is exhausted).
+    pub fn scan_changes(
+        &self,
+        table: TableId,
+        since: Option<Version>,
+        at: Version,
+        resume: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(Changes, Option<Vec<u8>>)> {
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(table_end(table));
+        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
+        match resume {
+            None => it.seek(table_prefix(table)),
+            Some(after) => {
+                let mut k = row_prefix(table, after);
+                k.extend([0xff; 8]);
+                k.push(0);
+                it.seek(k)
+            }
+        }
+        let mut rows = Vec::new();
+        let mut done: Option<Vec<u8>> = None;
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let (_, pk, version) = split_key(k)?;
+            if version > at || done.as_deref() == Some(pk) || resume == Some(pk) {
+                it.next();
+                continue;
+            }
+            done = Some(pk.to_vec());
+            let changed = since.is_none_or(|s| version > s);
+            if changed {
+                let row = decode_row(v)?;
+                if row.is_some() || since.is_some() {
+                    rows.push((pk.to_vec(), row));
+                    if rows.len() >= limit {
+                        return Ok((rows, done));
+                    }
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        Ok((rows, None))
+    }
+}

@@ -195,6 +195,7 @@ fn type_name(t: &str) -> String {
 
 /// Rewrites that make DataFusion plan PostgreSQL's meaning:
 ///
+/// * `information_schema.columnar_replicas` reads `prism_cluster`'s view;
 /// * unaliased select-list expressions get their PostgreSQL name as alias
 ///   (made unique within the list), so `SELECT 2+3, (2)+3` or two scalar
 ///   subqueries do not trip DataFusion's unique-name rule;
@@ -209,6 +210,17 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
         type Break = Error;
 
         fn pre_visit_relation(&mut self, name: &mut ObjectName) -> ControlFlow<Error> {
+            // information_schema.columnar_replicas is PrismDB's own view,
+            // served by the prism_cluster schema.
+            let n = name.0.len();
+            if n >= 2 {
+                let part = |i: usize| name.0[i].as_ident().map(normalize).unwrap_or_default();
+                if part(n - 2) == "information_schema" && part(n - 1) == "columnar_replicas" {
+                    name.0[n - 2] = crate::sqlparser::ast::ObjectNamePart::Identifier(Ident::new(
+                        "prism_cluster",
+                    ));
+                }
+            }
             if let [db, _, _] = name.0.as_slice() {
                 let db = db.as_ident().map(normalize).unwrap_or_default();
                 if db != self.database {
