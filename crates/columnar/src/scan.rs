@@ -16,7 +16,9 @@ use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::pruning::PruningStatistics;
 use datafusion::common::tree_node::TreeNodeRecursion;
-use datafusion::common::{Column, ScalarValue};
+use datafusion::common::stats::Precision;
+use datafusion::common::{Column, ScalarValue, Statistics};
+use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
@@ -262,17 +264,53 @@ impl ExecutionPlan for ColumnarScan {
         Ok(self)
     }
 
+    fn statistics_from_inputs(
+        &self,
+        _input_stats: &[Arc<Statistics>],
+        args: &StatisticsArgs,
+    ) -> DfResult<Arc<Statistics>> {
+        // Row counts (before visibility filtering) let the optimizer order
+        // joins and pick build sides.
+        let rows_of = |parts: &[Part]| -> usize {
+            parts
+                .iter()
+                .map(|p| match p {
+                    Part::Segment(s) => s.rows - s.deleted_count().min(s.rows),
+                    Part::Delta(d) => d.num_rows(),
+                })
+                .sum()
+        };
+        let rows = match args.partition() {
+            Some(i) => self.partitions.get(i).map_or(0, |p| rows_of(p)),
+            None => self.partitions.iter().map(|p| rows_of(p)).sum(),
+        };
+        let mut stats = Statistics::new_unknown(&self.schema);
+        stats.num_rows = Precision::Inexact(rows);
+        Ok(Arc::new(stats))
+    }
+
     fn execute(
         &self,
         partition: usize,
-        _context: Arc<TaskContext>,
+        context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
         let parts = self.partitions.get(partition).cloned().unwrap_or_default();
         let this = ColumnarScanPart {
             scan: Arc::new(self.clone_for_stream()),
         };
-        let stream = futures::stream::iter(parts.into_iter().filter_map(move |p| {
-            this.scan.read_part(&p).transpose()
+        let batch_size = context.session_config().batch_size().max(1024);
+        // Segments are large; operators above work best on batch-size slices
+        // (zero-copy views of the segment's arrays).
+        let stream = futures::stream::iter(parts.into_iter().flat_map(move |p| {
+            let slices: Vec<DfResult<RecordBatch>> = match this.scan.read_part(&p) {
+                Err(e) => vec![Err(e)],
+                Ok(None) => Vec::new(),
+                Ok(Some(b)) => (0..b.num_rows())
+                    .step_by(batch_size)
+                    .map(|off| Ok(b.slice(off, batch_size.min(b.num_rows() - off))))
+                    .collect(),
+            };
+            slices
         }));
         Ok(Box::pin(RecordBatchStreamAdapter::new(
             self.schema.clone(),

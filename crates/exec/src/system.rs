@@ -211,7 +211,10 @@ impl ReplicasTable {
             return Vec::new();
         };
         let hosting = columnar.hosting();
-        let reported = engine.log.columnar_status().await;
+        let (reported, members) =
+            futures::join!(engine.log.columnar_status(), engine.log.members());
+        // Lag is measured against the newest entry any member has.
+        let head = members.iter().filter_map(|m| m.last_log_index).max();
         let catalog = engine.catalog();
         let Ok(db) = catalog.database(&self.database) else {
             return Vec::new();
@@ -230,9 +233,16 @@ impl ReplicasTable {
                         host,
                         ..Default::default()
                     });
+                let lag_entries = match head {
+                    Some(h) if row.applied_index > 0 => {
+                        row.lag_entries.max(h.saturating_sub(row.applied_index))
+                    }
+                    _ => row.lag_entries,
+                };
                 out.push(ReplicaStatus {
                     replica_count: table.columnar_replicas,
                     table: table.name.clone(),
+                    lag_entries,
                     ..row
                 });
             }
