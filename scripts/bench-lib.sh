@@ -4,18 +4,21 @@
 # Starts and stops the systems under test on free loopback ports inside one
 # scratch directory ($BENCH_WORK), loads the `bench` table, and runs pgbench
 # with per-transaction logs to report TPS and p50/p99 latency:
-#   bench_setup                      tools, release build, scratch dir, cleanup trap
-#   bench_start_postgres             PostgreSQL 15 (fsync and synchronous_commit on)
-#   bench_start_prismdb NAME [N]     a PrismDB node (N=1) or an N-member cluster
+#   bench_setup [FLAGS]              tools, release build, scratch dir, cleanup trap
+#   bench_start_postgres [DIR]       PostgreSQL 15 (fsync and synchronous_commit on)
+#   bench_start_prismdb NAME [N [DIR]]  a PrismDB node (N=1) or an N-member cluster
 #   bench_stop SYSTEM                stop one system (frees the machine for the next)
 #   bench_load SYSTEM ROWS           CREATE TABLE bench + ROWS rows in 1000-row INSERTs
 #   bench_pgbench SYSTEM SCRIPT C J S  pgbench; sets TPS[SYS] P50[SYS] P99[SYS]
 # Systems are named by the caller; PORT[SYS] is the port clients use.
+# Data directories live in $BENCH_WORK unless a DIR is given (a DIR that
+# already holds data is started as it is); BENCH_PG_OPTS adds server options.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 BENCH_PG_USER=prismbench   # OS user that owns and runs PostgreSQL when we are root
 BENCH_BATCH=1000           # rows per INSERT statement
 BENCH_KEEP=${BENCH_KEEP:-0}
+BENCH_PG_OPTS=${BENCH_PG_OPTS:-}
 declare -A PORT TPS P50 P99 LOAD_SECS BENCH_PIDS
 BENCH_PG_DIR=""
 
@@ -29,14 +32,29 @@ bench_pick_tool() { # NAME: PG_BIN's copy if present, else PATH's
   fi
 }
 
-# bench_setup [--no-prismdb]: installs what is missing, builds the release
-# binary, makes the scratch directory and the cleanup trap.
+# bench_setup [--no-prismdb | --build-if-missing] [--with-bench]: installs
+# what is missing (scripts/setup --with-postgres, plus --with-bench's Python
+# environment), builds the release binary (not at all with --no-prismdb,
+# only when there is none with --build-if-missing), makes the scratch
+# directory and the cleanup trap.
 bench_setup() {
-  "$PRISM_ROOT/scripts/setup" --with-postgres
+  local build=always arg
+  local -a setup_flags=(--with-postgres)
+  for arg in "$@"; do
+    case "$arg" in
+      --no-prismdb) build=never ;;
+      --build-if-missing) build=missing ;;
+      --with-bench) setup_flags+=(--with-bench) ;;
+      *) die "bench_setup: unknown flag $arg" ;;
+    esac
+  done
+  "$PRISM_ROOT/scripts/setup" "${setup_flags[@]}"
   PSQL=$(bench_pick_tool psql)
   PGBENCH=$(bench_pick_tool pgbench)
   PRISM_BIN="$CARGO_TARGET_DIR/release/prismdb"
-  if [ "${1:-}" != --no-prismdb ]; then
+  if [ "$build" = missing ] && [ -x "$PRISM_BIN" ]; then
+    say "using the existing release binary $PRISM_BIN (built $(date -r "$PRISM_BIN" '+%F %T'))"
+  elif [ "$build" != never ]; then
     say "building prismdb --release; the first release build takes a long time (25+ minutes on 2 cores)"
     (cd "$PRISM_ROOT" && cargo build --release -p prismdb-node --bin prismdb)
   fi
@@ -82,11 +100,16 @@ bench_cleanup() {
   return "$rc"
 }
 
+# bench_start_postgres [DIR]: the cluster lives in DIR/data (default
+# $BENCH_WORK/pg); one that is already there is started, not made anew.
+# shellcheck disable=SC2120  # DIR is optional
 bench_start_postgres() {
+  local fresh=1
   for t in initdb pg_ctl postgres; do
     [ -x "$PG_BIN/$t" ] || die "$PG_BIN/$t missing (PostgreSQL 15 server; PG_BIN overrides the directory)"
   done
-  BENCH_PG_DIR="$BENCH_WORK/pg"
+  BENCH_PG_DIR="${1:-$BENCH_WORK/pg}"
+  [ -f "$BENCH_PG_DIR/data/PG_VERSION" ] && fresh=0
   mkdir -p "$BENCH_PG_DIR"
   if [ "$(id -u)" -eq 0 ]; then
     if ! id "$BENCH_PG_USER" >/dev/null 2>&1; then
@@ -97,24 +120,31 @@ bench_start_postgres() {
     chown "$BENCH_PG_USER:" "$BENCH_PG_DIR"
   fi
   PORT[postgres]=$(prism_free_port)
-  say "initdb and start PostgreSQL ($PG_BIN) on 127.0.0.1:${PORT[postgres]} (synchronous_commit on)"
-  bench_as_pg "$PG_BIN/initdb" -D "$BENCH_PG_DIR/data" -U prism --auth=trust -E UTF8 --locale=C.UTF-8 \
-    >"$BENCH_WORK/initdb.log" 2>&1 || { cat "$BENCH_WORK/initdb.log" >&2; die "initdb failed"; }
+  if [ "$fresh" -eq 1 ]; then
+    say "initdb and start PostgreSQL ($PG_BIN) on 127.0.0.1:${PORT[postgres]} (synchronous_commit on)"
+    bench_as_pg "$PG_BIN/initdb" -D "$BENCH_PG_DIR/data" -U prism --auth=trust -E UTF8 --locale=C.UTF-8 \
+      >"$BENCH_WORK/initdb.log" 2>&1 || { cat "$BENCH_WORK/initdb.log" >&2; die "initdb failed"; }
+  else
+    say "start PostgreSQL ($PG_BIN) from $BENCH_PG_DIR/data on 127.0.0.1:${PORT[postgres]}"
+  fi
   if ! bench_as_pg "$PG_BIN/pg_ctl" -D "$BENCH_PG_DIR/data" -l "$BENCH_PG_DIR/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p ${PORT[postgres]} -k $BENCH_PG_DIR -c synchronous_commit=on -c fsync=on" \
+      -o "-c listen_addresses=127.0.0.1 -p ${PORT[postgres]} -k $BENCH_PG_DIR -c synchronous_commit=on -c fsync=on $BENCH_PG_OPTS" \
       start >/dev/null; then
     tail -n 40 "$BENCH_PG_DIR/server.log" >&2 || true
     die "PostgreSQL did not start"
   fi
   prism_wait_ready 127.0.0.1 "${PORT[postgres]}" prism postgres 60 || die "PostgreSQL not ready"
-  PGSSLMODE=disable "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT[postgres]}" \
-    -U prism -d postgres -c 'CREATE DATABASE prism' >/dev/null
+  if [ "$fresh" -eq 1 ]; then
+    PGSSLMODE=disable "$PSQL" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "${PORT[postgres]}" \
+      -U prism -d postgres -c 'CREATE DATABASE prism' >/dev/null
+  fi
 }
 
-# bench_start_prismdb SYSTEM [MEMBERS]: one node, or MEMBERS nodes forming
-# one cluster; PORT[SYSTEM] is the leader's SQL port.
+# bench_start_prismdb SYSTEM [MEMBERS [DIR]]: one node, or MEMBERS nodes
+# forming one cluster, with data directories DIR/SYSTEM-n<i> (DIR defaults
+# to $BENCH_WORK); PORT[SYSTEM] is the leader's SQL port.
 bench_start_prismdb() {
-  local sys=$1 n=${2:-1} i initial="" pids="" leader
+  local sys=$1 n=${2:-1} dir=${3:-$BENCH_WORK} i initial="" pids="" leader
   local -a pg http peer
   for ((i = 1; i <= n; i++)); do
     pg[i]=$(prism_free_port); http[i]=$(prism_free_port); peer[i]=$(prism_free_port)
@@ -122,7 +152,7 @@ bench_start_prismdb() {
   done
   for ((i = 1; i <= n; i++)); do
     say "$sys: starting prismdb n$i (sql 127.0.0.1:${pg[i]}, peer 127.0.0.1:${peer[i]})"
-    "$PRISM_BIN" start --name "n$i" --data-dir "$BENCH_WORK/$sys-n$i" \
+    "$PRISM_BIN" start --name "n$i" --data-dir "$dir/$sys-n$i" \
       --listen "127.0.0.1:${pg[i]}" --http "127.0.0.1:${http[i]}" \
       --peer-listen "127.0.0.1:${peer[i]}" --initial-cluster "$initial" \
       >"$BENCH_WORK/$sys-n$i.log" 2>&1 &
