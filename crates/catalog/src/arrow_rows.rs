@@ -2,6 +2,7 @@
 //! [`Value`]s of a column type. Shared by the row store's scans and the
 //! columnar replicas, so both engines produce identical Arrow data.
 
+use crate::{Column, SqlType};
 use arrow::array::{
     ArrayRef, BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
     Float64Builder, Int16Builder, Int32Builder, Int64Builder, StringBuilder,
@@ -9,7 +10,6 @@ use arrow::array::{
 };
 use arrow::datatypes::SchemaRef;
 use arrow::record_batch::{RecordBatch, RecordBatchOptions};
-use crate::{Column, SqlType};
 use prismdb_common::{Error, Result, Value};
 use std::sync::Arc;
 
@@ -110,4 +110,3 @@ pub fn rows_to_batch(
     )
     .map_err(|e| Error::Internal(e.to_string()))
 }
-

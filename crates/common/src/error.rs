@@ -88,6 +88,10 @@ pub enum Error {
     /// Some other data exception (22000).
     #[error("{0}")]
     DataException(String),
+    /// COPY data that does not fit its format: wrong number of columns, a
+    /// bad end marker, mixed newline styles (22P04).
+    #[error("{0}")]
+    BadCopyFormat(String),
     /// Valid SQL that PrismDB does not support (0A000).
     #[error("{0}")]
     NotSupported(String),

@@ -1,4 +1,4 @@
-//! DDL: CREATE/DROP DATABASE, TABLE and VIEW.
+//! DDL: CREATE/DROP DATABASE, TABLE and VIEW; ALTER TABLE.
 //!
 //! Each DDL statement takes the engine's DDL lock, builds the next catalog
 //! from the current one, and commits it through the row store (with the
@@ -9,16 +9,39 @@
 //! them atomically with the block's writes (40001 if another DDL committed
 //! in between); ROLLBACK forgets them. CREATE/DROP DATABASE refuse to run
 //! in a block (25001).
+//!
+//! Rows are stored positionally, so `ALTER TABLE ... ADD/DROP COLUMN`
+//! rewrites every row of the table in the same write set as the new
+//! catalog: the rows are read at the statement's snapshot (in a block, the
+//! block's snapshot and own writes) and put again re-encoded for the new
+//! column list (a dropped column's value removed, an added column's
+//! DEFAULT — evaluated once — or NULL appended). A concurrent commit to one
+//! of those rows makes the ALTER fail with 40001. `SET COLUMNAR REPLICA n`
+//! only changes the catalog.
 
+use crate::dml::key_of;
 use crate::session::{Output, Session};
-use crate::txn::TxnDdl;
-use prismdb_catalog::{Catalog, Database};
-use prismdb_common::{Error, Result, TableId};
-use prismdb_rowstore::WriteSet;
-use prismdb_sql::ddl::{bind_create_table, bind_create_view};
+use crate::txn::{Txn, TxnDdl};
+use prismdb_catalog::{Catalog, Database, Table};
+use prismdb_common::{Error, Result, TableId, Value};
+use prismdb_rowstore::row::encode_row;
+use prismdb_rowstore::{RowKey, Write, WriteSet};
+use prismdb_sql::ddl::{
+    AlteredTable, ColumnSource, bind_alter_table, bind_create_table, bind_create_view,
+};
 use prismdb_sql::object_name;
-use prismdb_sql::sqlparser::ast::{ObjectType, Statement};
+use prismdb_sql::sqlparser::ast::{AlterTable, ObjectType, Statement};
 use std::sync::Arc;
+
+/// A table whose stored rows an ALTER TABLE rewrites.
+struct Rewrite {
+    /// The table as the rows are stored now.
+    old: Arc<Table>,
+    /// The table as the rows must be stored.
+    new: Arc<Table>,
+    /// Where each column of `new` takes its values from.
+    sources: Vec<ColumnSource>,
+}
 
 impl Session {
     pub(crate) async fn ddl(&mut self, stmt: &Statement) -> Result<Output> {
@@ -52,10 +75,21 @@ impl Session {
         };
         // The snapshot is taken before the catalog is read, so a schema change
         // applied in between makes the commit conflict rather than be lost.
-        let read_version = engine.store.last_version();
+        // ALTER TABLE reads the table's rows: outside a block it takes a
+        // pinned, linearizable snapshot of its own.
+        let snapshot = if !in_block && matches!(stmt, Statement::AlterTable(_)) {
+            Some(Txn::begin(engine.snapshot().await?, false))
+        } else {
+            None
+        };
+        let read_version = match &snapshot {
+            Some(txn) => txn.read_version,
+            None => engine.store.last_version(),
+        };
         let base = self.schema.current();
         let mut next: Catalog = base.as_ref().clone();
         let mut drop_tables: Vec<TableId> = Vec::new();
+        let mut rewrite: Option<Rewrite> = None;
         let tag = match stmt {
             Statement::CreateDatabase {
                 db_name,
@@ -193,6 +227,13 @@ impl Session {
                     )));
                 }
             },
+            Statement::AlterTable(at) => {
+                let Some(altered) = self.alter_table(at, &mut next)? else {
+                    return Ok(Output::command("ALTER TABLE"));
+                };
+                rewrite = altered;
+                "ALTER TABLE"
+            }
             other => {
                 return Err(Error::NotSupported(format!(
                     "statement not supported: {}",
@@ -205,7 +246,25 @@ impl Session {
                 )));
             }
         };
+        // The rewritten rows, read with the catalog they were written under
+        // (the session's current one, not yet replaced).
+        let rows = match &rewrite {
+            Some(rw) => {
+                let view = match (&snapshot, &self.txn) {
+                    (Some(txn), _) | (None, Some(txn)) => txn.read_view(&engine.store),
+                    (None, None) => {
+                        return Err(Error::Internal("ALTER TABLE without a snapshot".into()));
+                    }
+                };
+                self.schema.scan.set(Some(view));
+                self.rewritten_rows(rw).await?
+            }
+            None => Vec::new(),
+        };
         if let Some(txn) = self.txn.as_mut() {
+            for (key, row) in rows {
+                txn.update(key, row);
+            }
             let next = Arc::new(next);
             let ddl = txn.ddl.get_or_insert_with(|| TxnDdl {
                 base: engine.catalog(),
@@ -217,13 +276,118 @@ impl Session {
             *self.schema.local.lock() = Some(next);
             return Ok(Output::command(tag));
         }
+        let writes = rows
+            .into_iter()
+            .map(|(key, row)| {
+                let put = Write::Put {
+                    row: encode_row(&row),
+                    insert: false,
+                };
+                (key, put)
+            })
+            .collect();
         let ws = WriteSet {
             read_version,
+            writes,
             catalog: Some(next.encode()),
             drop_tables,
+            altered_tables: rewrite.iter().map(|rw| rw.old.id).collect(),
             ..Default::default()
         };
         engine.log.commit(ws).await?;
         Ok(Output::command(tag))
+    }
+}
+
+impl Session {
+    /// Applies an ALTER TABLE to `next`. `None`: nothing to do (the table
+    /// is missing and IF EXISTS was given, or every operation was skipped by
+    /// IF [NOT] EXISTS); `Some(Some(_))`: the table's rows must be rewritten.
+    fn alter_table(&self, at: &AlterTable, next: &mut Catalog) -> Result<Option<Option<Rewrite>>> {
+        if at.location.is_some() || at.on_cluster.is_some() || at.table_type.is_some() {
+            return Err(Error::NotSupported(
+                "this form of ALTER TABLE is not supported".into(),
+            ));
+        }
+        let name = object_name(&at.name)?;
+        let db = next.database(&self.database)?;
+        let Some(old) = db.tables.get(&name).cloned() else {
+            if db.views.contains_key(&name) {
+                return Err(Error::InvalidStatement(format!(
+                    "ALTER TABLE cannot be performed on relation \"{name}\": it is a view"
+                )));
+            }
+            if at.if_exists {
+                return Ok(None);
+            }
+            return Err(Error::UndefinedTable(format!(
+                "relation \"{name}\" does not exist"
+            )));
+        };
+        let AlteredTable {
+            table,
+            sources,
+            columnar_replicas,
+        } = bind_alter_table(&old, &at.operations)?;
+        if let Some(n) = columnar_replicas {
+            let capacity = self.engine.columnar_capacity();
+            if n as usize > capacity {
+                let members = if capacity == 1 { "member" } else { "members" };
+                return Err(Error::InvalidParameterValue(format!(
+                    "cannot place {n} columnar replicas: only {capacity} {members} can host one"
+                )));
+            }
+        }
+        if table == *old {
+            return Ok(None);
+        }
+        let new = Arc::new(table);
+        next.database_mut(&self.database)?
+            .tables
+            .insert(name, new.clone());
+        Ok(Some(sources.map(|sources| Rewrite { old, new, sources })))
+    }
+
+    /// Every row of an altered table, keyed and re-encoded for its new
+    /// column list, from the statement's read view. Added columns get their
+    /// DEFAULT, evaluated once (NULL without one); a NOT NULL column added
+    /// without a non-null default to a table with rows is a 23502.
+    async fn rewritten_rows(&self, rw: &Rewrite) -> Result<Vec<(RowKey, Vec<Value>)>> {
+        let added: Vec<usize> = rw
+            .sources
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| **s == ColumnSource::Added)
+            .map(|(i, _)| i)
+            .collect();
+        let defaults = self.default_values(&rw.new, &added).await?;
+        let rows = self.stored_rows(&rw.old).await?;
+        if !rows.is_empty() {
+            for (&i, value) in added.iter().zip(&defaults) {
+                let column = &rw.new.columns[i];
+                if !column.nullable && value.is_null() {
+                    return Err(Error::NotNullViolation(format!(
+                        "column \"{}\" of relation \"{}\" contains null values",
+                        column.name, rw.new.name
+                    )));
+                }
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let key = (rw.old.id, key_of(&rw.old, &row));
+                let mut defaults = defaults.iter();
+                let new_row = rw
+                    .sources
+                    .iter()
+                    .map(|source| match source {
+                        ColumnSource::Existing(i) => row[*i].clone(),
+                        ColumnSource::Added => defaults.next().cloned().unwrap_or(Value::Null),
+                    })
+                    .collect();
+                (key, new_row)
+            })
+            .collect())
     }
 }

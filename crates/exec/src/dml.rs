@@ -94,7 +94,7 @@ impl Session {
         }
     }
 
-    fn table(&self, name: &str) -> Result<Arc<Table>> {
+    pub(crate) fn table(&self, name: &str) -> Result<Arc<Table>> {
         let catalog = self.schema.current();
         let db = catalog.database(&self.database)?;
         if db.views.contains_key(name) {
@@ -119,6 +119,46 @@ impl Session {
                 .cast_to(&c.ty.arrow_type(), &empty)
                 .map_err(from_datafusion)?;
             out.insert(c.name.clone(), expr);
+        }
+        Ok(out)
+    }
+
+    /// The values the DEFAULT expressions of the given columns of a table
+    /// produce (NULL for a column without one), evaluated once, the way
+    /// INSERT evaluates them for omitted columns.
+    pub(crate) async fn default_values(
+        &self,
+        table: &Table,
+        columns: &[usize],
+    ) -> Result<Vec<Value>> {
+        let mut defaults = self.defaults(table)?;
+        let mut exprs = Vec::new();
+        let mut evaluated = Vec::new();
+        for &i in columns {
+            if let Some(expr) = defaults.remove(&table.columns[i].name) {
+                exprs.push(expr.alias(format!("default_{i}")));
+                evaluated.push(i);
+            }
+        }
+        let mut out = vec![Value::Null; columns.len()];
+        if exprs.is_empty() {
+            return Ok(out);
+        }
+        let plan = datafusion::logical_expr::LogicalPlanBuilder::empty(true)
+            .project(exprs)
+            .and_then(|b| b.build())
+            .map_err(from_datafusion)?;
+        let batches = self.collect(plan).await?;
+        let batch = batches
+            .iter()
+            .find(|b| b.num_rows() > 0)
+            .ok_or_else(|| Error::Internal("DEFAULT evaluation returned no row".into()))?;
+        for (k, &i) in evaluated.iter().enumerate() {
+            let value =
+                column_values(batch.column(k), &table.columns[i], &table.name)?.swap_remove(0);
+            if let Some(pos) = columns.iter().position(|&c| c == i) {
+                out[pos] = value;
+            }
         }
         Ok(out)
     }
@@ -188,18 +228,10 @@ impl Session {
                 for ((i, _), values) in visible.iter().zip(&columns) {
                     stored[*i] = values[row].clone();
                 }
-                for (i, c) in table.columns.iter().enumerate() {
-                    if c.hidden {
-                        let id = self.engine.store.next_rowid();
-                        txn.used_rowid(id);
-                        stored[i] = Value::Int64(id);
-                    }
-                }
-                check_not_null(&table, &stored)?;
-                let key = (table.id, key_of(&table, &stored));
-                if row_exists(txn, &self.engine.store, &key)? {
-                    return Err(duplicate_key(&table));
-                }
+                let at = txn.read_version;
+                let key = self.new_row_key(&table, &mut stored, txn, |k| {
+                    stored_at(&self.engine.store, at, k)
+                })?;
                 txn.insert(key, stored.clone());
                 inserted.push(stored);
             }
@@ -213,6 +245,34 @@ impl Session {
             tag: format!("INSERT 0 {n}"),
             rows,
         })
+    }
+
+    /// Completes a new row of `table` for storage and checks it: hidden
+    /// columns get a fresh row id, then NOT NULL (23502) and a free primary
+    /// key (23505, against the transaction's own writes, then its snapshot
+    /// as `in_snapshot` reads it: [`stored_at`], or COPY's answer from one
+    /// probe per batch). Returns the row's key; INSERT and COPY buffer
+    /// their rows under it.
+    pub(crate) fn new_row_key(
+        &self,
+        table: &Table,
+        stored: &mut [Value],
+        txn: &mut Txn,
+        in_snapshot: impl FnOnce(&prismdb_rowstore::RowKey) -> Result<bool>,
+    ) -> Result<prismdb_rowstore::RowKey> {
+        for (i, c) in table.columns.iter().enumerate() {
+            if c.hidden {
+                let id = self.engine.store.next_rowid();
+                txn.used_rowid(id);
+                stored[i] = Value::Int64(id);
+            }
+        }
+        check_not_null(table, stored)?;
+        let key = (table.id, key_of(table, stored));
+        if row_exists(txn, &key, in_snapshot)? {
+            return Err(duplicate_key(table));
+        }
+        Ok(key)
     }
 
     /// Builds the SELECT of every stored column of the target followed by `extra` expressions.
@@ -375,7 +435,9 @@ impl Session {
         }
         for (new_key, new_row) in moved {
             let key = (table.id, new_key);
-            if row_exists(txn, &self.engine.store, &key)? {
+            if row_exists(txn, &key, |k| {
+                stored_at(&self.engine.store, txn.read_version, k)
+            })? {
                 return Err(duplicate_key(table));
             }
             txn.insert(key, new_row.clone());
@@ -445,23 +507,32 @@ impl Session {
 
     async fn truncate(&mut self, name: &str, txn: &mut Txn) -> Result<()> {
         let table = self.table(name)?;
+        for row in self.stored_rows(&table).await? {
+            txn.delete((table.id, key_of(&table, &row)));
+        }
+        Ok(())
+    }
+
+    /// Every stored row of a table (hidden columns included) as the
+    /// statement's read view sees it; the caller sets that view.
+    pub(crate) async fn stored_rows(&self, table: &Table) -> Result<Vec<Vec<Value>>> {
         let relation = parse(&format!("SELECT 1 FROM {}", quote(&table.name)))?;
         let Some(Statement::Query(q)) = relation.first() else {
-            return Err(Error::Internal("truncate rewrite".into()));
+            return Err(Error::Internal("stored rows rewrite".into()));
         };
         let prismdb_sql::sqlparser::ast::SetExpr::Select(sel) = q.body.as_ref() else {
-            return Err(Error::Internal("truncate rewrite".into()));
+            return Err(Error::Internal("stored rows rewrite".into()));
         };
         let target = self.target_select(&sel.from[0], &[], &[], None)?;
         let batches = self.collect(self.plan_target(&target).await?).await?;
+        let mut rows = Vec::new();
         for batch in &batches {
-            let cols = stored_columns(batch, &table)?;
-            for row in 0..batch.num_rows() {
-                let r: Vec<Value> = cols.iter().map(|c| c[row].clone()).collect();
-                txn.delete((table.id, key_of(&table, &r)));
-            }
+            let cols = stored_columns(batch, &target.table)?;
+            rows.extend(
+                (0..batch.num_rows()).map(|row| cols.iter().map(|c| c[row].clone()).collect()),
+            );
         }
-        Ok(())
+        Ok(rows)
     }
 
     /// Evaluates a RETURNING list over the affected rows.
@@ -694,16 +765,25 @@ fn check_not_null(table: &Table, row: &[Value]) -> Result<()> {
 }
 
 /// Whether a live row exists under `key` for this transaction: its own
-/// writes first, then its snapshot.
+/// writes first, then its snapshot as `in_snapshot` reads it.
 fn row_exists(
     txn: &Txn,
-    store: &prismdb_rowstore::RowStore,
     key: &prismdb_rowstore::RowKey,
+    in_snapshot: impl FnOnce(&prismdb_rowstore::RowKey) -> Result<bool>,
 ) -> Result<bool> {
     match txn.own(key) {
         Some(own) => Ok(own.is_some()),
-        None => Ok(store.get(key.0, &key.1, txn.read_version)?.is_some()),
+        None => in_snapshot(key),
     }
+}
+
+/// Whether `store` holds a live row under `key` as of version `at`.
+pub(crate) fn stored_at(
+    store: &prismdb_rowstore::RowStore,
+    at: prismdb_common::Version,
+    key: &prismdb_rowstore::RowKey,
+) -> Result<bool> {
+    Ok(store.get(key.0, &key.1, at)?.is_some())
 }
 
 fn duplicate_key(table: &Table) -> Error {

@@ -27,17 +27,19 @@
 
 mod analyzer;
 pub mod convert;
+mod copy;
+mod copy_format;
 mod ddl;
 mod dml;
 mod functions;
 mod point;
 pub mod provider;
 mod query;
+pub mod route;
 pub mod schema;
 mod session;
 pub mod settings;
 mod system;
-pub mod route;
 mod txn;
 
 pub use session::{Output, Prepared, ResultRows, Session, TxnStatus};

@@ -14,7 +14,6 @@
 
 use crate::convert::{rows_to_batch, scalar_as_key};
 use crate::route::{Choice, Route, RowScanExec, choose, columnar_plan};
-use prismdb_columnar::ReadOutcome;
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -29,6 +28,7 @@ use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use parking_lot::Mutex;
 use prismdb_catalog::{Column, Table};
+use prismdb_columnar::ReadOutcome;
 use prismdb_common::keycode::{encode_key, prefix_end};
 use prismdb_common::{Error, Result, TableId, Value, Version};
 use prismdb_rowstore::{RowKey, RowStore};

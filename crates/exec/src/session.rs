@@ -17,7 +17,7 @@ use prismdb_catalog::DEFAULT_SCHEMA;
 use prismdb_common::{Error, Result, Value};
 use prismdb_rowstore::WriteSet;
 use prismdb_sql::sqlparser::ast::{Expr, Set, Statement, Value as SqlValue};
-use prismdb_sql::{StatementKind, classify, parse};
+use prismdb_sql::{StatementKind, classify};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -70,6 +70,8 @@ pub struct Session {
     pub(crate) txn: Option<Txn>,
     /// Logical plans of recent queries by statement text (see `cached_plan`).
     pub(crate) plan_cache: std::collections::HashMap<String, Arc<crate::query::CachedQuery>>,
+    /// A `COPY ... FROM STDIN` receiving the client's data (see [`crate::copy`]).
+    pub(crate) copy: Option<Box<crate::copy::CopyIn>>,
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.
@@ -132,6 +134,7 @@ impl Session {
             settings,
             txn: None,
             plan_cache: Default::default(),
+            copy: None,
         })
     }
 
@@ -155,7 +158,7 @@ impl Session {
 
     /// Runs every statement of `sql`, stopping at the first error.
     pub async fn simple_query(&mut self, sql: &str) -> Vec<Result<Output>> {
-        let stmts = match parse(sql) {
+        let stmts = match crate::copy::parse_statements(sql) {
             Ok(s) => s,
             Err(e) => {
                 self.fail_txn();
@@ -182,7 +185,7 @@ impl Session {
 
     /// Parses and describes one statement for the extended protocol.
     pub async fn prepare(&mut self, sql: &str, hints: &[Option<DataType>]) -> Result<Prepared> {
-        let mut stmts = parse(sql)?;
+        let mut stmts = crate::copy::parse_statements(sql)?;
         if stmts.len() > 1 {
             return Err(Error::Syntax(
                 "cannot insert multiple commands into a prepared statement".into(),
@@ -260,6 +263,7 @@ impl Session {
         key: Option<&str>,
         params: &[Value],
     ) -> Result<Output> {
+        self.abandon_copy();
         let kind = classify(stmt);
         if kind == StatementKind::Transaction {
             return self.transaction_control(stmt).await;
@@ -303,6 +307,7 @@ impl Session {
             StatementKind::Ddl => Box::pin(self.ddl(stmt)).await,
             StatementKind::Dml | StatementKind::Query => self.in_txn(stmt, key, params).await,
             StatementKind::Transaction => self.transaction_control(stmt).await,
+            StatementKind::Copy => self.copy(stmt).await,
             StatementKind::Unsupported => Err(Error::NotSupported(format!(
                 "statement not supported: {}",
                 stmt.to_string()

@@ -252,18 +252,16 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
         "statement_timeout"
         | "lock_timeout"
         | "idle_in_transaction_session_timeout"
-        | "prism.columnar_max_wait" => {
-            match parse_duration_ms(value) {
-                Some(ms) => Ok(if value.trim().chars().all(|c| c.is_ascii_digit()) {
-                    ms.to_string()
-                } else {
-                    value.trim().to_string()
-                }),
-                None => Err(Error::InvalidParameterValue(format!(
-                    "invalid value for parameter \"{key}\": \"{value}\""
-                ))),
-            }
-        }
+        | "prism.columnar_max_wait" => match parse_duration_ms(value) {
+            Some(ms) => Ok(if value.trim().chars().all(|c| c.is_ascii_digit()) {
+                ms.to_string()
+            } else {
+                value.trim().to_string()
+            }),
+            None => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"{key}\": \"{value}\""
+            ))),
+        },
         "datestyle" => {
             let v = value.to_uppercase();
             if v.contains("ISO") || v.contains("MDY") || v.contains("DMY") || v.contains("YMD") {

@@ -13,7 +13,6 @@
 //! member reports them.
 
 use crate::{ClusterMember, Engine, Log};
-use prismdb_columnar::ReplicaStatus;
 use async_trait::async_trait;
 use datafusion::arrow::array::{
     ArrayRef, BooleanArray, Float64Array, Int32Array, Int64Array, StringArray,
@@ -26,6 +25,7 @@ use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::Result as DfResult;
 use datafusion::logical_expr::Expr;
 use datafusion::physical_plan::ExecutionPlan;
+use prismdb_columnar::ReplicaStatus;
 use std::fmt;
 use std::sync::{Arc, Weak};
 
@@ -224,7 +224,9 @@ impl ReplicasTable {
             for host in hosting.hosts_for(table) {
                 let row = reported
                     .iter()
-                    .find(|r| r.table_id == table.id && r.host == host && r.database == self.database)
+                    .find(|r| {
+                        r.table_id == table.id && r.host == host && r.database == self.database
+                    })
                     .cloned()
                     .unwrap_or_else(|| ReplicaStatus {
                         table_id: table.id,
@@ -253,19 +255,29 @@ impl ReplicasTable {
 
 fn replicas_batch(rows: &[ReplicaStatus]) -> DfResult<RecordBatch> {
     let int = |f: &dyn Fn(&ReplicaStatus) -> u64| -> ArrayRef {
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| f(r) as i64)))
+        Arc::new(Int64Array::from_iter_values(
+            rows.iter().map(|r| f(r) as i64),
+        ))
     };
     let columns: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from_iter_values(
             rows.iter().map(|_| prismdb_catalog::DEFAULT_SCHEMA),
         )),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.table.as_str()))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.table.as_str()),
+        )),
         Arc::new(Int32Array::from_iter_values(
             rows.iter().map(|r| r.replica_count as i32),
         )),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.host.as_str()))),
-        Arc::new(BooleanArray::from_iter(rows.iter().map(|r| Some(r.available)))),
-        Arc::new(Float64Array::from_iter_values(rows.iter().map(|r| r.progress))),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.host.as_str()),
+        )),
+        Arc::new(BooleanArray::from_iter(
+            rows.iter().map(|r| Some(r.available)),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            rows.iter().map(|r| r.progress),
+        )),
         int(&|r| r.applied_index),
         int(&|r| r.lag_entries),
         int(&|r| r.lag_ms),

@@ -64,7 +64,11 @@ impl Txn {
     }
 
     /// The view a statement reads, its scans routed by `route`.
-    pub fn read_view_with(&self, store: &Arc<RowStore>, route: crate::route::Route) -> Arc<ReadView> {
+    pub fn read_view_with(
+        &self,
+        store: &Arc<RowStore>,
+        route: crate::route::Route,
+    ) -> Arc<ReadView> {
         Arc::new(ReadView {
             store: store.clone(),
             snapshot: self.read_version,
@@ -140,6 +144,9 @@ impl Txn {
                 .map(|d| d.drop_tables.clone())
                 .unwrap_or_default(),
             rowid_high: self.rowid_high.map(|h| (rowid_slot, h)),
+            // A block's DDL rewrites the rows of the tables it alters, so
+            // they are among `writes` and marked as altered at commit.
+            altered_tables: Vec::new(),
         }
     }
 }

@@ -95,4 +95,20 @@ impl SqlSession for SessionAdapter {
     fn take_parameter_changes(&mut self) -> Vec<(String, String)> {
         self.0.take_parameter_changes()
     }
+
+    fn copy_in_columns(&self) -> Option<usize> {
+        self.0.copy_in_columns()
+    }
+
+    async fn copy_data(&mut self, data: &[u8]) -> Result<()> {
+        self.0.copy_data(data)
+    }
+
+    async fn copy_done(&mut self) -> Result<QueryResult> {
+        self.0.copy_done().await.map(to_result)
+    }
+
+    fn copy_fail(&mut self, message: &str) -> prismdb_common::Error {
+        self.0.copy_fail(message)
+    }
 }

@@ -7,9 +7,9 @@
 //! comes from the Raft metrics of every member.
 
 use async_trait::async_trait;
+use prismdb_columnar::ColumnStore;
 use prismdb_common::{Error, Result, Version};
 use prismdb_exec::{ClusterMember, Log};
-use prismdb_columnar::ColumnStore;
 use prismdb_raft::{Applier, Replica};
 use prismdb_rowstore::{Command, Entry, RowStore, WriteSet};
 use std::sync::Arc;
@@ -83,7 +83,9 @@ impl Applier for StoreApplier {
     fn import(&self, data: &[u8]) -> Result<(), String> {
         self.0.import(data).map_err(|e| e.to_string())?;
         let catalog = match self.0.catalog() {
-            Some((_, bytes)) => prismdb_catalog::Catalog::decode(&bytes).map_err(|e| e.to_string())?,
+            Some((_, bytes)) => {
+                prismdb_catalog::Catalog::decode(&bytes).map_err(|e| e.to_string())?
+            }
             None => prismdb_catalog::Catalog::default(),
         };
         self.1.reset_source(Arc::new(catalog));

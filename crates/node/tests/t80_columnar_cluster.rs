@@ -56,7 +56,10 @@ async fn wait_available(client: &Client, tables: usize, what: &str) {
         if r.len() == tables && r.iter().all(|l| l.ends_with("|t")) {
             return;
         }
-        assert!(Instant::now() < deadline, "{what}: replicas not available: {r:?}");
+        assert!(
+            Instant::now() < deadline,
+            "{what}: replicas not available: {r:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -112,7 +115,9 @@ async fn same_results(client: &Client, round: usize) {
 
 #[tokio::test]
 async fn t10_columnar_learner_serves_consistent_fresh_reads() {
-    let cluster = TestCluster::start(BIN, 3, &[]).await.expect("start cluster");
+    let cluster = TestCluster::start(BIN, 3, &[])
+        .await
+        .expect("start cluster");
     let seed: u64 = std::env::var("PRISM_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -222,7 +227,11 @@ async fn t10_columnar_learner_serves_consistent_fresh_reads() {
                         rng.below(6),
                         rng.below(80),
                         rng.below(200),
-                        if rng.below(5) == 0 { "NULL".to_string() } else { format!("'x{}'", rng.below(9)) }
+                        if rng.below(5) == 0 {
+                            "NULL".to_string()
+                        } else {
+                            format!("'x{}'", rng.below(9))
+                        }
                     )
                 }
                 2 => format!(
@@ -232,7 +241,9 @@ async fn t10_columnar_learner_serves_consistent_fresh_reads() {
                 ),
                 _ => format!("DELETE FROM sales WHERE id % 101 = {}", rng.below(101)),
             };
-            c.batch_execute(&sql).await.unwrap_or_else(|e| panic!("{sql}: {e}"));
+            c.batch_execute(&sql)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
         }
         same_results(&learner, round).await;
     }
@@ -244,7 +255,9 @@ async fn t10_columnar_learner_serves_consistent_fresh_reads() {
         .await
         .unwrap();
     voters[0]
-        .batch_execute("CREATE TABLE fresh (id int PRIMARY KEY); ALTER TABLE fresh SET COLUMNAR REPLICA 1")
+        .batch_execute(
+            "CREATE TABLE fresh (id int PRIMARY KEY); ALTER TABLE fresh SET COLUMNAR REPLICA 1",
+        )
         .await
         .unwrap();
     wait_available(&voters[0], 3, "fresh").await;
@@ -256,9 +269,11 @@ async fn t10_columnar_learner_serves_consistent_fresh_reads() {
         let r = rows(&learner, "SELECT count(*), max(id) FROM fresh").await;
         assert_eq!(r, vec![format!("{i}|{i}")], "insert {i} not visible");
     }
-    assert!(explain(&learner, "SELECT count(*) FROM fresh")
-        .await
-        .contains("ColumnarScan"));
+    assert!(
+        explain(&learner, "SELECT count(*) FROM fresh")
+            .await
+            .contains("ColumnarScan")
+    );
 
     // A voter has no replica: forced onto columnar it reads its row store,
     // with the same answer, and says why.

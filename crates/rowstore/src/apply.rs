@@ -16,7 +16,7 @@
 
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
-    RowKey, RowStore, rowid_key, storage_err, table_end, table_prefix, version_key,
+    RowKey, RowStore, rowid_key, schema_key, storage_err, table_end, table_prefix, version_key,
 };
 use prismdb_common::{Error, Result, TableId, Version};
 use rocksdb::WriteBatch;
@@ -49,6 +49,11 @@ pub struct WriteSet {
     /// The highest hidden row id this transaction used, by row-id slot, so
     /// a node that restarts never hands out a committed row id again.
     pub rowid_high: Option<(u16, i64)>,
+    /// Tables whose row layout this DDL changes (ALTER TABLE … ADD/DROP
+    /// COLUMN). With a catalog change, tables written and dropped count
+    /// too. Writes to them from older snapshots are rejected afterwards.
+    #[serde(default)]
+    pub altered_tables: Vec<TableId>,
 }
 
 impl WriteSet {
@@ -95,6 +100,7 @@ impl RowStore {
         let mut horizon = self.horizon.load(Ordering::Acquire);
         let mut new_catalog = None;
         let mut rowid_highs: HashMap<u16, i64> = HashMap::new();
+        let mut schema_changes: HashMap<TableId, Version> = HashMap::new();
         let mut last = self.last_version();
         for entry in entries {
             last = last.max(entry.index);
@@ -111,7 +117,7 @@ impl RowStore {
                 }
                 Some(Command::Commit(ws)) => ws,
             };
-            if let Err(e) = self.validate(&pending, ws, catalog_version, horizon) {
+            if let Err(e) = self.validate(&pending, &schema_changes, ws, catalog_version, horizon) {
                 outcomes.push(Err(e));
                 continue;
             }
@@ -126,6 +132,16 @@ impl RowStore {
             }
             for table in &ws.drop_tables {
                 batch.delete_range_cf(data, table_prefix(*table), table_end(*table));
+            }
+            if ws.catalog.is_some() {
+                let mut tables: Vec<TableId> = ws.writes.keys().map(|k| k.0).collect();
+                tables.extend(&ws.drop_tables);
+                tables.extend(&ws.altered_tables);
+                tables.dedup();
+                for t in tables {
+                    batch.put_cf(meta_cf, schema_key(t), version.to_be_bytes());
+                    schema_changes.insert(t, version);
+                }
             }
             if let Some(catalog) = &ws.catalog {
                 batch.put_cf(meta_cf, META_CATALOG, catalog);
@@ -157,6 +173,9 @@ impl RowStore {
         self.catalog_version
             .store(catalog_version, Ordering::Release);
         self.horizon.store(horizon, Ordering::Release);
+        if !schema_changes.is_empty() {
+            self.schema_versions.write().extend(schema_changes);
+        }
         for (slot, high) in rowid_highs {
             self.observe_rowid(slot, high);
         }
@@ -167,6 +186,7 @@ impl RowStore {
     fn validate(
         &self,
         pending: &HashMap<&RowKey, (Version, bool)>,
+        schema_changes: &HashMap<TableId, Version>,
         ws: &WriteSet,
         catalog_version: Version,
         horizon: Version,
@@ -182,7 +202,21 @@ impl RowStore {
                 "could not serialize access due to concurrent schema change".into(),
             ));
         }
+        let mut checked: Option<TableId> = None;
         for (key, write) in &ws.writes {
+            // Keys are ordered by table: check each table's layout once.
+            if checked != Some(key.0) {
+                checked = Some(key.0);
+                let changed = schema_changes
+                    .get(&key.0)
+                    .copied()
+                    .or_else(|| self.schema_versions.read().get(&key.0).copied());
+                if changed.is_some_and(|v| v > ws.read_version) {
+                    return Err(Error::SerializationFailure(
+                        "could not serialize access: the table was altered concurrently".into(),
+                    ));
+                }
+            }
             let latest = match pending.get(key) {
                 Some(p) => Some(*p),
                 None => self.latest(key.0, &key.1)?,

@@ -18,6 +18,14 @@ pub(crate) const META_CATALOG: &[u8] = b"catalog";
 pub(crate) const META_CATALOG_VERSION: &[u8] = b"catalog_version";
 pub(crate) const META_GC_HORIZON: &[u8] = b"gc_horizon";
 const META_ROWID_PREFIX: &[u8] = b"rowid/";
+pub(crate) const META_SCHEMA_PREFIX: &[u8] = b"schema/";
+
+/// `meta` key of the version at which a table's row layout last changed.
+pub(crate) fn schema_key(table: TableId) -> Vec<u8> {
+    let mut k = META_SCHEMA_PREFIX.to_vec();
+    k.extend(table.to_be_bytes());
+    k
+}
 
 /// The `meta` key holding the highest committed hidden row id of a slot.
 pub(crate) fn rowid_key(slot: u16) -> Vec<u8> {
@@ -74,6 +82,9 @@ pub struct RowStore {
     next_rowid: AtomicI64,
     /// Snapshots in use by running transactions: version → count.
     active: Arc<Mutex<BTreeMap<Version, usize>>>,
+    /// Per table, the version of the last DDL that changed its row layout
+    /// (or dropped it): writes from snapshots older than that are rejected.
+    pub(crate) schema_versions: RwLock<std::collections::HashMap<TableId, Version>>,
 }
 
 /// Keeps a snapshot version registered as in use until dropped.
@@ -183,6 +194,7 @@ impl RowStore {
             rowid_slot: opts.rowid_slot,
             next_rowid: AtomicI64::new(0),
             active: Arc::default(),
+            schema_versions: RwLock::default(),
         };
         store.load_meta()?;
         Ok(store)
@@ -202,6 +214,19 @@ impl RowStore {
         let base = (self.rowid_slot as i64) << ROWID_SLOT_SHIFT;
         self.next_rowid.store(high.max(base) + 1, Ordering::Release);
         self.applied.send_replace(self.meta_u64(META_LAST_VERSION)?);
+        let mut versions = std::collections::HashMap::new();
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_META)?);
+        it.seek(META_SCHEMA_PREFIX);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let Some(t) = k.strip_prefix(META_SCHEMA_PREFIX) else {
+                break;
+            };
+            if let (Ok(t), Ok(v)) = (<[u8; 4]>::try_from(t), <[u8; 8]>::try_from(v)) {
+                versions.insert(u32::from_be_bytes(t), u64::from_be_bytes(v));
+            }
+            it.next();
+        }
+        *self.schema_versions.write() = versions;
         Ok(())
     }
 

@@ -253,3 +253,50 @@ async fn t70_hidden_row_ids_continue_after_restart() {
     let s = RowStore::open(dir.path(), opts, vec![]).unwrap();
     assert!(s.next_rowid() > used);
 }
+
+#[tokio::test]
+async fn t80_writes_from_before_an_alter_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let mut ws = WriteSet::default();
+    put(&mut ws, 1, 1, "a", true);
+    let v1 = commit(&s, ws).unwrap();
+    // ALTER of table 1 (an empty rewrite is marked through altered_tables).
+    let alter = WriteSet {
+        read_version: v1,
+        catalog: Some(b"{}".to_vec()),
+        altered_tables: vec![1],
+        ..Default::default()
+    };
+    let v2 = commit(&s, alter).unwrap();
+    // A new key of table 1 from a snapshot before the ALTER: 40001.
+    let mut late = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
+    put(&mut late, 1, 2, "old layout", true);
+    let err = commit(&s, late).unwrap_err();
+    assert!(matches!(err, Error::SerializationFailure(_)), "{err:?}");
+    // Other tables are not affected, and new snapshots write table 1 again.
+    let mut other = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
+    put(&mut other, 2, 1, "x", true);
+    commit(&s, other).unwrap();
+    let mut fresh = WriteSet {
+        read_version: v2,
+        ..Default::default()
+    };
+    put(&mut fresh, 1, 2, "new layout", true);
+    commit(&s, fresh).unwrap();
+    // The marks survive a reopen.
+    drop(s);
+    let s = RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let mut late = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
+    put(&mut late, 1, 3, "old layout", true);
+    assert!(commit(&s, late).is_err());
+}

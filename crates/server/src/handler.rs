@@ -109,4 +109,33 @@ pub trait SqlSession: Send + 'static {
     fn take_parameter_changes(&mut self) -> Vec<(String, String)> {
         Vec::new()
     }
+
+    /// Set while a `COPY ... FROM STDIN` waits for the client's data: the
+    /// number of columns of its rows. A statement that starts one is the
+    /// last of its query string, and its result is a placeholder; the
+    /// server answers CopyInResponse instead and feeds the CopyData that
+    /// follows to [`SqlSession::copy_data`].
+    fn copy_in_columns(&self) -> Option<usize> {
+        None
+    }
+
+    /// One CopyData message of the running COPY (text or CSV, as the COPY
+    /// said; rows may span messages). An error ends the COPY.
+    async fn copy_data(&mut self, _data: &[u8]) -> Result<()> {
+        Err(prismdb_common::Error::Protocol(
+            "no COPY FROM STDIN is in progress".into(),
+        ))
+    }
+
+    /// CopyDone: finishes the COPY; the tag is `COPY n`.
+    async fn copy_done(&mut self) -> Result<QueryResult> {
+        Err(prismdb_common::Error::Protocol(
+            "no COPY FROM STDIN is in progress".into(),
+        ))
+    }
+
+    /// CopyFail: abandons the COPY, writing nothing; returns the error to report.
+    fn copy_fail(&mut self, message: &str) -> prismdb_common::Error {
+        prismdb_common::Error::QueryCanceled(format!("COPY from stdin failed: {message}"))
+    }
 }

@@ -6,6 +6,11 @@
 //! Messages of the extended protocol are fed into the connection's sink and
 //! flushed only at Sync and Flush (and by pgwire when it reports an error),
 //! so a pipelined Parse/Bind/Describe/Execute/Sync costs one write.
+//!
+//! The COPY FROM STDIN sub-protocol lives in [`copy`].
+
+#[path = "copy.rs"]
+mod copy;
 
 use crate::encode::ResultEncoder;
 use crate::handler::{QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState};
@@ -129,6 +134,10 @@ impl<E: SqlEngine> PgWireServerHandlers for Handlers<E> {
     }
 
     fn error_handler(&self) -> Arc<impl ErrorHandler> {
+        self.0.clone()
+    }
+
+    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
         self.0.clone()
     }
 }
@@ -268,8 +277,13 @@ impl<E: SqlEngine> Connection<E> {
         let started = Instant::now();
         let mut state = self.state.lock().await;
         let session = state.session.as_mut().ok_or_else(no_session)?;
-        let results = session.simple_query(sql).await;
-        if results.is_empty() {
+        let mut results = session.simple_query(sql).await;
+        // A COPY FROM STDIN ends the run; its result comes at CopyDone.
+        let copy_in = session.copy_in_columns();
+        if copy_in.is_some() {
+            results.pop();
+        }
+        if results.is_empty() && copy_in.is_none() {
             client
                 .feed(PgWireBackendMessage::EmptyQueryResponse(
                     EmptyQueryResponse::new(),
@@ -293,6 +307,9 @@ impl<E: SqlEngine> Connection<E> {
         self.metrics().latency(started.elapsed());
         let status = txn_status(session.txn_state());
         client.set_transaction_status(status);
+        if let Some(columns) = copy_in {
+            return copy::start_copy_in(client, columns, false).await;
+        }
         client
             .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
                 status,
@@ -522,7 +539,7 @@ impl<E: SqlEngine> Connection<E> {
 
     async fn execute<C>(&self, client: &mut C, message: Execute) -> PgWireResult<()>
     where
-        C: Sink<PgWireBackendMessage> + Unpin + Send,
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
@@ -558,6 +575,11 @@ impl<E: SqlEngine> Connection<E> {
                     portal.state = PortalState::Failed;
                     self.metrics().latency(started.elapsed());
                     return Err(to_pgwire(&e));
+                }
+                Ok(QueryResult { tag, .. }) if session.copy_in_columns().is_some() => {
+                    let columns = session.copy_in_columns().unwrap_or_default();
+                    portal.state = PortalState::Done(tag);
+                    return copy::start_copy_in(client, columns, true).await;
                 }
                 Ok(QueryResult { tag, rows: None }) => {
                     self.metrics().query(&tag);

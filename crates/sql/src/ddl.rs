@@ -1,7 +1,8 @@
-//! Binding of `CREATE TABLE` and `CREATE VIEW` to catalog objects.
+//! Binding of `CREATE TABLE`, `ALTER TABLE` and `CREATE VIEW` to catalog objects.
 
 use crate::sqlparser::ast::{
-    ColumnOption, CreateTable, CreateView, Expr, Ident, IndexColumn, TableConstraint,
+    AlterTableOperation, ColumnDef, ColumnOption, CreateTable, CreateView, Expr, Ident,
+    IndexColumn, SqlOption, TableConstraint, UnaryOperator, Value as SqlValue,
 };
 use crate::{normalize, object_name, types::sql_type};
 use prismdb_catalog::{Column, ROWID_COLUMN, SqlType, Table, View};
@@ -28,45 +29,14 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
     };
     for def in &ct.columns {
         let col_name = normalize(&def.name);
-        if col_name == ROWID_COLUMN {
-            return Err(Error::InvalidStatement(format!(
-                "column name \"{col_name}\" is reserved"
-            )));
-        }
         if columns.iter().any(|c| c.name == col_name) {
             return Err(Error::DuplicateColumn(format!(
                 "column \"{col_name}\" specified more than once"
             )));
         }
-        let mut column = Column {
-            name: col_name,
-            ty: sql_type(&def.data_type)?,
-            nullable: true,
-            default: None,
-            hidden: false,
-        };
-        for opt in &def.options {
-            match &opt.option {
-                ColumnOption::Null => column.nullable = true,
-                ColumnOption::NotNull => column.nullable = false,
-                ColumnOption::Default(expr) => column.default = Some(default_sql(expr)),
-                ColumnOption::PrimaryKey(_) => {
-                    column.nullable = false;
-                    set_pk(vec![columns.len()], &mut primary_key)?;
-                }
-                ColumnOption::Unique(_) | ColumnOption::Check(_) | ColumnOption::ForeignKey(_) => {
-                    return Err(Error::NotSupported(format!(
-                        "constraint {} is not supported; only PRIMARY KEY, NOT NULL and DEFAULT are",
-                        opt.option
-                    )));
-                }
-                ColumnOption::Comment(_) | ColumnOption::Collation(_) => {}
-                other => {
-                    return Err(Error::NotSupported(format!(
-                        "column option {other} is not supported"
-                    )));
-                }
-            }
+        let (column, is_key) = bind_column(def)?;
+        if is_key {
+            set_pk(vec![columns.len()], &mut primary_key)?;
         }
         columns.push(column);
     }
@@ -110,6 +80,50 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
     })
 }
 
+/// Binds one column definition of `CREATE TABLE` or `ALTER TABLE ... ADD
+/// COLUMN`: its name, type, NOT NULL and DEFAULT. The flag says whether the
+/// column was declared `PRIMARY KEY` (it is then NOT NULL).
+pub fn bind_column(def: &ColumnDef) -> Result<(Column, bool)> {
+    let col_name = normalize(&def.name);
+    if col_name == ROWID_COLUMN {
+        return Err(Error::InvalidStatement(format!(
+            "column name \"{col_name}\" is reserved"
+        )));
+    }
+    let mut column = Column {
+        name: col_name,
+        ty: sql_type(&def.data_type)?,
+        nullable: true,
+        default: None,
+        hidden: false,
+    };
+    let mut is_key = false;
+    for opt in &def.options {
+        match &opt.option {
+            ColumnOption::Null => column.nullable = true,
+            ColumnOption::NotNull => column.nullable = false,
+            ColumnOption::Default(expr) => column.default = Some(default_sql(expr)),
+            ColumnOption::PrimaryKey(_) => {
+                column.nullable = false;
+                is_key = true;
+            }
+            ColumnOption::Unique(_) | ColumnOption::Check(_) | ColumnOption::ForeignKey(_) => {
+                return Err(Error::NotSupported(format!(
+                    "constraint {} is not supported; only PRIMARY KEY, NOT NULL and DEFAULT are",
+                    opt.option
+                )));
+            }
+            ColumnOption::Comment(_) | ColumnOption::Collation(_) => {}
+            other => {
+                return Err(Error::NotSupported(format!(
+                    "column option {other} is not supported"
+                )));
+            }
+        }
+    }
+    Ok((column, is_key))
+}
+
 fn key_columns(cols: &[IndexColumn], columns: &mut [Column]) -> Result<Vec<usize>> {
     let mut out = Vec::with_capacity(cols.len());
     for c in cols {
@@ -143,6 +157,168 @@ fn default_sql(expr: &Expr) -> String {
     expr.to_string()
 }
 
+/// The key of the table property that `ALTER TABLE t SET COLUMNAR REPLICA n`
+/// parses to (see [`crate::parse`]).
+pub const COLUMNAR_REPLICA_PROPERTY: &str = "columnar_replica";
+
+/// Where the values of one column of an altered table come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnSource {
+    /// The column at this index of the table before the change.
+    Existing(usize),
+    /// A column the statement adds: its DEFAULT (or NULL) for every row.
+    Added,
+}
+
+/// The outcome of binding `ALTER TABLE`'s operations to a table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlteredTable {
+    /// The table with every operation applied.
+    pub table: Table,
+    /// For each column of `table`, where its stored values come from, when
+    /// columns were added or dropped (the stored rows must then be
+    /// rewritten); `None` when the column list did not change.
+    pub sources: Option<Vec<ColumnSource>>,
+    /// The count asked for with `SET COLUMNAR REPLICA n`, if given.
+    pub columnar_replicas: Option<u32>,
+}
+
+/// Applies the operations of an `ALTER TABLE` statement to `table`, in
+/// order: `ADD [COLUMN] [IF NOT EXISTS]`, `DROP [COLUMN] [IF EXISTS]` and
+/// `SET COLUMNAR REPLICA n` (which [`crate::parse`] turns into a table
+/// property). Added columns go after the existing ones; the primary key
+/// cannot be changed (0A000).
+pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Result<AlteredTable> {
+    let mut out = table.clone();
+    let mut sources: Vec<ColumnSource> = (0..table.columns.len())
+        .map(ColumnSource::Existing)
+        .collect();
+    let mut columns_changed = false;
+    let mut columnar_replicas = None;
+    let relation = &table.name;
+    for op in operations {
+        match op {
+            AlterTableOperation::AddColumn {
+                if_not_exists,
+                column_def,
+                column_position,
+                ..
+            } => {
+                if column_position.is_some() {
+                    return Err(Error::NotSupported(
+                        "ADD COLUMN ... FIRST / AFTER is not supported".into(),
+                    ));
+                }
+                let name = normalize(&column_def.name);
+                if out.column_index(&name).is_some() && name != ROWID_COLUMN {
+                    if *if_not_exists {
+                        continue;
+                    }
+                    return Err(Error::DuplicateColumn(format!(
+                        "column \"{name}\" of relation \"{relation}\" already exists"
+                    )));
+                }
+                let (column, is_key) = bind_column(column_def)?;
+                if is_key {
+                    return Err(Error::NotSupported(
+                        "adding a PRIMARY KEY column is not supported".into(),
+                    ));
+                }
+                out.columns.push(column);
+                sources.push(ColumnSource::Added);
+                columns_changed = true;
+            }
+            AlterTableOperation::DropColumn {
+                column_names,
+                if_exists,
+                ..
+            } => {
+                for ident in column_names {
+                    let name = normalize(ident);
+                    let Some(idx) = out.column_index(&name).filter(|&i| !out.columns[i].hidden)
+                    else {
+                        if *if_exists {
+                            continue;
+                        }
+                        return Err(Error::UndefinedColumn(format!(
+                            "column \"{name}\" of relation \"{relation}\" does not exist"
+                        )));
+                    };
+                    if out.primary_key.contains(&idx) {
+                        return Err(Error::NotSupported(format!(
+                            "cannot drop primary key column \"{name}\" of relation \"{relation}\""
+                        )));
+                    }
+                    if out.visible_columns().count() == 1 {
+                        return Err(Error::NotSupported(format!(
+                            "cannot drop column \"{name}\": tables without columns are not supported"
+                        )));
+                    }
+                    out.columns.remove(idx);
+                    sources.remove(idx);
+                    for k in out.primary_key.iter_mut() {
+                        if *k > idx {
+                            *k -= 1;
+                        }
+                    }
+                    columns_changed = true;
+                }
+            }
+            AlterTableOperation::SetTblProperties { table_properties } => {
+                for property in table_properties {
+                    match property {
+                        SqlOption::KeyValue { key, value }
+                            if key.value.eq_ignore_ascii_case(COLUMNAR_REPLICA_PROPERTY) =>
+                        {
+                            let n = replica_count(value)?;
+                            out.columnar_replicas = n;
+                            columnar_replicas = Some(n);
+                        }
+                        other => {
+                            return Err(Error::NotSupported(format!(
+                                "table property {other} is not supported"
+                            )));
+                        }
+                    }
+                }
+            }
+            other => {
+                let text = other.to_string();
+                let words: Vec<&str> = text.split_whitespace().take(2).collect();
+                return Err(Error::NotSupported(format!(
+                    "ALTER TABLE ... {} is not supported",
+                    words.join(" ")
+                )));
+            }
+        }
+    }
+    Ok(AlteredTable {
+        table: out,
+        sources: columns_changed.then_some(sources),
+        columnar_replicas,
+    })
+}
+
+/// The `n` of `SET COLUMNAR REPLICA n`: an integer literal from 0 up (22023).
+fn replica_count(value: &Expr) -> Result<u32> {
+    let invalid = || {
+        Error::InvalidParameterValue(format!(
+            "invalid columnar replica count {value}: must be a non-negative integer"
+        ))
+    };
+    match value {
+        Expr::Value(v) => match &v.value {
+            SqlValue::Number(n, _) => n.parse::<u32>().map_err(|_| invalid()),
+            _ => Err(invalid()),
+        },
+        Expr::UnaryOp {
+            op: UnaryOperator::Plus,
+            expr,
+        } => replica_count(expr),
+        _ => Err(invalid()),
+    }
+}
+
 /// Builds the catalog view for a `CREATE VIEW` statement.
 pub fn bind_create_view(cv: &CreateView) -> Result<View> {
     if cv.materialized {
@@ -162,3 +338,7 @@ pub fn bind_create_view(cv: &CreateView) -> Result<View> {
 pub fn ident_names(idents: &[Ident]) -> Vec<String> {
     idents.iter().map(normalize).collect()
 }
+
+#[cfg(test)]
+#[path = "ddl_test.rs"]
+mod tests;

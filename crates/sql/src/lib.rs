@@ -4,18 +4,21 @@
 //! The path of a statement through this crate:
 //!
 //! 1. [`parse`] turns text into sqlparser `Statement`s (PostgreSQL dialect),
-//!    mapping parse failures to `Error::Syntax` (42601).
+//!    mapping parse failures to `Error::Syntax` (42601); PrismDB's own
+//!    statement forms are recognized by [`extensions`].
 //! 2. [`classify`] sorts each statement into a [`StatementKind`] so the
 //!    executor knows whether it is transaction control, a setting, DDL, DML
 //!    or a query.
 //! 3. DDL is bound against the catalog here: [`ddl::bind_create_table`] turns
 //!    `CREATE TABLE` into a [`prismdb_catalog::Table`] (types from
-//!    [`types::sql_type`], primary key, NOT NULL, DEFAULT).
+//!    [`types::sql_type`], primary key, NOT NULL, DEFAULT) and
+//!    [`ddl::bind_alter_table`] applies `ALTER TABLE`'s operations to one.
 //! 4. Queries and DML are planned by DataFusion's SQL planner in the `exec`
 //!    crate; its errors come back through [`error::from_datafusion`].
 
 pub mod ddl;
 pub mod error;
+pub mod extensions;
 pub mod rewrite;
 pub mod types;
 
@@ -25,9 +28,14 @@ use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-/// Parses SQL text into statements.
+/// Parses SQL text into statements, PrismDB's own forms included (see
+/// [`extensions`]).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    Parser::parse_sql(&PostgreSqlDialect {}, sql).map_err(|e| {
+    let dialect = PostgreSqlDialect {};
+    let parsed = Parser::new(&dialect)
+        .try_with_sql(sql)
+        .and_then(|mut parser| extensions::parse_statements(&mut parser));
+    parsed.map_err(|e| {
         let msg = e.to_string();
         let msg = msg.strip_prefix("sql parser error: ").unwrap_or(&msg);
         Error::Syntax(format!("syntax error: {msg}"))
@@ -41,12 +49,14 @@ pub enum StatementKind {
     Transaction,
     /// SET / RESET / SHOW of a setting.
     Setting,
-    /// CREATE / DROP of databases, tables, views; TRUNCATE.
+    /// CREATE / DROP of databases, tables, views; ALTER TABLE; TRUNCATE.
     Ddl,
     /// INSERT / UPDATE / DELETE.
     Dml,
     /// SELECT and friends, EXPLAIN.
     Query,
+    /// COPY (only `COPY ... FROM STDIN` runs; other forms get 0A000).
+    Copy,
     /// Anything else: answered with 0A000.
     Unsupported,
 }
@@ -57,11 +67,15 @@ pub fn classify(stmt: &Statement) -> StatementKind {
     match stmt {
         StartTransaction { .. } | Commit { .. } | Rollback { .. } => StatementKind::Transaction,
         Set(_) | ShowVariable { .. } | Reset(_) => StatementKind::Setting,
-        CreateTable(_) | CreateView(_) | CreateDatabase { .. } | Drop { .. } | Truncate(_) => {
-            StatementKind::Ddl
-        }
+        CreateTable(_)
+        | CreateView(_)
+        | CreateDatabase { .. }
+        | Drop { .. }
+        | AlterTable(_)
+        | Truncate(_) => StatementKind::Ddl,
         Insert(_) | Update(_) | Delete(_) => StatementKind::Dml,
         Query(_) | Explain { .. } => StatementKind::Query,
+        Copy { .. } => StatementKind::Copy,
         _ => StatementKind::Unsupported,
     }
 }

@@ -1,0 +1,113 @@
+//! PrismDB's own statement forms, which sqlparser does not parse.
+//!
+//! [`parse_statements`] splits a string into statements the way sqlparser's
+//! `Parser::parse_statements` does, but at the start of every statement it
+//! first tries the forms below; anything else is parsed by sqlparser as
+//! usual. Each form becomes an ordinary sqlparser AST, so the rest of
+//! PrismDB needs no statement type of its own:
+//!
+//! * `ALTER TABLE [IF EXISTS] [ONLY] name SET COLUMNAR REPLICA n` (keywords
+//!   in any case, the name possibly quoted or qualified) becomes a
+//!   `Statement::AlterTable` with one `SetTblProperties` operation whose
+//!   single property is `columnar_replica = n`
+//!   ([`crate::ddl::COLUMNAR_REPLICA_PROPERTY`]). `n` is read as a number
+//!   literal (optionally signed); whether it is a valid count is decided
+//!   when the statement is bound.
+
+use crate::ddl::COLUMNAR_REPLICA_PROPERTY;
+use crate::sqlparser::ast::helpers::attached_token::AttachedToken;
+use crate::sqlparser::ast::{
+    AlterTable, AlterTableOperation, Ident, ObjectName, SqlOption, Statement,
+};
+use crate::sqlparser::keywords::Keyword;
+use crate::sqlparser::parser::{Parser, ParserError};
+use crate::sqlparser::tokenizer::Token;
+
+/// Parses every statement of the parser's input, recognizing PrismDB's own
+/// forms. Mirrors `Parser::parse_statements` (empty statements between
+/// semicolons are skipped; statements must be separated by semicolons).
+pub fn parse_statements(parser: &mut Parser<'_>) -> Result<Vec<Statement>, ParserError> {
+    let mut stmts = Vec::new();
+    let mut expecting_delimiter = false;
+    loop {
+        while parser.consume_token(&Token::SemiColon) {
+            expecting_delimiter = false;
+        }
+        match &parser.peek_token_ref().token {
+            Token::EOF => break,
+            Token::Word(w) if expecting_delimiter && w.keyword == Keyword::END => break,
+            _ => {}
+        }
+        if expecting_delimiter {
+            return parser.expected_ref("end of statement", parser.peek_token_ref());
+        }
+        let stmt = match parser.maybe_parse(set_columnar_replica_prefix)? {
+            Some(prefix) => set_columnar_replica(parser, prefix)?,
+            None => parser.parse_statement()?,
+        };
+        stmts.push(stmt);
+        expecting_delimiter = true;
+    }
+    Ok(stmts)
+}
+
+/// What precedes the count in `ALTER TABLE ... SET COLUMNAR REPLICA n`.
+struct AlterPrefix {
+    name: ObjectName,
+    if_exists: bool,
+    only: bool,
+}
+
+/// `ALTER TABLE [IF EXISTS] [ONLY] name SET COLUMNAR REPLICA`, or an error
+/// (after which `maybe_parse` rewinds the parser).
+fn set_columnar_replica_prefix(parser: &mut Parser<'_>) -> Result<AlterPrefix, ParserError> {
+    parser.expect_keywords(&[Keyword::ALTER, Keyword::TABLE])?;
+    let if_exists = parser.parse_keywords(&[Keyword::IF, Keyword::EXISTS]);
+    let only = parser.parse_keyword(Keyword::ONLY);
+    let name = parser.parse_object_name(false)?;
+    parser.expect_keyword_is(Keyword::SET)?;
+    expect_word(parser, "COLUMNAR")?;
+    expect_word(parser, "REPLICA")?;
+    Ok(AlterPrefix {
+        name,
+        if_exists,
+        only,
+    })
+}
+
+/// Consumes an unquoted word, compared case-insensitively (it need not be a
+/// keyword sqlparser knows).
+fn expect_word(parser: &mut Parser<'_>, word: &str) -> Result<(), ParserError> {
+    let token = parser.next_token();
+    match &token.token {
+        Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case(word) => Ok(()),
+        _ => parser.expected(word, token),
+    }
+}
+
+/// The rest of `... SET COLUMNAR REPLICA n` after the prefix: the count.
+fn set_columnar_replica(
+    parser: &mut Parser<'_>,
+    prefix: AlterPrefix,
+) -> Result<Statement, ParserError> {
+    let value = parser.parse_number()?;
+    Ok(Statement::AlterTable(AlterTable {
+        name: prefix.name,
+        if_exists: prefix.if_exists,
+        only: prefix.only,
+        operations: vec![AlterTableOperation::SetTblProperties {
+            table_properties: vec![SqlOption::KeyValue {
+                key: Ident::new(COLUMNAR_REPLICA_PROPERTY),
+                value,
+            }],
+        }],
+        location: None,
+        on_cluster: None,
+        table_type: None,
+        end_token: AttachedToken::empty(),
+    }))
+}
+
+#[cfg(test)]
+#[path = "extensions_test.rs"]
+mod tests;
