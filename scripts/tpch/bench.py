@@ -3,8 +3,9 @@
 
 Subcommands (each writes one JSON file that `report` reads back):
 
-  load     create the TPC-H schema on PostgreSQL (COPY) or PrismDB (multi-row
-           INSERTs over several connections) and load the CSV files
+  load     create the TPC-H schema on PostgreSQL or PrismDB and load the CSV
+           files with COPY FROM STDIN (PrismDB: in chunks over several
+           connections, each chunk one transaction)
   replicas ALTER TABLE <t> SET COLUMNAR REPLICA 1 for every table on PrismDB
            and wait until information_schema.columnar_replicas says available
   run      time the queries on one system: duckdb, datafusion (over Parquet),
@@ -169,19 +170,11 @@ def load_postgres(args):
     finish_load(stats, t_all, args.out)
 
 
-def sql_literal_row(kinds, row):
-    out = []
-    for k, v in zip(kinds, row):
-        if k == "i" or k == "n":
-            out.append(v)
-        else:
-            out.append("'" + v.replace("'", "''") + "'")
-    return "(" + ",".join(out) + ")"
-
-
 def load_prismdb(args):
+    """COPY FROM STDIN (csv) in chunks of --batch rows, the chunks spread
+    over --conns connections; each chunk is one transaction."""
     stats = {"system": "prismdb",
-             "method": f"{args.batch}-row INSERT statements over {args.conns} connections (autocommit)",
+             "method": f"COPY FROM STDIN (csv) in {args.batch}-row chunks over {args.conns} connections",
              "tables": {}}
     t_all = time.perf_counter()
     with connect(args.port) as conn:
@@ -191,21 +184,20 @@ def load_prismdb(args):
     conns = [connect(args.port) for _ in range(args.conns)]
     try:
         for table in TABLES:
-            cols, _ = SCHEMA[table]
-            kinds = [k for _, _, k in cols]
-            prefix = f"INSERT INTO {table} ({', '.join(c for c, _, _ in cols)}) VALUES "
-            work = queue.Queue(maxsize=args.conns * 4)
+            work = queue.Queue(maxsize=args.conns * 2)
             failure = []
 
-            def worker(conn):
+            def worker(conn, table=table):
                 while True:
-                    stmt = work.get()
-                    if stmt is None:
+                    chunk = work.get()
+                    if chunk is None:
                         return
                     if failure:
                         continue
                     try:
-                        conn.execute(stmt)
+                        with conn.cursor() as cur:
+                            with cur.copy(f"COPY {table} FROM STDIN (FORMAT csv)") as cp:
+                                cp.write(chunk)
                     except Exception as e:  # noqa: BLE001 - reported below
                         failure.append(error_text(e))
 
@@ -214,21 +206,20 @@ def load_prismdb(args):
                 t.start()
             t0 = time.perf_counter()
             rows = 0
-            batch = []
-            with open(csv_path(args.csv, table), newline="") as f:
-                reader = csv.reader(f)
-                next(reader)  # header
-                for row in reader:
-                    batch.append(sql_literal_row(kinds, row))
-                    if len(batch) == args.batch:
-                        work.put(prefix + ",".join(batch))
-                        rows += len(batch)
-                        batch = []
+            lines = []
+            with open(csv_path(args.csv, table), "rb") as f:
+                f.readline()  # header
+                for line in f:
+                    lines.append(line)
+                    if len(lines) == args.batch:
+                        work.put(b"".join(lines))
+                        rows += len(lines)
+                        lines = []
                         if failure:
                             break
-                if batch and not failure:
-                    work.put(prefix + ",".join(batch))
-                    rows += len(batch)
+                if lines and not failure:
+                    work.put(b"".join(lines))
+                    rows += len(lines)
             for _ in threads:
                 work.put(None)
             for t in threads:
@@ -926,7 +917,7 @@ def main():
     sp.add_argument("--port", type=int, required=True)
     sp.add_argument("--csv", required=True)
     sp.add_argument("--conns", type=int, default=3)
-    sp.add_argument("--batch", type=int, default=1000)
+    sp.add_argument("--batch", type=int, default=50000)
     sp.add_argument("--out", required=True)
 
     sp = sub.add_parser("replicas")

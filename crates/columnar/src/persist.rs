@@ -15,6 +15,7 @@
 use crate::segment::{KeyHash, Segment};
 use datafusion::arrow::array::{Array, ArrayRef, FixedSizeBinaryArray, RecordBatch, UInt64Array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatchOptions;
 use datafusion::parquet::arrow::ArrowWriter;
 use datafusion::parquet::arrow::ProjectionMask;
 use datafusion::parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -95,15 +96,16 @@ pub fn write_segment(path: &Path, segment: &Segment, batch: &RecordBatch) -> Res
     let file = writer
         .into_inner()
         .map_err(|e| io_err("cannot write", &tmp, e))?;
-    file.sync_all().map_err(|e| io_err("cannot sync", &tmp, e))?;
+    file.sync_all()
+        .map_err(|e| io_err("cannot sync", &tmp, e))?;
     std::fs::rename(&tmp, path).map_err(|e| io_err("cannot rename", path, e))?;
     Ok(())
 }
 
 fn read_batches(path: &Path, columns: Option<&[usize]>) -> Result<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| io_err("cannot open", path, e))?;
-    let mut builder =
-        ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| io_err("cannot read", path, e))?;
+    let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| io_err("cannot read", path, e))?;
     if let Some(cols) = columns {
         let mask = ProjectionMask::roots(builder.parquet_schema(), cols.iter().copied());
         builder = builder.with_projection(mask);
@@ -125,12 +127,28 @@ fn concat(schema: &SchemaRef, batches: &[RecordBatch]) -> Result<RecordBatch> {
 /// Reads the stored columns `columns` (indices into `schema`) of a segment
 /// file, as a batch of `schema` projected to them.
 pub fn read_columns(path: &Path, schema: &SchemaRef, columns: &[usize]) -> Result<RecordBatch> {
-    let batches = read_batches(path, Some(columns))?;
     let projected = Arc::new(
         schema
             .project(columns)
             .map_err(|e| Error::Internal(e.to_string()))?,
     );
+    if columns.is_empty() {
+        // No columns (`count(*)`): just the row count, which a batch
+        // without columns must be given explicitly.
+        let file = File::open(path).map_err(|e| io_err("cannot open", path, e))?;
+        let rows = ParquetRecordBatchReaderBuilder::try_new(file)
+            .map_err(|e| io_err("cannot read", path, e))?
+            .metadata()
+            .file_metadata()
+            .num_rows();
+        return RecordBatch::try_new_with_options(
+            projected,
+            Vec::new(),
+            &RecordBatchOptions::new().with_row_count(Some(rows as usize)),
+        )
+        .map_err(|e| Error::Internal(e.to_string()));
+    }
+    let batches = read_batches(path, Some(columns))?;
     let batches: Vec<RecordBatch> = batches
         .into_iter()
         .map(|b| {

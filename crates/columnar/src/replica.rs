@@ -241,7 +241,10 @@ impl ReplicaState {
 
     /// Rows visible at `at`.
     pub fn live_rows(&self, at: Version) -> usize {
-        self.segments.values().map(|s| s.live_rows(at)).sum::<usize>()
+        self.segments
+            .values()
+            .map(|s| s.live_rows(at))
+            .sum::<usize>()
             + self.delta.visible(at).len()
     }
 
@@ -259,19 +262,21 @@ impl ReplicaState {
     /// dropping rows deleted at or before `purge_below` (no reader sees
     /// them). Returns whether anything changed.
     pub fn compact(&mut self, purge_below: Version) -> Result<bool> {
+        // Worth rewriting: a quarter of the rows can be dropped. (Counting
+        // all deleted rows would rewrite a segment again and again while a
+        // reader still sees its deleted rows.)
+        let heavy = |s: &Segment| {
+            s.deleted_count() * 4 > s.rows.max(1) && s.deleted_by(purge_below) * 4 > s.rows.max(1)
+        };
         let candidates: Vec<Arc<Segment>> = self
             .segments
             .values()
             .filter(|s| s.is_loaded())
-            .filter(|s| {
-                s.rows < SEGMENT_ROWS / 2 || s.deleted_count() * 4 > s.rows.max(1)
-            })
+            .filter(|s| s.rows < SEGMENT_ROWS / 2 || heavy(s))
             .cloned()
             .collect();
-        let heavy = candidates
-            .iter()
-            .any(|s| s.deleted_count() * 4 > s.rows.max(1));
-        if candidates.len() < 4 && !heavy {
+        let heavy_any = candidates.iter().any(|s| heavy(s));
+        if candidates.len() < 4 && !heavy_any {
             return Ok(false);
         }
         // Group candidates into runs of about SEGMENT_ROWS rows.
@@ -283,11 +288,13 @@ impl ReplicaState {
                 rows = 0;
             }
             rows += s.rows;
-            groups.last_mut().map(|g| g.push(s));
+            if let Some(g) = groups.last_mut() {
+                g.push(s);
+            }
         }
         let mut changed = false;
         for group in groups {
-            let single_light = group.len() == 1 && group[0].deleted_count() * 4 <= group[0].rows;
+            let single_light = group.len() == 1 && !heavy(&group[0]);
             if group.is_empty() || single_light {
                 continue;
             }
@@ -320,6 +327,15 @@ impl ReplicaState {
                     deleted.push(seg.deleted_at(r));
                 }
             }
+        }
+        if created.is_empty() {
+            // Every row was purged: no segment replaces the group (an empty
+            // one could not be written to Parquet).
+            for seg in group {
+                self.segments.remove(&seg.id);
+            }
+            self.dirty = true;
+            return Ok(());
         }
         let batch = concat_batches(&self.schema, &batches).map_err(arrow_err)?;
         let id = self.next_segment;
@@ -432,7 +448,14 @@ impl Replica {
 
     /// Build progress in 0..1 (1 once ready).
     pub fn progress(&self) -> f64 {
-        if self.state.read().is_ready() {
+        self.progress_of(&self.state.read())
+    }
+
+    /// Build progress given the replica's state, for callers that already
+    /// hold its lock: taking the read lock again while a writer waits for
+    /// it would deadlock (parking_lot read locks are not reentrant).
+    pub fn progress_of(&self, state: &ReplicaState) -> f64 {
+        if state.is_ready() {
             return 1.0;
         }
         let built = self.built_rows.load(Ordering::Relaxed) as f64;

@@ -15,15 +15,15 @@ use datafusion::arrow::array::{ArrayRef, BooleanArray, RecordBatch, UInt64Array}
 use datafusion::arrow::compute::filter_record_batch;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::common::pruning::PruningStatistics;
-use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::stats::Precision;
+use datafusion::common::tree_node::TreeNodeRecursion;
 use datafusion::common::{Column, ScalarValue, Statistics};
-use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
 use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
 use datafusion::physical_optimizer::pruning::PruningPredicateBuilder;
 use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::statistics::StatisticsArgs;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties,
@@ -44,7 +44,11 @@ impl SegmentStats<'_> {
         self.schema.index_of(&column.name).ok()
     }
 
-    fn values(&self, column: &Column, pick: fn(&crate::segment::ColumnStats) -> &ScalarValue) -> Option<ArrayRef> {
+    fn values(
+        &self,
+        column: &Column,
+        pick: fn(&crate::segment::ColumnStats) -> &ScalarValue,
+    ) -> Option<ArrayRef> {
         let i = self.column(column)?;
         ScalarValue::iter_to_array(self.segments.iter().map(|s| pick(&s.stats[i]).clone())).ok()
     }
@@ -154,7 +158,7 @@ impl ColumnarScan {
             parts.push((d.num_rows(), Part::Delta(d.clone())));
         }
         // Largest first onto the lightest partition.
-        parts.sort_by(|a, b| b.0.cmp(&a.0));
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
         let n = max_partitions.max(1).min(parts.len().max(1));
         let mut partitions: Vec<(usize, Vec<Part>)> = (0..n).map(|_| (0, Vec::new())).collect();
         for (rows, part) in parts {

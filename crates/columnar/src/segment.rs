@@ -139,6 +139,20 @@ impl Segment {
         self.deleted_count.load(Ordering::Acquire)
     }
 
+    /// Rows deleted at or before `version` (which compaction may drop).
+    pub fn deleted_by(&self, version: Version) -> usize {
+        if self.deleted_count() == 0 {
+            return 0;
+        }
+        self.deleted
+            .iter()
+            .filter(|d| {
+                let d = d.load(Ordering::Acquire);
+                d != 0 && d <= version
+            })
+            .count()
+    }
+
     /// Delete marks as (row, version), for the manifest.
     pub fn deletes(&self) -> Vec<(u32, Version)> {
         if self.deleted_count() == 0 {

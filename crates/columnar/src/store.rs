@@ -33,6 +33,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+/// Rows the maintenance thread lets the delta keep between its rounds.
+const FREEZE_IDLE_ROWS: usize = 1024;
+
 /// Rows read from the row store per build step.
 const BUILD_CHUNK: usize = 16 * 1024;
 
@@ -221,7 +224,10 @@ impl ColumnStore {
                                     },
                                 );
                             }
-                            Err(e) => tracing::warn!("columnar replica in {} is unreadable, it will be rebuilt: {e}", path.display()),
+                            Err(e) => tracing::warn!(
+                                "columnar replica in {} is unreadable, it will be rebuilt: {e}",
+                                path.display()
+                            ),
                         }
                     }
                     Ok(None) => {}
@@ -322,7 +328,10 @@ impl ColumnStore {
                 };
                 let failed = replica.state.write().apply(entry.index, changes).err();
                 if let Some(e) = failed {
-                    tracing::error!("columnar replica of table {table} failed to apply entry {}: {e}; rebuilding", entry.index);
+                    tracing::error!(
+                        "columnar replica of table {table} failed to apply entry {}: {e}; rebuilding",
+                        entry.index
+                    );
                     self.rebuild(&replica);
                 }
             }
@@ -415,10 +424,8 @@ impl ColumnStore {
                     }
                 }
                 None => {
-                    let replica = Arc::new(Replica::new(
-                        def.clone(),
-                        persist::table_dir(&self.dir, id),
-                    ));
+                    let replica =
+                        Arc::new(Replica::new(def.clone(), persist::table_dir(&self.dir, id)));
                     let restored = self.restored.lock().remove(&id);
                     let since = match restored {
                         Some(rs)
@@ -449,7 +456,12 @@ impl ColumnStore {
         }
     }
 
-    fn start_build(self: &Arc<Self>, replica: Arc<Replica>, generation: u64, since: Option<Version>) {
+    fn start_build(
+        self: &Arc<Self>,
+        replica: Arc<Replica>,
+        generation: u64,
+        since: Option<Version>,
+    ) {
         let store = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
             .name("columnar-build".into())
@@ -506,9 +518,10 @@ impl ColumnStore {
             )));
         }
         replica.built_rows.store(0, Ordering::Relaxed);
-        replica
-            .estimated_rows
-            .store(self.source.estimate_rows(replica.table_id), Ordering::Relaxed);
+        replica.estimated_rows.store(
+            self.source.estimate_rows(replica.table_id),
+            Ordering::Relaxed,
+        );
         let started = Instant::now();
         let mut resume: Option<Vec<u8>> = None;
         let mut total = 0u64;
@@ -543,7 +556,11 @@ impl ColumnStore {
         tracing::info!(
             "columnar replica of {} ready at index {at}: {total} rows {} in {:.1?}",
             st.def.name,
-            if since.is_some() { "caught up" } else { "built" },
+            if since.is_some() {
+                "caught up"
+            } else {
+                "built"
+            },
             started.elapsed()
         );
         Ok(())
@@ -565,7 +582,7 @@ impl ColumnStore {
                 } else if !st.is_ready() {
                     format!(
                         "replica is building ({:.0}% done)",
-                        replica.progress() * 100.0
+                        replica.progress_of(&st) * 100.0
                     )
                 } else if at < st.ready_from {
                     return ReadOutcome::Unavailable(format!(
@@ -629,11 +646,9 @@ impl ColumnStore {
                         };
                         (true, applied, ms)
                     }
-                    Phase::Building { since, .. } => (
-                        false,
-                        st.checkpointed,
-                        since.elapsed().as_millis() as u64,
-                    ),
+                    Phase::Building { since, .. } => {
+                        (false, st.checkpointed, since.elapsed().as_millis() as u64)
+                    }
                 };
                 ReplicaStatus {
                     table_id: r.table_id,
@@ -642,7 +657,7 @@ impl ColumnStore {
                     replica_count: count,
                     host: this.clone(),
                     available,
-                    progress: r.progress(),
+                    progress: r.progress_of(&st),
                     applied_index: replica_applied,
                     lag_entries: source_applied.saturating_sub(replica_applied),
                     lag_ms,
@@ -663,6 +678,12 @@ impl ColumnStore {
             }
             {
                 let mut st = r.state.write();
+                // Scans convert the delta's rows on every read: keep it small.
+                if st.delta.len() >= FREEZE_IDLE_ROWS
+                    && let Err(e) = st.freeze()
+                {
+                    tracing::warn!("freezing the delta of {}: {e}", st.def.name);
+                }
                 let purge_below = self
                     .reads
                     .lock()
@@ -670,7 +691,11 @@ impl ColumnStore {
                     .next()
                     .copied()
                     .unwrap_or(u64::MAX)
-                    .min(self.applied());
+                    .min(self.applied())
+                    // Open transactions read at older snapshots without a
+                    // scan registered; none is older than the row store's
+                    // collected horizon.
+                    .min(self.source.horizon());
                 if let Err(e) = st.compact(purge_below) {
                     tracing::warn!("compacting the columnar replica of {}: {e}", st.def.name);
                 }
@@ -746,7 +771,11 @@ impl ColumnStore {
             return;
         }
         for r in replicas {
-            if r.state.read().segments.values().any(|s| s.file.lock().is_none())
+            if r.state
+                .read()
+                .segments
+                .values()
+                .any(|s| s.file.lock().is_none())
                 && let Err(e) = self.checkpoint(r)
             {
                 tracing::warn!("checkpoint of columnar table {}: {e}", r.table_id);

@@ -80,7 +80,8 @@ fn ready() -> ReplicaState {
 fn reads_see_exactly_their_index() {
     let mut s = ready();
     s.apply(1, vec![put(1, "a"), put(2, "b")]).unwrap();
-    s.apply(2, vec![put(1, "a2"), delete(2), put(3, "c")]).unwrap();
+    s.apply(2, vec![put(1, "a2"), delete(2), put(3, "c")])
+        .unwrap();
     s.apply(3, vec![delete(3)]).unwrap();
     assert_eq!(rows_at(&s, 0), vec![]);
     assert_eq!(rows_at(&s, 1), vec![(1, "a".into()), (2, "b".into())]);
@@ -100,7 +101,8 @@ fn reads_see_exactly_their_index() {
 fn changes_during_a_build_wait_and_apply_after_the_snapshot() {
     let mut s = ReplicaState::new(table());
     // Entries 5 and 6 arrive while the build copies the snapshot at 5.
-    s.apply(5, vec![put(9, "ignored: in the snapshot")]).unwrap();
+    s.apply(5, vec![put(9, "ignored: in the snapshot")])
+        .unwrap();
     s.apply(6, vec![put(2, "b6")]).unwrap();
     assert!(!s.is_ready());
     s.apply_now(5, vec![put(1, "a"), put(2, "b")]).unwrap();
@@ -138,14 +140,15 @@ fn compaction_merges_and_purges_only_what_no_reader_sees() {
     // Later deletes still find the merged rows.
     s.apply(version + 1, vec![delete(599)]).unwrap();
     assert_eq!(rows_at(&s, version + 1).len(), 299);
-    assert!(SEGMENT_ROWS > 600);
+    const { assert!(SEGMENT_ROWS > 600) };
 }
 
 #[test]
 fn checkpoint_restores_rows_and_delete_marks() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = ready();
-    s.apply(1, (0..1000).map(|i| put(i, "v")).collect()).unwrap();
+    s.apply(1, (0..1000).map(|i| put(i, "v")).collect())
+        .unwrap();
     s.freeze().unwrap();
     s.apply(2, vec![delete(10), put(11, "changed")]).unwrap();
     s.freeze().unwrap();
@@ -170,4 +173,46 @@ fn checkpoint_restores_rows_and_delete_marks() {
     assert_eq!(b.num_columns(), 1);
     assert_eq!(b.num_rows(), seg.rows);
     assert_eq!(b.column(0).null_count(), 0);
+    // No columns at all (`count(*)`): the rows are still counted.
+    let b = persist::read_columns(&path, &restored.schema, &[]).unwrap();
+    assert_eq!(b.num_columns(), 0);
+    assert_eq!(b.num_rows(), seg.rows);
+}
+
+#[test]
+fn compaction_does_not_rewrite_what_a_reader_still_sees() {
+    let mut s = ready();
+    s.apply(1, (0..100).map(|i| put(i, "x")).collect()).unwrap();
+    s.freeze().unwrap();
+    s.apply(2, (0..60).map(delete).collect()).unwrap();
+    // A reader at 1 still sees every deleted row: nothing to gain.
+    assert!(!s.compact(1).unwrap());
+    assert_eq!(rows_at(&s, 1).len(), 100);
+    assert!(s.compact(2).unwrap());
+    assert_eq!(s.segments.values().next().unwrap().rows, 40);
+}
+
+#[test]
+fn compaction_that_purges_every_row_leaves_no_segment() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = ready();
+    s.apply(1, (0..100).map(|i| put(i, "x")).collect()).unwrap();
+    s.freeze().unwrap();
+    s.apply(2, (0..100).map(delete).collect()).unwrap();
+    assert!(s.compact(2).unwrap());
+    assert_eq!(rows_at(&s, 2), vec![]);
+    // What is left checkpoints (as `ColumnStore::checkpoint` writes it)
+    // and restores.
+    for seg in s.segments.values() {
+        let path = dir.path().join(persist::segment_file(seg.id));
+        persist::write_segment(&path, seg, &seg.batch().unwrap()).unwrap();
+    }
+    assert!(s.segments.is_empty(), "{:?}", s.segments);
+    persist::write_manifest(dir.path(), &s.manifest(2)).unwrap();
+    let manifest = persist::read_manifest(dir.path()).unwrap().unwrap();
+    let restored = ReplicaState::restore(table(), &manifest, dir.path()).unwrap();
+    assert!(restored.segments.is_empty());
+    // Keys come back after being purged.
+    s.apply(3, vec![put(5, "again")]).unwrap();
+    assert_eq!(rows_at(&s, 3), vec![(5, "again".into())]);
 }

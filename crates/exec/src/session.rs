@@ -211,11 +211,7 @@ impl Session {
             }
             StatementKind::Setting => match &stmt {
                 Statement::ShowVariable { variable } => {
-                    let name = variable
-                        .iter()
-                        .map(|i| i.value.to_lowercase())
-                        .collect::<Vec<_>>()
-                        .join(" ");
+                    let name = show_name(variable);
                     (vec![], Some(show_schema(&name)))
                 }
                 _ => (vec![], None),
@@ -440,11 +436,7 @@ impl Session {
     fn setting(&mut self, stmt: &Statement) -> Result<Output> {
         match stmt {
             Statement::ShowVariable { variable } => {
-                let name = variable
-                    .iter()
-                    .map(|i| i.value.to_lowercase())
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let name = show_name(variable);
                 if name == "all" {
                     let all = self.settings.read().all();
                     let schema = Arc::new(Schema::new(vec![
@@ -555,5 +547,15 @@ fn setting_value(e: &Expr) -> String {
         Expr::Identifier(i) => i.value.clone(),
         Expr::UnaryOp { op, expr } => format!("{op}{}", setting_value(expr)),
         other => other.to_string(),
+    }
+}
+
+/// The parameter a `SHOW` names: `SHOW prism.read_engines` arrives as two
+/// words, `SHOW TRANSACTION ISOLATION LEVEL` as three, `SHOW TIME ZONE` as two.
+fn show_name(variable: &[prismdb_sql::sqlparser::ast::Ident]) -> String {
+    let parts: Vec<String> = variable.iter().map(|i| i.value.to_lowercase()).collect();
+    match parts.as_slice() {
+        [a, b] if !(a == "time" && b == "zone") => format!("{a}.{b}"),
+        _ => parts.join(" "),
     }
 }

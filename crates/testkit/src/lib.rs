@@ -5,10 +5,13 @@
 //!   [`TestCluster`] runs several as one Raft group on loopback.
 //! - [`PgDb`] drives sqllogictest files over tokio-postgres, in the simple or
 //!   the extended query protocol ([`Protocol`]).
+//! - [`columnar`]: a seeded random workload, analytical queries and
+//!   row-versus-columnar comparison for columnar replica tests.
 //! - [`run_slt_dir`] runs a directory of `.slt` files, one fresh database per file;
 //!   [`slt_test_main`] does the same as a libtest-compatible test binary.
 
 pub mod cluster;
+pub mod columnar;
 pub mod harness;
 pub mod pgdb;
 pub mod pgtext;
