@@ -33,20 +33,20 @@ pub const CLUSTER_SCHEMA: &str = "prism_cluster";
 
 /// `prism_cluster`.
 pub struct ClusterSchema {
-    members: Arc<MembersTable>,
-    replicas: Arc<ReplicasTable>,
+    members: Arc<SystemTable<MembersTable>>,
+    replicas: Arc<SystemTable<ReplicasTable>>,
 }
 
 impl ClusterSchema {
     pub fn new(engine: &Arc<Engine>, database: &str) -> ClusterSchema {
         ClusterSchema {
-            members: Arc::new(MembersTable {
+            members: Arc::new(SystemTable(MembersTable {
                 log: engine.log.clone(),
-            }),
-            replicas: Arc::new(ReplicasTable {
+            })),
+            replicas: Arc::new(SystemTable(ReplicasTable {
                 engine: Arc::downgrade(engine),
                 database: database.to_string(),
-            }),
+            })),
         }
     }
 }
@@ -137,33 +137,6 @@ fn to_batch(members: &[ClusterMember]) -> DfResult<RecordBatch> {
         boolean(&|m| m.this_node),
     ];
     Ok(RecordBatch::try_new(members_schema(), columns)?)
-}
-
-#[async_trait]
-impl TableProvider for MembersTable {
-    fn schema(&self) -> SchemaRef {
-        members_schema()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::View
-    }
-
-    async fn scan(
-        &self,
-        _state: &dyn DfSession,
-        projection: Option<&Vec<usize>>,
-        _filters: &[Expr],
-        _limit: Option<usize>,
-    ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let members = self.log.members().await;
-        let batch = to_batch(&members)?;
-        Ok(MemorySourceConfig::try_new_exec(
-            &[vec![batch]],
-            members_schema(),
-            projection.cloned(),
-        )?)
-    }
 }
 
 /// Name of the columnar replica view (also reachable as
@@ -288,10 +261,43 @@ fn replicas_batch(rows: &[ReplicaStatus]) -> DfResult<RecordBatch> {
     Ok(RecordBatch::try_new(replicas_schema(), columns)?)
 }
 
+/// A system table: a schema and the rows it has when read.
 #[async_trait]
-impl TableProvider for ReplicasTable {
+trait SystemView: fmt::Debug + Send + Sync + 'static {
+    fn schema(&self) -> SchemaRef;
+    async fn batch(&self) -> DfResult<RecordBatch>;
+}
+
+#[async_trait]
+impl SystemView for MembersTable {
+    fn schema(&self) -> SchemaRef {
+        members_schema()
+    }
+
+    async fn batch(&self) -> DfResult<RecordBatch> {
+        to_batch(&self.log.members().await)
+    }
+}
+
+#[async_trait]
+impl SystemView for ReplicasTable {
     fn schema(&self) -> SchemaRef {
         replicas_schema()
+    }
+
+    async fn batch(&self) -> DfResult<RecordBatch> {
+        replicas_batch(&self.rows().await)
+    }
+}
+
+/// DataFusion's view of a [`SystemView`]: its rows, computed at each scan.
+#[derive(Debug)]
+struct SystemTable<T>(T);
+
+#[async_trait]
+impl<T: SystemView> TableProvider for SystemTable<T> {
+    fn schema(&self) -> SchemaRef {
+        self.0.schema()
     }
 
     fn table_type(&self) -> TableType {
@@ -305,10 +311,10 @@ impl TableProvider for ReplicasTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        let batch = replicas_batch(&self.rows().await)?;
+        let batch = self.0.batch().await?;
         Ok(MemorySourceConfig::try_new_exec(
             &[vec![batch]],
-            replicas_schema(),
+            self.0.schema(),
             projection.cloned(),
         )?)
     }
