@@ -3,7 +3,7 @@
 //! voter, receives everything committed before it came, and serves
 //! linearizable reads and writes like the others.
 
-use prismdb_testkit::{TestCluster, TestServer, free_ports, members};
+use prismdb_testkit::{TestCluster, members};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_prismdb");
@@ -22,33 +22,11 @@ async fn t10_new_member_joins_a_running_cluster() {
         .await
         .unwrap();
 
-    let ports = free_ports(3).unwrap();
-    let initial = format!(
-        "n1=127.0.0.1:{},n4=127.0.0.1:{}",
-        cluster.nodes[0].peer_port(),
-        ports[2]
-    );
     let dir = tempfile::tempdir().unwrap();
-    let args: Vec<String> = [
-        "--name",
-        "n4",
-        "--initial-cluster",
-        &initial,
-        "--initial-cluster-state",
-        "existing",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let mut n4 = TestServer::member(
-        BIN.as_ref(),
-        dir.path().join("n4"),
-        (ports[0], ports[1], ports[2]),
-        &args,
-    )
-    .unwrap();
-    n4.launch().unwrap();
-    n4.wait_started().await.unwrap();
+    let n4 = cluster
+        .join(BIN, dir.path(), "n4", &[])
+        .await
+        .expect("start n4");
 
     // The leader lists n4 as a voter once it has caught up.
     let deadline = Instant::now() + Duration::from_secs(30);

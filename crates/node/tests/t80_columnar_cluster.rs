@@ -13,7 +13,7 @@
 //!   analytical query on the columnar member; a voter without a replica
 //!   answers the same query from its row store and says why.
 
-use prismdb_testkit::{TestCluster, TestServer, free_ports, members, sqlstate};
+use prismdb_testkit::{TestCluster, members, sqlstate};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
 
@@ -123,35 +123,11 @@ async fn t10_columnar_learner_serves_consistent_fresh_reads() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(80);
     eprintln!("seed {seed}");
-    let ports = free_ports(3).unwrap();
-    let initial = format!(
-        "n1=127.0.0.1:{},c1=127.0.0.1:{}",
-        cluster.nodes[0].peer_port(),
-        ports[2]
-    );
     let dir = tempfile::tempdir().unwrap();
-    let args: Vec<String> = [
-        "--name",
-        "c1",
-        "--role",
-        "columnar",
-        "--initial-cluster",
-        &initial,
-        "--initial-cluster-state",
-        "existing",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let mut c1 = TestServer::member(
-        BIN.as_ref(),
-        dir.path().join("c1"),
-        (ports[0], ports[1], ports[2]),
-        &args,
-    )
-    .unwrap();
-    c1.launch().unwrap();
-    c1.wait_started().await.unwrap();
+    let c1 = cluster
+        .join(BIN, dir.path(), "c1", &["--role", "columnar"])
+        .await
+        .expect("start c1");
 
     let voters: Vec<Client> = {
         let mut v = Vec::new();

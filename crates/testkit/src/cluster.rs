@@ -153,6 +153,46 @@ impl TestCluster {
         Ok(cluster)
     }
 
+    /// Starts a member `name` that joins this running cluster through n1
+    /// (`--initial-cluster-state existing`), with its data directory under
+    /// `dir` and `extra_args` (e.g. `--role columnar`). Returns once it
+    /// accepts connections; joining completes in the background.
+    pub async fn join(
+        &self,
+        bin: impl AsRef<Path>,
+        dir: &Path,
+        name: &str,
+        extra_args: &[&str],
+    ) -> Result<TestServer> {
+        let ports = free_ports(3)?;
+        let initial = format!(
+            "n1=127.0.0.1:{},{name}=127.0.0.1:{}",
+            self.nodes[0].peer_port(),
+            ports[2]
+        );
+        let mut args: Vec<String> = [
+            "--name",
+            name,
+            "--initial-cluster",
+            &initial,
+            "--initial-cluster-state",
+            "existing",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        args.extend(extra_args.iter().map(|s| s.to_string()));
+        let mut member = TestServer::member(
+            bin.as_ref(),
+            dir.join(name),
+            (ports[0], ports[1], ports[2]),
+            &args,
+        )?;
+        member.launch()?;
+        member.wait_started().await?;
+        Ok(member)
+    }
+
     /// The index of the current leader, as a running member reports it,
     /// waiting up to `timeout` for one to be elected.
     pub async fn leader(&self, timeout: Duration) -> Result<usize> {
