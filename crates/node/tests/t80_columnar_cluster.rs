@@ -13,6 +13,7 @@
 //!   analytical query on the columnar member; a voter without a replica
 //!   answers the same query from its row store and says why.
 
+use prismdb_testkit::columnar::SplitMix64;
 use prismdb_testkit::{TestCluster, members, sqlstate};
 use std::time::{Duration, Instant};
 use tokio_postgres::Client;
@@ -61,23 +62,6 @@ async fn wait_available(client: &Client, tables: usize, what: &str) {
             "{what}: replicas not available: {r:?}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Small deterministic generator for the workload.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
     }
 }
 
@@ -189,7 +173,7 @@ async fn t10_columnar_learner_serves_consistent_fresh_reads() {
     same_results(&learner, 0).await;
 
     // Seeded random writes through the voters, compared on the learner.
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64::new(seed);
     let mut next_id = 3001;
     for round in 1..=10 {
         for _ in 0..30 {
