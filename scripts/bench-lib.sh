@@ -10,6 +10,7 @@
 #   bench_stop SYSTEM                stop one system (frees the machine for the next)
 #   bench_load SYSTEM ROWS           CREATE TABLE bench + ROWS rows in 1000-row INSERTs
 #   bench_pgbench SYSTEM SCRIPT C J S  pgbench; sets TPS[SYS] P50[SYS] P99[SYS]
+#   bench_tpch_gen SF FORMAT DIR     TPC-H data (csv or parquet) made once with tpchgen-cli
 # Systems are named by the caller; PORT[SYS] is the port clients use.
 # Data directories live in $BENCH_WORK unless a DIR is given (a DIR that
 # already holds data is started as it is); BENCH_PG_OPTS adds server options.
@@ -231,4 +232,23 @@ bench_pgbench() { # SYSTEM SCRIPT CLIENTS JOBS SECONDS
   P50[$sys]=$(bench_percentile "$sorted" "$n" 0.50)
   P99[$sys]=$(bench_percentile "$sorted" "$n" 0.99)
   say "$sys: $n transactions, tps ${TPS[$sys]}, p50 ${P50[$sys]} ms, p99 ${P99[$sys]} ms"
+}
+
+# bench_tpch_gen SF FORMAT DIR: TPC-H data at scale factor SF as FORMAT
+# (csv or parquet) in DIR, generated with tpchgen-cli from the bench venv
+# (bench_setup --with-bench) unless DIR already holds a complete set.
+bench_tpch_gen() {
+  local sf=$1 format=$2 dir=$3 t0
+  local venv=${PRISM_BENCH_VENV:-$HOME/.cache/prismdb/venv}
+  if [ -f "$dir/.complete" ]; then
+    say "TPC-H sf$sf $format data present in $dir"
+    return 0
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  say "generating TPC-H sf$sf as $format into $dir (tpchgen-cli)"
+  t0=$EPOCHREALTIME
+  "$venv/bin/tpchgen-cli" "$format" --scale-factor "$sf" --output-dir "$dir" --quiet
+  touch "$dir/.complete"
+  say "generated $format in $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')s"
 }

@@ -12,6 +12,9 @@ Subcommands (each writes one JSON file that `report` reads back):
            postgres, prismdb-row or prismdb-columnar (over the wire)
   fresh    PrismDB freshness: paced single-row INSERTs on one connection,
            `select max(id) from fresh` in a loop on another (columnar engine)
+  loop     run one query back to back on one connection until a stop file
+           appears (scripts/bench-point --with-analytics: TPC-H Q1 while
+           point lookups are measured)
   report   compare results against a reference system, print the table and
            write the combined JSON
 
@@ -147,10 +150,10 @@ def load_postgres(args):
              "tables": {}}
     t_all = time.perf_counter()
     with connect(args.port) as conn:
-        for table in TABLES:
+        for table in args.tables:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
             conn.execute(create_table_sql(table))
-        for table in TABLES:
+        for table in args.tables:
             t0 = time.perf_counter()
             with conn.cursor() as cur:
                 with cur.copy(f"COPY {table} FROM STDIN (FORMAT csv, HEADER true)") as cp:
@@ -178,12 +181,12 @@ def load_prismdb(args):
              "tables": {}}
     t_all = time.perf_counter()
     with connect(args.port) as conn:
-        for table in TABLES:
+        for table in args.tables:
             conn.execute(f"DROP TABLE IF EXISTS {table}")
             conn.execute(create_table_sql(table))
     conns = [connect(args.port) for _ in range(args.conns)]
     try:
-        for table in TABLES:
+        for table in args.tables:
             work = queue.Queue(maxsize=args.conns * 2)
             failure = []
 
@@ -247,6 +250,11 @@ def finish_load(stats, t_all, out):
 
 
 def cmd_load(args):
+    args.tables = args.tables.split(",")
+    unknown = [t for t in args.tables if t not in SCHEMA]
+    if unknown:
+        say(f"{args.system}: load FAILED: unknown tables {', '.join(unknown)}")
+        sys.exit(1)
     try:
         if args.system == "postgres":
             load_postgres(args)
@@ -687,6 +695,38 @@ def cmd_fresh(args):
     write_json(args.out, res)
 
 
+# --- query loop -------------------------------------------------------------
+def cmd_loop(args):
+    """Runs one query back to back on one connection (with the columnar
+    engine for prismdb-columnar) until --stop-file exists; records how many
+    runs completed and their median time."""
+    args.timeout = args.query_timeout
+    [(name, sql)] = load_queries([args.query])
+    res = {"system": args.system, "query": name, "runs": 0}
+    try:
+        engine = WireEngine(args)
+    except Exception as e:  # noqa: BLE001
+        res["error"] = error_text(e)
+        say(f"{args.system}: {name} loop FAILED: {res['error']}")
+        write_json(args.out, res)
+        sys.exit(1)
+    times = []
+    say(f"{args.system}: running {name} in a loop until {os.path.basename(args.stop_file)} appears")
+    while not os.path.exists(args.stop_file):
+        t0 = time.perf_counter()
+        try:
+            engine.execute(sql, args.query_timeout)
+        except Exception as e:  # noqa: BLE001
+            res["error"] = error_text(e)
+            say(f"{args.system}: {name} loop: {res['error']}")
+            break
+        times.append((time.perf_counter() - t0) * 1000)
+    res.update(runs=len(times),
+               median_ms=round(statistics.median(times), 3) if times else None,
+               runs_ms=[round(t, 3) for t in times])
+    write_json(args.out, res)
+
+
 # --- report -----------------------------------------------------------------
 def read_json(path):
     try:
@@ -918,6 +958,7 @@ def main():
     sp.add_argument("--csv", required=True)
     sp.add_argument("--conns", type=int, default=3)
     sp.add_argument("--batch", type=int, default=50000)
+    sp.add_argument("--tables", default=",".join(TABLES))
     sp.add_argument("--out", required=True)
 
     sp = sub.add_parser("replicas")
@@ -945,6 +986,16 @@ def main():
     sp.add_argument("--replica-wait", type=float, default=120)
     sp.add_argument("--out", required=True)
 
+    sp = sub.add_parser("loop")
+    sp.add_argument("--system", choices=["postgres", "prismdb-row", "prismdb-columnar"],
+                    required=True)
+    sp.add_argument("--port", type=int, required=True)
+    sp.add_argument("--query", default="q01")
+    sp.add_argument("--stop-file", required=True)
+    sp.add_argument("--query-timeout", type=float, default=300)
+    sp.add_argument("--replica-wait", type=float, default=120)
+    sp.add_argument("--out", required=True)
+
     sp = sub.add_parser("report")
     sp.add_argument("--work", required=True)
     sp.add_argument("--systems", required=True)
@@ -963,7 +1014,7 @@ def main():
     if args.cmd == "run" and args.system not in ("duckdb", "datafusion") and not args.port:
         p.error("--port is required for server systems")
     rc = {"load": cmd_load, "replicas": cmd_replicas, "run": cmd_run,
-          "fresh": cmd_fresh, "report": cmd_report}[args.cmd](args)
+          "fresh": cmd_fresh, "loop": cmd_loop, "report": cmd_report}[args.cmd](args)
     sys.exit(rc or 0)
 
 

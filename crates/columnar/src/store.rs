@@ -621,6 +621,32 @@ impl ColumnStore {
         }
     }
 
+    /// Whether this node's replica of `table` could serve a read at index
+    /// `at` right now, without waiting: `None` if this node has no replica
+    /// of it, `Some(Err(why))` if it cannot serve, else how long it has
+    /// been behind `at` (zero once it reached it).
+    pub fn probe(&self, table: &Table, at: Version) -> Option<Result<Duration, String>> {
+        let replica = self.replicas.read().get(&table.id).cloned()?;
+        let st = replica.state.read();
+        Some(if !same_layout(&st.def, table) {
+            Err("replica is being rebuilt after a schema change".into())
+        } else if !st.is_ready() {
+            Err(format!(
+                "replica is building ({:.0}% done)",
+                replica.progress_of(&st) * 100.0
+            ))
+        } else if at < st.ready_from {
+            Err(format!(
+                "replica starts at index {}, the query reads at {at}",
+                st.ready_from
+            ))
+        } else if self.applied() >= at {
+            Ok(Duration::ZERO)
+        } else {
+            Ok(self.last_applied_at.lock().elapsed())
+        })
+    }
+
     /// The replicas of this node.
     pub fn status(&self) -> Vec<ReplicaStatus> {
         let catalog = self.catalog.read().clone();

@@ -12,6 +12,9 @@
 //! 4. Queries ([`query`]) are planned and run by DataFusion over
 //!    [`provider::RowTable`]s, which read the row store at the statement's
 //!    [`provider::ReadView`]: the transaction's snapshot plus its own writes.
+//!    Their physical plans run on the engine's analytics runtime, under its
+//!    shared memory pool ([`analytics`]); primary-key point lookups skip
+//!    the planner and run where the statement arrived.
 //! 5. DML ([`dml`]) uses DataFusion to compute the rows to write (INSERT's
 //!    source, UPDATE's new values, DELETE's victims), checks them against
 //!    the table's constraints and buffers the writes in the [`Txn`].
@@ -25,6 +28,7 @@
 //! (read-index), so a read on any node sees every commit acknowledged
 //! anywhere before it began.
 
+mod analytics;
 mod analyzer;
 pub mod convert;
 mod copy;
@@ -39,9 +43,11 @@ pub mod route;
 pub mod schema;
 mod session;
 pub mod settings;
+pub mod stats;
 mod system;
 mod txn;
 
+pub use analytics::AnalyticsOptions;
 pub use session::{Output, Prepared, ResultRows, Session, TxnStatus};
 pub use txn::Txn;
 
@@ -136,6 +142,15 @@ impl SharedCatalog {
     }
 }
 
+/// How an engine is built, beyond its row store and log.
+#[derive(Default)]
+pub struct EngineOptions {
+    /// This node's columnar replicas, if it reads them.
+    pub columnar: Option<Arc<ColumnStore>>,
+    /// The runtime and memory pool of analytical queries.
+    pub analytics: AnalyticsOptions,
+}
+
 /// The database engine of one node: the row store, the log and the catalog.
 pub struct Engine {
     store: Arc<RowStore>,
@@ -147,28 +162,58 @@ pub struct Engine {
     /// one left (the log's validation decides across nodes).
     ddl_lock: tokio::sync::Mutex<()>,
     next_pid: AtomicI32,
+    /// Where planned queries run, and the memory they share.
+    pub(crate) analytics: analytics::Analytics,
+    /// The router's table statistics.
+    pub(crate) stats: Arc<stats::Statistics>,
 }
 
 impl Engine {
-    /// An engine reading `store` and committing through `log`.
+    /// An engine reading `store` and committing through `log`, with
+    /// default options.
+    ///
+    /// # Panics
+    /// When the analytics runtime's threads cannot be started.
     pub fn new(store: Arc<RowStore>, log: Arc<dyn Log>) -> Arc<Engine> {
         Engine::with_columnar(store, log, None)
     }
 
     /// An engine that also reads this node's columnar replicas.
+    ///
+    /// # Panics
+    /// When the analytics runtime's threads cannot be started.
     pub fn with_columnar(
         store: Arc<RowStore>,
         log: Arc<dyn Log>,
         columnar: Option<Arc<ColumnStore>>,
     ) -> Arc<Engine> {
-        Arc::new(Engine {
+        let options = EngineOptions {
+            columnar,
+            ..Default::default()
+        };
+        match Engine::with_options(store, log, options) {
+            Ok(engine) => engine,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// An engine built with `options`; fails when the analytics runtime
+    /// cannot be started.
+    pub fn with_options(
+        store: Arc<RowStore>,
+        log: Arc<dyn Log>,
+        options: EngineOptions,
+    ) -> Result<Arc<Engine>> {
+        Ok(Arc::new(Engine {
             catalog: Arc::new(SharedCatalog::new(store.clone())),
             store,
             log,
-            columnar,
+            columnar: options.columnar,
             ddl_lock: tokio::sync::Mutex::new(()),
             next_pid: AtomicI32::new(1000),
-        })
+            analytics: analytics::Analytics::new(options.analytics)?,
+            stats: Arc::default(),
+        }))
     }
 
     /// The current catalog.

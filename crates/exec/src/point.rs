@@ -1,17 +1,39 @@
-//! The point fast paths: `SELECT cols FROM t WHERE pk = $1 [AND ...]`, and
-//! single-row `UPDATE ... WHERE pk = ...` / `DELETE ... WHERE pk = ...`.
+//! The key fast paths: SELECTs that read rows by primary key, and
+//! single-row `UPDATE ... WHERE pk = ...` / `DELETE ... WHERE pk = ...`,
+//! run without DataFusion.
 //!
-//! A query that reads one row by its whole primary key does not need a
-//! query planner: [`PointQuery::recognize`] spots the shape once per
-//! statement text (the result is cached with the statement's logical plan),
-//! and [`PointQuery::run`] turns the bound key into one read of the
-//! statement's [`ReadView`] — the same snapshot-plus-own-writes read the
-//! row-store provider does — and projects the row. Anything the fast path
-//! cannot answer exactly (a key value of another type, say) falls back to
-//! the planned query, so both paths always agree.
+//! A query whose only predicate is on the primary key does not need a query
+//! planner. [`KeyQuery::recognize`] spots these shapes once per statement
+//! text (the result is cached with the statement's logical plan):
+//!
+//! * a point: `pk = v [AND pk2 = v2 ...]` over every key column;
+//! * an IN list on a single-column key: `id IN (v, ...)` with up to
+//!   [`MAX_IN_LIST`] values (duplicates read once, NULLs match nothing);
+//! * a short range on the first key column, bounded on both sides:
+//!   `k BETWEEN a AND b`, or one lower (`>`, `>=`) and one upper (`<`,
+//!   `<=`) comparison, on integer, text or date keys;
+//!
+//! where each value is a parameter (`$n`) or a literal, the select list is
+//! plain columns (or `*`), and the query may end in `ORDER BY` a leading run
+//! of key columns, ascending, and `LIMIT n` with a literal `n`. Anything
+//! else (another condition, DESC, OFFSET, a join, a composite key with an
+//! IN list ...) is planned.
+//!
+//! [`KeyQuery::run`] binds the values and reads the statement's
+//! [`ReadView`] — the same snapshot-plus-own-writes read the row-store
+//! provider does: [`ReadView::get`] for points, [`RangeRead`] (the
+//! provider's own merge of the store's rows with the transaction's writes)
+//! for ranges. Rows come back in key order, which is what `ORDER BY` on the
+//! key asks for and one of the orders a query without `ORDER BY` may
+//! return. A range stops after [`RANGE_ROW_CAP`] rows: when it holds more
+//! (and no smaller `LIMIT` applies) the statement is planned instead, so the
+//! fast path only ever answers small reads, and large ranges stay with the
+//! planner and its choice of engine. Anything the fast path cannot answer
+//! exactly (a key value of another type that does not convert exactly, say)
+//! also falls back to the planned query, so both paths always agree.
 
 use crate::convert::{rows_to_batch, scalar_to_value, value_to_scalar};
-use crate::provider::ReadView;
+use crate::provider::{RangeRead, ReadView, after_prefix};
 use crate::session::ResultRows;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use prismdb_catalog::{Catalog, Column, SqlType, Table};
@@ -19,10 +41,19 @@ use prismdb_common::keycode::encode_key;
 use prismdb_common::{Error, Result, Value};
 use prismdb_sql::normalize;
 use prismdb_sql::sqlparser::ast::{
-    AssignmentTarget, BinaryOperator, Expr, FromTable, GroupByExpr, SelectItem, SetExpr, Statement,
-    TableFactor, TableWithJoins, Value as SqlValue,
+    AssignmentTarget, BinaryOperator, Expr, FromTable, GroupByExpr, LimitClause, OrderByKind,
+    Query, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator,
+    Value as SqlValue,
 };
+use std::ops::Bound;
 use std::sync::Arc;
+
+/// The longest IN list the fast path reads key by key.
+pub const MAX_IN_LIST: usize = 64;
+
+/// The most rows a range read by the fast path returns; a range holding
+/// more is planned.
+pub const RANGE_ROW_CAP: usize = 1000;
 
 /// Where one key column's value comes from.
 #[derive(Debug, Clone)]
@@ -33,29 +64,55 @@ enum KeySource {
     Literal(Value),
 }
 
-/// A recognized point lookup.
+/// One end of a key range: its value and whether it is included.
 #[derive(Debug, Clone)]
-pub struct PointQuery {
+struct RangeEnd {
+    value: KeySource,
+    inclusive: bool,
+}
+
+/// Which keys a [`KeyQuery`] reads.
+#[derive(Debug, Clone)]
+enum KeyAccess {
+    /// One key: the source of each key column's value, in key order.
+    Point(Vec<KeySource>),
+    /// Any of these values of a single-column key.
+    In(Vec<KeySource>),
+    /// First key column between two bounds.
+    Range { lower: RangeEnd, upper: RangeEnd },
+}
+
+/// A recognized primary-key read: a point, an IN list or a short range.
+#[derive(Debug, Clone)]
+pub struct KeyQuery {
     table: Arc<Table>,
-    /// Source of each primary-key column's value, in key order.
-    key: Vec<KeySource>,
+    access: KeyAccess,
+    /// `LIMIT n`.
+    limit: Option<usize>,
     /// Stored column index of each output column.
     columns: Vec<usize>,
     schema: SchemaRef,
 }
 
-impl PointQuery {
-    /// Recognizes `SELECT <columns or *> FROM <table> WHERE <pk = value AND ...>`
-    /// covering every key column exactly once and nothing else.
-    pub fn recognize(stmt: &Statement, catalog: &Catalog, database: &str) -> Option<PointQuery> {
+impl KeyQuery {
+    /// The table the query reads.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
+    /// Recognizes `SELECT <columns or *> FROM <table> WHERE <key predicate>
+    /// [ORDER BY <key columns>] [LIMIT n]` (see the module documentation).
+    pub fn recognize(stmt: &Statement, catalog: &Catalog, database: &str) -> Option<KeyQuery> {
         let Statement::Query(q) = stmt else {
             return None;
         };
         if q.with.is_some()
-            || q.order_by.is_some()
-            || q.limit_clause.is_some()
             || q.fetch.is_some()
             || !q.locks.is_empty()
+            || q.for_clause.is_some()
+            || q.settings.is_some()
+            || q.format_clause.is_some()
+            || !q.pipe_operators.is_empty()
         {
             return None;
         }
@@ -86,9 +143,11 @@ impl PointQuery {
         };
         let (table, reference) = target(from, catalog, database)?;
 
-        // Output columns.
+        // Output columns, and the names ORDER BY would take for an output
+        // column rather than a table column.
         let mut columns = Vec::new();
         let mut fields = Vec::new();
+        let mut aliases = Vec::new();
         for item in &sel.projection {
             match item {
                 SelectItem::Wildcard(_) => {
@@ -105,34 +164,118 @@ impl PointQuery {
                 }
                 SelectItem::ExprWithAlias { expr, alias } => {
                     let i = column_ref(expr, &table, &reference)?;
+                    let name = normalize(alias);
                     columns.push(i);
-                    fields.push(table.columns[i].ty.arrow_field(&normalize(alias), true));
+                    fields.push(table.columns[i].ty.arrow_field(&name, true));
+                    aliases.push(name);
                 }
                 _ => return None,
             }
         }
 
-        let key = key_equalities(sel.selection.as_ref()?, &table, &reference)?;
-        Some(PointQuery {
+        let access = key_access(sel.selection.as_ref()?, &table, &reference)?;
+        if !key_order(q, &table, &reference, &aliases) {
+            return None;
+        }
+        let limit = match &q.limit_clause {
+            None => None,
+            Some(LimitClause::LimitOffset {
+                limit: Some(Expr::Value(v)),
+                offset: None,
+                limit_by,
+            }) if limit_by.is_empty() => match &v.value {
+                SqlValue::Number(n, false) => Some(n.parse::<usize>().ok()?),
+                _ => return None,
+            },
+            Some(_) => return None,
+        };
+        Some(KeyQuery {
             table,
-            key,
+            access,
+            limit,
             columns,
             schema: Arc::new(Schema::new(fields)),
         })
     }
 
-    /// Reads the row. `Ok(None)` means "not exactly answerable here": the
-    /// caller runs the planned query instead.
+    /// Reads the rows. `Ok(None)` means "not exactly answerable here" (or a
+    /// range longer than [`RANGE_ROW_CAP`]): the caller runs the planned
+    /// query instead.
     pub fn run(&self, view: &ReadView, params: &[Value]) -> Result<Option<ResultRows>> {
-        let Some(key) = bind_key(&self.key, &self.table, params) else {
-            return Ok(None);
+        let limit = self.limit.unwrap_or(usize::MAX);
+        let table = &self.table;
+        let mut rows: Vec<Arc<Vec<Value>>> = match &self.access {
+            KeyAccess::Point(sources) => match bind_key(sources, table, params) {
+                None => return Ok(None),
+                Some(None) => Vec::new(),
+                Some(Some(key)) => view.get(table.id, &encode_key(&key))?.into_iter().collect(),
+            },
+            KeyAccess::In(sources) => {
+                let column = &table.columns[table.primary_key[0]];
+                let mut keys = Vec::with_capacity(sources.len());
+                for source in sources {
+                    let Some(raw) = source.bind(params) else {
+                        return Ok(None);
+                    };
+                    if raw.is_null() {
+                        continue;
+                    }
+                    let Some(v) = key_value(raw, column) else {
+                        return Ok(None);
+                    };
+                    keys.push(encode_key(&[v]));
+                }
+                keys.sort_unstable();
+                keys.dedup();
+                let mut rows = Vec::with_capacity(keys.len());
+                for k in keys {
+                    if rows.len() >= limit {
+                        break;
+                    }
+                    if let Some(r) = view.get(table.id, &k)? {
+                        rows.push(r);
+                    }
+                }
+                rows
+            }
+            KeyAccess::Range { lower, upper } => {
+                let column = &table.columns[table.primary_key[0]];
+                let (Some(lo), Some(hi)) = (lower.bind(params, column), upper.bind(params, column))
+                else {
+                    return Ok(None);
+                };
+                // A comparison with NULL is never true.
+                let (Some(lo), Some(hi)) = (lo, hi) else {
+                    return Ok(Some(self.rows(&[])?));
+                };
+                let lo = if lower.inclusive {
+                    Bound::Included(encode_key(std::slice::from_ref(&lo)))
+                } else {
+                    Bound::Included(after_prefix(&lo))
+                };
+                let hi = if upper.inclusive {
+                    Bound::Excluded(after_prefix(&hi))
+                } else {
+                    Bound::Excluded(encode_key(std::slice::from_ref(&hi)))
+                };
+                let want = limit.min(RANGE_ROW_CAP + 1);
+                let mut range = RangeRead::new(view, table.id, lo, hi);
+                let mut rows = Vec::new();
+                while want > 0 && rows.len() < want {
+                    match range.next_chunk(view, want - rows.len())? {
+                        Some(chunk) => rows.extend(chunk),
+                        None => break,
+                    }
+                }
+                if rows.len() > RANGE_ROW_CAP && limit > RANGE_ROW_CAP {
+                    return Ok(None);
+                }
+                rows
+            }
         };
-        let Some(key) = key else {
-            return Ok(Some(self.rows(&[])?));
-        };
-        let row = view.get(self.table.id, &encode_key(&key))?;
-        let rows: Vec<&[Value]> = row.iter().map(|r| r.as_slice()).collect();
-        Ok(Some(self.rows(&rows)?))
+        rows.truncate(limit);
+        let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
+        Ok(Some(self.rows(&refs)?))
     }
 
     fn rows(&self, rows: &[&[Value]]) -> Result<ResultRows> {
@@ -147,6 +290,158 @@ impl PointQuery {
             batches: vec![batch],
         })
     }
+}
+
+impl RangeEnd {
+    /// The bound value: `None` if it does not convert exactly to the key
+    /// column's type, `Some(None)` if it is NULL.
+    fn bind(&self, params: &[Value], column: &Column) -> Option<Option<Value>> {
+        let raw = self.value.bind(params)?;
+        if raw.is_null() {
+            return Some(None);
+        }
+        Some(Some(key_value(raw, column)?))
+    }
+}
+
+/// Key types whose encoded order is the SQL comparison order of the values a
+/// range may be bound to.
+fn range_type(ty: &SqlType) -> bool {
+    matches!(
+        ty,
+        SqlType::Int16
+            | SqlType::Int32
+            | SqlType::Int64
+            | SqlType::Text
+            | SqlType::Varchar(_)
+            | SqlType::Date
+    )
+}
+
+/// The key predicate of a WHERE clause: a point, an IN list or a range, and
+/// nothing else.
+fn key_access(selection: &Expr, table: &Table, reference: &str) -> Option<KeyAccess> {
+    let first = table.primary_key[0];
+    let mut conjuncts = Vec::new();
+    split_and(selection, &mut conjuncts);
+    if let [
+        Expr::InList {
+            expr,
+            list,
+            negated: false,
+        },
+    ] = conjuncts.as_slice()
+    {
+        if table.primary_key.len() != 1
+            || column_ref(expr, table, reference) != Some(first)
+            || list.is_empty()
+            || list.len() > MAX_IN_LIST
+        {
+            return None;
+        }
+        return Some(KeyAccess::In(
+            list.iter().map(key_source).collect::<Option<_>>()?,
+        ));
+    }
+    if conjuncts.iter().all(|c| {
+        matches!(
+            c,
+            Expr::BinaryOp {
+                op: BinaryOperator::Eq,
+                ..
+            }
+        )
+    }) {
+        return key_equalities(selection, table, reference).map(KeyAccess::Point);
+    }
+    if !range_type(&table.columns[first].ty) {
+        return None;
+    }
+    let mut lower: Option<RangeEnd> = None;
+    let mut upper: Option<RangeEnd> = None;
+    let set = |slot: &mut Option<RangeEnd>, value: &Expr, inclusive: bool| {
+        if slot.is_some() {
+            return false;
+        }
+        match key_source(value) {
+            Some(value) => {
+                *slot = Some(RangeEnd { value, inclusive });
+                true
+            }
+            None => false,
+        }
+    };
+    for c in conjuncts {
+        let ok = match c {
+            Expr::Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            } if column_ref(expr, table, reference) == Some(first) => {
+                set(&mut lower, low, true) && set(&mut upper, high, true)
+            }
+            Expr::BinaryOp { left, op, right } => {
+                // `k op v`, or `v op k` read as `k op' v`.
+                let (value, op) = if column_ref(left, table, reference) == Some(first) {
+                    (right.as_ref(), op.clone())
+                } else if column_ref(right, table, reference) == Some(first) {
+                    let flipped = match op {
+                        BinaryOperator::Lt => BinaryOperator::Gt,
+                        BinaryOperator::LtEq => BinaryOperator::GtEq,
+                        BinaryOperator::Gt => BinaryOperator::Lt,
+                        BinaryOperator::GtEq => BinaryOperator::LtEq,
+                        _ => return None,
+                    };
+                    (left.as_ref(), flipped)
+                } else {
+                    return None;
+                };
+                match op {
+                    BinaryOperator::Gt => set(&mut lower, value, false),
+                    BinaryOperator::GtEq => set(&mut lower, value, true),
+                    BinaryOperator::Lt => set(&mut upper, value, false),
+                    BinaryOperator::LtEq => set(&mut upper, value, true),
+                    _ => false,
+                }
+            }
+            _ => false,
+        };
+        if !ok {
+            return None;
+        }
+    }
+    Some(KeyAccess::Range {
+        lower: lower?,
+        upper: upper?,
+    })
+}
+
+/// Whether the query's ORDER BY, if any, asks for key order: a leading run
+/// of key columns, each ascending (key columns are never NULL, so NULLS
+/// FIRST/LAST does not matter), none of them shadowed by an output column
+/// alias (ORDER BY prefers those).
+fn key_order(q: &Query, table: &Table, reference: &str, aliases: &[String]) -> bool {
+    let Some(order_by) = &q.order_by else {
+        return true;
+    };
+    if order_by.interpolate.is_some() {
+        return false;
+    }
+    let OrderByKind::Expressions(exprs) = &order_by.kind else {
+        return false;
+    };
+    exprs.len() <= table.primary_key.len()
+        && exprs.iter().zip(&table.primary_key).all(|(o, &k)| {
+            let shadowed = match &o.expr {
+                Expr::Identifier(i) => aliases.contains(&normalize(i)),
+                _ => false,
+            };
+            o.options.asc != Some(false)
+                && o.with_fill.is_none()
+                && !shadowed
+                && column_ref(&o.expr, table, reference) == Some(k)
+        })
 }
 
 /// `pk = value AND ...` covering every key column exactly once and nothing
@@ -221,7 +516,7 @@ enum SetSource {
 /// A recognized single-row write: `UPDATE t SET c = v, ... WHERE pk = ...`
 /// or `DELETE FROM t WHERE pk = ...`, without RETURNING. Assigned values are
 /// parameters, literals, or an integer column plus or minus one; key columns
-/// are not assigned. Like [`PointQuery`], anything not answerable exactly
+/// are not assigned. Like [`KeyQuery`], anything not answerable exactly
 /// falls back to the planned statement.
 #[derive(Debug, Clone)]
 pub struct PointWrite {
@@ -413,6 +708,9 @@ impl PointWrite {
                     };
                     let (Some(a), Some(b)) = (as_i64(&row[*base]), as_i64(&delta)) else {
                         if row[*base].is_null() || delta.is_null() {
+                            if !column.nullable {
+                                return Ok(None);
+                            }
                             new_row[*col] = Value::Null;
                             continue;
                         }
@@ -487,6 +785,20 @@ fn column_ref(e: &Expr, table: &Table, reference: &str) -> Option<usize> {
 }
 
 fn key_source(e: &Expr) -> Option<KeySource> {
+    // `-5`: a negative integer literal.
+    if let Expr::UnaryOp {
+        op: UnaryOperator::Minus,
+        expr,
+    } = e
+        && let Expr::Value(v) = expr.as_ref()
+        && let SqlValue::Number(n, false) = &v.value
+    {
+        return n
+            .parse::<i64>()
+            .ok()
+            .and_then(i64::checked_neg)
+            .map(|i| KeySource::Literal(Value::Int64(i)));
+    }
     let Expr::Value(v) = e else { return None };
     match &v.value {
         SqlValue::Placeholder(p) => {
@@ -498,6 +810,7 @@ fn key_source(e: &Expr) -> Option<KeySource> {
             .ok()
             .map(|i| KeySource::Literal(Value::Int64(i))),
         SqlValue::SingleQuotedString(s) => Some(KeySource::Literal(Value::Text(s.clone()))),
+        SqlValue::Null => Some(KeySource::Literal(Value::Null)),
         _ => None,
     }
 }
@@ -516,3 +829,7 @@ fn key_value(v: Value, column: &Column) -> Option<Value> {
     }
     scalar_to_value(&cast).ok()
 }
+
+#[cfg(test)]
+#[path = "point_test.rs"]
+mod tests;

@@ -13,7 +13,7 @@
 //! Filters stay `Inexact`, so DataFusion re-checks them.
 
 use crate::convert::{rows_to_batch, scalar_as_key};
-use crate::route::{Choice, Route, RowScanExec, choose, columnar_plan};
+use crate::route::{Route, ScanShape, TableScanExec, columnar_plan, route_scan, show_access};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -21,16 +21,16 @@ use datafusion::catalog::Session;
 use datafusion::datasource::{TableProvider, TableType};
 use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
-use datafusion::logical_expr::utils::split_conjunction;
+use datafusion::logical_expr::utils::{split_binary, split_conjunction};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use parking_lot::Mutex;
 use prismdb_catalog::{Column, Table};
-use prismdb_columnar::ReadOutcome;
 use prismdb_common::keycode::{encode_key, prefix_end};
 use prismdb_common::{Error, Result, TableId, Value, Version};
+use prismdb_router::{KeyAccess, ReadEngine};
 use prismdb_rowstore::{RowKey, RowStore};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -154,16 +154,46 @@ impl RowTable {
         }
     }
 
-    /// Derives the key access path from the pushed-down filters.
-    fn access_path(&self, filters: &[Expr]) -> Access {
+    /// Derives the key access path from the pushed-down filters, and its
+    /// description for the router.
+    fn access_path(&self, filters: &[Expr]) -> (Access, KeyAccess) {
         let pk = &self.table.primary_key;
         let mut eq: Vec<Option<Value>> = vec![None; pk.len()];
         let mut lower: Bound<Vec<u8>> = Bound::Unbounded;
         let mut upper: Bound<Vec<u8>> = Bound::Unbounded;
+        // The first key column's bounds as values (for selectivity).
+        let mut low_value: Option<Value> = None;
+        let mut high_value: Option<Value> = None;
         let mut in_list: Option<Vec<Value>> = None;
         let key_ty = |pos: usize| &self.table.columns[pk[pos]].ty;
         for f in filters.iter().flat_map(split_conjunction) {
             match f {
+                // `pk = a OR pk = b ...` (how short IN lists arrive) is an IN list.
+                Expr::BinaryExpr(BinaryExpr {
+                    op: Operator::Or, ..
+                }) if pk.len() == 1 => {
+                    let values: Option<Vec<Value>> = split_binary(f, Operator::Or)
+                        .into_iter()
+                        .map(|d| match d {
+                            Expr::BinaryExpr(BinaryExpr {
+                                left,
+                                op: Operator::Eq,
+                                right,
+                            }) => match (left.as_ref(), right.as_ref()) {
+                                (c, Expr::Literal(lit, _)) | (Expr::Literal(lit, _), c)
+                                    if self.key_column(c) == Some(0) =>
+                                {
+                                    scalar_as_key(lit, key_ty(0))
+                                }
+                                _ => None,
+                            },
+                            _ => None,
+                        })
+                        .collect();
+                    if let Some(values) = values {
+                        in_list = Some(values);
+                    }
+                }
                 Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
                     let (pos, lit, op) = match (
                         self.key_column(left),
@@ -181,6 +211,11 @@ impl RowTable {
                     let Some(v) = scalar_as_key(lit, key_ty(pos)) else {
                         continue;
                     };
+                    match op {
+                        Operator::Gt | Operator::GtEq if pos == 0 => low_value = Some(v.clone()),
+                        Operator::Lt | Operator::LtEq if pos == 0 => high_value = Some(v.clone()),
+                        _ => {}
+                    }
                     match op {
                         Operator::Eq => eq[pos] = Some(v),
                         _ if pos != 0 => {}
@@ -220,8 +255,13 @@ impl RowTable {
                         && let (Some(lo), Some(hi)) =
                             (scalar_as_key(lo, key_ty(0)), scalar_as_key(hi, key_ty(0)))
                     {
-                        lower = tighter_lower(lower, Bound::Included(encode_key(&[lo])));
+                        lower = tighter_lower(
+                            lower,
+                            Bound::Included(encode_key(std::slice::from_ref(&lo))),
+                        );
                         upper = tighter_upper(upper, Bound::Excluded(after_prefix(&hi)));
+                        low_value = Some(lo);
+                        high_value = Some(hi);
                     }
                 }
                 _ => {}
@@ -229,7 +269,7 @@ impl RowTable {
         }
         if eq.iter().all(Option::is_some) {
             let key: Vec<Value> = eq.into_iter().flatten().collect();
-            return Access::Points(vec![encode_key(&key)]);
+            return (Access::Points(vec![encode_key(&key)]), KeyAccess::Points(1));
         }
         if let Some(values) = in_list {
             let mut keys: Vec<Vec<u8>> = values
@@ -238,24 +278,37 @@ impl RowTable {
                 .collect();
             keys.sort();
             keys.dedup();
-            return Access::Points(keys);
+            let n = keys.len();
+            return (Access::Points(keys), KeyAccess::Points(n));
         }
         // A leading run of equalities is a key prefix.
         let prefix: Vec<Value> = eq.into_iter().map_while(|v| v).collect();
         if !prefix.is_empty() {
             let p = encode_key(&prefix);
             let end = prefix_end(&p);
-            return Access::Range(
-                Bound::Included(p),
-                end.map_or(Bound::Unbounded, Bound::Excluded),
+            let columns = prefix.len();
+            return (
+                Access::Range(
+                    Bound::Included(p),
+                    end.map_or(Bound::Unbounded, Bound::Excluded),
+                ),
+                KeyAccess::Prefix { columns },
             );
         }
-        Access::Range(lower, upper)
+        let key = if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
+            KeyAccess::Full
+        } else {
+            KeyAccess::Range {
+                lower: low_value,
+                upper: high_value,
+            }
+        };
+        (Access::Range(lower, upper), key)
     }
 }
 
 /// Encoded keys greater than every key whose first column is `v`.
-fn after_prefix(v: &Value) -> Vec<u8> {
+pub(crate) fn after_prefix(v: &Value) -> Vec<u8> {
     let k = encode_key(std::slice::from_ref(v));
     prefix_end(&k).unwrap_or(k)
 }
@@ -318,34 +371,38 @@ impl TableProvider for RowTable {
         };
         let schema = Arc::new(self.schema.project(&projection)?);
         let cols: Vec<usize> = projection.iter().map(|&i| self.cols[i]).collect();
-        let access = self.access_path(filters);
-        let key_lookup = !matches!(&access, Access::Range(Bound::Unbounded, Bound::Unbounded));
+        let (access, key) = self.access_path(filters);
         let table_id = self.table.id;
         let own_writes = view
             .overlay
             .range((table_id, Vec::new())..)
             .next()
             .is_some_and(|((t, _), _)| *t == table_id);
-        let reason = match choose(
-            &view.route,
-            &self.table,
-            key_lookup,
-            self.with_hidden,
-            own_writes,
-        ) {
-            Choice::Row(reason) => reason,
-            Choice::Columnar(store) => {
-                match store
-                    .read(&self.table, view.snapshot, view.route.columnar_wait)
-                    .await
-                {
-                    ReadOutcome::Ready(snapshot) => {
-                        return columnar_plan(state, &self.table, snapshot, schema, cols, filters);
-                    }
-                    ReadOutcome::Unavailable(why) => format!("columnar replica unavailable: {why}"),
-                }
-            }
+        let row_only = if self.with_hidden {
+            Some("target of UPDATE/DELETE")
+        } else if own_writes {
+            Some("the transaction has uncommitted writes to the table")
+        } else {
+            None
         };
+        let shape = ScanShape {
+            key,
+            projection: &cols,
+            limit,
+            row_only,
+        };
+        let (decision, snapshot) =
+            route_scan(&view.route, &view.store, &self.table, view.snapshot, &shape).await;
+        let access_text = show_access(&shape.key);
+        if let (ReadEngine::Columnar, Some(snapshot)) = (decision.engine, snapshot) {
+            let scan = columnar_plan(state, &self.table, snapshot, schema, cols, filters)?;
+            return Ok(Arc::new(TableScanExec::new(
+                &self.table.name,
+                access_text,
+                decision,
+                scan,
+            )));
+        }
         let stream = RowScan {
             table: self.table.clone(),
             schema: schema.clone(),
@@ -362,9 +419,10 @@ impl TableProvider for RowTable {
             false,
             limit,
         )?;
-        Ok(Arc::new(RowScanExec::new(
+        Ok(Arc::new(TableScanExec::new(
             &self.table.name,
-            reason,
+            access_text,
+            decision,
             Arc::new(scan),
         )))
     }
@@ -406,15 +464,12 @@ impl PartitionStream for RowScan {
             remaining: self.limit.unwrap_or(usize::MAX),
             state: match &self.access {
                 Access::Points(keys) => CursorState::Points(keys.clone()),
-                Access::Range(lo, hi) => {
-                    let own = own_writes(&self.view.overlay, self.table.id, lo, hi);
-                    CursorState::Range {
-                        next: lo.clone(),
-                        upper: hi.clone(),
-                        own,
-                        own_pos: 0,
-                    }
-                }
+                Access::Range(lo, hi) => CursorState::Range(RangeRead::new(
+                    &self.view,
+                    self.table.id,
+                    lo.clone(),
+                    hi.clone(),
+                )),
             },
         };
         let stream = futures::stream::unfold(Some(()), move |more| {
@@ -429,6 +484,110 @@ impl PartitionStream for RowScan {
             futures::future::ready(batch)
         });
         Box::pin(RecordBatchStreamAdapter::new(self.schema.clone(), stream))
+    }
+}
+
+/// The rows of one table in a key range as a statement sees them: the
+/// snapshot's rows merged with the transaction's own writes (which replace
+/// or delete them, or add new keys), in key order, read a chunk at a time.
+/// Row-store scans and the key fast path ([`crate::point`]) both read
+/// ranges through it.
+pub(crate) struct RangeRead {
+    table: TableId,
+    next: Bound<Vec<u8>>,
+    upper: Bound<Vec<u8>>,
+    own: OwnWrites,
+    own_pos: usize,
+    done: bool,
+}
+
+impl RangeRead {
+    pub(crate) fn new(
+        view: &ReadView,
+        table: TableId,
+        lower: Bound<Vec<u8>>,
+        upper: Bound<Vec<u8>>,
+    ) -> RangeRead {
+        let done = range_is_empty(&lower, &upper);
+        let own = if done {
+            Vec::new()
+        } else {
+            own_writes(&view.overlay, table, &lower, &upper)
+        };
+        RangeRead {
+            table,
+            next: lower,
+            upper,
+            own,
+            own_pos: 0,
+            done,
+        }
+    }
+
+    /// Whether every row of the range has been returned.
+    pub(crate) fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The next rows: up to `limit` (at least 1) rows of the snapshot with
+    /// the own writes among them merged in, so possibly fewer (own deletes)
+    /// or more (own inserts). `None` once the range is exhausted.
+    pub(crate) fn next_chunk(
+        &mut self,
+        view: &ReadView,
+        limit: usize,
+    ) -> Result<Option<Vec<Arc<Vec<Value>>>>> {
+        if self.done {
+            return Ok(None);
+        }
+        let chunk = view.store.scan(
+            self.table,
+            bound_ref(&self.next),
+            bound_ref(&self.upper),
+            view.snapshot,
+            limit.max(1),
+        )?;
+        let own = &self.own;
+        let mut own_pos = self.own_pos;
+        let mut rows = Vec::with_capacity(chunk.rows.len());
+        for (pk, row) in chunk.rows {
+            while own_pos < own.len() && own[own_pos].0 < pk {
+                if let Some(r) = &own[own_pos].1 {
+                    rows.push(r.clone());
+                }
+                own_pos += 1;
+            }
+            if own_pos < own.len() && own[own_pos].0 == pk {
+                if let Some(r) = &own[own_pos].1 {
+                    rows.push(r.clone());
+                }
+                own_pos += 1;
+            } else {
+                rows.push(Arc::new(row));
+            }
+        }
+        match chunk.resume_after {
+            Some(after) => self.next = Bound::Excluded(after),
+            None => {
+                rows.extend(own[own_pos..].iter().filter_map(|(_, r)| r.clone()));
+                own_pos = own.len();
+                self.done = true;
+            }
+        }
+        self.own_pos = own_pos;
+        Ok(Some(rows))
+    }
+}
+
+/// Whether no key can lie between the bounds (`BTreeMap::range` panics on
+/// some of these, and a store scan need not run).
+fn range_is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    match (lo, hi) {
+        (Bound::Included(a), Bound::Included(b)) => a > b,
+        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
+            a >= b
+        }
+        _ => false,
     }
 }
 
@@ -457,12 +616,7 @@ fn own_writes(
 
 enum CursorState {
     Points(Vec<Vec<u8>>),
-    Range {
-        next: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
-        own: OwnWrites,
-        own_pos: usize,
-    },
+    Range(RangeRead),
     Done,
 }
 
@@ -492,49 +646,11 @@ impl Cursor {
                 }
                 rows
             }
-            CursorState::Range {
-                next,
-                upper,
-                own,
-                mut own_pos,
-            } => {
+            CursorState::Range(mut range) => {
                 let limit = CHUNK_ROWS.min(self.remaining);
-                let chunk = self.view.store.scan(
-                    self.table.id,
-                    bound_ref(&next),
-                    bound_ref(&upper),
-                    self.view.snapshot,
-                    limit,
-                )?;
-                let mut rows = Vec::with_capacity(chunk.rows.len());
-                for (pk, row) in chunk.rows {
-                    while own_pos < own.len() && own[own_pos].0 < pk {
-                        if let Some(r) = &own[own_pos].1 {
-                            rows.push(r.clone());
-                        }
-                        own_pos += 1;
-                    }
-                    if own_pos < own.len() && own[own_pos].0 == pk {
-                        if let Some(r) = &own[own_pos].1 {
-                            rows.push(r.clone());
-                        }
-                        own_pos += 1;
-                    } else {
-                        rows.push(Arc::new(row));
-                    }
-                }
-                match chunk.resume_after {
-                    Some(after) => {
-                        self.state = CursorState::Range {
-                            next: Bound::Excluded(after),
-                            upper,
-                            own,
-                            own_pos,
-                        };
-                    }
-                    None => {
-                        rows.extend(own[own_pos..].iter().filter_map(|(_, r)| r.clone()));
-                    }
+                let rows = range.next_chunk(&self.view, limit)?.unwrap_or_default();
+                if !range.is_done() {
+                    self.state = CursorState::Range(range);
                 }
                 rows
             }

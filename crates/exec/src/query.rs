@@ -2,7 +2,7 @@
 //! for the extended protocol.
 
 use crate::convert::value_to_scalar;
-use crate::point::PointQuery;
+use crate::point::KeyQuery;
 use crate::session::{Output, ResultRows, Session};
 use datafusion::arrow::array::{Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -22,8 +22,8 @@ pub(crate) struct CachedQuery {
     /// session sees another.
     catalog: Arc<prismdb_catalog::Catalog>,
     plan: LogicalPlan,
-    /// Set when the query is a primary-key point lookup.
-    point: Option<PointQuery>,
+    /// Set when the query is a primary-key read the fast path answers.
+    key: Option<KeyQuery>,
 }
 
 impl Session {
@@ -71,11 +71,11 @@ impl Session {
             return Ok(cached.clone());
         }
         let plan = Box::pin(self.plan(stmt)).await?;
-        let point = PointQuery::recognize(stmt, &catalog, &self.database);
+        let fast = KeyQuery::recognize(stmt, &catalog, &self.database);
         let cached = Arc::new(CachedQuery {
             catalog,
             plan,
-            point,
+            key: fast,
         });
         if self.plan_cache.len() >= CAPACITY {
             self.plan_cache.clear();
@@ -100,6 +100,11 @@ impl Session {
     }
 
     /// Runs a logical plan, returning the schema its batches really have.
+    ///
+    /// Physical planning (and with it the providers' `scan`, which pins the
+    /// statement's read view) happens here; execution runs on the engine's
+    /// analytics runtime, under its memory pool. Dropping the returned
+    /// future (statement_timeout) aborts the execution.
     pub(crate) async fn collect_with_schema(
         &self,
         plan: LogicalPlan,
@@ -110,9 +115,14 @@ impl Session {
             .await
             .map_err(from_datafusion)?;
         let schema = physical.schema();
-        let batches = datafusion::physical_plan::collect(physical, self.state.task_ctx())
-            .await
-            .map_err(from_datafusion)?;
+        let analytics = &self.engine.analytics;
+        let batches = analytics
+            .run(datafusion::physical_plan::collect(
+                physical,
+                self.state.task_ctx(),
+            ))
+            .await?
+            .map_err(|e| analytics.explain_error(from_datafusion(e)))?;
         Ok((schema, batches))
     }
 
@@ -124,15 +134,14 @@ impl Session {
         params: &[Value],
     ) -> Result<Output> {
         let cached = self.cached_plan(stmt, key).await?;
-        if let Some(point) = &cached.point {
+        if let Some(fast) = &cached.key {
             let view = self.schema.scan.current()?;
-            // Forced onto replicas, key lookups go through the planner too.
-            if view.route.engines == crate::settings::ReadEngines::Columnar
-                && view.route.columnar.is_some()
-            {
+            // Forced onto a replica (setting or hint), key reads go through
+            // the planner too.
+            if view.route.forces_columnar(fast.table()) {
                 return self.query_planned(stmt, &cached, params).await;
             }
-            if let Some(rows) = point.run(&view, params)? {
+            if let Some(rows) = fast.run(&view, params)? {
                 return Ok(Output {
                     tag: "SELECT".into(),
                     rows: Some(rows),

@@ -1,37 +1,53 @@
-//! Choosing the engine of a table scan: the row store or a columnar replica.
+//! Routing a table scan to the row store or a columnar replica.
 //!
-//! Each statement carries a [`Route`] (from the session's
-//! `prism.read_engines` and `prism.columnar_max_wait`). When DataFusion asks
-//! a table for its scan, [`choose`] decides by rule: `row` always reads the
-//! row store; `columnar` reads this node's replica of the table whenever it
-//! can serve the statement; `auto` does so for scans that are not
-//! primary-key lookups. A replica serves only committed data as of the
-//! statement's read index, so a transaction's own uncommitted writes to the
-//! table, and UPDATE/DELETE targets, always read the row store. When a
-//! replica does not reach the read index within the wait, the scan reads
-//! the row store and says why.
+//! Each statement carries a [`Route`]: the session's `prism.read_engines`,
+//! `prism.max_replica_lag` and `prism.columnar_max_wait`, the statement's
+//! `READ_FROM` hints, this node's replicas and statistics. When DataFusion
+//! asks a table for its scan, [`route_scan`] gathers what the cost model
+//! needs — the table's exact live row count, its statistics, the key access
+//! the filters allow, the projected columns, the replica's state and lag —
+//! and lets [`prismdb_router::decide`] choose. A replica serves only
+//! committed data as of the statement's read index, so a transaction's own
+//! uncommitted writes to the table, and UPDATE/DELETE targets, always read
+//! the row store. A replica the router picked that does not reach the read
+//! index within the wait leaves the scan to the row store, which then says
+//! why.
 //!
-//! Both kinds of scan show in EXPLAIN: [`ColumnarScan`] with its index,
-//! pruning and partitions, [`RowScanExec`] with the reason it read the row
-//! store.
+//! Every routed scan is a [`TableScanExec`] in the plan: EXPLAIN shows the
+//! engine, estimated rows, both engines' costs and why the other engine
+//! lost; EXPLAIN ANALYZE adds the rows it produced and the time spent.
 
 use crate::settings::ReadEngines;
+use crate::stats::Statistics;
 use datafusion::arrow::datatypes::SchemaRef;
+use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::catalog::Session;
+use datafusion::common::stats::Precision;
 use datafusion::common::tree_node::{Transformed, TreeNode, TreeNodeRecursion};
-use datafusion::common::{Column, DFSchema};
+use datafusion::common::{Column, DFSchema, Statistics as DfStatistics};
 use datafusion::error::Result as DfResult;
-use datafusion::execution::TaskContext;
+use datafusion::execution::{RecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::utils::conjunction;
 use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
+use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
 };
+use futures::Stream;
 use prismdb_catalog::Table;
-use prismdb_columnar::{ColumnStore, ColumnarScan, ReadSnapshot};
+use prismdb_columnar::{ColumnStore, ColumnarScan, ReadOutcome, ReadSnapshot};
+use prismdb_common::Version;
+use prismdb_router::{
+    Decision, KeyAccess, Preference, ReadEngine, ReplicaState, ScanRequest, decide,
+};
+use prismdb_rowstore::RowStore;
+use prismdb_sql::hints::{HintEngine, ReadHint};
 use std::fmt;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// How one statement's scans pick their engine.
@@ -39,7 +55,11 @@ use std::time::Duration;
 pub struct Route {
     pub engines: ReadEngines,
     pub columnar_wait: Duration,
+    pub max_lag: Duration,
     pub columnar: Option<Arc<ColumnStore>>,
+    pub stats: Option<Arc<Statistics>>,
+    /// The statement's `READ_FROM` hints.
+    pub hints: Arc<Vec<ReadHint>>,
 }
 
 impl Default for Route {
@@ -47,45 +67,111 @@ impl Default for Route {
         Route {
             engines: ReadEngines::Row,
             columnar_wait: Duration::ZERO,
+            max_lag: Duration::ZERO,
             columnar: None,
+            stats: None,
+            hints: Arc::default(),
         }
     }
 }
 
-/// The engine [`choose`] picked.
-pub enum Choice {
-    Row(String),
-    Columnar(Arc<ColumnStore>),
+impl Route {
+    /// What scans of `table` ask for: a hint naming it, else the setting.
+    pub fn preference(&self, table: &str) -> Preference {
+        if let Some(h) = self.hints.iter().rev().find(|h| h.table == table) {
+            let (engine, name) = match h.engine {
+                HintEngine::Row => (ReadEngine::Row, "row"),
+                HintEngine::Columnar => (ReadEngine::Columnar, "columnar"),
+            };
+            return Preference::Force(engine, format!("hint READ_FROM({name}, {table})"));
+        }
+        match self.engines {
+            ReadEngines::Auto => Preference::Auto,
+            ReadEngines::Row => {
+                Preference::Force(ReadEngine::Row, "prism.read_engines = row".into())
+            }
+            ReadEngines::Columnar => {
+                Preference::Force(ReadEngine::Columnar, "prism.read_engines = columnar".into())
+            }
+        }
+    }
+
+    /// Whether scans of `table` are asked to read a columnar replica this
+    /// node has (the point fast path then leaves them to the planner).
+    pub fn forces_columnar(&self, table: &Table) -> bool {
+        self.columnar.is_some()
+            && table.columnar_replicas > 0
+            && matches!(
+                self.preference(&table.name),
+                Preference::Force(ReadEngine::Columnar, _)
+            )
+    }
 }
 
-/// Decides the engine of a scan of `table`.
-pub fn choose(
+/// The shape of one scan, as the provider derived it from DataFusion's
+/// request.
+pub struct ScanShape<'a> {
+    pub key: KeyAccess,
+    /// Stored column indices returned.
+    pub projection: &'a [usize],
+    pub limit: Option<usize>,
+    /// Why only the row store can serve, if so.
+    pub row_only: Option<&'static str>,
+}
+
+/// Chooses the engine of a scan of `table` at read index `at`. With a
+/// columnar choice that the replica honours, also returns the replica's
+/// snapshot to read.
+pub async fn route_scan(
     route: &Route,
+    store: &Arc<RowStore>,
     table: &Table,
-    key_lookup: bool,
-    dml_target: bool,
-    own_writes: bool,
-) -> Choice {
-    let row = |why: &str| Choice::Row(why.to_string());
-    if route.engines == ReadEngines::Row {
-        return row("prism.read_engines = row");
-    }
-    if table.columnar_replicas == 0 {
-        return row("no columnar replica");
-    }
-    let Some(store) = &route.columnar else {
-        return row("no columnar replica on this node");
+    at: Version,
+    shape: &ScanShape<'_>,
+) -> (Decision, Option<ReadSnapshot>) {
+    let rows = store.row_count(table.id);
+    let stats = route.stats.as_ref().and_then(|s| {
+        s.refresh_if_stale(store, table, rows);
+        s.get(table)
+    });
+    let replica = match (&route.columnar, table.columnar_replicas) {
+        (_, 0) => ReplicaState::None,
+        (None, _) => ReplicaState::NotHere,
+        (Some(c), _) => match c.probe(table, at) {
+            None => ReplicaState::NotHere,
+            Some(Err(why)) => ReplicaState::Unavailable(why),
+            Some(Ok(lag)) => ReplicaState::Available { lag },
+        },
     };
-    if dml_target {
-        return row("target of UPDATE/DELETE");
+    let preference = route.preference(&table.name);
+    let decision = decide(&ScanRequest {
+        table,
+        rows,
+        stats: stats.as_deref(),
+        access: &shape.key,
+        projection: shape.projection,
+        limit: shape.limit,
+        replica: &replica,
+        preference: &preference,
+        row_only: shape.row_only,
+        max_replica_lag: route.max_lag,
+    });
+    if decision.engine == ReadEngine::Row {
+        return (decision, None);
     }
-    if own_writes {
-        return row("the transaction has uncommitted writes to the table");
+    let Some(columnar) = &route.columnar else {
+        return (
+            decision.fall_back_to_row("no columnar replica on this node"),
+            None,
+        );
+    };
+    match columnar.read(table, at, route.columnar_wait).await {
+        ReadOutcome::Ready(snapshot) => (decision, Some(snapshot)),
+        ReadOutcome::Unavailable(why) => (
+            decision.fall_back_to_row(&format!("replica unavailable: {why}")),
+            None,
+        ),
     }
-    if route.engines == ReadEngines::Auto && key_lookup {
-        return row("primary-key lookup");
-    }
-    Choice::Columnar(store.clone())
 }
 
 /// Plans a columnar scan of `snapshot` for the table's visible columns
@@ -132,42 +218,65 @@ fn pruning_predicate(
     state.create_physical_expr(expr, &df_schema).ok()
 }
 
-/// A row-store scan, labelled with the table and why the row store serves it.
-pub struct RowScanExec {
-    table: String,
-    reason: String,
-    input: Arc<dyn ExecutionPlan>,
+/// How a key access reads in EXPLAIN.
+pub fn show_access(key: &KeyAccess) -> String {
+    match key {
+        KeyAccess::Points(1) => "key lookup".into(),
+        KeyAccess::Points(n) => format!("key lookups ({n})"),
+        KeyAccess::Prefix { columns } => format!("key prefix ({columns} of the key columns)"),
+        KeyAccess::Range { .. } => "key range".into(),
+        KeyAccess::Full => "full".into(),
+    }
 }
 
-impl RowScanExec {
-    pub fn new(table: &str, reason: String, input: Arc<dyn ExecutionPlan>) -> RowScanExec {
-        RowScanExec {
+/// A routed table scan: the engine's own operator below, the router's
+/// decision and run-time figures on top.
+pub struct TableScanExec {
+    table: String,
+    access: String,
+    decision: Decision,
+    input: Arc<dyn ExecutionPlan>,
+    metrics: ExecutionPlanMetricsSet,
+}
+
+impl TableScanExec {
+    pub fn new(
+        table: &str,
+        access: String,
+        decision: Decision,
+        input: Arc<dyn ExecutionPlan>,
+    ) -> TableScanExec {
+        TableScanExec {
             table: table.to_string(),
-            reason,
+            access,
+            decision,
             input,
+            metrics: ExecutionPlanMetricsSet::new(),
         }
     }
 }
 
-impl fmt::Debug for RowScanExec {
+impl fmt::Debug for TableScanExec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RowScanExec({})", self.table)
+        write!(f, "TableScanExec({})", self.table)
     }
 }
 
-impl DisplayAs for RowScanExec {
+impl DisplayAs for TableScanExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let d = &self.decision;
+        let e = &d.estimate;
         write!(
             f,
-            "RowScan: table={}, engine=row, reason={}",
-            self.table, self.reason
+            "TableScan: table={}, engine={}, access={}, est_rows={:.0}, cost row={:.2} columnar={:.2}, {}",
+            self.table, d.engine, self.access, e.rows, e.row_cost, e.columnar_cost, d.rejected
         )
     }
 }
 
-impl ExecutionPlan for RowScanExec {
+impl ExecutionPlan for TableScanExec {
     fn name(&self) -> &str {
-        "RowScanExec"
+        "TableScanExec"
     }
 
     fn properties(&self) -> &Arc<PlanProperties> {
@@ -190,13 +299,15 @@ impl ExecutionPlan for RowScanExec {
         mut children: Vec<Arc<dyn ExecutionPlan>>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
         match children.pop() {
-            Some(input) if children.is_empty() => Ok(Arc::new(RowScanExec {
+            Some(input) if children.is_empty() => Ok(Arc::new(TableScanExec {
                 table: self.table.clone(),
-                reason: self.reason.clone(),
+                access: self.access.clone(),
+                decision: self.decision.clone(),
                 input,
+                metrics: ExecutionPlanMetricsSet::new(),
             })),
             _ => Err(datafusion::error::DataFusionError::Internal(
-                "RowScanExec has exactly one input".into(),
+                "TableScanExec has exactly one input".into(),
             )),
         }
     }
@@ -205,11 +316,67 @@ impl ExecutionPlan for RowScanExec {
         vec![true]
     }
 
+    fn benefits_from_input_partitioning(&self) -> Vec<bool> {
+        vec![false]
+    }
+
+    fn child_stats_requests(&self, partition: Option<usize>) -> Vec<ChildStats> {
+        vec![ChildStats::At(partition)]
+    }
+
+    fn statistics_from_inputs(
+        &self,
+        input_stats: &[Arc<DfStatistics>],
+        _args: &StatisticsArgs,
+    ) -> DfResult<Arc<DfStatistics>> {
+        let mut stats = match input_stats.first() {
+            Some(s) => s.as_ref().clone(),
+            None => DfStatistics::new_unknown(&self.schema()),
+        };
+        // The row store knows no statistics of its own: the router's
+        // estimate lets the optimizer order joins over row-store scans too.
+        if matches!(stats.num_rows, Precision::Absent) {
+            stats.num_rows = Precision::Inexact(self.decision.estimate.rows as usize);
+        }
+        Ok(Arc::new(stats))
+    }
+
+    fn metrics(&self) -> Option<MetricsSet> {
+        Some(self.metrics.clone_inner())
+    }
+
     fn execute(
         &self,
         partition: usize,
         context: Arc<TaskContext>,
     ) -> DfResult<SendableRecordBatchStream> {
-        self.input.execute(partition, context)
+        let baseline = BaselineMetrics::new(&self.metrics, partition);
+        let input = self.input.execute(partition, context)?;
+        Ok(Box::pin(MeteredStream { input, baseline }))
+    }
+}
+
+/// Counts the rows a scan produces and the time spent producing them.
+struct MeteredStream {
+    input: SendableRecordBatchStream,
+    baseline: BaselineMetrics,
+}
+
+impl Stream for MeteredStream {
+    type Item = DfResult<RecordBatch>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        let this = &mut *self;
+        let poll = {
+            let _timer = this.baseline.elapsed_compute().timer();
+            this.input.as_mut().poll_next(cx)
+        };
+        this.baseline.record_poll(poll)
+    }
+}
+
+impl RecordBatchStream for MeteredStream {
+    fn schema(&self) -> SchemaRef {
+        self.input.schema()
     }
 }

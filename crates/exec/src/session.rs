@@ -16,6 +16,7 @@ use parking_lot::{Mutex, RwLock};
 use prismdb_catalog::DEFAULT_SCHEMA;
 use prismdb_common::{Error, Result, Value};
 use prismdb_rowstore::WriteSet;
+use prismdb_sql::hints::ReadHint;
 use prismdb_sql::sqlparser::ast::{Expr, Set, Statement, Value as SqlValue};
 use prismdb_sql::{StatementKind, classify};
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct Prepared {
     pub(crate) key: String,
     pub param_types: Vec<DataType>,
     pub schema: Option<SchemaRef>,
+    /// The statement's `READ_FROM` hints.
+    pub(crate) hints: Arc<Vec<ReadHint>>,
 }
 
 /// One client connection.
@@ -72,6 +75,8 @@ pub struct Session {
     pub(crate) plan_cache: std::collections::HashMap<String, Arc<crate::query::CachedQuery>>,
     /// A `COPY ... FROM STDIN` receiving the client's data (see [`crate::copy`]).
     pub(crate) copy: Option<Box<crate::copy::CopyIn>>,
+    /// `READ_FROM` hints of the statement being run.
+    pub(crate) hints: Arc<Vec<ReadHint>>,
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.
@@ -104,7 +109,7 @@ impl Session {
             .with_default_catalog_and_schema(database, DEFAULT_SCHEMA)
             .with_create_default_catalog_and_schema(false)
             .with_information_schema(true)
-            .with_target_partitions(std::thread::available_parallelism().map_or(2, |n| n.get()));
+            .with_target_partitions(engine.analytics.options().threads.max(1));
         let opts = config.options_mut();
         opts.sql_parser.parse_float_as_decimal = true;
         opts.sql_parser.dialect = datafusion::config::Dialect::PostgreSQL;
@@ -117,6 +122,7 @@ impl Session {
         let mut state = SessionStateBuilder::new()
             .with_config(config)
             .with_default_features()
+            .with_runtime_env(engine.analytics.env())
             .with_catalog_list(catalog_list)
             .build();
         state.add_analyzer_rule(Arc::new(crate::analyzer::RoundingCasts));
@@ -135,6 +141,7 @@ impl Session {
             txn: None,
             plan_cache: Default::default(),
             copy: None,
+            hints: Arc::default(),
         })
     }
 
@@ -165,8 +172,10 @@ impl Session {
                 return vec![Err(e)];
             }
         };
+        let mut hints = prismdb_sql::hints::read_hints(sql).into_iter();
         let mut out = Vec::with_capacity(stmts.len());
         for stmt in stmts {
+            self.hints = Arc::new(hints.next().unwrap_or_default());
             let r = match prismdb_sql::rewrite::hoist_dml(stmt) {
                 Ok(stmt) => self.run(&stmt, None, &[]).await,
                 Err(e) => {
@@ -197,6 +206,7 @@ impl Session {
                 key: String::new(),
                 param_types: vec![],
                 schema: None,
+                hints: Arc::default(),
             });
         };
         let stmt = prismdb_sql::rewrite::hoist_dml(stmt)?;
@@ -228,11 +238,15 @@ impl Session {
                 }
             }
         }
+        let hints = prismdb_sql::hints::read_hints(sql)
+            .pop()
+            .unwrap_or_default();
         Ok(Prepared {
             key: stmt.to_string(),
             stmt: Some(stmt),
             param_types,
             schema,
+            hints: Arc::new(hints),
         })
     }
 
@@ -240,7 +254,10 @@ impl Session {
     pub async fn execute(&mut self, prepared: &Prepared, params: &[Value]) -> Result<Output> {
         match &prepared.stmt {
             None => Ok(Output::command("")),
-            Some(stmt) => self.run(stmt, Some(&prepared.key), params).await,
+            Some(stmt) => {
+                self.hints = prepared.hints.clone();
+                self.run(stmt, Some(&prepared.key), params).await
+            }
         }
     }
 
@@ -304,6 +321,7 @@ impl Session {
             StatementKind::Dml | StatementKind::Query => self.in_txn(stmt, key, params).await,
             StatementKind::Transaction => self.transaction_control(stmt).await,
             StatementKind::Copy => self.copy(stmt).await,
+            StatementKind::Analyze => self.analyze(stmt).await,
             StatementKind::Unsupported => Err(Error::NotSupported(format!(
                 "statement not supported: {}",
                 stmt.to_string()
@@ -352,7 +370,10 @@ impl Session {
         crate::route::Route {
             engines: settings.read_engines(),
             columnar_wait: settings.columnar_max_wait(),
+            max_lag: settings.max_replica_lag(),
             columnar: self.engine.columnar().cloned(),
+            stats: Some(self.engine.stats.clone()),
+            hints: self.hints.clone(),
         }
     }
 

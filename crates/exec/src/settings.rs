@@ -48,6 +48,7 @@ const KNOWN: &[(&str, &str, bool)] = &[
     ("jit", "off", false),
     ("prism.read_engines", "auto", false),
     ("prism.columnar_max_wait", "1s", false),
+    ("prism.max_replica_lag", "1s", false),
 ];
 
 /// Parameters that only the server sets.
@@ -72,7 +73,7 @@ pub enum ReadEngines {
     /// A columnar replica wherever this node has one that can serve the
     /// scan; the row store otherwise.
     Columnar,
-    /// Columnar replicas for full scans, the row store for key lookups.
+    /// The engine the router's cost model finds cheaper per scan.
     Auto,
 }
 
@@ -206,6 +207,17 @@ impl Settings {
         std::time::Duration::from_millis(ms)
     }
 
+    /// How far behind a columnar replica may be and still serve a scan
+    /// (`prism.max_replica_lag`); a replica further behind is skipped.
+    pub fn max_replica_lag(&self) -> std::time::Duration {
+        let ms = self
+            .get("prism.max_replica_lag")
+            .ok()
+            .and_then(|v| parse_duration_ms(&v))
+            .unwrap_or(1000);
+        std::time::Duration::from_millis(ms)
+    }
+
     /// `statement_timeout` in milliseconds (0 = none).
     pub fn statement_timeout_ms(&self) -> u64 {
         self.get("statement_timeout")
@@ -252,7 +264,8 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
         "statement_timeout"
         | "lock_timeout"
         | "idle_in_transaction_session_timeout"
-        | "prism.columnar_max_wait" => match parse_duration_ms(value) {
+        | "prism.columnar_max_wait"
+        | "prism.max_replica_lag" => match parse_duration_ms(value) {
             Some(ms) => Ok(if value.trim().chars().all(|c| c.is_ascii_digit()) {
                 ms.to_string()
             } else {

@@ -11,6 +11,11 @@
 //! replicas, each member meant to host one: whether it is available, build
 //! progress, applied index and lag, rows, segments and memory, as that
 //! member reports them.
+//!
+//! `prism_cluster.table_statistics` shows what the router knows of each
+//! column of each table on this node: the table's exact live row count and,
+//! once analyzed, the analyzed row count and index, null fraction,
+//! distinct-count estimate, min, max and average width.
 
 use crate::{ClusterMember, Engine, Log};
 use async_trait::async_trait;
@@ -35,6 +40,7 @@ pub const CLUSTER_SCHEMA: &str = "prism_cluster";
 pub struct ClusterSchema {
     members: Arc<SystemTable<MembersTable>>,
     replicas: Arc<SystemTable<ReplicasTable>>,
+    statistics: Arc<SystemTable<StatisticsTable>>,
 }
 
 impl ClusterSchema {
@@ -44,6 +50,10 @@ impl ClusterSchema {
                 log: engine.log.clone(),
             })),
             replicas: Arc::new(SystemTable(ReplicasTable {
+                engine: Arc::downgrade(engine),
+                database: database.to_string(),
+            })),
+            statistics: Arc::new(SystemTable(StatisticsTable {
                 engine: Arc::downgrade(engine),
                 database: database.to_string(),
             })),
@@ -60,19 +70,24 @@ impl fmt::Debug for ClusterSchema {
 #[async_trait]
 impl SchemaProvider for ClusterSchema {
     fn table_names(&self) -> Vec<String> {
-        vec!["members".into(), REPLICAS_TABLE.into()]
+        vec![
+            "members".into(),
+            REPLICAS_TABLE.into(),
+            STATISTICS_TABLE.into(),
+        ]
     }
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
         Ok(match name {
             "members" => Some(self.members.clone() as Arc<dyn TableProvider>),
             REPLICAS_TABLE => Some(self.replicas.clone() as Arc<dyn TableProvider>),
+            STATISTICS_TABLE => Some(self.statistics.clone() as Arc<dyn TableProvider>),
             _ => None,
         })
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "members" || name == REPLICAS_TABLE
+        name == "members" || name == REPLICAS_TABLE || name == STATISTICS_TABLE
     }
 }
 
@@ -259,6 +274,91 @@ fn replicas_batch(rows: &[ReplicaStatus]) -> DfResult<RecordBatch> {
         int(&|r| r.memory_bytes),
     ];
     Ok(RecordBatch::try_new(replicas_schema(), columns)?)
+}
+
+/// Name of the statistics view.
+pub const STATISTICS_TABLE: &str = "table_statistics";
+
+/// `prism_cluster.table_statistics`: one row per column of each table.
+struct StatisticsTable {
+    engine: Weak<Engine>,
+    database: String,
+}
+
+impl fmt::Debug for StatisticsTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StatisticsTable")
+    }
+}
+
+fn statistics_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("column_name", DataType::Utf8, false),
+        Field::new("live_rows", DataType::Int64, false),
+        Field::new("analyzed_rows", DataType::Int64, true),
+        Field::new("analyzed_index", DataType::Int64, true),
+        Field::new("null_frac", DataType::Float64, true),
+        Field::new("n_distinct", DataType::Float64, true),
+        Field::new("min_value", DataType::Utf8, true),
+        Field::new("max_value", DataType::Utf8, true),
+        Field::new("avg_width", DataType::Float64, true),
+    ]))
+}
+
+#[async_trait]
+impl SystemView for StatisticsTable {
+    fn schema(&self) -> SchemaRef {
+        statistics_schema()
+    }
+
+    async fn batch(&self) -> DfResult<RecordBatch> {
+        let mut table_names = Vec::new();
+        let mut column_names = Vec::new();
+        let mut live = Vec::new();
+        let mut analyzed: Vec<Option<i64>> = Vec::new();
+        let mut index: Vec<Option<i64>> = Vec::new();
+        let mut null_frac: Vec<Option<f64>> = Vec::new();
+        let mut distinct: Vec<Option<f64>> = Vec::new();
+        let mut min: Vec<Option<String>> = Vec::new();
+        let mut max: Vec<Option<String>> = Vec::new();
+        let mut width: Vec<Option<f64>> = Vec::new();
+        if let Some(engine) = self.engine.upgrade() {
+            let catalog = engine.catalog();
+            if let Ok(db) = catalog.database(&self.database) {
+                for table in db.tables.values() {
+                    let stats = engine.stats.get(table);
+                    let rows = engine.store().row_count(table.id) as i64;
+                    for (i, c) in table.visible_columns() {
+                        let cs = stats.as_ref().and_then(|s| s.column(i));
+                        table_names.push(table.name.clone());
+                        column_names.push(c.name.clone());
+                        live.push(rows);
+                        analyzed.push(stats.as_ref().map(|s| s.rows as i64));
+                        index.push(stats.as_ref().map(|s| s.version as i64));
+                        null_frac.push(cs.map(|c| c.null_frac));
+                        distinct.push(cs.map(|c| c.distinct));
+                        min.push(cs.and_then(|c| c.min.as_ref()).map(|v| v.to_string()));
+                        max.push(cs.and_then(|c| c.max.as_ref()).map(|v| v.to_string()));
+                        width.push(cs.map(|c| c.avg_width));
+                    }
+                }
+            }
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(table_names)),
+            Arc::new(StringArray::from(column_names)),
+            Arc::new(Int64Array::from(live)),
+            Arc::new(Int64Array::from(analyzed)),
+            Arc::new(Int64Array::from(index)),
+            Arc::new(Float64Array::from(null_frac)),
+            Arc::new(Float64Array::from(distinct)),
+            Arc::new(StringArray::from(min)),
+            Arc::new(StringArray::from(max)),
+            Arc::new(Float64Array::from(width)),
+        ];
+        Ok(RecordBatch::try_new(statistics_schema(), columns)?)
+    }
 }
 
 /// A system table: a schema and the rows it has when read.

@@ -7,6 +7,7 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
+use prismdb_exec::AnalyticsOptions;
 use prismdb_raft::ClusterState;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -82,6 +83,18 @@ pub struct StartOptions {
     /// [default: 5000].
     #[arg(long)]
     pub columnar_checkpoint_ms: Option<u64>,
+    /// Worker threads that run analytical (planned) queries, apart from
+    /// the threads serving connections [default: number of CPUs].
+    #[arg(long, env = "PRISM_ANALYTICS_THREADS")]
+    pub analytics_threads: Option<usize>,
+    /// Memory in MiB that running analytical queries share; a query that
+    /// needs more fails with 53200 [default: 1024].
+    #[arg(long, env = "PRISM_ANALYTICS_MEMORY_MB")]
+    pub analytics_memory_mb: Option<u64>,
+    /// Added to the nice value of the analytics threads (Linux), so point
+    /// lookups win the CPU; 0 keeps their priority [default: 10].
+    #[arg(long, env = "PRISM_ANALYTICS_NICE")]
+    pub analytics_nice: Option<i32>,
 }
 
 /// A fully resolved node configuration.
@@ -107,6 +120,8 @@ pub struct NodeConfig {
     pub columnar_role: bool,
     pub columnar_memory: usize,
     pub columnar_checkpoint: Duration,
+    /// The analytics runtime's worker threads and memory pool.
+    pub analytics: AnalyticsOptions,
 }
 
 impl StartOptions {
@@ -147,7 +162,29 @@ impl StartOptions {
                 "a columnar member joins a running cluster: use --initial-cluster-state existing"
             );
         }
+        let analytics_threads = o
+            .analytics_threads
+            .unwrap_or_else(|| AnalyticsOptions::default().threads);
+        if analytics_threads == 0 {
+            bail!("--analytics-threads must be at least 1");
+        }
+        let analytics_memory = match o.analytics_memory_mb.unwrap_or(1024) {
+            0 => bail!("--analytics-memory-mb must be at least 1"),
+            mb => mb
+                .checked_mul(1 << 20)
+                .and_then(|b| usize::try_from(b).ok())
+                .context("--analytics-memory-mb is too large")?,
+        };
+        let analytics_nice = o.analytics_nice.unwrap_or(10);
+        if !(0..=19).contains(&analytics_nice) {
+            bail!("--analytics-nice must be between 0 and 19, not {analytics_nice}");
+        }
         Ok(NodeConfig {
+            analytics: AnalyticsOptions {
+                threads: analytics_threads,
+                memory_bytes: analytics_memory,
+                nice: analytics_nice,
+            },
             columnar_role,
             columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
             columnar_checkpoint: Duration::from_millis(o.columnar_checkpoint_ms.unwrap_or(5000)),
@@ -191,6 +228,9 @@ impl StartOptions {
             role: self.role.or(file.role),
             columnar_memory_mb: self.columnar_memory_mb.or(file.columnar_memory_mb),
             columnar_checkpoint_ms: self.columnar_checkpoint_ms.or(file.columnar_checkpoint_ms),
+            analytics_threads: self.analytics_threads.or(file.analytics_threads),
+            analytics_memory_mb: self.analytics_memory_mb.or(file.analytics_memory_mb),
+            analytics_nice: self.analytics_nice.or(file.analytics_nice),
         }
     }
 }

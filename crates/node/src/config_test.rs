@@ -51,3 +51,55 @@ fn a_member_missing_from_its_cluster_is_an_error() {
     };
     assert!(o.resolve().is_err());
 }
+
+#[test]
+fn analytics_options_have_defaults_read_the_file_and_are_checked() {
+    let c = StartOptions::default().resolve().unwrap();
+    assert_eq!(c.analytics, AnalyticsOptions::default());
+    assert_eq!(c.analytics.memory_bytes, 1024 << 20);
+    assert_eq!(c.analytics.nice, 10);
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.toml");
+    std::fs::write(
+        &path,
+        "analytics_threads = 3\nanalytics-memory-mb = 64\nanalytics-nice = 0\n",
+    )
+    .unwrap();
+    let c = StartOptions {
+        config: Some(path),
+        analytics_memory_mb: Some(8),
+        ..Default::default()
+    }
+    .resolve()
+    .unwrap();
+    assert_eq!(
+        c.analytics,
+        AnalyticsOptions {
+            threads: 3,
+            memory_bytes: 8 << 20,
+            nice: 0
+        }
+    );
+
+    for bad in [
+        StartOptions {
+            analytics_threads: Some(0),
+            ..Default::default()
+        },
+        StartOptions {
+            analytics_memory_mb: Some(0),
+            ..Default::default()
+        },
+        StartOptions {
+            analytics_nice: Some(20),
+            ..Default::default()
+        },
+        StartOptions {
+            analytics_nice: Some(-1),
+            ..Default::default()
+        },
+    ] {
+        assert!(bad.resolve().is_err());
+    }
+}

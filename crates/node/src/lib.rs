@@ -22,7 +22,7 @@ pub use config::{NodeConfig, StartOptions};
 
 use anyhow::Context;
 use prismdb_columnar::{ColumnStore, ColumnarOptions};
-use prismdb_exec::Engine;
+use prismdb_exec::{Engine, EngineOptions};
 use prismdb_raft::{LogStats, LogStore, Member, Replica, ReplicaConfig, node_id};
 use prismdb_rowstore::{Command, RowStore, StoreOptions};
 use prismdb_server::Metrics;
@@ -144,7 +144,14 @@ impl Node {
                 replication::encode(&status).unwrap_or_default()
             }));
         }
-        let engine = Engine::with_columnar(store.clone(), log, Some(columnar.clone()));
+        let engine = Engine::with_options(
+            store.clone(),
+            log,
+            EngineOptions {
+                columnar: Some(columnar.clone()),
+                analytics: config.analytics.clone(),
+            },
+        )?;
         columnar.start(engine.catalog(), columnar::hosting(&replica, &config.name));
         tasks.push(tokio::spawn(hosting_loop(
             replica.clone(),

@@ -609,3 +609,223 @@ async fn t98_concurrent_commits_share_log_fsyncs() {
         "every commit had its own fsync: {syncs} syncs for 320 commits"
     );
 }
+
+/// The rows of an output as text, NULL as "NULL".
+fn text_rows(out: Output) -> Vec<Vec<String>> {
+    let r = out.rows.expect("rows");
+    let mut v = Vec::new();
+    for b in &r.batches {
+        for i in 0..b.num_rows() {
+            v.push(
+                b.columns()
+                    .iter()
+                    .map(|c| {
+                        if c.is_null(i) {
+                            "NULL".to_string()
+                        } else {
+                            array_value_to_string(c, i).unwrap()
+                        }
+                    })
+                    .collect(),
+            );
+        }
+    }
+    v
+}
+
+/// Runs `SELECT <cols> FROM <table> WHERE <predicate> <tail>` as the key
+/// fast path takes it and with a redundant `AND 1 = 1` that sends it to the
+/// planner, with the same parameters, and asserts both give the same rows
+/// (in the same order when the query orders them). Returns the rows.
+async fn same_as_planned(
+    s: &mut Session,
+    select: &str,
+    predicate: &str,
+    tail: &str,
+    params: &[prismdb_common::Value],
+) -> Vec<Vec<String>> {
+    let fast_sql = format!("{select} WHERE {predicate} {tail}");
+    let planned_sql = format!("{select} WHERE ({predicate}) AND 1 = 1 {tail}");
+    let fast = s.prepare(&fast_sql, &[]).await.unwrap();
+    let planned = s.prepare(&planned_sql, &[]).await.unwrap();
+    let mut a = text_rows(
+        s.execute(&fast, params)
+            .await
+            .unwrap_or_else(|e| panic!("{fast_sql}: {e}")),
+    );
+    let mut b = text_rows(
+        s.execute(&planned, params)
+            .await
+            .unwrap_or_else(|e| panic!("{planned_sql}: {e}")),
+    );
+    if !tail.contains("ORDER BY") {
+        a.sort();
+        b.sort();
+    }
+    assert_eq!(a, b, "{fast_sql} {params:?}");
+    a
+}
+
+#[tokio::test]
+async fn t99_key_reads_match_the_planner() {
+    use prismdb_common::Value::{Int32, Int64, Null, Text};
+    let (_d, e) = engine().await;
+    let mut s = session(&e);
+    exec(&mut s, "CREATE TABLE kq (id BIGINT PRIMARY KEY, v TEXT)")
+        .await
+        .unwrap();
+    exec(
+        &mut s,
+        "CREATE TABLE kc (a INT, b TEXT, v TEXT, PRIMARY KEY (a, b))",
+    )
+    .await
+    .unwrap();
+    exec(&mut s, "CREATE TABLE ks (k TEXT PRIMARY KEY, n INT)")
+        .await
+        .unwrap();
+    let values: Vec<String> = (-5..=1500)
+        .filter(|i| i % 7 != 3)
+        .map(|i| {
+            let v = if i % 5 == 0 {
+                "NULL".to_string()
+            } else {
+                format!("'v{i}'")
+            };
+            format!("({i}, {v})")
+        })
+        .collect();
+    exec(
+        &mut s,
+        &format!("INSERT INTO kq VALUES {}", values.join(", ")),
+    )
+    .await
+    .unwrap();
+    exec(
+        &mut s,
+        "INSERT INTO kc VALUES (1, 'a', 'x'), (1, 'b', 'y'), (2, 'a', NULL), (3, 'c', 'z'), (5, 'a', 'w')",
+    )
+    .await
+    .unwrap();
+    exec(
+        &mut s,
+        "INSERT INTO ks VALUES ('a', 1), ('ab', 2), ('b', 3), ('ba', 4), ('c', 5)",
+    )
+    .await
+    .unwrap();
+
+    let sel = "SELECT id, v FROM kq";
+    // IN lists: duplicates, NULLs, missing keys, parameters mixed with
+    // literals, parameters of another integer type, text for an integer.
+    let r = same_as_planned(&mut s, sel, "id IN (1, 2, 2, NULL, 3, 99999)", "", &[]).await;
+    assert_eq!(r.len(), 2, "{r:?}"); // 3 is missing (3 % 7 == 3)
+    same_as_planned(&mut s, sel, "id IN (2, 1, -4)", "ORDER BY id", &[]).await;
+    same_as_planned(&mut s, sel, "id IN (5, 1, 4)", "ORDER BY id LIMIT 2", &[]).await;
+    same_as_planned(&mut s, sel, "id IN (5, 1, 4)", "LIMIT 0", &[]).await;
+    for params in [
+        vec![Int64(4), Int64(8)],
+        vec![Int64(4), Null],
+        vec![Null, Null],
+        vec![Int32(8), Int64(4)],
+        vec![Int64(1 << 40), Int64(8)],
+    ] {
+        same_as_planned(&mut s, sel, "id IN ($1, $2, 9, 9)", "", &params).await;
+    }
+    let r = same_as_planned(&mut s, sel, "id IN ('6', '7')", "", &[]).await;
+    assert_eq!(r.len(), 2);
+
+    // Ranges: each kind of bound, both orders of operands, empty and
+    // reversed ranges, NULL bounds, LIMIT.
+    for (predicate, tail) in [
+        ("id BETWEEN 1 AND 12", ""),
+        ("id BETWEEN 1 AND 12", "ORDER BY id"),
+        ("id >= 1 AND id < 12", "ORDER BY id ASC"),
+        ("id > 1 AND id <= 12", ""),
+        ("id > -3 AND id < 3", "ORDER BY id"),
+        ("12 > id AND 1 <= id", "ORDER BY id LIMIT 3"),
+        ("id BETWEEN 12 AND 1", ""),
+        ("id > 5 AND id < 5", ""),
+        ("id >= 5 AND id <= 5", ""),
+        ("id > 4 AND id < 6", ""),
+        ("id BETWEEN 100 AND 1400", "ORDER BY id LIMIT 10"),
+        ("id BETWEEN NULL AND 5", ""),
+    ] {
+        same_as_planned(&mut s, sel, predicate, tail, &[]).await;
+    }
+    for params in [
+        vec![Int64(10), Int64(20)],
+        vec![Int64(20), Int64(10)],
+        vec![Null, Int64(20)],
+        vec![Int32(-5), Int32(5)],
+    ] {
+        same_as_planned(&mut s, sel, "id BETWEEN $1 AND $2", "ORDER BY id", &params).await;
+        same_as_planned(&mut s, sel, "id > $1 AND id < $2", "", &params).await;
+    }
+    // Longer than the fast path reads: the planner answers, in full.
+    let r = same_as_planned(&mut s, sel, "id BETWEEN -10 AND 2000", "ORDER BY id", &[]).await;
+    assert_eq!(r.len(), values.len());
+    let r = same_as_planned(&mut s, sel, "id BETWEEN 0 AND 1500", "LIMIT 1200", &[]).await;
+    assert_eq!(r.len(), 1200);
+
+    // Text keys and composite keys.
+    same_as_planned(
+        &mut s,
+        "SELECT * FROM ks",
+        "k >= 'a' AND k < 'b'",
+        "ORDER BY k",
+        &[],
+    )
+    .await;
+    same_as_planned(
+        &mut s,
+        "SELECT * FROM ks",
+        "k BETWEEN 'ab' AND 'ba'",
+        "",
+        &[],
+    )
+    .await;
+    same_as_planned(&mut s, "SELECT * FROM ks", "k IN ('b', 'zz', 'a')", "", &[]).await;
+    let sel_c = "SELECT a, b, v FROM kc";
+    let r = same_as_planned(&mut s, sel_c, "a BETWEEN 1 AND 3", "ORDER BY a, b", &[]).await;
+    assert_eq!(r.len(), 4);
+    same_as_planned(&mut s, sel_c, "a > 1 AND a <= 5", "ORDER BY a", &[]).await;
+    // Shapes the fast path leaves to the planner still answer.
+    same_as_planned(&mut s, sel_c, "a IN (1, 5)", "ORDER BY a, b", &[]).await;
+    same_as_planned(&mut s, sel_c, "a = 1", "ORDER BY b", &[]).await;
+    same_as_planned(&mut s, sel_c, "a = 1 AND b = $1", "", &[Text("b".into())]).await;
+
+    // Inside a block, both paths see the block's own writes: new keys,
+    // updated and deleted rows, inside and at the edges of the range.
+    exec(&mut s, "BEGIN").await.unwrap();
+    exec(&mut s, "INSERT INTO kq VALUES (3, 'new3'), (10, 'new10')")
+        .await
+        .unwrap();
+    exec(&mut s, "UPDATE kq SET v = 'upd' WHERE id IN (1, 4, 12)")
+        .await
+        .unwrap();
+    exec(&mut s, "DELETE FROM kq WHERE id IN (2, 11)")
+        .await
+        .unwrap();
+    let r = same_as_planned(&mut s, sel, "id BETWEEN 1 AND 12", "ORDER BY id", &[]).await;
+    assert_eq!(r[0], vec!["1".to_string(), "upd".to_string()]);
+    assert!(r.iter().any(|row| row[0] == "3"));
+    assert!(!r.iter().any(|row| row[0] == "2" || row[0] == "11"));
+    same_as_planned(
+        &mut s,
+        sel,
+        "id > 2 AND id < 11",
+        "ORDER BY id LIMIT 4",
+        &[],
+    )
+    .await;
+    same_as_planned(&mut s, sel, "id IN (1, 2, 3, 10, 11)", "ORDER BY id", &[]).await;
+    same_as_planned(&mut s, sel, "id = 3", "", &[]).await;
+    same_as_planned(&mut s, sel, "id BETWEEN 12 AND 1", "", &[]).await;
+    same_as_planned(&mut s, sel, "id > 5 AND id < 5", "", &[]).await;
+    // Another session does not see them.
+    let mut other = session(&e);
+    let r = same_as_planned(&mut other, sel, "id IN (2, 3)", "", &[]).await;
+    assert_eq!(r, vec![vec!["2".to_string(), "v2".to_string()]]);
+    exec(&mut s, "COMMIT").await.unwrap();
+    let r = same_as_planned(&mut other, sel, "id IN (2, 3)", "", &[]).await;
+    assert_eq!(r, vec![vec!["3".to_string(), "new3".to_string()]]);
+}

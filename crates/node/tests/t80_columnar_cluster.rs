@@ -91,7 +91,7 @@ async fn same_results(client: &Client, round: usize) {
         assert_eq!(row, col, "round {round}: engines differ on {q}");
         let plan = explain(client, q).await;
         assert!(
-            plan.contains("ColumnarScan") && !plan.contains("RowScan"),
+            plan.contains("ColumnarScan") && !plan.contains("engine=row"),
             "round {round}: {q} did not read the replica:\n{plan}"
         );
     }
@@ -247,7 +247,7 @@ async fn t10_columnar_learner_serves_consistent_fresh_reads() {
     );
     let plan = explain(&voters[1], "SELECT count(*) FROM fresh").await;
     assert!(
-        plan.contains("RowScan") && plan.contains("no replica on this node"),
+        plan.contains("engine=row") && plan.contains("no columnar replica on this node"),
         "{plan}"
     );
 }

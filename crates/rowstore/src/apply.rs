@@ -16,7 +16,8 @@
 
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
-    RowKey, RowStore, rowid_key, schema_key, storage_err, table_end, table_prefix, version_key,
+    RowKey, RowStore, rowid_key, rows_key, schema_key, storage_err, table_end, table_prefix,
+    version_key,
 };
 use prismdb_common::{Error, Result, TableId, Version};
 use rocksdb::WriteBatch;
@@ -101,6 +102,9 @@ impl RowStore {
         let mut new_catalog = None;
         let mut rowid_highs: HashMap<u16, i64> = HashMap::new();
         let mut schema_changes: HashMap<TableId, Version> = HashMap::new();
+        // Live-row count changes of the batch's entries, per table.
+        let mut row_deltas: HashMap<TableId, i64> = HashMap::new();
+        let mut dropped: Vec<TableId> = Vec::new();
         let mut last = self.last_version();
         for entry in entries {
             last = last.max(entry.index);
@@ -117,9 +121,16 @@ impl RowStore {
                 }
                 Some(Command::Commit(ws)) => ws,
             };
-            if let Err(e) = self.validate(&pending, &schema_changes, ws, catalog_version, horizon) {
-                outcomes.push(Err(e));
-                continue;
+            let deltas =
+                match self.validate(&pending, &schema_changes, ws, catalog_version, horizon) {
+                    Ok(d) => d,
+                    Err(e) => {
+                        outcomes.push(Err(e));
+                        continue;
+                    }
+                };
+            for (t, d) in deltas {
+                *row_deltas.entry(t).or_insert(0) += d;
             }
             let version = entry.index;
             for (key, write) in &ws.writes {
@@ -132,6 +143,8 @@ impl RowStore {
             }
             for table in &ws.drop_tables {
                 batch.delete_range_cf(data, table_prefix(*table), table_end(*table));
+                row_deltas.remove(table);
+                dropped.push(*table);
             }
             if ws.catalog.is_some() {
                 let mut tables: Vec<TableId> = ws.writes.keys().map(|k| k.0).collect();
@@ -162,6 +175,26 @@ impl RowStore {
             }
             outcomes.push(Ok(version));
         }
+        let mut counts: Vec<(TableId, Option<i64>)> = Vec::new();
+        {
+            let known = self.row_counts.read();
+            for t in &dropped {
+                if !row_deltas.contains_key(t) {
+                    batch.delete_cf(meta_cf, rows_key(*t));
+                    counts.push((*t, None));
+                }
+            }
+            for (t, d) in &row_deltas {
+                let base = if dropped.contains(t) {
+                    0
+                } else {
+                    known.get(t).copied().unwrap_or(0)
+                };
+                let n = base + d;
+                batch.put_cf(meta_cf, rows_key(*t), n.to_be_bytes());
+                counts.push((*t, Some(n)));
+            }
+        }
         batch.put_cf(meta_cf, META_LAST_VERSION, last.to_be_bytes());
         for (k, v) in meta {
             batch.put_cf(meta_cf, k, v);
@@ -179,6 +212,15 @@ impl RowStore {
         for (slot, high) in rowid_highs {
             self.observe_rowid(slot, high);
         }
+        if !counts.is_empty() {
+            let mut known = self.row_counts.write();
+            for (t, n) in counts {
+                match n {
+                    Some(n) => known.insert(t, n),
+                    None => known.remove(&t),
+                };
+            }
+        }
         self.publish(last);
         Ok(outcomes)
     }
@@ -190,7 +232,7 @@ impl RowStore {
         ws: &WriteSet,
         catalog_version: Version,
         horizon: Version,
-    ) -> Result<()> {
+    ) -> Result<HashMap<TableId, i64>> {
         if ws.read_version < horizon && !ws.is_empty() {
             return Err(Error::SerializationFailure(format!(
                 "could not serialize access: snapshot {} is older than the collected horizon {horizon}",
@@ -202,6 +244,7 @@ impl RowStore {
                 "could not serialize access due to concurrent schema change".into(),
             ));
         }
+        let mut deltas: HashMap<TableId, i64> = HashMap::new();
         let mut checked: Option<TableId> = None;
         for (key, write) in &ws.writes {
             // Keys are ordered by table: check each table's layout once.
@@ -221,6 +264,15 @@ impl RowStore {
                 Some(p) => Some(*p),
                 None => self.latest(key.0, &key.1)?,
             };
+            let was_live = latest.is_some_and(|(_, live)| live);
+            let delta = match (was_live, write) {
+                (false, Write::Put { .. }) => 1,
+                (true, Write::Delete) => -1,
+                _ => 0,
+            };
+            if delta != 0 {
+                *deltas.entry(key.0).or_insert(0) += delta;
+            }
             if let Some((v, live)) = latest
                 && v > ws.read_version
             {
@@ -234,6 +286,6 @@ impl RowStore {
                 ));
             }
         }
-        Ok(())
+        Ok(deltas)
     }
 }

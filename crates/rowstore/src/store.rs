@@ -19,6 +19,16 @@ pub(crate) const META_CATALOG_VERSION: &[u8] = b"catalog_version";
 pub(crate) const META_GC_HORIZON: &[u8] = b"gc_horizon";
 const META_ROWID_PREFIX: &[u8] = b"rowid/";
 pub(crate) const META_SCHEMA_PREFIX: &[u8] = b"schema/";
+pub(crate) const META_ROWS_PREFIX: &[u8] = b"rows/";
+/// Present once every table's live row count is kept under `rows/`.
+pub(crate) const META_ROWS_COUNTED: &[u8] = b"rows_counted";
+
+/// `meta` key of a table's live row count (i64 BE).
+pub(crate) fn rows_key(table: TableId) -> Vec<u8> {
+    let mut k = META_ROWS_PREFIX.to_vec();
+    k.extend(table.to_be_bytes());
+    k
+}
 
 /// `meta` key of the version at which a table's row layout last changed.
 pub(crate) fn schema_key(table: TableId) -> Vec<u8> {
@@ -85,6 +95,11 @@ pub struct RowStore {
     /// Per table, the version of the last DDL that changed its row layout
     /// (or dropped it): writes from snapshots older than that are rejected.
     pub(crate) schema_versions: RwLock<std::collections::HashMap<TableId, Version>>,
+    /// Live rows per table as of the applied version, kept by [`apply`]
+    /// in the same batch as the data (`meta` keys `rows/<table>`).
+    ///
+    /// [`apply`]: RowStore::apply
+    pub(crate) row_counts: RwLock<std::collections::HashMap<TableId, i64>>,
 }
 
 /// Keeps a snapshot version registered as in use until dropped.
@@ -195,6 +210,7 @@ impl RowStore {
             next_rowid: AtomicI64::new(0),
             active: Arc::default(),
             schema_versions: RwLock::default(),
+            row_counts: RwLock::default(),
         };
         store.load_meta()?;
         Ok(store)
@@ -227,7 +243,73 @@ impl RowStore {
             it.next();
         }
         *self.schema_versions.write() = versions;
+        self.load_row_counts()
+    }
+
+    /// Loads the per-table live row counts; a store written before they
+    /// were kept has them counted once, here.
+    fn load_row_counts(&self) -> Result<()> {
+        let meta = self.cf(CF_META)?;
+        if self.meta_get(META_ROWS_COUNTED)?.is_none() {
+            let counts = self.count_live_rows()?;
+            let mut batch = rocksdb::WriteBatch::default();
+            for (t, n) in &counts {
+                batch.put_cf(meta, rows_key(*t), n.to_be_bytes());
+            }
+            batch.put_cf(meta, META_ROWS_COUNTED, []);
+            self.db.write(batch).map_err(storage_err)?;
+            *self.row_counts.write() = counts;
+            return Ok(());
+        }
+        let mut counts = std::collections::HashMap::new();
+        let mut it = self.db.raw_iterator_cf(meta);
+        it.seek(META_ROWS_PREFIX);
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let Some(t) = k.strip_prefix(META_ROWS_PREFIX) else {
+                break;
+            };
+            if let (Ok(t), Ok(v)) = (<[u8; 4]>::try_from(t), <[u8; 8]>::try_from(v)) {
+                counts.insert(u32::from_be_bytes(t), i64::from_be_bytes(v));
+            }
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        *self.row_counts.write() = counts;
         Ok(())
+    }
+
+    /// Counts every table's live rows (newest version not a delete) by
+    /// reading all stored versions.
+    fn count_live_rows(&self) -> Result<std::collections::HashMap<TableId, i64>> {
+        let mut counts = std::collections::HashMap::new();
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_DATA)?);
+        it.seek_to_first();
+        let mut last: Vec<u8> = Vec::new();
+        while let (Some(k), Some(v)) = (it.key(), it.value()) {
+            let (table, pk, _) = split_key(k)?;
+            let row = &k[..4 + pk.len()];
+            if row != last.as_slice() {
+                last.clear();
+                last.extend_from_slice(row);
+                if v.first() == Some(&crate::row::ROW) {
+                    *counts.entry(table).or_insert(0) += 1;
+                }
+            }
+            it.next();
+        }
+        it.status().map_err(storage_err)?;
+        Ok(counts)
+    }
+
+    /// Live rows of `table` as of the applied version (exact: kept as
+    /// entries apply).
+    pub fn row_count(&self, table: TableId) -> u64 {
+        self.row_counts
+            .read()
+            .get(&table)
+            .copied()
+            .unwrap_or(0)
+            .max(0) as u64
     }
 
     fn meta_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {

@@ -300,3 +300,89 @@ async fn t80_writes_from_before_an_alter_are_rejected() {
     put(&mut late, 1, 3, "old layout", true);
     assert!(commit(&s, late).is_err());
 }
+
+#[tokio::test]
+async fn t90_live_row_counts_follow_applied_writes_and_survive_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let mut ws = WriteSet::default();
+    for id in 1..=5 {
+        put(&mut ws, 1, id, "a", true);
+    }
+    put(&mut ws, 2, 1, "x", true);
+    commit(&s, ws).unwrap();
+    assert_eq!((s.row_count(1), s.row_count(2), s.row_count(3)), (5, 1, 0));
+
+    // Updates do not count, deletes do, deleting a missing key does not.
+    let mut ws = WriteSet {
+        read_version: s.last_version(),
+        ..Default::default()
+    };
+    put(&mut ws, 1, 1, "b", false);
+    ws.writes
+        .insert((1, encode_key(&[Value::Int64(2)])), Write::Delete);
+    ws.writes
+        .insert((1, encode_key(&[Value::Int64(99)])), Write::Delete);
+    commit(&s, ws).unwrap();
+    assert_eq!(s.row_count(1), 4);
+
+    // A rejected entry changes nothing; two entries of one batch add up.
+    let stale = WriteSet {
+        read_version: 0,
+        writes: [((1, encode_key(&[Value::Int64(1)])), Write::Delete)].into(),
+        ..Default::default()
+    };
+    let mut a = WriteSet {
+        read_version: s.last_version(),
+        ..Default::default()
+    };
+    put(&mut a, 1, 10, "c", true);
+    let mut b = WriteSet {
+        read_version: s.last_version(),
+        ..Default::default()
+    };
+    put(&mut b, 1, 2, "again", true);
+    let (c0, c1, c2) = (
+        Command::Commit(stale),
+        Command::Commit(a),
+        Command::Commit(b),
+    );
+    let base = s.last_version();
+    let out = s
+        .apply(
+            &[
+                Entry {
+                    index: base + 1,
+                    command: Some(&c0),
+                },
+                Entry {
+                    index: base + 2,
+                    command: Some(&c1),
+                },
+                Entry {
+                    index: base + 3,
+                    command: Some(&c2),
+                },
+            ],
+            &[],
+        )
+        .unwrap();
+    assert!(out[0].is_err() && out[1].is_ok() && out[2].is_ok());
+    assert_eq!(s.row_count(1), 6);
+
+    // Dropping a table forgets its count.
+    commit(
+        &s,
+        WriteSet {
+            read_version: s.last_version(),
+            drop_tables: vec![2],
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(s.row_count(2), 0);
+
+    drop(s);
+    let s = RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    assert_eq!((s.row_count(1), s.row_count(2)), (6, 0));
+}

@@ -13,7 +13,10 @@ pub fn from_datafusion(e: DataFusionError) -> Error {
     match e {
         DataFusionError::External(inner) => match inner.downcast::<Error>() {
             Ok(ours) => *ours,
-            Err(other) => Error::Internal(other.to_string()),
+            Err(other) => match other.downcast::<DataFusionError>() {
+                Ok(df) => from_datafusion(*df),
+                Err(other) => Error::Internal(other.to_string()),
+            },
         },
         DataFusionError::Context(ctx, inner) => match from_datafusion(*inner) {
             Error::Internal(m) => Error::Internal(format!("{ctx}: {m}")),
@@ -45,6 +48,11 @@ fn clone_shared(e: &DataFusionError) -> DataFusionError {
         DataFusionError::Plan(m) => DataFusionError::Plan(m.clone()),
         DataFusionError::Execution(m) => DataFusionError::Execution(m.clone()),
         DataFusionError::NotImplemented(m) => DataFusionError::NotImplemented(m.clone()),
+        DataFusionError::ResourcesExhausted(m) => DataFusionError::ResourcesExhausted(m.clone()),
+        DataFusionError::Context(ctx, inner) => {
+            DataFusionError::Context(ctx.clone(), Box::new(clone_shared(inner)))
+        }
+        DataFusionError::Shared(inner) => clone_shared(inner),
         other => DataFusionError::Execution(other.to_string()),
     }
 }
@@ -68,7 +76,10 @@ pub fn from_arrow(e: ArrowError) -> Error {
         }
         ArrowError::ExternalError(inner) => match inner.downcast::<Error>() {
             Ok(ours) => *ours,
-            Err(other) => Error::Internal(other.to_string()),
+            Err(other) => match other.downcast::<DataFusionError>() {
+                Ok(df) => from_datafusion(*df),
+                Err(other) => Error::Internal(other.to_string()),
+            },
         },
         ArrowError::ArithmeticOverflow(m) => {
             Error::NumericOutOfRange(format!("value out of range: {m}"))

@@ -19,6 +19,7 @@
 pub mod ddl;
 pub mod error;
 pub mod extensions;
+pub mod hints;
 pub mod rewrite;
 pub mod types;
 
@@ -57,6 +58,8 @@ pub enum StatementKind {
     Query,
     /// COPY (only `COPY ... FROM STDIN` runs; other forms get 0A000).
     Copy,
+    /// ANALYZE: refresh the router's statistics.
+    Analyze,
     /// Anything else: answered with 0A000.
     Unsupported,
 }
@@ -76,6 +79,7 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         Insert(_) | Update(_) | Delete(_) => StatementKind::Dml,
         Query(_) | Explain { .. } => StatementKind::Query,
         Copy { .. } => StatementKind::Copy,
+        Analyze(_) => StatementKind::Analyze,
         _ => StatementKind::Unsupported,
     }
 }

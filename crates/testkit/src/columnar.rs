@@ -870,6 +870,73 @@ impl Workload {
     }
 }
 
+impl Workload {
+    /// `n` random queries of the shapes the router sends to different
+    /// engines: key lookups (present and missing keys), IN lists, key
+    /// ranges from a few rows to most of the table, key prefixes and
+    /// ranges of the composite key, LIMITs and full aggregates.
+    pub fn key_queries(&mut self, n: usize) -> Vec<String> {
+        let (i, e, nt) = (self.items(), self.events(), self.notes());
+        let top = self.model.next_item.max(2) as i64;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let q = match self.rng.below(10) {
+                0 => format!(
+                    "SELECT * FROM {i} WHERE id = {}",
+                    self.rng.range(0, top + 5)
+                ),
+                1 => {
+                    let ids: Vec<String> = (0..1 + self.rng.below(12))
+                        .map(|_| self.rng.range(-2, top + 5).to_string())
+                        .collect();
+                    format!(
+                        "SELECT id, name, price FROM {i} WHERE id IN ({})",
+                        ids.join(", ")
+                    )
+                }
+                2 => {
+                    let lo = self.rng.range(0, top);
+                    let width = self.rng.pick(&[1, 10, 100, 1000, 100_000]);
+                    format!(
+                        "SELECT id, qty, day FROM {i} WHERE id >= {lo} AND id < {}",
+                        lo + width
+                    )
+                }
+                3 => {
+                    let lo = self.rng.range(0, top);
+                    format!("SELECT count(*), sum(price), max(name) FROM {i} WHERE id > {lo}")
+                }
+                4 => format!(
+                    "SELECT code, amount FROM {e} WHERE region = {}",
+                    self.rng.range(0, EVENT_REGIONS)
+                ),
+                5 => format!(
+                    "SELECT count(*), sum(amount) FROM {e} WHERE region = {} AND code >= 'c{:06}'",
+                    self.rng.range(0, EVENT_REGIONS),
+                    self.rng.range(0, 2000)
+                ),
+                6 => format!(
+                    "SELECT id FROM {i} WHERE id BETWEEN {} AND {} AND active",
+                    self.rng.range(0, top / 2),
+                    self.rng.range(top / 2, top)
+                ),
+                7 => format!("SELECT grp, count(*), sum(qty) FROM {i} GROUP BY grp"),
+                8 => format!(
+                    "SELECT nt.kind, count(*) FROM {nt} nt JOIN {i} it ON nt.item_id = it.id \
+                     WHERE it.id < {} GROUP BY nt.kind",
+                    self.rng.range(0, top)
+                ),
+                _ => format!(
+                    "SELECT * FROM {i} ORDER BY id LIMIT {}",
+                    1 + self.rng.below(20)
+                ),
+            };
+            out.push(q);
+        }
+        out
+    }
+}
+
 async fn run(client: &Client, stmt: &Stmt) -> Result<()> {
     match stmt {
         Stmt::Sql(sql) => client.batch_execute(sql).await?,
@@ -987,11 +1054,42 @@ fn describe_diff(query: &str, row: &[TextRow], col: &[TextRow]) -> String {
     s
 }
 
+/// Runs `query` under `prism.read_engines = 'row'` and then `engines`, and
+/// panics, with the query and a diff, unless both return the same rows
+/// (compared as sorted vectors of text values). Leaves the session at
+/// `engines`.
+async fn same_rows_under(client: &Client, query: &str, engines: &str) {
+    set_engines(client, "row").await.expect("set row engine");
+    let mut row = text_rows(client, query)
+        .await
+        .unwrap_or_else(|e| panic!("row store: {query}: {e:?}"));
+    set_engines(client, engines)
+        .await
+        .unwrap_or_else(|e| panic!("set {engines} engines: {e:?}"));
+    let mut other = text_rows(client, query)
+        .await
+        .unwrap_or_else(|e| panic!("{engines}: {query}: {e:?}"));
+    row.sort();
+    other.sort();
+    if row != other {
+        panic!("under '{engines}': {}", describe_diff(query, &row, &other));
+    }
+}
+
+/// One row of a query that must return exactly one, as text.
+pub async fn one_row(client: &Client, sql: &str) -> TextRow {
+    let rows = text_rows(client, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e:?}"));
+    assert_eq!(rows.len(), 1, "{sql} returned {rows:?}");
+    rows.into_iter().next().expect("one row")
+}
+
 /// Runs each query under `prism.read_engines = 'row'` and then `'columnar'`
 /// and panics, with the query and a diff, unless both return the same rows
 /// (compared as sorted vectors of text values). Also panics unless
 /// `EXPLAIN <query>` under `'columnar'` shows a `ColumnarScan` and no
-/// `RowScan`, i.e. the columnar run really read replicas. Restores the
+/// row-store scan, i.e. the columnar run really read replicas. Restores the
 /// session's `prism.read_engines` afterwards.
 pub async fn same_results(client: &Client, queries: &[String]) {
     // Not `SHOW prism.read_engines`: SHOW does not accept dotted names yet.
@@ -1003,32 +1101,43 @@ pub async fn same_results(client: &Client, queries: &[String]) {
         .and_then(|r| r.first().cloned().flatten())
         .unwrap_or_else(|| "auto".into());
     for query in queries {
-        set_engines(client, "row").await.expect("set row engine");
-        let mut row = text_rows(client, query)
-            .await
-            .unwrap_or_else(|e| panic!("row store: {query}: {e:?}"));
-        set_engines(client, "columnar")
-            .await
-            .expect("set columnar engine");
-        let mut col = text_rows(client, query)
-            .await
-            .unwrap_or_else(|e| panic!("columnar: {query}: {e:?}"));
-        row.sort();
-        col.sort();
-        if row != col {
-            panic!("{}", describe_diff(query, &row, &col));
-        }
+        same_rows_under(client, query, "columnar").await;
         let plan = explain(client, query)
             .await
             .unwrap_or_else(|e| panic!("EXPLAIN {query}: {e:?}"));
         assert!(
-            plan.contains("ColumnarScan") && !plan.contains("RowScan"),
+            plan.contains("ColumnarScan") && !plan.contains("engine=row"),
             "the columnar run of a query did not read only replicas\nquery: {query}\nplan:\n{plan}"
         );
     }
     set_engines(client, &before)
         .await
         .expect("restore prism.read_engines");
+}
+
+/// Scans each engine served, over some queries' plans.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct EngineCounts {
+    pub row: usize,
+    pub columnar: usize,
+}
+
+/// Runs each query under `prism.read_engines = 'auto'` and `'row'` and
+/// panics, with the query and a diff, unless both return the same rows.
+/// Returns how many scans `auto` sent to each engine (from EXPLAIN).
+/// Leaves the session at `'auto'`.
+pub async fn auto_matches_row(client: &Client, queries: &[String]) -> EngineCounts {
+    let mut counts = EngineCounts::default();
+    for query in queries {
+        same_rows_under(client, query, "auto").await;
+        let plan = explain(client, query)
+            .await
+            .unwrap_or_else(|e| panic!("EXPLAIN {query}: {e:?}"));
+        counts.row += plan.matches("engine=row,").count();
+        counts.columnar +=
+            plan.matches("TableScan: table=").count() - plan.matches("engine=row,").count();
+    }
+    counts
 }
 
 // ---------------------------------------------------------------------------

@@ -24,7 +24,7 @@ use tokio_postgres::Config;
 use crate::cluster::TestCluster;
 use crate::pgdb::Protocol;
 use crate::server::{DEFAULT_DB, TestServer};
-use crate::slt::{collect_slt_files, run_slt_file};
+use crate::slt::{collect_slt_files, is_prismdb_only, run_slt_file};
 
 /// Where and how a file runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +199,9 @@ pub fn slt_test_main(bin: impl Into<PathBuf>, dir: impl Into<PathBuf>) -> ExitCo
             if let Some(f) = &filter
                 && !path.to_string_lossy().contains(f.as_str())
             {
+                continue;
+            }
+            if mode == Mode::Cluster && is_prismdb_only(path) {
                 continue;
             }
             let rel = path

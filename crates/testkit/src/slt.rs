@@ -118,6 +118,18 @@ pub fn collect_slt_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(files)
 }
 
+/// Directory of files that pin PrismDB's own behaviour (EXPLAIN's routing
+/// of one node): they run on a single PrismDB node only, never against a
+/// reference PostgreSQL or a cluster.
+pub const PRISMDB_ONLY_DIR: &str = "explain";
+
+/// Whether `path` lies in [`PRISMDB_ONLY_DIR`].
+pub fn is_prismdb_only(path: &Path) -> bool {
+    path.parent()
+        .and_then(|p| p.file_name())
+        .is_some_and(|d| d == PRISMDB_ONLY_DIR)
+}
+
 /// Runs every `.slt` file under `dir` against `server` in the given protocol mode.
 pub async fn run_slt_dir(
     server: &TestServer,
@@ -227,6 +239,9 @@ pub async fn run_slt_file(base: &Config, path: &Path, protocol: Protocol) -> Res
             })
         })
         .unwrap_or(false);
+    if !is_prismdb && is_prismdb_only(path) {
+        return Ok(());
+    }
     let db = unique_db_name(path);
     admin
         .simple_query(&format!("CREATE DATABASE {db}"))

@@ -1,0 +1,186 @@
+//! Workload isolation for analytical execution: the runtime whose worker
+//! threads run DataFusion plans, and the memory pool those plans share.
+//!
+//! Planned queries (everything but the primary-key point lookups of
+//! [`crate::point`]) execute on the engine's own multi-threaded tokio
+//! runtime, whose threads are named `prism-analytics` and, on Linux, run at
+//! a lower CPU priority. A long scan, join or aggregate therefore competes
+//! with the runtime that serves connections, point lookups and Raft only
+//! for what the scheduler leaves it. Every session's DataFusion
+//! `RuntimeEnv` draws from one memory pool of `--analytics-memory-mb`.
+//! Nothing spills to disk: an operator that needs more than the pool has
+//! left fails its query with 53200 (out_of_memory), and the server goes on.
+
+use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
+use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use prismdb_common::{Error, Result};
+use prismdb_sql::error::from_datafusion;
+use std::future::Future;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use tokio::runtime::{Handle, Runtime};
+use tokio::task::JoinHandle;
+
+/// How many of the largest memory consumers an out-of-memory error names.
+const REPORTED_CONSUMERS: NonZeroUsize = NonZeroUsize::new(5).unwrap();
+
+/// Sizing of analytical execution.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalyticsOptions {
+    /// Worker threads of the analytics runtime (at least one is started).
+    pub threads: usize,
+    /// Bytes the running analytical queries of the node may hold together.
+    pub memory_bytes: usize,
+    /// Added to the process's nice value for the analytics threads on
+    /// Linux (0 leaves their priority alone).
+    pub nice: i32,
+}
+
+impl Default for AnalyticsOptions {
+    fn default() -> Self {
+        AnalyticsOptions {
+            threads: default_threads(),
+            memory_bytes: 1024 << 20,
+            nice: 10,
+        }
+    }
+}
+
+/// The default number of analytics threads: one per CPU.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The analytics runtime and memory pool of one engine.
+pub(crate) struct Analytics {
+    /// Taken on drop and shut down without waiting (see [`Drop`]).
+    runtime: Option<Runtime>,
+    handle: Handle,
+    env: Arc<RuntimeEnv>,
+    options: AnalyticsOptions,
+}
+
+impl Analytics {
+    /// Starts the runtime's threads and builds the shared pool.
+    pub(crate) fn new(options: AnalyticsOptions) -> Result<Analytics> {
+        let nice = options.nice;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(options.threads.max(1))
+            .thread_name("prism-analytics")
+            .on_thread_start(move || lower_priority(nice))
+            .enable_all()
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot start the analytics runtime: {e}")))?;
+        let pool = TrackConsumersPool::new(
+            GreedyMemoryPool::new(options.memory_bytes),
+            REPORTED_CONSUMERS,
+        );
+        // With the disk manager disabled, sorts and aggregates that run out
+        // of memory fail instead of spilling.
+        let env = RuntimeEnvBuilder::new()
+            .with_memory_pool(Arc::new(pool))
+            .with_disk_manager_builder(
+                DiskManagerBuilder::default().with_mode(DiskManagerMode::Disabled),
+            )
+            .build_arc()
+            .map_err(from_datafusion)?;
+        Ok(Analytics {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+            env,
+            options,
+        })
+    }
+
+    /// The DataFusion runtime environment every session of the engine uses.
+    pub(crate) fn env(&self) -> Arc<RuntimeEnv> {
+        self.env.clone()
+    }
+
+    pub(crate) fn options(&self) -> &AnalyticsOptions {
+        &self.options
+    }
+
+    /// Runs `fut` on the analytics runtime and waits for its outcome.
+    /// Dropping the returned future (statement_timeout, a closed connection)
+    /// aborts the task.
+    pub(crate) async fn run<T, F>(&self, fut: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        let mut task = AbortOnDrop(self.handle.spawn(fut));
+        match (&mut task.0).await {
+            Ok(v) => Ok(v),
+            Err(e) if e.is_panic() => {
+                let payload = e.into_panic();
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                tracing::error!("analytical query panicked: {message}");
+                Err(Error::Internal(format!(
+                    "analytical query panicked: {message}"
+                )))
+            }
+            Err(e) => Err(Error::Internal(format!(
+                "analytical query did not finish: {e}"
+            ))),
+        }
+    }
+
+    /// Names the memory limit in an out-of-memory error of a query.
+    pub(crate) fn explain_error(&self, e: Error) -> Error {
+        match e {
+            Error::OutOfMemory(detail) => Error::OutOfMemory(format!(
+                "out of memory: the query needs more than the analytics memory limit of {} MiB \
+                 (--analytics-memory-mb): {detail}",
+                self.options.memory_bytes >> 20
+            )),
+            other => other,
+        }
+    }
+}
+
+impl Drop for Analytics {
+    /// Engines may be dropped inside another runtime, where a blocking
+    /// shutdown would panic; the workers finish their current poll and exit.
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// A task that is aborted when its handle is dropped before it finished.
+struct AbortOnDrop<T>(JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Makes the calling thread `nice` steps less favoured by the scheduler,
+/// so point lookups and replication on the main runtime win the CPU.
+#[cfg(target_os = "linux")]
+fn lower_priority(nice: i32) {
+    use rustix::process::{getpriority_process, setpriority_process};
+    if nice == 0 {
+        return;
+    }
+    let tid = Some(rustix::thread::gettid());
+    let target = getpriority_process(tid).unwrap_or(0).saturating_add(nice);
+    if let Err(e) = setpriority_process(tid, target.clamp(-20, 19)) {
+        tracing::warn!("cannot set the nice value of an analytics thread to {target}: {e}");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority(_nice: i32) {}
+
+#[cfg(test)]
+#[path = "analytics_test.rs"]
+mod tests;

@@ -1,0 +1,115 @@
+//! Unit tests of `analytics`: where tasks run, how they end, and how
+//! out-of-memory errors reach the client.
+
+use super::*;
+use datafusion::arrow::error::ArrowError;
+use datafusion::error::DataFusionError;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+fn analytics(nice: i32) -> Analytics {
+    Analytics::new(AnalyticsOptions {
+        threads: 1,
+        memory_bytes: 8 << 20,
+        nice,
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn tasks_run_on_named_threads() {
+    let a = analytics(0);
+    let name = a
+        .run(async { std::thread::current().name().map(str::to_string) })
+        .await
+        .unwrap();
+    assert_eq!(name.as_deref(), Some("prism-analytics"));
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn analytics_threads_run_at_a_lower_priority() {
+    let ours = rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap();
+    let a = analytics(3);
+    let theirs = a
+        .run(async {
+            rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap()
+        })
+        .await
+        .unwrap();
+    assert_eq!(theirs, (ours + 3).min(19));
+}
+
+#[tokio::test]
+async fn dropping_the_wait_aborts_the_task() {
+    struct SetOnDrop(Arc<AtomicBool>);
+    impl Drop for SetOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+    let a = analytics(0);
+    let dropped = Arc::new(AtomicBool::new(false));
+    let guard = SetOnDrop(dropped.clone());
+    let waited = tokio::time::timeout(
+        Duration::from_millis(50),
+        a.run(async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        }),
+    )
+    .await;
+    assert!(waited.is_err());
+    for _ in 0..200 {
+        if dropped.load(Ordering::SeqCst) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("the task was not aborted");
+}
+
+#[tokio::test]
+async fn a_panic_is_an_internal_error_and_the_runtime_goes_on() {
+    let a = analytics(0);
+    let r = a.run(async { panic!("boom") }).await;
+    assert!(
+        matches!(&r, Err(Error::Internal(m)) if m.contains("boom")),
+        "{r:?}"
+    );
+    assert_eq!(a.run(async { 7 }).await.unwrap(), 7);
+}
+
+#[tokio::test]
+async fn dropping_in_an_async_context_does_not_panic() {
+    drop(analytics(0));
+}
+
+#[test]
+fn resources_exhausted_is_out_of_memory_however_wrapped() {
+    let a = analytics(0);
+    let raw = || DataFusionError::ResourcesExhausted("Failed to allocate 1.0 MB".into());
+    let wrapped = [
+        raw(),
+        raw().context("Not enough memory to continue external sort"),
+        DataFusionError::Shared(Arc::new(raw())),
+        DataFusionError::Shared(Arc::new(raw().context("while sorting"))),
+        DataFusionError::External(Box::new(raw())),
+        DataFusionError::ArrowError(Box::new(ArrowError::ExternalError(Box::new(raw()))), None),
+        DataFusionError::Execution("Resources exhausted: Failed to allocate".into()),
+    ];
+    for e in wrapped {
+        let shown = format!("{e:?}");
+        match a.explain_error(from_datafusion(e)) {
+            Error::OutOfMemory(m) => {
+                assert!(m.contains("analytics memory limit of 8 MiB"), "{m}");
+                assert!(m.contains("Failed to allocate"), "{m}");
+            }
+            other => panic!("{shown} became {other:?}"),
+        }
+    }
+    assert_eq!(
+        a.explain_error(Error::DivisionByZero("division by zero".into())),
+        Error::DivisionByZero("division by zero".into())
+    );
+}
