@@ -43,11 +43,6 @@ impl Statistics {
             .cloned()
     }
 
-    /// Every table's statistics.
-    pub fn all(&self) -> HashMap<TableId, Arc<TableStats>> {
-        self.tables.read().clone()
-    }
-
     /// Keeps `stats` unless newer ones are already known.
     fn store(&self, table: TableId, stats: TableStats) {
         let mut tables = self.tables.write();
