@@ -204,6 +204,7 @@ async fn hosting_loop(
 /// (the oldest snapshot any reachable member still reads) through the log,
 /// so every replica rejects commits that read below it identically; each
 /// node then deletes versions no local snapshot can see.
+/// Each round also drops point-read iterators left idle since the last.
 async fn gc_loop(
     store: Arc<RowStore>,
     log: Arc<ReplicatedLog>,
@@ -216,6 +217,7 @@ async fn gc_loop(
             _ = tokio::time::sleep(interval) => {}
             _ = stop.changed() => return,
         }
+        store.release_idle_readers(interval);
         if log.replica.local_status().role == "leader" {
             let members = log.replica.members().await;
             let oldest = members.iter().filter_map(|m| m.oldest_snapshot).min();

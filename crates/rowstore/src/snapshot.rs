@@ -8,7 +8,7 @@
 //! records. Installing one replaces both column families in one atomic batch.
 
 use crate::row::ROW;
-use crate::store::{CF_DATA, CF_META, RowStore, split_key, storage_err};
+use crate::store::{CF_DATA, CF_META, RowStore, across_rows, split_key, storage_err};
 use prismdb_common::{Error, Result, Version};
 use rocksdb::{IteratorMode, WriteBatch};
 
@@ -23,7 +23,7 @@ impl RowStore {
         let mut out = MAGIC.to_vec();
         for (i, name) in FAMILIES.iter().enumerate() {
             let cf = self.cf(name)?;
-            for item in snap.iterator_cf(cf, IteratorMode::Start) {
+            for item in snap.iterator_cf_opt(cf, across_rows(), IteratorMode::Start) {
                 let (k, v) = item.map_err(storage_err)?;
                 out.push(i as u8);
                 out.extend((k.len() as u32).to_be_bytes());
@@ -72,7 +72,7 @@ impl RowStore {
 
     /// How many versions (rows and deletes) of `table` are stored.
     pub fn version_count(&self, table: prismdb_common::TableId) -> Result<usize> {
-        let mut ro = rocksdb::ReadOptions::default();
+        let mut ro = across_rows();
         ro.set_iterate_upper_bound(crate::store::table_end(table));
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
         it.seek(crate::store::table_prefix(table));
@@ -90,7 +90,7 @@ impl RowStore {
     /// that version too when it is a delete. Returns how many were removed.
     pub fn collect_garbage(&self, below: Version) -> Result<usize> {
         let cf = self.cf(CF_DATA)?;
-        let mut it = self.db.raw_iterator_cf(cf);
+        let mut it = self.db.raw_iterator_cf_opt(cf, across_rows());
         it.seek_to_first();
         let mut batch = WriteBatch::default();
         let mut removed = 0;

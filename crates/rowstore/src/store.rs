@@ -1,5 +1,6 @@
 //! [`RowStore`]: opening RocksDB, snapshot reads, applied-version tracking.
 
+use crate::readers::PointReaders;
 use crate::row::decode_row;
 use parking_lot::{Mutex, RwLock};
 use prismdb_common::{Error, Result, TableId, Value, Version};
@@ -80,6 +81,9 @@ pub struct ScanChunk {
 /// The row store. Cheap to share behind an `Arc`.
 pub struct RowStore {
     pub(crate) db: Arc<DB>,
+    /// Iterators for point reads, reused across reads; cleared in `Drop`
+    /// before `db` goes.
+    point_readers: PointReaders,
     /// Highest applied version: the snapshot new transactions read at.
     applied: tokio::sync::watch::Sender<Version>,
     /// Version of the last catalog change, and the catalog it wrote.
@@ -100,6 +104,13 @@ pub struct RowStore {
     ///
     /// [`apply`]: RowStore::apply
     pub(crate) row_counts: RwLock<std::collections::HashMap<TableId, i64>>,
+}
+
+impl Drop for RowStore {
+    fn drop(&mut self) {
+        // The pooled iterators refer to `db`: they go first.
+        self.point_readers.clear();
+    }
 }
 
 /// Keeps a snapshot version registered as in use until dropped.
@@ -136,6 +147,36 @@ pub(crate) fn row_prefix(table: TableId, pk: &[u8]) -> Vec<u8> {
     k.extend(table.to_be_bytes());
     k.extend(pk);
     k
+}
+
+/// The prefix extractor of the data column family: a version key without
+/// its 8-byte version, i.e. the row it belongs to. Bloom filters (in SST
+/// files and the memtable) are built over rows, so a point read skips every
+/// file and memtable that holds no version of the row it looks for.
+fn row_of_version_key(key: &[u8]) -> &[u8] {
+    &key[..key.len() - 8]
+}
+
+/// Whether `key` is long enough to be a version key (table, at least one
+/// byte of key, version).
+fn is_version_key(key: &[u8]) -> bool {
+    key.len() > 12
+}
+
+/// Read options for an iterator that stays within one row's versions: the
+/// row's bloom filters are consulted, and iteration ends at the row's end.
+fn within_row() -> ReadOptions {
+    let mut ro = ReadOptions::default();
+    ro.set_prefix_same_as_start(true);
+    ro
+}
+
+/// Read options for an iterator that walks across rows: with a prefix
+/// extractor configured, RocksDB must be told to seek in total order.
+pub(crate) fn across_rows() -> ReadOptions {
+    let mut ro = ReadOptions::default();
+    ro.set_total_order_seek(true);
+    ro
 }
 
 /// The full key of one version of one row.
@@ -188,11 +229,24 @@ impl RowStore {
         db_opts.set_bytes_per_sync(1 << 20);
         let mut data_opts = Options::default();
         let mut block = rocksdb::BlockBasedOptions::default();
-        let cache = rocksdb::Cache::new_lru_cache(opts.cache_bytes);
+        // A clock cache: lookups take no lock (an LRU shard's mutex is
+        // measurable on every point read). Entry size is auto-tuned.
+        let cache = rocksdb::Cache::new_hyper_clock_cache(opts.cache_bytes, 0);
         block.set_block_cache(&cache);
         block.set_bloom_filter(10.0, false);
+        // Readers never `get` a whole version key; they seek to a row.
+        block.set_whole_key_filtering(false);
+        // Index and filter blocks count against the cache but stay pinned
+        // for as long as their file is open: a seek reads them directly.
         block.set_cache_index_and_filter_blocks(true);
+        block.set_unpartitioned_pinning_tier(rocksdb::BlockBasedTablePinningTier::All);
         data_opts.set_block_based_table_factory(&block);
+        data_opts.set_prefix_extractor(rocksdb::SliceTransform::create(
+            "prismdb.row",
+            row_of_version_key,
+            Some(is_version_key),
+        ));
+        data_opts.set_memtable_prefix_bloom_ratio(0.05);
         data_opts.set_compression_type(rocksdb::DBCompressionType::Lz4);
         let mut cfs = vec![
             ColumnFamilyDescriptor::new(CF_DATA, data_opts),
@@ -202,6 +256,7 @@ impl RowStore {
         let db = DB::open_cf_descriptors(&db_opts, dir, cfs).map_err(storage_err)?;
         let store = RowStore {
             db: Arc::new(db),
+            point_readers: PointReaders::new(within_row),
             applied: tokio::sync::watch::channel(0).0,
             catalog_version: AtomicU64::new(0),
             catalog: RwLock::new(None),
@@ -282,7 +337,9 @@ impl RowStore {
     /// reading all stored versions.
     fn count_live_rows(&self) -> Result<std::collections::HashMap<TableId, i64>> {
         let mut counts = std::collections::HashMap::new();
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_DATA)?);
+        let mut it = self
+            .db
+            .raw_iterator_cf_opt(self.cf(CF_DATA)?, across_rows());
         it.seek_to_first();
         let mut last: Vec<u8> = Vec::new();
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
@@ -385,6 +442,17 @@ impl RowStore {
         }
     }
 
+    /// Writes the data memtable out to a file and waits for it.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush_cf(self.cf(CF_DATA)?).map_err(storage_err)
+    }
+
+    /// Drops point-read iterators idle for `idle_for`: they keep the
+    /// memtables and files they were built over from being freed.
+    pub fn release_idle_readers(&self, idle_for: Duration) {
+        self.point_readers.release_idle(idle_for);
+    }
+
     /// The oldest snapshot in use on this node, or the applied version.
     pub fn oldest_active(&self) -> Version {
         let active = self.active.lock();
@@ -443,38 +511,42 @@ impl RowStore {
     /// Reads one row as of `snapshot`.
     pub fn get(&self, table: TableId, pk: &[u8], snapshot: Version) -> Result<Option<Vec<Value>>> {
         let prefix = row_prefix(table, pk);
-        let mut ro = ReadOptions::default();
-        let mut upper = prefix.clone();
-        upper.extend([0xff; 8]);
-        upper.push(0);
-        ro.set_iterate_upper_bound(upper);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
-        it.seek(version_key(table, pk, snapshot));
-        if let (Some(k), Some(v)) = (it.key(), it.value())
-            && k.len() == prefix.len() + 8
-            && k.starts_with(&prefix)
-        {
-            return decode_row(v);
-        }
-        it.status().map_err(storage_err)?;
-        Ok(None)
+        let target = version_key(table, pk, snapshot);
+        self.point_readers
+            .with(&self.db, self.cf(CF_DATA)?, |it| {
+                it.seek(&target);
+                if let (Some(k), Some(v)) = (it.key(), it.value())
+                    && k.len() == prefix.len() + 8
+                    && k.starts_with(&prefix)
+                {
+                    return decode_row(v);
+                }
+                it.status().map_err(storage_err)?;
+                Ok(None)
+            })
+            .map_err(storage_err)?
     }
 
     /// The newest version of a key and whether it is a live row, regardless
     /// of snapshot. Used by commit validation.
     pub(crate) fn latest(&self, table: TableId, pk: &[u8]) -> Result<Option<(Version, bool)>> {
         let prefix = row_prefix(table, pk);
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_DATA)?);
-        it.seek(&prefix);
-        if let (Some(k), Some(v)) = (it.key(), it.value())
-            && k.len() == prefix.len() + 8
-            && k.starts_with(&prefix)
-        {
-            let (_, _, version) = split_key(k)?;
-            return Ok(Some((version, v.first() == Some(&crate::row::ROW))));
-        }
-        it.status().map_err(storage_err)?;
-        Ok(None)
+        // Versions sort newest first: the row's newest is at version MAX.
+        let target = version_key(table, pk, Version::MAX);
+        self.point_readers
+            .with(&self.db, self.cf(CF_DATA)?, |it| {
+                it.seek(&target);
+                if let (Some(k), Some(v)) = (it.key(), it.value())
+                    && k.len() == prefix.len() + 8
+                    && k.starts_with(&prefix)
+                {
+                    let (_, _, version) = split_key(k)?;
+                    return Ok(Some((version, v.first() == Some(&crate::row::ROW))));
+                }
+                it.status().map_err(storage_err)?;
+                Ok(None)
+            })
+            .map_err(storage_err)?
     }
 
     /// Scans the rows of `table` whose encoded key lies in `(lower, upper)`,
@@ -487,7 +559,7 @@ impl RowStore {
         snapshot: Version,
         limit: usize,
     ) -> Result<ScanChunk> {
-        let mut ro = ReadOptions::default();
+        let mut ro = across_rows();
         let end = match upper {
             Bound::Unbounded => table_end(table),
             // Every version of keys <= upper sorts before upper's prefix end.
@@ -571,7 +643,7 @@ impl RowStore {
     pub fn estimate_rows(&self, table: TableId) -> Result<u64> {
         const SAMPLE: usize = 1000;
         let data = self.cf(CF_DATA)?;
-        let mut ro = ReadOptions::default();
+        let mut ro = across_rows();
         ro.set_iterate_upper_bound(table_end(table));
         let mut it = self.db.raw_iterator_cf_opt(data, ro);
         it.seek(table_prefix(table));
@@ -613,7 +685,7 @@ impl RowStore {
         resume: Option<&[u8]>,
         limit: usize,
     ) -> Result<(Changes, Option<Vec<u8>>)> {
-        let mut ro = ReadOptions::default();
+        let mut ro = across_rows();
         ro.set_iterate_upper_bound(table_end(table));
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
         match resume {
