@@ -32,9 +32,21 @@ pub struct AnalyticsOptions {
     pub threads: usize,
     /// Bytes the running analytical queries of the node may hold together.
     pub memory_bytes: usize,
-    /// Added to the process's nice value for the analytics threads on
-    /// Linux (0 leaves their priority alone).
-    pub nice: i32,
+    /// How the scheduler treats the analytics threads.
+    pub priority: AnalyticsPriority,
+}
+
+/// Scheduling of the analytics threads (Linux; elsewhere left alone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnalyticsPriority {
+    /// `SCHED_IDLE`: the threads run only on CPU time no other thread of
+    /// the machine wants, and any other thread that wakes up takes the CPU
+    /// from them at once. Point lookups never queue behind a scan.
+    Idle,
+    /// Normal scheduling this many nice steps below the process (0 leaves
+    /// the priority alone). A woken point lookup may wait for a scan's
+    /// time slice.
+    Nice(i32),
 }
 
 impl Default for AnalyticsOptions {
@@ -42,7 +54,7 @@ impl Default for AnalyticsOptions {
         AnalyticsOptions {
             threads: default_threads(),
             memory_bytes: 1024 << 20,
-            nice: 10,
+            priority: AnalyticsPriority::Idle,
         }
     }
 }
@@ -64,11 +76,11 @@ pub(crate) struct Analytics {
 impl Analytics {
     /// Starts the runtime's threads and builds the shared pool.
     pub(crate) fn new(options: AnalyticsOptions) -> Result<Analytics> {
-        let nice = options.nice;
+        let priority = options.priority;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.threads.max(1))
             .thread_name("prism-analytics")
-            .on_thread_start(move || lower_priority(nice))
+            .on_thread_start(move || lower_priority(priority))
             .enable_all()
             .build()
             .map_err(|e| Error::Internal(format!("cannot start the analytics runtime: {e}")))?;
@@ -163,23 +175,37 @@ impl<T> Drop for AbortOnDrop<T> {
     }
 }
 
-/// Makes the calling thread `nice` steps less favoured by the scheduler,
-/// so point lookups and replication on the main runtime win the CPU.
+/// Lowers the calling thread's priority as `priority` says, so point
+/// lookups and replication on the main runtime win the CPU.
 #[cfg(target_os = "linux")]
-fn lower_priority(nice: i32) {
+fn lower_priority(priority: AnalyticsPriority) {
     use rustix::process::{getpriority_process, setpriority_process};
-    if nice == 0 {
-        return;
-    }
-    let tid = Some(rustix::thread::gettid());
-    let target = getpriority_process(tid).unwrap_or(0).saturating_add(nice);
-    if let Err(e) = setpriority_process(tid, target.clamp(-20, 19)) {
-        tracing::warn!("cannot set the nice value of an analytics thread to {target}: {e}");
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    match priority {
+        AnalyticsPriority::Nice(0) => {}
+        AnalyticsPriority::Nice(nice) => {
+            let tid = Some(rustix::thread::gettid());
+            let target = getpriority_process(tid).unwrap_or(0).saturating_add(nice);
+            if let Err(e) = setpriority_process(tid, target.clamp(-20, 19)) {
+                tracing::warn!("cannot set the nice value of an analytics thread to {target}: {e}");
+            }
+        }
+        AnalyticsPriority::Idle => {
+            let idle = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle);
+            if let Err(e) =
+                set_thread_priority_and_policy(thread_native_id(), ThreadPriority::Min, idle)
+            {
+                tracing::warn!("cannot move an analytics thread to SCHED_IDLE: {e:?}");
+            }
+        }
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn lower_priority(_nice: i32) {}
+fn lower_priority(_priority: AnalyticsPriority) {}
 
 #[cfg(test)]
 #[path = "analytics_test.rs"]

@@ -8,10 +8,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 fn analytics(nice: i32) -> Analytics {
+    with_priority(AnalyticsPriority::Nice(nice))
+}
+
+fn with_priority(priority: AnalyticsPriority) -> Analytics {
     Analytics::new(AnalyticsOptions {
         threads: 1,
         memory_bytes: 8 << 20,
-        nice,
+        priority,
     })
     .unwrap()
 }
@@ -38,6 +42,23 @@ async fn analytics_threads_run_at_a_lower_priority() {
         .await
         .unwrap();
     assert_eq!(theirs, (ours + 3).min(19));
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn idle_analytics_threads_run_under_sched_idle() {
+    use thread_priority::{NormalThreadSchedulePolicy, ThreadSchedulePolicy};
+    let a = with_priority(AnalyticsPriority::Idle);
+    let policy = a
+        .run(async { thread_priority::thread_schedule_policy().unwrap() })
+        .await
+        .unwrap();
+    assert_eq!(
+        policy,
+        ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Idle)
+    );
+    // The caller's thread is left alone.
+    assert_ne!(thread_priority::thread_schedule_policy().unwrap(), policy);
 }
 
 #[tokio::test]

@@ -47,7 +47,7 @@ pub mod stats;
 mod system;
 mod txn;
 
-pub use analytics::AnalyticsOptions;
+pub use analytics::{AnalyticsOptions, AnalyticsPriority};
 pub use session::{Output, Prepared, ResultRows, Session, TxnStatus};
 pub use txn::Txn;
 

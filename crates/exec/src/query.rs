@@ -101,29 +101,35 @@ impl Session {
 
     /// Runs a logical plan, returning the schema its batches really have.
     ///
-    /// Physical planning (and with it the providers' `scan`, which pins the
-    /// statement's read view) happens here; execution runs on the engine's
-    /// analytics runtime, under its memory pool. Dropping the returned
-    /// future (statement_timeout) aborts the execution.
+    /// Optimization, physical planning (and with it the providers' `scan`,
+    /// which pins the statement's read view) and execution all run on the
+    /// engine's analytics runtime, under its memory pool: milliseconds of
+    /// planning a large query would otherwise hold up the point lookups of
+    /// other connections on the same thread. Dropping the returned future
+    /// (statement_timeout) aborts the task.
+    ///
+    /// A plan that reads no table (DEFAULT expressions, VALUES, a SELECT
+    /// without FROM) runs right here instead: it is cheap, and it must not
+    /// wait behind scans for the analytics threads.
     pub(crate) async fn collect_with_schema(
         &self,
         plan: LogicalPlan,
     ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        let physical = self
-            .state
-            .create_physical_plan(&plan)
-            .await
-            .map_err(from_datafusion)?;
-        let schema = physical.schema();
+        let state = self.state.clone();
+        let heavy = reads_tables(&plan);
+        let work = async move {
+            let physical = state.create_physical_plan(&plan).await?;
+            let schema = physical.schema();
+            let batches = datafusion::physical_plan::collect(physical, state.task_ctx()).await?;
+            Ok::<_, datafusion::error::DataFusionError>((schema, batches))
+        };
         let analytics = &self.engine.analytics;
-        let batches = analytics
-            .run(datafusion::physical_plan::collect(
-                physical,
-                self.state.task_ctx(),
-            ))
-            .await?
-            .map_err(|e| analytics.explain_error(from_datafusion(e)))?;
-        Ok((schema, batches))
+        let outcome = if heavy {
+            analytics.run(work).await?
+        } else {
+            work.await
+        };
+        outcome.map_err(|e| analytics.explain_error(from_datafusion(e)))
     }
 
     /// Runs a query (SELECT, VALUES, EXPLAIN, ...).
@@ -312,4 +318,19 @@ fn explain_output(batches: Vec<RecordBatch>) -> Result<Output> {
             batches: vec![batch],
         }),
     })
+}
+
+/// Whether `plan` scans any table (views are expanded by now).
+fn reads_tables(plan: &LogicalPlan) -> bool {
+    use datafusion::common::tree_node::TreeNodeRecursion;
+    let mut found = false;
+    let _ = plan.apply_with_subqueries(|node| {
+        found = matches!(node, LogicalPlan::TableScan(_));
+        Ok(if found {
+            TreeNodeRecursion::Stop
+        } else {
+            TreeNodeRecursion::Continue
+        })
+    });
+    found
 }

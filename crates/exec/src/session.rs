@@ -67,7 +67,9 @@ pub struct Prepared {
 pub struct Session {
     pub(crate) engine: Arc<Engine>,
     pub(crate) database: String,
-    pub(crate) state: SessionState,
+    /// Shared with the analytics task of the statement that runs; unique
+    /// again between statements.
+    pub(crate) state: Arc<SessionState>,
     pub(crate) schema: Arc<SchemaState>,
     pub(crate) settings: SharedSettings,
     pub(crate) txn: Option<Txn>,
@@ -135,7 +137,7 @@ impl Session {
         Ok(Session {
             engine,
             database: database.to_string(),
-            state,
+            state: Arc::new(state),
             schema,
             settings,
             txn: None,
@@ -285,7 +287,7 @@ impl Session {
             return Err(Error::InFailedTransaction);
         }
         // now(), current_date and friends read the statement's start time.
-        self.state.mark_start_execution();
+        Arc::make_mut(&mut self.state).mark_start_execution();
         let timeout_ms = self.settings.read().statement_timeout_ms();
         let fut = self.run_kind(kind, stmt, key, params);
         let r = if timeout_ms > 0 {

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use prismdb_exec::AnalyticsOptions;
+use prismdb_exec::{AnalyticsOptions, AnalyticsPriority};
 use prismdb_raft::ClusterState;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -91,10 +91,11 @@ pub struct StartOptions {
     /// needs more fails with 53200 [default: 1024].
     #[arg(long, env = "PRISM_ANALYTICS_MEMORY_MB")]
     pub analytics_memory_mb: Option<u64>,
-    /// Added to the nice value of the analytics threads (Linux), so point
-    /// lookups win the CPU; 0 keeps their priority [default: 10].
-    #[arg(long, env = "PRISM_ANALYTICS_NICE")]
-    pub analytics_nice: Option<i32>,
+    /// Scheduling of the analytics threads (Linux): `idle` runs them only
+    /// on CPU time nothing else wants (SCHED_IDLE), a number 0-19 lowers
+    /// their nice value by that much instead (0 keeps it) [default: idle].
+    #[arg(long, env = "PRISM_ANALYTICS_PRIORITY")]
+    pub analytics_priority: Option<String>,
 }
 
 /// A fully resolved node configuration.
@@ -175,15 +176,19 @@ impl StartOptions {
                 .and_then(|b| usize::try_from(b).ok())
                 .context("--analytics-memory-mb is too large")?,
         };
-        let analytics_nice = o.analytics_nice.unwrap_or(10);
-        if !(0..=19).contains(&analytics_nice) {
-            bail!("--analytics-nice must be between 0 and 19, not {analytics_nice}");
-        }
+        let analytics_priority = match o.analytics_priority.as_deref().map(str::trim) {
+            None => AnalyticsPriority::Idle,
+            Some(p) if p.eq_ignore_ascii_case("idle") => AnalyticsPriority::Idle,
+            Some(p) => match p.parse::<i32>() {
+                Ok(n) if (0..=19).contains(&n) => AnalyticsPriority::Nice(n),
+                _ => bail!("--analytics-priority takes idle or a nice step 0-19, not '{p}'"),
+            },
+        };
         Ok(NodeConfig {
             analytics: AnalyticsOptions {
                 threads: analytics_threads,
                 memory_bytes: analytics_memory,
-                nice: analytics_nice,
+                priority: analytics_priority,
             },
             columnar_role,
             columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
@@ -230,7 +235,7 @@ impl StartOptions {
             columnar_checkpoint_ms: self.columnar_checkpoint_ms.or(file.columnar_checkpoint_ms),
             analytics_threads: self.analytics_threads.or(file.analytics_threads),
             analytics_memory_mb: self.analytics_memory_mb.or(file.analytics_memory_mb),
-            analytics_nice: self.analytics_nice.or(file.analytics_nice),
+            analytics_priority: self.analytics_priority.or(file.analytics_priority),
         }
     }
 }

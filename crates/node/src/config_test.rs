@@ -57,13 +57,13 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
     let c = StartOptions::default().resolve().unwrap();
     assert_eq!(c.analytics, AnalyticsOptions::default());
     assert_eq!(c.analytics.memory_bytes, 1024 << 20);
-    assert_eq!(c.analytics.nice, 10);
+    assert_eq!(c.analytics.priority, AnalyticsPriority::Idle);
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.toml");
     std::fs::write(
         &path,
-        "analytics_threads = 3\nanalytics-memory-mb = 64\nanalytics-nice = 0\n",
+        "analytics_threads = 3\nanalytics-memory-mb = 64\nanalytics-priority = \"0\"\n",
     )
     .unwrap();
     let c = StartOptions {
@@ -78,8 +78,24 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
         AnalyticsOptions {
             threads: 3,
             memory_bytes: 8 << 20,
-            nice: 0
+            priority: AnalyticsPriority::Nice(0)
         }
+    );
+    let c = StartOptions {
+        analytics_priority: Some("Idle".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.resolve().unwrap().analytics.priority,
+        AnalyticsPriority::Idle
+    );
+    let c = StartOptions {
+        analytics_priority: Some("19".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        c.resolve().unwrap().analytics.priority,
+        AnalyticsPriority::Nice(19)
     );
 
     for bad in [
@@ -92,11 +108,15 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
             ..Default::default()
         },
         StartOptions {
-            analytics_nice: Some(20),
+            analytics_priority: Some("20".into()),
             ..Default::default()
         },
         StartOptions {
-            analytics_nice: Some(-1),
+            analytics_priority: Some("-1".into()),
+            ..Default::default()
+        },
+        StartOptions {
+            analytics_priority: Some("lowest".into()),
             ..Default::default()
         },
     ] {

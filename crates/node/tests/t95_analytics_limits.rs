@@ -3,8 +3,8 @@
 //! with 53200 (out_of_memory), releases what they held, and goes on
 //! serving the same connection (planned queries, point lookups, the
 //! extended protocol, transaction blocks) and new ones. On Linux it also
-//! checks that the analytics threads exist under their name and run at the
-//! configured nice value.
+//! checks that the analytics threads exist under their name and run under
+//! SCHED_IDLE, the default.
 
 use prismdb_testkit::{TestServer, sqlstate};
 use tokio_postgres::Client;
@@ -43,14 +43,12 @@ async fn queries_past_the_memory_limit_fail_with_53200_and_the_server_goes_on() 
             "8",
             "--analytics-threads",
             "2",
-            "--analytics-nice",
-            "7",
         ],
     )
     .await
     .expect("start prismdb");
     #[cfg(target_os = "linux")]
-    analytics_threads_are_named_and_niced(server.pid().unwrap(), 2, 7);
+    analytics_threads_are_named_and_idle(server.pid().unwrap(), 2);
     let client = server.connect("prism").await.expect("connect");
 
     // About 25 MB of distinct 100-byte strings: more than 8 MiB in any
@@ -135,37 +133,39 @@ async fn queries_past_the_memory_limit_fail_with_53200_and_the_server_goes_on() 
 }
 
 /// The server's threads named `prism-analytics` (the runtime's workers and
-/// any blocking threads it started): at least `workers` of them, each
-/// `nice` steps below the server's main thread.
+/// any blocking threads it started): at least `workers` of them, each under
+/// the default scheduling policy for analytics, SCHED_IDLE.
 #[cfg(target_os = "linux")]
-fn analytics_threads_are_named_and_niced(pid: u32, workers: usize, nice: i64) {
+fn analytics_threads_are_named_and_idle(pid: u32, workers: usize) {
+    const SCHED_IDLE: u32 = 5;
     // Fields after the command's closing parenthesis start at field 3
-    // (state); nice is field 19.
-    let nice_of = |stat: &str| -> i64 {
+    // (state); the scheduling policy is field 41.
+    let policy_of = |stat: &str| -> u32 {
         let after = &stat[stat.rfind(')').unwrap() + 1..];
-        after.split_whitespace().nth(16).unwrap().parse().unwrap()
+        after.split_whitespace().nth(38).unwrap().parse().unwrap()
     };
-    let main = nice_of(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap());
+    let main = policy_of(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap());
+    assert_ne!(main, SCHED_IDLE, "the main thread keeps the normal policy");
     // Worker threads start (and lower their priority) on their own
     // schedule: look again until all are up.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let found = niced_analytics_threads(pid, main, nice, nice_of);
+        let found = analytics_threads_with_policy(pid, SCHED_IDLE, policy_of);
         if found >= workers {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{found} analytics threads at nice {main} + {nice}"
+            "{found} analytics threads under SCHED_IDLE, expected {workers}"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
 
-/// How many threads of `pid` are named `prism-analytics` and run at the
-/// process's nice value plus `nice`.
+/// How many threads of `pid` are named `prism-analytics` and run under
+/// scheduling `policy`.
 #[cfg(target_os = "linux")]
-fn niced_analytics_threads(pid: u32, main: i64, nice: i64, nice_of: impl Fn(&str) -> i64) -> usize {
+fn analytics_threads_with_policy(pid: u32, policy: u32, policy_of: impl Fn(&str) -> u32) -> usize {
     let mut found = 0;
     for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
         let dir = task.unwrap().path();
@@ -178,7 +178,7 @@ fn niced_analytics_threads(pid: u32, main: i64, nice: i64, nice_of: impl Fn(&str
         let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
             continue;
         };
-        if nice_of(&stat) == (main + nice).min(19) {
+        if policy_of(&stat) == policy {
             found += 1;
         }
     }
