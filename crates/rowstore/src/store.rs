@@ -285,19 +285,11 @@ impl RowStore {
         let base = (self.rowid_slot as i64) << ROWID_SLOT_SHIFT;
         self.next_rowid.store(high.max(base) + 1, Ordering::Release);
         self.applied.send_replace(self.meta_u64(META_LAST_VERSION)?);
-        let mut versions = std::collections::HashMap::new();
-        let mut it = self.db.raw_iterator_cf(self.cf(CF_META)?);
-        it.seek(META_SCHEMA_PREFIX);
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let Some(t) = k.strip_prefix(META_SCHEMA_PREFIX) else {
-                break;
-            };
-            if let (Ok(t), Ok(v)) = (<[u8; 4]>::try_from(t), <[u8; 8]>::try_from(v)) {
-                versions.insert(u32::from_be_bytes(t), u64::from_be_bytes(v));
-            }
-            it.next();
-        }
-        *self.schema_versions.write() = versions;
+        let versions = self.meta_per_table(META_SCHEMA_PREFIX)?;
+        *self.schema_versions.write() = versions
+            .into_iter()
+            .map(|(t, v)| (t, u64::from_be_bytes(v)))
+            .collect();
         self.load_row_counts()
     }
 
@@ -316,21 +308,31 @@ impl RowStore {
             *self.row_counts.write() = counts;
             return Ok(());
         }
-        let mut counts = std::collections::HashMap::new();
-        let mut it = self.db.raw_iterator_cf(meta);
-        it.seek(META_ROWS_PREFIX);
+        let counts = self.meta_per_table(META_ROWS_PREFIX)?;
+        *self.row_counts.write() = counts
+            .into_iter()
+            .map(|(t, n)| (t, i64::from_be_bytes(n)))
+            .collect();
+        Ok(())
+    }
+
+    /// The 8-byte values of the `meta` keys `prefix | table_id (u32 BE)`,
+    /// by table.
+    fn meta_per_table(&self, prefix: &[u8]) -> Result<std::collections::HashMap<TableId, [u8; 8]>> {
+        let mut out = std::collections::HashMap::new();
+        let mut it = self.db.raw_iterator_cf(self.cf(CF_META)?);
+        it.seek(prefix);
         while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let Some(t) = k.strip_prefix(META_ROWS_PREFIX) else {
+            let Some(t) = k.strip_prefix(prefix) else {
                 break;
             };
             if let (Ok(t), Ok(v)) = (<[u8; 4]>::try_from(t), <[u8; 8]>::try_from(v)) {
-                counts.insert(u32::from_be_bytes(t), i64::from_be_bytes(v));
+                out.insert(u32::from_be_bytes(t), v);
             }
             it.next();
         }
         it.status().map_err(storage_err)?;
-        *self.row_counts.write() = counts;
-        Ok(())
+        Ok(out)
     }
 
     /// Counts every table's live rows (newest version not a delete) by
