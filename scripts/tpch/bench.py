@@ -9,7 +9,9 @@ Subcommands (each writes one JSON file that `report` reads back):
   replicas ALTER TABLE <t> SET COLUMNAR REPLICA 1 for every table on PrismDB
            and wait until information_schema.columnar_replicas says available
   run      time the queries on one system: duckdb, datafusion (over Parquet),
-           postgres, prismdb-row or prismdb-columnar (over the wire)
+           postgres, prismdb-row, prismdb-columnar or prismdb-auto (over the
+           wire; prismdb-auto lets the cost-based router choose each scan's
+           engine and records the engines EXPLAIN names for every query)
   fresh    PrismDB freshness: paced single-row INSERTs on one connection,
            `select max(id) from fresh` in a loop on another (columnar engine)
   loop     run one query back to back on one connection until a stop file
@@ -31,6 +33,7 @@ import decimal
 import json
 import os
 import queue
+import re
 import signal
 import statistics
 import sys
@@ -104,8 +107,9 @@ LABELS = {
     "postgres": "PostgreSQL",
     "prismdb-row": "Prism row",
     "prismdb-columnar": "Prism col",
+    "prismdb-auto": "Prism auto",
 }
-SYSTEM_ORDER = ["duckdb", "datafusion", "postgres", "prismdb-row", "prismdb-columnar"]
+SYSTEM_ORDER = ["duckdb", "datafusion", "postgres", "prismdb-row", "prismdb-columnar", "prismdb-auto"]
 REFERENCES = ["duckdb", "datafusion", "postgres"]
 
 
@@ -461,9 +465,10 @@ class WireEngine:
             "postgres": "PostgreSQL 15 over the wire (psycopg)",
             "prismdb-row": "PrismDB, SET prism.read_engines = 'row'",
             "prismdb-columnar": "PrismDB, SET prism.read_engines = 'columnar'",
+            "prismdb-auto": "PrismDB, SET prism.read_engines = 'auto' (the cost-based router)",
         }[self.system]
         self.warnings = []
-        if self.system == "prismdb-columnar":
+        if self.system in ("prismdb-columnar", "prismdb-auto"):
             with connect(self.port) as conn:
                 ok, detail = wait_replicas(conn, args.replica_wait)
             if not ok:
@@ -484,7 +489,7 @@ class WireEngine:
             try:
                 self.conn.execute(f"SET prism.read_engines = '{mode}'")
             except Exception as e:  # noqa: BLE001
-                if mode == "columnar":
+                if mode != "row":
                     raise RuntimeError(f"SET prism.read_engines = 'columnar': {error_text(e)}") from e
                 self.warnings.append(f"SET prism.read_engines = 'row' failed: {error_text(e)}")
                 say(f"{self.system}: warning: {self.warnings[-1]} (continuing)")
@@ -505,6 +510,19 @@ class WireEngine:
             raise QueryTimeout() from e
         finally:
             timer.cancel()
+
+    def scan_engines(self, sql):
+        """How many table scans of `sql` EXPLAIN routes to each engine:
+        {"row": n, "columnar": m}."""
+        counts = {"row": 0, "columnar": 0}
+        with self.conn.cursor() as cur:
+            cur.execute("EXPLAIN " + sql)
+            for row in cur.fetchall():
+                for line in str(row[-1]).splitlines():
+                    m = re.search(r"TableScan: .*?engine=(row|columnar)", line)
+                    if m:
+                        counts[m.group(1)] += 1
+        return counts
 
 
 def cmd_run(args):
@@ -539,8 +557,12 @@ def cmd_run(args):
             q["runs_ms"] = [round(t, 3) for t in times]
             q["nrows"] = len(rows)
             q["rows"] = norm_rows(rows)
+            routed = ""
+            if hasattr(engine, "scan_engines") and args.system == "prismdb-auto":
+                q["engines"] = engine.scan_engines(sql)
+                routed = f"  scans: {q['engines']['columnar']} columnar, {q['engines']['row']} row"
             say(f"{args.system}: {name} {q['ms']:10.1f} ms  (runs: "
-                f"{' '.join(f'{t:.1f}' for t in times)})  {len(rows)} rows")
+                f"{' '.join(f'{t:.1f}' for t in times)})  {len(rows)} rows{routed}")
         except QueryTimeout:
             q = {"status": "timeout", "error": f"exceeded {args.timeout}s"}
             say(f"{args.system}: {name} timeout (> {args.timeout}s)")
@@ -861,6 +883,16 @@ def cmd_report(args):
         print("errors and timeouts:")
         for s, n, q in errors:
             print(f"  {n} {LABELS[s]}: {q['status']}: {q.get('error', '')}")
+    auto = runs.get("prismdb-auto") or {}
+    routed = {n: q["engines"] for n, q in auto.get("queries", {}).items() if q.get("engines")}
+    if routed:
+        col = sum(e["columnar"] for e in routed.values())
+        row = sum(e["row"] for e in routed.values())
+        print()
+        print(f"Prism auto routing (EXPLAIN): {col} table scans to columnar replicas, {row} to the row store")
+        for n, e in routed.items():
+            if e["row"]:
+                print(f"  {n}: {e['row']} row-store scan(s), {e['columnar']} columnar")
     print()
     if mismatches:
         print(f"result mismatches ({len(mismatches)}):")
@@ -934,6 +966,7 @@ def cmd_report(args):
         "skipped_load": args.skipped_load or None,
         "columnar_replicas": replicas,
         "freshness": fresh,
+        "auto_routing": routed or None,
     }
     for s in systems:
         r = runs.get(s) or {"error": "no results"}
@@ -987,7 +1020,7 @@ def main():
     sp.add_argument("--out", required=True)
 
     sp = sub.add_parser("loop")
-    sp.add_argument("--system", choices=["postgres", "prismdb-row", "prismdb-columnar"],
+    sp.add_argument("--system", choices=["postgres", "prismdb-row", "prismdb-columnar", "prismdb-auto"],
                     required=True)
     sp.add_argument("--port", type=int, required=True)
     sp.add_argument("--query", default="q01")
