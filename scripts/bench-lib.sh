@@ -217,6 +217,8 @@ bench_pgbench() { # SYSTEM SCRIPT CLIENTS JOBS SECONDS
   local sys=$1 script=$2 clients=$3 jobs=$4 seconds=$5
   local out="$BENCH_WORK/$sys.pgbench.out" sorted="$BENCH_WORK/$sys.latency.sorted" n
   say "$sys: pgbench -n -M prepared -c $clients -j $jobs -T $seconds -f $(basename "$script")"
+  # Latencies are this run's alone: drop the logs of an earlier run.
+  rm -f "$BENCH_WORK/logs/$sys".*
   if ! PGSSLMODE=disable "$PGBENCH" -n -M prepared -c "$clients" -j "$jobs" -T "$seconds" \
       -f "$script" --log --log-prefix="$BENCH_WORK/logs/$sys" \
       -h 127.0.0.1 -p "${PORT[$sys]}" -U prism prism >"$out" 2>&1; then

@@ -96,6 +96,11 @@ pub struct StartOptions {
     /// their nice value by that much instead (0 keeps it) [default: idle].
     #[arg(long, env = "PRISM_ANALYTICS_PRIORITY")]
     pub analytics_priority: Option<String>,
+    /// Threads that serve client connections, each a single-threaded
+    /// runtime that a connection stays on; 0 serves them on the node's main
+    /// runtime instead [default: number of CPUs].
+    #[arg(long, env = "PRISM_SQL_THREADS")]
+    pub sql_threads: Option<usize>,
 }
 
 /// A fully resolved node configuration.
@@ -123,6 +128,8 @@ pub struct NodeConfig {
     pub columnar_checkpoint: Duration,
     /// The analytics runtime's worker threads and memory pool.
     pub analytics: AnalyticsOptions,
+    /// Connection threads (0: connections share the main runtime).
+    pub sql_threads: usize,
 }
 
 impl StartOptions {
@@ -190,6 +197,9 @@ impl StartOptions {
                 memory_bytes: analytics_memory,
                 priority: analytics_priority,
             },
+            sql_threads: o
+                .sql_threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
             columnar_role,
             columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
             columnar_checkpoint: Duration::from_millis(o.columnar_checkpoint_ms.unwrap_or(5000)),
@@ -236,6 +246,7 @@ impl StartOptions {
             analytics_threads: self.analytics_threads.or(file.analytics_threads),
             analytics_memory_mb: self.analytics_memory_mb.or(file.analytics_memory_mb),
             analytics_priority: self.analytics_priority.or(file.analytics_priority),
+            sql_threads: self.sql_threads.or(file.sql_threads),
         }
     }
 }

@@ -25,7 +25,7 @@ use prismdb_columnar::{ColumnStore, ColumnarOptions};
 use prismdb_exec::{Engine, EngineOptions};
 use prismdb_raft::{LogStats, LogStore, Member, Replica, ReplicaConfig, node_id};
 use prismdb_rowstore::{Command, RowStore, StoreOptions};
-use prismdb_server::Metrics;
+use prismdb_server::{ConnectionThreads, Metrics};
 use replication::{ReplicatedLog, StoreApplier};
 use std::future::Future;
 use std::sync::Arc;
@@ -271,10 +271,14 @@ pub async fn run(
         wait_stop(stop_rx.clone()),
     ));
     let adapter = Arc::new(adapter::EngineAdapter::new(node.engine.clone()));
+    let threads = Arc::new(
+        ConnectionThreads::start(config.sql_threads).context("starting connection threads")?,
+    );
     let pg_task = tokio::spawn(prismdb_server::serve(
         adapter,
         pg,
         metrics,
+        threads.clone(),
         wait_stop(stop_rx),
     ));
     shutdown.await;
@@ -282,6 +286,8 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = pg_task.await;
     let _ = http_task.await;
+    // Ends the connections still open; joining the threads blocks.
+    let _ = tokio::task::spawn_blocking(move || drop(threads)).await;
     node.shutdown().await;
     Ok(())
 }

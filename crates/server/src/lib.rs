@@ -11,6 +11,7 @@
 //! * [`params`] — Bind parameters into [`prismdb_common::Value`]s.
 //! * [`sqlstate`] — [`prismdb_common::Error`] into SQLSTATE codes.
 //! * [`metrics`] — connection, statement and error metrics.
+//! * [`threads`] — the single-threaded runtimes connections run on.
 pub mod encode;
 pub mod format;
 pub mod handler;
@@ -18,9 +19,11 @@ pub mod metrics;
 pub mod params;
 pub mod server;
 pub mod sqlstate;
+pub mod threads;
 pub mod types;
 
 pub use handler::*;
 pub use metrics::Metrics;
 pub use server::{SERVER_VERSION, serve};
 pub use sqlstate::sqlstate;
+pub use threads::ConnectionThreads;

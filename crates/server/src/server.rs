@@ -17,6 +17,7 @@ use crate::handler::{QueryResult, Rows, SqlEngine, SqlSession, StartupParams, Tx
 use crate::metrics::Metrics;
 use crate::params::decode_params;
 use crate::sqlstate::{error_info, fatal_error_info, sqlstate, to_pgwire, wire_error};
+use crate::threads::ConnectionThreads;
 use crate::types::{self, column_formats, param_oid, param_type_hint};
 use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
@@ -51,18 +52,20 @@ use std::fmt::Debug;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 
 /// The `server_version` reported to clients; drivers parse the leading number.
 pub const SERVER_VERSION: &str = "15.0 (PrismDB)";
 
 /// Accepts PostgreSQL clients on `listener` until `shutdown` completes, each
-/// connection on its own task with its own engine session. Connections open
-/// at shutdown keep running until their clients leave.
+/// connection on its own task with its own engine session, spread over
+/// `threads` (see [`ConnectionThreads`]). Connections open at shutdown keep
+/// running until their clients leave or `threads` is dropped.
 pub async fn serve<E, F>(
     engine: Arc<E>,
     listener: TcpListener,
     metrics: Arc<Metrics>,
+    threads: Arc<ConnectionThreads>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
@@ -81,7 +84,30 @@ where
             accepted = listener.accept() => match accepted {
                 Ok((socket, peer)) => {
                     let shared = shared.clone();
-                    tokio::spawn(async move {
+                    // A socket is registered with the I/O driver of the
+                    // runtime that accepted it; one that moves to a
+                    // connection thread is registered again there.
+                    let socket = match threads.is_empty() {
+                        true => Socket::Here(socket),
+                        false => match socket.into_std() {
+                            Ok(s) => Socket::Moving(s),
+                            Err(e) => {
+                                tracing::warn!(%peer, "could not hand the connection over: {e}");
+                                continue;
+                            }
+                        },
+                    };
+                    threads.spawn(async move {
+                        let socket = match socket {
+                            Socket::Here(s) => s,
+                            Socket::Moving(s) => match TcpStream::from_std(s) {
+                                Ok(s) => s,
+                                Err(e) => {
+                                    tracing::warn!(%peer, "could not register the connection: {e}");
+                                    return;
+                                }
+                            },
+                        };
                         shared.metrics.connection_opened();
                         let _open = OpenConnection(shared.metrics.clone());
                         let handlers = Handlers(Arc::new(Connection::new(shared)));
@@ -99,6 +125,14 @@ where
         }
     }
     Ok(())
+}
+
+/// An accepted socket on its way to the task that serves it.
+enum Socket {
+    /// Served on the runtime that accepted it.
+    Here(TcpStream),
+    /// Deregistered, to be registered with a connection thread's runtime.
+    Moving(std::net::TcpStream),
 }
 
 /// Decrements the open-connection gauge when a connection task ends, however it ends.

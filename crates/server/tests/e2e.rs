@@ -14,7 +14,8 @@ use bytes::{Buf, BufMut, BytesMut};
 use futures::stream;
 use prismdb_common::{Error, Result, Value};
 use prismdb_server::{
-    Metrics, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState, serve,
+    ConnectionThreads, Metrics, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState,
+    serve,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -288,6 +289,8 @@ impl TestServer {
             Arc::new(FakeEngine),
             listener,
             metrics.clone(),
+            // Connections on threads of their own, as a node serves them.
+            Arc::new(ConnectionThreads::start(2).unwrap()),
             stopped,
         ));
         TestServer {
