@@ -82,7 +82,22 @@ pub struct Session {
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.
-const AUTOCOMMIT_RETRIES: usize = 32;
+const AUTOCOMMIT_RETRIES: usize = 64;
+
+/// Waits before retry `attempt` of an autocommit statement that lost a
+/// write conflict. The first retries only yield; later ones sleep a random
+/// time below a bound that doubles per attempt (up to 16 ms), so that two
+/// sessions updating the same row from different threads stop arriving in
+/// the same group-commit entry, where the same one would lose every time.
+async fn autocommit_backoff(attempt: usize) {
+    if attempt <= 2 {
+        tokio::task::yield_now().await;
+        return;
+    }
+    let bound_us = 250u64 << (attempt - 3).min(6);
+    let wait = Duration::from_micros(fastrand::u64(0..=bound_us));
+    tokio::time::sleep(wait).await;
+}
 
 impl Session {
     pub(crate) fn new(
@@ -359,7 +374,7 @@ impl Session {
                 Ok(_) => return Ok(out),
                 Err(Error::SerializationFailure(_)) if attempt < AUTOCOMMIT_RETRIES => {
                     attempt += 1;
-                    tokio::task::yield_now().await;
+                    autocommit_backoff(attempt).await;
                 }
                 Err(e) => return Err(e),
             }

@@ -17,6 +17,7 @@
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
+use std::time::Duration;
 use tokio::runtime::{Builder, Handle};
 use tokio::sync::oneshot;
 
@@ -46,9 +47,10 @@ impl ConnectionThreads {
                 .name(format!("prism-sql-{i}"))
                 .spawn(move || {
                     // Runs the thread's connections until told to stop (or
-                    // the owner is gone); dropping the runtime then ends
-                    // whatever connections are left.
+                    // the owner is gone), then ends whatever connections are
+                    // left, waiting a little for blocking work they started.
                     let _ = runtime.block_on(stopped);
+                    runtime.shutdown_timeout(Duration::from_secs(5));
                 })?;
             workers.push(Worker {
                 handle,
