@@ -98,10 +98,16 @@ pub struct StartOptions {
     pub analytics_priority: Option<String>,
     /// Threads that serve client connections, each a single-threaded
     /// runtime that a connection stays on; 0 serves them on the node's main
-    /// runtime instead [default: number of CPUs].
+    /// runtime instead [default: 4 per CPU].
     #[arg(long, env = "PRISM_SQL_THREADS")]
     pub sql_threads: Option<usize>,
 }
+
+/// Default connection threads per CPU. More threads than cores lets the
+/// kernel balance busy connections across cores (a connection never moves
+/// between threads); measured on 2 cores with 8 clients, 4 per CPU served
+/// point lookups about 10% faster than 1 per CPU.
+const SQL_THREADS_PER_CPU: usize = 4;
 
 /// A fully resolved node configuration.
 #[derive(Debug, Clone)]
@@ -197,9 +203,9 @@ impl StartOptions {
                 memory_bytes: analytics_memory,
                 priority: analytics_priority,
             },
-            sql_threads: o
-                .sql_threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+            sql_threads: o.sql_threads.unwrap_or_else(|| {
+                SQL_THREADS_PER_CPU * std::thread::available_parallelism().map_or(1, |n| n.get())
+            }),
             columnar_role,
             columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
             columnar_checkpoint: Duration::from_millis(o.columnar_checkpoint_ms.unwrap_or(5000)),

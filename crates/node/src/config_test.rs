@@ -123,3 +123,25 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
         assert!(bad.resolve().is_err());
     }
 }
+
+#[test]
+fn sql_threads_default_to_four_per_cpu_and_take_zero() {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert_eq!(
+        StartOptions::default().resolve().unwrap().sql_threads,
+        4 * cpus
+    );
+    let c = StartOptions {
+        sql_threads: Some(0),
+        ..Default::default()
+    };
+    assert_eq!(c.resolve().unwrap().sql_threads, 0);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prism.toml");
+    std::fs::write(&path, "sql-threads = 3\n").unwrap();
+    let c = StartOptions {
+        config: Some(path),
+        ..Default::default()
+    };
+    assert_eq!(c.resolve().unwrap().sql_threads, 3);
+}
