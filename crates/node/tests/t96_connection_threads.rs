@@ -25,15 +25,20 @@ fn threads_named(pid: u32, prefix: &str) -> Vec<String> {
     names
 }
 
+/// A node with `--sql-threads n`.
+async fn start(n: &str) -> TestServer {
+    TestServer::start_with_args(BIN, &["--fsync", "false", "--sql-threads", n])
+        .await
+        .expect("start prismdb")
+}
+
 async fn one_i64(client: &Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_spread_over_sql_threads_and_behave_alike() {
-    let server = TestServer::start_with_args(BIN, &["--fsync", "false", "--sql-threads", "3"])
-        .await
-        .expect("start prismdb");
+    let server = start("3").await;
     #[cfg(target_os = "linux")]
     assert_eq!(
         threads_named(server.pid().unwrap(), "prism-sql-"),
@@ -112,9 +117,7 @@ async fn connections_spread_over_sql_threads_and_behave_alike() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zero_sql_threads_serve_connections_on_the_main_runtime() {
-    let server = TestServer::start_with_args(BIN, &["--fsync", "false", "--sql-threads", "0"])
-        .await
-        .expect("start prismdb");
+    let server = start("0").await;
     #[cfg(target_os = "linux")]
     assert!(threads_named(server.pid().unwrap(), "prism-sql-").is_empty());
     let c = server.connect("prism").await.expect("connect");

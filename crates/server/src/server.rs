@@ -87,15 +87,16 @@ where
                     // A socket is registered with the I/O driver of the
                     // runtime that accepted it; one that moves to a
                     // connection thread is registered again there.
-                    let socket = match threads.is_empty() {
-                        true => Socket::Here(socket),
-                        false => match socket.into_std() {
+                    let socket = if threads.is_empty() {
+                        Socket::Here(socket)
+                    } else {
+                        match socket.into_std() {
                             Ok(s) => Socket::Moving(s),
                             Err(e) => {
                                 tracing::warn!(%peer, "could not hand the connection over: {e}");
                                 continue;
                             }
-                        },
+                        }
                     };
                     threads.spawn(async move {
                         let socket = match socket {
