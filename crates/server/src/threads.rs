@@ -64,11 +64,6 @@ impl ConnectionThreads {
         })
     }
 
-    /// How many connection threads there are.
-    pub fn len(&self) -> usize {
-        self.workers.len()
-    }
-
     /// Whether connections run on the accepting runtime.
     pub fn is_empty(&self) -> bool {
         self.workers.is_empty()
@@ -76,7 +71,7 @@ impl ConnectionThreads {
 
     /// The runtime the next connection goes to; `None` means the current
     /// one.
-    pub fn next_handle(&self) -> Option<&Handle> {
+    fn next_handle(&self) -> Option<&Handle> {
         if self.workers.is_empty() {
             return None;
         }
