@@ -14,7 +14,13 @@ use prismdb_common::{Error, Result, Value};
 use std::sync::Arc;
 
 /// Builds one Arrow array from the `idx`-th value of each row.
-pub fn build_array<'a>(ty: &SqlType, values: impl Iterator<Item = &'a Value>) -> Result<ArrayRef> {
+pub fn build_array<'a>(
+    ty: &SqlType,
+    values: impl ExactSizeIterator<Item = &'a Value>,
+) -> Result<ArrayRef> {
+    // Builders sized to the values: a default builder reserves 1,024 slots,
+    // which a one-row result would allocate, zero and free for nothing.
+    let n = values.len();
     macro_rules! build {
         ($builder:expr, $($pat:pat => $v:expr),+) => {{
             let mut b = $builder;
@@ -29,16 +35,16 @@ pub fn build_array<'a>(ty: &SqlType, values: impl Iterator<Item = &'a Value>) ->
         }};
     }
     Ok(match ty {
-        SqlType::Bool => build!(BooleanBuilder::new(), Value::Bool(v) => *v),
-        SqlType::Int16 => build!(Int16Builder::new(), Value::Int16(v) => *v),
-        SqlType::Int32 => build!(Int32Builder::new(), Value::Int32(v) => *v),
-        SqlType::Int64 => build!(Int64Builder::new(), Value::Int64(v) => *v),
-        SqlType::Float32 => build!(Float32Builder::new(), Value::Float32(v) => *v),
-        SqlType::Float64 => build!(Float64Builder::new(), Value::Float64(v) => *v),
+        SqlType::Bool => build!(BooleanBuilder::with_capacity(n), Value::Bool(v) => *v),
+        SqlType::Int16 => build!(Int16Builder::with_capacity(n), Value::Int16(v) => *v),
+        SqlType::Int32 => build!(Int32Builder::with_capacity(n), Value::Int32(v) => *v),
+        SqlType::Int64 => build!(Int64Builder::with_capacity(n), Value::Int64(v) => *v),
+        SqlType::Float32 => build!(Float32Builder::with_capacity(n), Value::Float32(v) => *v),
+        SqlType::Float64 => build!(Float64Builder::with_capacity(n), Value::Float64(v) => *v),
         SqlType::Numeric {
             precision, scale, ..
         } => {
-            let mut b = Decimal128Builder::new();
+            let mut b = Decimal128Builder::with_capacity(n);
             for value in values {
                 match value {
                     Value::Decimal(v, s) => b.append_value(rescale(*v, *s, *scale)),
@@ -57,13 +63,13 @@ pub fn build_array<'a>(ty: &SqlType, values: impl Iterator<Item = &'a Value>) ->
             )
         }
         SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => {
-            build!(StringBuilder::new(), Value::Text(v) => v.as_str())
+            build!(StringBuilder::with_capacity(n, n * 16), Value::Text(v) => v.as_str())
         }
-        SqlType::Bytea => build!(BinaryBuilder::new(), Value::Bytes(v) => v.as_slice()),
-        SqlType::Date => build!(Date32Builder::new(), Value::Date(v) => *v),
-        SqlType::Timestamp => build!(TimestampMicrosecondBuilder::new(), Value::Timestamp(v) => *v),
+        SqlType::Bytea => build!(BinaryBuilder::with_capacity(n, n * 16), Value::Bytes(v) => v.as_slice()),
+        SqlType::Date => build!(Date32Builder::with_capacity(n), Value::Date(v) => *v),
+        SqlType::Timestamp => build!(TimestampMicrosecondBuilder::with_capacity(n), Value::Timestamp(v) => *v),
         SqlType::TimestampTz => {
-            let mut b = TimestampMicrosecondBuilder::new().with_timezone("+00:00");
+            let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("+00:00");
             for value in values {
                 match value {
                     Value::TimestampTz(v) => b.append_value(*v),

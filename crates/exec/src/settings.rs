@@ -82,6 +82,30 @@ pub enum ReadEngines {
 pub struct Settings {
     values: BTreeMap<String, String>,
     changed: Vec<(String, String)>,
+    /// The settings every statement reads, parsed once per change.
+    parsed: Parsed,
+}
+
+/// The values of the settings every statement consults, kept parsed so a
+/// statement reads fields rather than looking up and parsing strings.
+#[derive(Debug, Clone, Copy)]
+struct Parsed {
+    read_engines: ReadEngines,
+    columnar_max_wait_ms: u64,
+    max_replica_lag_ms: u64,
+    statement_timeout_ms: u64,
+}
+
+impl Default for Parsed {
+    /// The defaults in [`KNOWN`].
+    fn default() -> Self {
+        Parsed {
+            read_engines: ReadEngines::Auto,
+            columnar_max_wait_ms: 1000,
+            max_replica_lag_ms: 1000,
+            statement_timeout_ms: 0,
+        }
+    }
 }
 
 pub type SharedSettings = Arc<RwLock<Settings>>;
@@ -141,6 +165,7 @@ impl Settings {
             self.changed.push((shown, value.clone()));
         }
         self.values.insert(key, value);
+        self.reparse();
         Ok(())
     }
 
@@ -154,6 +179,7 @@ impl Settings {
         if let Some((shown, default, true)) = known(name) {
             self.changed.push((shown.to_string(), default.to_string()));
         }
+        self.reparse();
         Ok(())
     }
 
@@ -188,42 +214,47 @@ impl Settings {
 
     /// Which engines table scans may read (`prism.read_engines`).
     pub fn read_engines(&self) -> ReadEngines {
-        match self.get("prism.read_engines").as_deref() {
-            Ok("row") => ReadEngines::Row,
-            Ok("columnar") => ReadEngines::Columnar,
-            _ => ReadEngines::Auto,
-        }
+        self.parsed.read_engines
     }
 
     /// How long a scan waits for a columnar replica to reach its read
     /// index before it reads the row store instead
     /// (`prism.columnar_max_wait`).
     pub fn columnar_max_wait(&self) -> std::time::Duration {
-        let ms = self
-            .get("prism.columnar_max_wait")
-            .ok()
-            .and_then(|v| parse_duration_ms(&v))
-            .unwrap_or(1000);
-        std::time::Duration::from_millis(ms)
+        std::time::Duration::from_millis(self.parsed.columnar_max_wait_ms)
     }
 
     /// How far behind a columnar replica may be and still serve a scan
     /// (`prism.max_replica_lag`); a replica further behind is skipped.
     pub fn max_replica_lag(&self) -> std::time::Duration {
-        let ms = self
-            .get("prism.max_replica_lag")
-            .ok()
-            .and_then(|v| parse_duration_ms(&v))
-            .unwrap_or(1000);
-        std::time::Duration::from_millis(ms)
+        std::time::Duration::from_millis(self.parsed.max_replica_lag_ms)
     }
 
     /// `statement_timeout` in milliseconds (0 = none).
     pub fn statement_timeout_ms(&self) -> u64 {
-        self.get("statement_timeout")
-            .ok()
-            .and_then(|v| parse_duration_ms(&v))
-            .unwrap_or(0)
+        self.parsed.statement_timeout_ms
+    }
+
+    /// Parses the statement-wide settings again after a change.
+    fn reparse(&mut self) {
+        let defaults = Parsed::default();
+        let ms = |name: &str, default: u64| {
+            self.get(name)
+                .ok()
+                .and_then(|v| parse_duration_ms(&v))
+                .unwrap_or(default)
+        };
+        let parsed = Parsed {
+            read_engines: match self.get("prism.read_engines").as_deref() {
+                Ok("row") => ReadEngines::Row,
+                Ok("columnar") => ReadEngines::Columnar,
+                _ => ReadEngines::Auto,
+            },
+            columnar_max_wait_ms: ms("prism.columnar_max_wait", defaults.columnar_max_wait_ms),
+            max_replica_lag_ms: ms("prism.max_replica_lag", defaults.max_replica_lag_ms),
+            statement_timeout_ms: ms("statement_timeout", defaults.statement_timeout_ms),
+        };
+        self.parsed = parsed;
     }
 }
 

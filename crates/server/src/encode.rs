@@ -89,9 +89,11 @@ impl ResultEncoder {
         let field_count = self.columns.len() as i16;
         let mut buf = BytesMut::new();
         out.reserve(rows.len());
-        for row in rows {
+        for row in rows.clone() {
             if buf.capacity() - buf.len() < 1024 {
-                buf.reserve(64 * 1024);
+                // Room for the rest of the rows at a guessed 64 bytes each,
+                // in chunks of at most 64 KiB (rows that need more grow it).
+                buf.reserve(((rows.end - row) * 64).clamp(256, 64 * 1024));
             }
             for ((column, spec), nulls) in columns.iter().zip(&self.columns).zip(&nulls) {
                 if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
