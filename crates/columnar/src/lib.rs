@@ -12,7 +12,9 @@
 //!   compaction, restoring from disk.
 //! * [`persist`] — Parquet segment files and the manifest.
 //! * [`store`] — all replicas of a node: hosting, builds from the row store,
-//!   reads as of an index, checkpoints, the memory bound.
+//!   the apply thread, reads as of an index, checkpoints, the memory bound.
+//! * [`queue`] — work submitted to the apply thread, its overflow, and the
+//!   lag it makes.
 //! * [`scan`] — the DataFusion execution plan reading a replica.
 //!
 //! This crate knows nothing of the row store or the log: the node feeds it
@@ -20,6 +22,7 @@
 //! from.
 
 pub mod persist;
+pub mod queue;
 pub mod replica;
 pub mod scan;
 pub mod segment;

@@ -1,9 +1,13 @@
 //! All columnar replicas of one node: which tables it hosts, applying log
 //! entries, builds, reads as of an index, checkpoints and the memory bound.
 //!
-//! The node calls [`ColumnStore::apply`] with every applied log entry right
-//! after the row store applied it, so a replica's applied index is the row
-//! store's. Which tables this node hosts follows from the catalog (each
+//! The node [submits](ColumnStore::submit) every batch of log entries right
+//! after the row store applied it and goes on; the `columnar-apply` thread
+//! applies them in log order (see [`crate::queue`]), so the replicas'
+//! applied index trails the row store's by the time that takes — their
+//! lag, which the router weighs. The thread can be paused and resumed
+//! ([`ColumnStore::pause`]); meanwhile reads that need newer entries wait or
+//! go to the row store. Which tables this node hosts follows from the catalog (each
 //! table's replica count) and the [`Hosting`] the node reports: the members
 //! that may host replicas. A replica added by DDL, changed by a schema change
 //! or found stale on disk is (re)built by a background thread from a pinned
@@ -19,15 +23,16 @@
 //! otherwise it rebuilds.
 
 use crate::persist;
+use crate::queue::{ApplyQueue, Work};
 use crate::replica::{Phase, Replica, ReplicaState, RowChange, same_layout};
 use crate::segment::Segment;
 use datafusion::arrow::array::RecordBatch;
 use datafusion::arrow::datatypes::SchemaRef;
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, RwLock};
 use prismdb_catalog::{Catalog, Table};
 use prismdb_common::{Result, TableId, Version};
 use std::any::Any;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -72,6 +77,9 @@ pub struct ColumnarOptions {
     pub memory_bytes: usize,
     /// How often a changed replica writes a checkpoint.
     pub checkpoint_every: Duration,
+    /// Row changes the apply queue holds; past this, queued changes are
+    /// dropped and their tables rebuilt from the row store.
+    pub queue_changes: usize,
 }
 
 impl Default for ColumnarOptions {
@@ -79,6 +87,7 @@ impl Default for ColumnarOptions {
         ColumnarOptions {
             memory_bytes: 2 << 30,
             checkpoint_every: Duration::from_secs(5),
+            queue_changes: 1 << 20,
         }
     }
 }
@@ -185,7 +194,10 @@ pub struct ColumnStore {
     catalog: RwLock<Arc<Catalog>>,
     hosting: RwLock<Hosting>,
     applied: tokio::sync::watch::Sender<Version>,
-    last_applied_at: Mutex<Instant>,
+    /// Submitted work the apply thread has not done yet.
+    queue: Mutex<ApplyQueue>,
+    queue_changed: Condvar,
+    paused: AtomicBool,
     reads: Arc<Mutex<BTreeMap<Version, usize>>>,
     /// Per table, the row-store snapshot of its last checkpoint, pinned.
     gc_pins: Mutex<HashMap<TableId, Box<dyn Any + Send + Sync>>>,
@@ -238,19 +250,21 @@ impl ColumnStore {
         let applied = source.applied();
         Ok(Arc::new(ColumnStore {
             dir: dir.to_path_buf(),
-            opts,
             source,
             replicas: RwLock::new(BTreeMap::new()),
             restored: Mutex::new(restored),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             hosting: RwLock::new(Hosting::default()),
             applied: tokio::sync::watch::channel(applied).0,
-            last_applied_at: Mutex::new(Instant::now()),
+            queue: Mutex::new(ApplyQueue::new(opts.queue_changes.max(1))),
+            queue_changed: Condvar::new(),
+            paused: AtomicBool::new(false),
             reads: Arc::new(Mutex::new(BTreeMap::new())),
             gc_pins: Mutex::new(HashMap::new()),
             last_checkpoint: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
             started: AtomicBool::new(false),
+            opts,
         }))
     }
 
@@ -259,9 +273,19 @@ impl ColumnStore {
     pub fn start(self: &Arc<Self>, catalog: Arc<Catalog>, hosting: Hosting) {
         *self.catalog.write() = catalog;
         *self.hosting.write() = hosting;
+        // Work submitted before now is reflected in the row store the
+        // replicas start (or catch up) from.
+        self.queue.lock().clear();
         self.applied.send_replace(self.source.applied());
         self.started.store(true, Ordering::Release);
         self.reconcile();
+        let store = Arc::downgrade(self);
+        let spawned = std::thread::Builder::new()
+            .name("columnar-apply".into())
+            .spawn(move || apply_loop(store));
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the columnar apply thread: {e}");
+        }
         let store = Arc::downgrade(self);
         let _ = std::thread::Builder::new()
             .name("columnar-maint".into())
@@ -280,8 +304,95 @@ impl ColumnStore {
     /// Stops background work (builds stop at their next step).
     pub fn stop(&self) {
         self.stopped.store(true, Ordering::Release);
+        self.queue_changed.notify_all();
         for r in self.replicas.read().values() {
             r.state.write().generation += 1;
+        }
+    }
+
+    /// Hands the replicas the entries the row store just applied, up to
+    /// index `through` (entries without changes for this node may be left
+    /// out), for the apply thread. Never waits.
+    pub fn submit(&self, entries: Vec<ApplyEntry>, through: Version) {
+        let overflow = self
+            .queue
+            .lock()
+            .push(Work::Entries { entries, through }, Instant::now());
+        if let Some(tables) = overflow {
+            tracing::warn!(
+                "columnar apply queue is full ({} changes{}): dropping the queued changes of tables {tables:?}, which will be rebuilt from the row store",
+                self.opts.queue_changes,
+                if self.is_paused() {
+                    ", apply paused"
+                } else {
+                    ""
+                }
+            );
+        }
+        self.queue_changed.notify_one();
+    }
+
+    /// Stops applying log entries to this node's replicas until
+    /// [`resume`](Self::resume); entries queue meanwhile (see
+    /// [`crate::queue`]). Returns false if already paused.
+    pub fn pause(&self) -> bool {
+        let was = self.paused.swap(true, Ordering::AcqRel);
+        if !was {
+            tracing::info!("columnar apply paused");
+        }
+        !was
+    }
+
+    /// Applies what queued while paused, and goes on. Returns false if not
+    /// paused.
+    pub fn resume(&self) -> bool {
+        let was = self.paused.swap(false, Ordering::AcqRel);
+        if was {
+            tracing::info!("columnar apply resumed");
+        }
+        self.queue_changed.notify_all();
+        was
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.paused.load(Ordering::Acquire)
+    }
+
+    /// How many times the apply queue overflowed (tables were rebuilt
+    /// instead).
+    pub fn queue_overflows(&self) -> u64 {
+        self.queue.lock().overflows()
+    }
+
+    /// How long the oldest entry the replicas have not applied yet has
+    /// waited (zero when they are caught up).
+    fn lag(&self) -> Duration {
+        self.queue
+            .lock()
+            .oldest()
+            .map(|t| t.elapsed())
+            .unwrap_or_default()
+    }
+
+    /// Does one piece of queued work (on the apply thread).
+    fn run(self: &Arc<Self>, work: Work) {
+        match work {
+            Work::Entries { entries, through } => {
+                self.apply(entries);
+                self.advance(through);
+            }
+            Work::Rebuild(tables) => self.rebuild_tables(&tables),
+            Work::Reset { catalog, at } => self.reset_now(catalog, at),
+        }
+    }
+
+    fn rebuild_tables(self: &Arc<Self>, tables: &BTreeSet<TableId>) {
+        let replicas: Vec<_> = {
+            let map = self.replicas.read();
+            tables.iter().filter_map(|t| map.get(t).cloned()).collect()
+        };
+        for r in replicas {
+            self.rebuild(&r);
         }
     }
 
@@ -314,9 +425,15 @@ impl ColumnStore {
     }
 
     /// Applies log entries, in order, after the row store applied them.
+    /// Entries at or below the applied index are already reflected (a
+    /// start or reset took the replicas past them) and are skipped.
     pub fn apply(self: &Arc<Self>, entries: Vec<ApplyEntry>) {
         let mut last = None;
+        let applied = self.applied();
         for entry in entries {
+            if entry.index <= applied {
+                continue;
+            }
             last = Some(entry.index);
             if let Some(catalog) = entry.catalog {
                 *self.catalog.write() = catalog;
@@ -351,14 +468,21 @@ impl ColumnStore {
                 false
             }
         });
-        *self.last_applied_at.lock() = Instant::now();
     }
 
     /// The row store was replaced wholesale (a log snapshot was installed):
-    /// every replica catches up from its own position or rebuilds.
-    pub fn reset_source(self: &Arc<Self>, catalog: Arc<Catalog>) {
+    /// once the work queued before it is done, every replica rebuilds.
+    pub fn reset_source(&self, catalog: Arc<Catalog>) {
+        let at = self.source.applied();
+        self.queue
+            .lock()
+            .push(Work::Reset { catalog, at }, Instant::now());
+        self.queue_changed.notify_one();
+    }
+
+    fn reset_now(self: &Arc<Self>, catalog: Arc<Catalog>, at: Version) {
         *self.catalog.write() = catalog;
-        self.advance(self.source.applied());
+        self.advance(at);
         let replicas: Vec<_> = self.replicas.read().values().cloned().collect();
         for r in replicas {
             self.rebuild(&r);
@@ -643,7 +767,7 @@ impl ColumnStore {
         } else if self.applied() >= at {
             Ok(Duration::ZERO)
         } else {
-            Ok(self.last_applied_at.lock().elapsed())
+            Ok(self.lag())
         })
     }
 
@@ -668,7 +792,7 @@ impl ColumnStore {
                         let ms = if behind == 0 {
                             0
                         } else {
-                            self.last_applied_at.lock().elapsed().as_millis() as u64
+                            self.lag().as_millis() as u64
                         };
                         (true, applied, ms)
                     }
@@ -826,5 +950,31 @@ impl ColumnStore {
                 tracing::warn!("checkpoint of columnar table {}: {e}", r.table_id);
             }
         }
+    }
+}
+
+/// The `columnar-apply` thread: does the queued work in order, unless
+/// paused, until the store stops or is gone.
+fn apply_loop(store: std::sync::Weak<ColumnStore>) {
+    while let Some(store) = store.upgrade() {
+        let work = {
+            let mut queue = store.queue.lock();
+            if store.stopped.load(Ordering::Acquire) {
+                return;
+            }
+            if queue.is_empty() || store.is_paused() {
+                // Bounded, so that a store dropped without stop() ends
+                // the thread too.
+                store
+                    .queue_changed
+                    .wait_for(&mut queue, Duration::from_millis(200));
+                continue;
+            }
+            queue.take()
+        };
+        for w in work {
+            store.run(w);
+        }
+        store.queue.lock().done();
     }
 }

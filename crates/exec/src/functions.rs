@@ -1,6 +1,9 @@
 //! PostgreSQL functions clients call at start-up and dashboards rely on,
 //! registered per session: `version()`, `current_setting(name)`,
-//! `current_database()`, `current_schema()`, `pg_backend_pid()`.
+//! `current_database()`, `current_schema()`, `pg_backend_pid()`; and the
+//! controls of this node's columnar apply, after PostgreSQL's
+//! `pg_wal_replay_pause()` family: `prism_columnar_apply_pause()`,
+//! `prism_columnar_apply_resume()`, `prism_columnar_apply_paused()`.
 
 use crate::settings::{SERVER_VERSION, SharedSettings};
 use datafusion::arrow::array::{Array, StringArray};
@@ -8,6 +11,7 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use prismdb_columnar::ColumnStore;
 use std::sync::Arc;
 
 fn constant(name: &str, value: String) -> ScalarUDF {
@@ -90,5 +94,29 @@ pub fn session_functions(settings: SharedSettings, database: &str, pid: i32) -> 
             prismdb_catalog::DEFAULT_SCHEMA.to_string(),
         ),
         pid_udf,
+    ]
+}
+
+/// A function of no arguments returning a boolean, evaluated when called.
+fn action(name: &str, f: impl Fn() -> bool + Send + Sync + 'static) -> ScalarUDF {
+    create_udf(
+        name,
+        vec![],
+        DataType::Boolean,
+        Volatility::Volatile,
+        Arc::new(move |_| Ok(ColumnarValue::Scalar(ScalarValue::Boolean(Some(f()))))),
+    )
+}
+
+/// Controls of this node's columnar apply thread: pausing it lets the
+/// replicas fall behind the log (reads then wait for them or, past
+/// `prism.max_replica_lag`, use the row store) until it is resumed. Pause
+/// and resume return whether they changed anything.
+pub fn columnar_functions(columnar: Arc<ColumnStore>) -> Vec<ScalarUDF> {
+    let (pause, resume, paused) = (columnar.clone(), columnar.clone(), columnar);
+    vec![
+        action("prism_columnar_apply_pause", move || pause.pause()),
+        action("prism_columnar_apply_resume", move || resume.resume()),
+        action("prism_columnar_apply_paused", move || paused.is_paused()),
     ]
 }

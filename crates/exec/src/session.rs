@@ -1,7 +1,7 @@
 //! [`Session`]: one client connection's settings, transaction and planner.
 
 use crate::Engine;
-use crate::functions::session_functions;
+use crate::functions::{columnar_functions, session_functions};
 use crate::provider::ScanContext;
 use crate::schema::{PlanHints, PrismCatalog, PrismCatalogList, PrismSchema, SchemaState};
 use crate::settings::{Settings, SharedSettings};
@@ -144,7 +144,11 @@ impl Session {
             .build();
         state.add_analyzer_rule(Arc::new(crate::analyzer::RoundingCasts));
         state.add_analyzer_rule(Arc::new(crate::analyzer::CheckedIntegerArithmetic));
-        for udf in session_functions(settings.clone(), database, pid) {
+        let columnar = engine.columnar().cloned();
+        let udfs = session_functions(settings.clone(), database, pid)
+            .into_iter()
+            .chain(columnar.into_iter().flat_map(columnar_functions));
+        for udf in udfs {
             state
                 .register_udf(Arc::new(udf))
                 .map_err(prismdb_sql::error::from_datafusion)?;

@@ -55,8 +55,9 @@ impl RowSource for StoreSource {
     }
 }
 
-/// Hands the entries the row store just applied to the replicas: for each
-/// accepted commit, its new catalog and the row changes of hosted tables.
+/// Hands the entries the row store just applied to the replicas' apply
+/// queue: for each accepted commit, its new catalog and the row changes of
+/// hosted tables.
 pub fn feed(
     columnar: &Arc<ColumnStore>,
     entries: &[(u64, Option<&Command>)],
@@ -94,9 +95,8 @@ pub fn feed(
             changes: changes.into_iter().collect(),
         });
     }
-    columnar.apply(out);
     if let Some((last, _)) = entries.last() {
-        columnar.advance(*last);
+        columnar.submit(out, *last);
     }
     Ok(())
 }

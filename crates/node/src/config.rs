@@ -83,6 +83,11 @@ pub struct StartOptions {
     /// [default: 5000].
     #[arg(long)]
     pub columnar_checkpoint_ms: Option<u64>,
+    /// Row changes waiting for the columnar apply thread before the queued
+    /// ones are dropped and their tables rebuilt from the row store
+    /// [default: 1048576].
+    #[arg(long)]
+    pub columnar_queue_changes: Option<usize>,
     /// Worker threads that run analytical (planned) queries, apart from
     /// the threads serving connections [default: number of CPUs].
     #[arg(long, env = "PRISM_ANALYTICS_THREADS")]
@@ -132,6 +137,7 @@ pub struct NodeConfig {
     pub columnar_role: bool,
     pub columnar_memory: usize,
     pub columnar_checkpoint: Duration,
+    pub columnar_queue_changes: usize,
     /// The analytics runtime's worker threads and memory pool.
     pub analytics: AnalyticsOptions,
     /// Connection threads (0: connections share the main runtime).
@@ -209,6 +215,7 @@ impl StartOptions {
             columnar_role,
             columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
             columnar_checkpoint: Duration::from_millis(o.columnar_checkpoint_ms.unwrap_or(5000)),
+            columnar_queue_changes: o.columnar_queue_changes.unwrap_or(1 << 20).max(1),
             name,
             data_dir: o.data_dir.unwrap_or_else(|| "./prism-data".into()),
             listen: o.listen.unwrap_or(([127, 0, 0, 1], 5433).into()),
@@ -249,6 +256,7 @@ impl StartOptions {
             role: self.role.or(file.role),
             columnar_memory_mb: self.columnar_memory_mb.or(file.columnar_memory_mb),
             columnar_checkpoint_ms: self.columnar_checkpoint_ms.or(file.columnar_checkpoint_ms),
+            columnar_queue_changes: self.columnar_queue_changes.or(file.columnar_queue_changes),
             analytics_threads: self.analytics_threads.or(file.analytics_threads),
             analytics_memory_mb: self.analytics_memory_mb.or(file.analytics_memory_mb),
             analytics_priority: self.analytics_priority.or(file.analytics_priority),

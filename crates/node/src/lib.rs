@@ -69,6 +69,7 @@ impl Node {
             ColumnarOptions {
                 memory_bytes: config.columnar_memory,
                 checkpoint_every: config.columnar_checkpoint,
+                queue_changes: config.columnar_queue_changes,
             },
             Arc::new(columnar::StoreSource(store.clone())),
         )?;
