@@ -65,9 +65,13 @@ pub fn build_array<'a>(
         SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => {
             build!(StringBuilder::with_capacity(n, n * 16), Value::Text(v) => v.as_str())
         }
-        SqlType::Bytea => build!(BinaryBuilder::with_capacity(n, n * 16), Value::Bytes(v) => v.as_slice()),
+        SqlType::Bytea => {
+            build!(BinaryBuilder::with_capacity(n, n * 16), Value::Bytes(v) => v.as_slice())
+        }
         SqlType::Date => build!(Date32Builder::with_capacity(n), Value::Date(v) => *v),
-        SqlType::Timestamp => build!(TimestampMicrosecondBuilder::with_capacity(n), Value::Timestamp(v) => *v),
+        SqlType::Timestamp => {
+            build!(TimestampMicrosecondBuilder::with_capacity(n), Value::Timestamp(v) => *v)
+        }
         SqlType::TimestampTz => {
             let mut b = TimestampMicrosecondBuilder::with_capacity(n).with_timezone("+00:00");
             for value in values {
