@@ -62,6 +62,33 @@ async fn idle_analytics_threads_run_under_sched_idle() {
 }
 
 #[tokio::test]
+async fn lowered_analytics_threads_yield_between_batches() {
+    // Runs the yield point for a while and reports whether this thread
+    // yields and whether it has marked a yield.
+    async fn probe() -> (bool, bool) {
+        let until = std::time::Instant::now() + Duration::from_millis(2);
+        while std::time::Instant::now() < until {
+            yield_point();
+        }
+        (YIELDS.get(), LAST_YIELD.get().is_some())
+    }
+    for (priority, yields) in [
+        (AnalyticsPriority::Idle, true),
+        (AnalyticsPriority::Nice(5), true),
+        (AnalyticsPriority::Nice(0), false),
+    ] {
+        let a = with_priority(priority);
+        assert_eq!(
+            a.run(probe()).await.unwrap(),
+            (yields, yields),
+            "{priority:?}"
+        );
+    }
+    // Threads that serve connections never yield here.
+    assert_eq!(probe().await, (false, false));
+}
+
+#[tokio::test]
 async fn dropping_the_wait_aborts_the_task() {
     struct SetOnDrop(Arc<AtomicBool>);
     impl Drop for SetOnDrop {

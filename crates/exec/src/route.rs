@@ -371,6 +371,9 @@ impl Stream for MeteredStream {
             let _timer = this.baseline.elapsed_compute().timer();
             this.input.as_mut().poll_next(cx)
         };
+        if matches!(poll, Poll::Ready(Some(_))) {
+            crate::analytics::yield_point();
+        }
         this.baseline.record_poll(poll)
     }
 }
