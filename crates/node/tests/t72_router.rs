@@ -38,6 +38,21 @@ async fn start_with(args: &[&str]) -> (TestServer, Client) {
     (server, client)
 }
 
+/// `t (id bigint PRIMARY KEY, g int, v text)` with ids 1..=4000, `g = id %
+/// 7`, and an available columnar replica.
+async fn table_t_with_replica(server: &TestServer, c: &Client) {
+    c.batch_execute(
+        "CREATE TABLE t (id bigint PRIMARY KEY, g int, v text);
+         INSERT INTO t SELECT i, i % 7, 'v' || i FROM generate_series(1, 4000) AS s(i);
+         ALTER TABLE t SET COLUMNAR REPLICA 1;",
+    )
+    .await
+    .unwrap();
+    if let Err(e) = wait_replicas_available(c, Duration::from_secs(120)).await {
+        panic!("{e:?}\n{}", server.log_tail(4000));
+    }
+}
+
 #[tokio::test]
 async fn t10_auto_routing_matches_the_row_store() {
     let seed = test_seed(72);
@@ -79,16 +94,7 @@ async fn t10_auto_routing_matches_the_row_store() {
 #[tokio::test]
 async fn t20_overrides_statistics_and_settings() {
     let (server, c) = start().await;
-    c.batch_execute(
-        "CREATE TABLE t (id bigint PRIMARY KEY, g int, v text);
-         INSERT INTO t SELECT i, i % 7, 'v' || i FROM generate_series(1, 4000) AS s(i);
-         ALTER TABLE t SET COLUMNAR REPLICA 1;",
-    )
-    .await
-    .unwrap();
-    if let Err(e) = wait_replicas_available(&c, Duration::from_secs(120)).await {
-        panic!("{e:?}\n{}", server.log_tail(4000));
-    }
+    table_t_with_replica(&server, &c).await;
 
     // The exact row count follows writes without ANALYZE.
     let live = "SELECT live_rows FROM prism_cluster.table_statistics WHERE column_name = 'id'";
@@ -174,16 +180,7 @@ async fn t20_overrides_statistics_and_settings() {
 #[tokio::test]
 async fn t30_lagging_replica_is_not_used() {
     let (server, c) = start_with(&["--columnar-queue-changes", "500"]).await;
-    c.batch_execute(
-        "CREATE TABLE t (id bigint PRIMARY KEY, g int, v text);
-         INSERT INTO t SELECT i, i % 7, 'v' || i FROM generate_series(1, 4000) AS s(i);
-         ALTER TABLE t SET COLUMNAR REPLICA 1;",
-    )
-    .await
-    .unwrap();
-    if let Err(e) = wait_replicas_available(&c, Duration::from_secs(120)).await {
-        panic!("{e:?}\n{}", server.log_tail(4000));
-    }
+    table_t_with_replica(&server, &c).await;
     let agg = "SELECT count(*), sum(g) FROM t";
     let plan = explain(&c, agg).await.unwrap();
     assert!(plan.contains("engine=columnar"), "{plan}");
