@@ -149,6 +149,9 @@ pub struct EngineOptions {
     pub columnar: Option<Arc<ColumnStore>>,
     /// The runtime and memory pool of analytical queries.
     pub analytics: AnalyticsOptions,
+    /// The file the router's statistics are kept in across restarts (none:
+    /// in memory only).
+    pub statistics_file: Option<std::path::PathBuf>,
 }
 
 /// The database engine of one node: the row store, the log and the catalog.
@@ -212,7 +215,7 @@ impl Engine {
             ddl_lock: tokio::sync::Mutex::new(()),
             next_pid: AtomicI32::new(1000),
             analytics: analytics::Analytics::new(options.analytics)?,
-            stats: Arc::default(),
+            stats: Arc::new(stats::Statistics::open(options.statistics_file)),
         }))
     }
 

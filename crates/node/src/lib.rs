@@ -151,6 +151,7 @@ impl Node {
             EngineOptions {
                 columnar: Some(columnar.clone()),
                 analytics: config.analytics.clone(),
+                statistics_file: Some(config.data_dir.join("statistics")),
             },
         )?;
         columnar.start(engine.catalog(), columnar::hosting(&replica, &config.name));

@@ -8,7 +8,7 @@
 //!   `auto` must have sent scans to both engines.
 //! - t20: hints and settings through the extended protocol (prepared
 //!   statements), `prism.max_replica_lag` validation, statistics kept
-//!   current as writes apply, ANALYZE.
+//!   current as writes apply, ANALYZE, statistics kept across a kill -9.
 //! - t30: a replica left behind by a paused apply thread: past
 //!   `prism.max_replica_lag` scans read the row store at once and EXPLAIN
 //!   says why; within it they wait `prism.columnar_max_wait`, then read the
@@ -93,7 +93,7 @@ async fn t10_auto_routing_matches_the_row_store() {
 
 #[tokio::test]
 async fn t20_overrides_statistics_and_settings() {
-    let (server, c) = start().await;
+    let (mut server, c) = start().await;
     table_t_with_replica(&server, &c).await;
 
     // The exact row count follows writes without ANALYZE.
@@ -175,6 +175,16 @@ async fn t20_overrides_statistics_and_settings() {
         one_row(&c, "SHOW prism.max_replica_lag").await,
         [Some("0".into())]
     );
+
+    // Statistics outlive a crash: after kill -9 the analyzed figures are
+    // back without ANALYZE.
+    let analyzed = "SELECT analyzed_rows, analyzed_index, n_distinct, min_value, max_value \
+                    FROM prism_cluster.table_statistics WHERE column_name = 'g'";
+    let before = one_row(&c, analyzed).await;
+    assert_eq!(before[0].as_deref(), Some("3001"));
+    server.restart().await.expect("restart");
+    let c = server.connect("prism").await.expect("connect");
+    assert_eq!(one_row(&c, analyzed).await, before);
 }
 
 #[tokio::test]
