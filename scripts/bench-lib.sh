@@ -199,6 +199,8 @@ bench_load() { # SYSTEM ROWS
   LOAD_SECS[$sys]=$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')
   if [ "$sys" = postgres ]; then
     bench_sql "$sys" -c 'VACUUM ANALYZE bench' >/dev/null || return 1
+  else
+    bench_sql "$sys" -c 'ANALYZE bench' >/dev/null || return 1
   fi
   count=$(bench_sql "$sys" -tA -c 'SELECT count(*) FROM bench') || return 1
   if [ "$count" != "$rows" ]; then
