@@ -142,6 +142,9 @@ pub struct ReplicaStatus {
     pub rows: u64,
     pub segments: u64,
     pub memory_bytes: u64,
+    /// The index of the replica's newest checkpoint on disk (0: none yet):
+    /// a restart replays the log after it.
+    pub checkpoint_index: Version,
 }
 
 /// Everything a scan at one index reads. Holds the index registered as in
@@ -814,6 +817,7 @@ impl ColumnStore {
                     rows: st.live_rows(applied) as u64,
                     segments: st.segments.len() as u64,
                     memory_bytes: st.memory_bytes() as u64,
+                    checkpoint_index: st.checkpointed,
                 }
             })
             .collect()

@@ -184,6 +184,7 @@ fn replicas_schema() -> SchemaRef {
         Field::new("rows", DataType::Int64, true),
         Field::new("segments", DataType::Int64, true),
         Field::new("memory_bytes", DataType::Int64, true),
+        Field::new("checkpoint_index", DataType::Int64, true),
     ]))
 }
 
@@ -272,6 +273,7 @@ fn replicas_batch(rows: &[ReplicaStatus]) -> DfResult<RecordBatch> {
         int(&|r| r.rows),
         int(&|r| r.segments),
         int(&|r| r.memory_bytes),
+        int(&|r| r.checkpoint_index),
     ];
     Ok(RecordBatch::try_new(replicas_schema(), columns)?)
 }

@@ -296,6 +296,16 @@ async fn t30_restart_resumes_from_parquet() {
             manifest_summary(&dir)
         );
     }
+    // The view names the checkpoint's index once it is on disk.
+    let deadline = Instant::now() + AVAILABLE;
+    loop {
+        let rows = replica_rows(&c).await.unwrap();
+        if rows.iter().all(|r| r.checkpoint_index.unwrap_or(0) > 0) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "no checkpoint_index: {rows:#?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     // Changes after the checkpoint; the last ones are most likely not in
     // any checkpoint when the process dies right after them.
     for _ in 0..2 {
@@ -310,6 +320,13 @@ async fn t30_restart_resumes_from_parquet() {
     server.restart().await.expect("restart after kill -9");
     let c = connect(&server).await;
     wait_available(&server, &c).await;
+    for r in replica_rows(&c).await.unwrap() {
+        let (checkpoint, applied) = (r.checkpoint_index.unwrap(), r.applied_index.unwrap());
+        assert!(
+            checkpoint > 0 && checkpoint <= applied,
+            "restored from a checkpoint: {r:#?}"
+        );
+    }
     let log = server.log_contents();
     let after = &log[before..];
     for t in w.tables() {

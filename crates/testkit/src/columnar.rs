@@ -1158,6 +1158,7 @@ pub struct ReplicaRow {
     pub rows: Option<i64>,
     pub segments: Option<i64>,
     pub memory_bytes: Option<i64>,
+    pub checkpoint_index: Option<i64>,
 }
 
 /// `information_schema.columnar_replicas`, ordered by table and host.
@@ -1165,7 +1166,8 @@ pub async fn replica_rows(client: &Client) -> Result<Vec<ReplicaRow>> {
     let rows = client
         .query(
             "SELECT table_schema, table_name, replica_count, host, available, progress, \
-                    applied_index, lag_entries, lag_ms, rows, segments, memory_bytes \
+                    applied_index, lag_entries, lag_ms, rows, segments, memory_bytes, \
+                    checkpoint_index \
              FROM information_schema.columnar_replicas ORDER BY table_name, host",
             &[],
         )
@@ -1186,6 +1188,7 @@ pub async fn replica_rows(client: &Client) -> Result<Vec<ReplicaRow>> {
                 rows: r.try_get(9)?,
                 segments: r.try_get(10)?,
                 memory_bytes: r.try_get(11)?,
+                checkpoint_index: r.try_get(12)?,
             })
         })
         .collect::<std::result::Result<_, tokio_postgres::Error>>()
