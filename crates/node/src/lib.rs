@@ -233,9 +233,10 @@ async fn gc_loop(
         let below = store.horizon().min(store.oldest_active());
         if below > collected {
             let s = store.clone();
+            let started = std::time::Instant::now();
             match tokio::task::spawn_blocking(move || s.collect_garbage(below)).await {
                 Ok(Ok(n)) => {
-                    tracing::debug!(below, removed = n, "old versions collected");
+                    tracing::debug!(below, removed = n, elapsed = ?started.elapsed(), "old versions collected");
                     collected = below;
                 }
                 Ok(Err(e)) => tracing::warn!("garbage collection failed: {e}"),

@@ -16,8 +16,8 @@
 
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
-    RowKey, RowStore, rowid_key, rows_key, schema_key, storage_err, table_end, table_prefix,
-    version_key,
+    RowKey, RowStore, gc_key, rowid_key, rows_key, schema_key, storage_err, table_end,
+    table_prefix, version_key,
 };
 use prismdb_common::{Error, Result, TableId, Version};
 use rocksdb::WriteBatch;
@@ -121,24 +121,27 @@ impl RowStore {
                 }
                 Some(Command::Commit(ws)) => ws,
             };
-            let deltas =
+            let checked =
                 match self.validate(&pending, &schema_changes, ws, catalog_version, horizon) {
-                    Ok(d) => d,
+                    Ok(c) => c,
                     Err(e) => {
                         outcomes.push(Err(e));
                         continue;
                     }
                 };
-            for (t, d) in deltas {
+            for (t, d) in checked.deltas {
                 *row_deltas.entry(t).or_insert(0) += d;
             }
             let version = entry.index;
-            for (key, write) in &ws.writes {
+            for ((key, write), superseded) in ws.writes.iter().zip(checked.superseded) {
                 let value = match write {
                     Write::Put { row, .. } => row.clone(),
                     Write::Delete => crate::row::tombstone(),
                 };
                 batch.put_cf(data, version_key(key.0, &key.1, version), value);
+                if superseded || matches!(write, Write::Delete) {
+                    batch.put_cf(meta_cf, gc_key(version, key.0, &key.1), []);
+                }
                 pending.insert(key, (version, matches!(write, Write::Put { .. })));
             }
             for table in &ws.drop_tables {
@@ -232,7 +235,7 @@ impl RowStore {
         ws: &WriteSet,
         catalog_version: Version,
         horizon: Version,
-    ) -> Result<HashMap<TableId, i64>> {
+    ) -> Result<Checked> {
         if ws.read_version < horizon && !ws.is_empty() {
             return Err(Error::SerializationFailure(format!(
                 "could not serialize access: snapshot {} is older than the collected horizon {horizon}",
@@ -245,6 +248,7 @@ impl RowStore {
             ));
         }
         let mut deltas: HashMap<TableId, i64> = HashMap::new();
+        let mut superseded = Vec::with_capacity(ws.writes.len());
         let mut checked: Option<TableId> = None;
         for (key, write) in &ws.writes {
             // Keys are ordered by table: check each table's layout once.
@@ -264,6 +268,7 @@ impl RowStore {
                 Some(p) => Some(*p),
                 None => self.latest(key.0, &key.1)?,
             };
+            superseded.push(latest.is_some());
             let was_live = latest.is_some_and(|(_, live)| live);
             let delta = match (was_live, write) {
                 (false, Write::Put { .. }) => 1,
@@ -286,6 +291,14 @@ impl RowStore {
                 ));
             }
         }
-        Ok(deltas)
+        Ok(Checked { deltas, superseded })
     }
+}
+
+/// What validating a write set found out.
+struct Checked {
+    /// Live-row count change per table.
+    deltas: HashMap<TableId, i64>,
+    /// Per write, in key order: whether the row had a version before.
+    superseded: Vec<bool>,
 }

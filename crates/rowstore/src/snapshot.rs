@@ -1,5 +1,6 @@
 //! Whole-store snapshots (for the log's snapshot transfer) and garbage
-//! collection of old versions.
+//! collection of old versions (driven by the garbage index that applying
+//! writes keeps, so its work follows the writes, not the store's size).
 //!
 //! A snapshot is every key of the `data` and `meta` column families read
 //! through one RocksDB snapshot, so it is the state as of exactly one applied
@@ -8,9 +9,14 @@
 //! records. Installing one replaces both column families in one atomic batch.
 
 use crate::row::ROW;
-use crate::store::{CF_DATA, CF_META, RowStore, across_rows, split_key, storage_err};
+use crate::store::{
+    CF_DATA, CF_META, META_GC_FULL_SCAN_AT, META_GC_PREFIX, RowStore, across_rows, split_key,
+    storage_err,
+};
 use prismdb_common::{Error, Result, Version};
-use rocksdb::{IteratorMode, WriteBatch};
+use rocksdb::{ColumnFamily, DBRawIterator, IteratorMode, ReadOptions, WriteBatch};
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 
 const MAGIC: &[u8] = b"PRISMSNAP1";
 const FAMILIES: [&str; 2] = [CF_DATA, CF_META];
@@ -86,9 +92,62 @@ impl RowStore {
     }
 
     /// Deletes versions no snapshot at or above `below` can see: for each
-    /// key, every version older than its newest version `<= below`, and
-    /// that version too when it is a delete. Returns how many were removed.
+    /// row, every version older than its newest version `<= below`, and
+    /// that version too when it is a delete. Visits only the rows the
+    /// garbage index names for writes `<= below` (and, once, every row of a
+    /// store written before the index). Returns how many were removed.
     pub fn collect_garbage(&self, below: Version) -> Result<usize> {
+        let mut removed = 0;
+        let full_at = self.gc_full_scan_at.load(Ordering::Acquire);
+        if full_at != 0 && below >= full_at {
+            removed += self.collect_all(below)?;
+            self.db
+                .delete_cf(self.cf(CF_META)?, META_GC_FULL_SCAN_AT)
+                .map_err(storage_err)?;
+            self.gc_full_scan_at.store(0, Ordering::Release);
+        }
+        Ok(removed + self.collect_indexed(below)?)
+    }
+
+    /// Collects the rows named by garbage-index entries `<= below`, and
+    /// drops those entries.
+    fn collect_indexed(&self, below: Version) -> Result<usize> {
+        let meta = self.cf(CF_META)?;
+        let data = self.cf(CF_DATA)?;
+        let mut end = META_GC_PREFIX.to_vec();
+        end.extend(below.saturating_add(1).to_be_bytes());
+        let mut ro = ReadOptions::default();
+        ro.set_iterate_upper_bound(end);
+        // The index is read first: every entry it shows was written in the
+        // same batch as its data, which the later data iterator sees.
+        let mut index = self.db.raw_iterator_cf_opt(meta, ro);
+        index.seek(META_GC_PREFIX);
+        let mut versions = self.db.raw_iterator_cf_opt(data, across_rows());
+        let mut batch = WriteBatch::default();
+        let mut removed = 0;
+        let mut visited: HashSet<Vec<u8>> = HashSet::new();
+        while let Some(k) = index.key() {
+            let Some(row) = k.get(META_GC_PREFIX.len() + 8..) else {
+                return Err(Error::Storage("short garbage-index key".into()));
+            };
+            if visited.insert(row.to_vec()) {
+                removed += collect_row(&mut versions, data, row, below, &mut batch)?;
+            }
+            batch.delete_cf(meta, k);
+            if batch.len() >= 10_000 {
+                self.db
+                    .write(std::mem::take(&mut batch))
+                    .map_err(storage_err)?;
+            }
+            index.next();
+        }
+        index.status().map_err(storage_err)?;
+        self.db.write(batch).map_err(storage_err)?;
+        Ok(removed)
+    }
+
+    /// Collects by reading every stored version.
+    fn collect_all(&self, below: Version) -> Result<usize> {
         let cf = self.cf(CF_DATA)?;
         let mut it = self.db.raw_iterator_cf_opt(cf, across_rows());
         it.seek_to_first();
@@ -122,4 +181,34 @@ impl RowStore {
         self.db.write(batch).map_err(storage_err)?;
         Ok(removed)
     }
+}
+
+/// Adds to `batch` the deletes of one row's (`table | pk`) garbage below
+/// `below`: the versions older than its newest version `<= below`, and
+/// that one when it is a delete.
+fn collect_row(
+    it: &mut DBRawIterator<'_>,
+    data: &ColumnFamily,
+    row: &[u8],
+    below: Version,
+    batch: &mut WriteBatch,
+) -> Result<usize> {
+    let mut seek = row.to_vec();
+    seek.extend((!below).to_be_bytes());
+    it.seek(&seek);
+    let mut removed = 0;
+    let mut settled = false;
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        if k.len() != row.len() + 8 || !k.starts_with(row) {
+            break;
+        }
+        if settled || v.first() != Some(&ROW) {
+            batch.delete_cf(data, k);
+            removed += 1;
+        }
+        settled = true;
+        it.next();
+    }
+    it.status().map_err(storage_err)?;
+    Ok(removed)
 }

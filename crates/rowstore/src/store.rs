@@ -23,6 +23,27 @@ pub(crate) const META_SCHEMA_PREFIX: &[u8] = b"schema/";
 pub(crate) const META_ROWS_PREFIX: &[u8] = b"rows/";
 /// Present once every table's live row count is kept under `rows/`.
 pub(crate) const META_ROWS_COUNTED: &[u8] = b"rows_counted";
+/// Prefix of the garbage index: `gc/ | version (u64 BE) | table | pk` for
+/// every write at `version` that made an older version of the row garbage
+/// (or wrote a delete, itself garbage once settled). Written in the same
+/// batch as the data, so collection visits only rows that have garbage.
+pub(crate) const META_GC_PREFIX: &[u8] = b"gc/";
+/// Present once every applied write is in the garbage index.
+pub(crate) const META_GC_TRACKED: &[u8] = b"gc_tracked";
+/// Set on a store written before the garbage index: writes up to this
+/// version are not in it, and one scan of every version collects them once
+/// the collection bound reaches it.
+pub(crate) const META_GC_FULL_SCAN_AT: &[u8] = b"gc_full_scan_at";
+
+/// The garbage-index key of `row` (table | pk) written at `version`.
+pub(crate) fn gc_key(version: Version, table: TableId, pk: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(META_GC_PREFIX.len() + 12 + pk.len());
+    k.extend(META_GC_PREFIX);
+    k.extend(version.to_be_bytes());
+    k.extend(table.to_be_bytes());
+    k.extend(pk);
+    k
+}
 
 /// `meta` key of a table's live row count (i64 BE).
 pub(crate) fn rows_key(table: TableId) -> Vec<u8> {
@@ -104,6 +125,8 @@ pub struct RowStore {
     ///
     /// [`apply`]: RowStore::apply
     pub(crate) row_counts: RwLock<std::collections::HashMap<TableId, i64>>,
+    /// [`META_GC_FULL_SCAN_AT`], 0 when absent.
+    pub(crate) gc_full_scan_at: AtomicU64,
 }
 
 impl Drop for RowStore {
@@ -266,6 +289,7 @@ impl RowStore {
             active: Arc::default(),
             schema_versions: RwLock::default(),
             row_counts: RwLock::default(),
+            gc_full_scan_at: AtomicU64::new(0),
         };
         store.load_meta()?;
         Ok(store)
@@ -290,7 +314,27 @@ impl RowStore {
             .into_iter()
             .map(|(t, v)| (t, u64::from_be_bytes(v)))
             .collect();
-        self.load_row_counts()
+        self.load_row_counts()?;
+        self.load_gc_tracking()
+    }
+
+    /// Reads whether a full scan for garbage is still owed; a store written
+    /// before the garbage index owes one up to its last version (every
+    /// later write is indexed).
+    fn load_gc_tracking(&self) -> Result<()> {
+        if self.meta_get(META_GC_TRACKED)?.is_none() {
+            let meta = self.cf(CF_META)?;
+            let mut batch = rocksdb::WriteBatch::default();
+            let last = self.meta_u64(META_LAST_VERSION)?;
+            if last > 0 {
+                batch.put_cf(meta, META_GC_FULL_SCAN_AT, last.to_be_bytes());
+            }
+            batch.put_cf(meta, META_GC_TRACKED, []);
+            self.db.write(batch).map_err(storage_err)?;
+        }
+        self.gc_full_scan_at
+            .store(self.meta_u64(META_GC_FULL_SCAN_AT)?, Ordering::Release);
+        Ok(())
     }
 
     /// Loads the per-table live row counts; a store written before they

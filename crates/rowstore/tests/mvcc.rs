@@ -230,6 +230,135 @@ async fn t60_garbage_collection_keeps_what_snapshots_see() {
     ));
 }
 
+/// Entries of the garbage index (`meta` keys under `gc/`).
+fn gc_index_len(s: &RowStore) -> usize {
+    let meta = s.db().cf_handle("meta").unwrap();
+    s.db()
+        .prefix_iterator_cf(meta, b"gc/")
+        .map(|item| item.unwrap())
+        .take_while(|(k, _)| k.starts_with(b"gc/"))
+        .count()
+}
+
+fn delete(ws: &mut WriteSet, table: u32, id: i64) {
+    ws.writes
+        .insert((table, encode_key(&[Value::Int64(id)])), Write::Delete);
+}
+
+#[tokio::test]
+async fn t65_garbage_index_names_what_collection_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let s = open();
+    let mut ws = WriteSet::default();
+    for id in 1..=200 {
+        put(&mut ws, 1, id, "v1", true);
+    }
+    let v1 = commit(&s, ws).unwrap();
+    // Inserts of new rows make no garbage.
+    assert_eq!(gc_index_len(&s), 0);
+    let update = |s: &RowStore, read: u64, text: &str| {
+        let mut ws = WriteSet {
+            read_version: read,
+            ..Default::default()
+        };
+        for id in 1..=5 {
+            put(&mut ws, 1, id, text, false);
+        }
+        commit(s, ws).unwrap()
+    };
+    let v2 = update(&s, v1, "v2");
+    let mut ws = WriteSet {
+        read_version: v2,
+        ..Default::default()
+    };
+    delete(&mut ws, 1, 6);
+    let v3 = commit(&s, ws).unwrap();
+    let v4 = update(&s, v3, "v4");
+    assert_eq!(gc_index_len(&s), 11);
+    assert_eq!(s.version_count(1).unwrap(), 211);
+
+    // Up to v3: the v1 versions of 1..=5, and row 6 with its delete.
+    assert_eq!(s.collect_garbage(v3).unwrap(), 7);
+    assert_eq!(s.version_count(1).unwrap(), 204);
+    assert_eq!(gc_index_len(&s), 5, "the entries of v4 stay");
+    assert_eq!(text_at(&s, 1, v3).as_deref(), Some("v2"));
+    assert_eq!(text_at(&s, 1, v4).as_deref(), Some("v4"));
+    assert_eq!(text_at(&s, 7, v4).as_deref(), Some("v1"));
+    assert_eq!(text_at(&s, 6, v4), None);
+
+    // The index survives a restart, and a run with nothing new is free.
+    drop(s);
+    let s = open();
+    assert_eq!(s.collect_garbage(v4).unwrap(), 5);
+    assert_eq!(s.version_count(1).unwrap(), 199);
+    assert_eq!(gc_index_len(&s), 0);
+    assert_eq!(s.collect_garbage(v4).unwrap(), 0);
+    assert_eq!(text_at(&s, 1, v4).as_deref(), Some("v4"));
+
+    // A snapshot carries the index: the importing store collects the same.
+    let v5 = update(&s, v4, "v5");
+    let (_, bytes) = s.export(b"none").unwrap();
+    let (_d2, b) = store();
+    b.import(&bytes).unwrap();
+    assert_eq!(b.collect_garbage(v5).unwrap(), 5);
+    assert_eq!(b.version_count(1).unwrap(), 199);
+    assert_eq!(text_at(&b, 1, v5).as_deref(), Some("v5"));
+}
+
+#[tokio::test]
+async fn t66_a_store_from_before_the_garbage_index_is_scanned_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = || RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let s = open();
+    let mut ws = WriteSet::default();
+    for id in 1..=10 {
+        put(&mut ws, 1, id, "a", true);
+    }
+    let v1 = commit(&s, ws).unwrap();
+    let mut ws = WriteSet {
+        read_version: v1,
+        ..Default::default()
+    };
+    put(&mut ws, 1, 1, "b", false);
+    delete(&mut ws, 1, 2);
+    let v2 = commit(&s, ws).unwrap();
+    // Make it look like a store written before the index existed.
+    {
+        let meta = s.db().cf_handle("meta").unwrap();
+        s.db().delete_cf(meta, b"gc_tracked").unwrap();
+        s.db()
+            .delete_range_cf(meta, b"gc/".as_slice(), b"gc0".as_slice())
+            .unwrap();
+    }
+    drop(s);
+    let s = open();
+    assert_eq!(
+        s.meta(b"gc_full_scan_at").unwrap(),
+        Some(v2.to_be_bytes().to_vec())
+    );
+    // Writes from now on are indexed.
+    let mut ws = WriteSet {
+        read_version: v2,
+        ..Default::default()
+    };
+    put(&mut ws, 1, 3, "c", false);
+    let v3 = commit(&s, ws).unwrap();
+    assert_eq!(gc_index_len(&s), 1);
+    // Below the last unindexed write, only indexed rows are visited.
+    assert_eq!(s.collect_garbage(v1).unwrap(), 0);
+    // Once the bound reaches it, one full scan: row 1's "a", row 2's
+    // delete and row; the indexed row 3 is not yet below the bound.
+    assert_eq!(s.collect_garbage(v2).unwrap(), 3);
+    assert_eq!(s.meta(b"gc_full_scan_at").unwrap(), None);
+    assert_eq!(s.collect_garbage(v3).unwrap(), 1);
+    assert_eq!(s.version_count(1).unwrap(), 9);
+    drop(s);
+    let s = open();
+    assert_eq!(s.meta(b"gc_full_scan_at").unwrap(), None);
+    assert!(s.meta(b"gc_tracked").unwrap().is_some());
+}
+
 #[tokio::test]
 async fn t70_hidden_row_ids_continue_after_restart() {
     let dir = tempfile::tempdir().unwrap();
@@ -456,4 +585,65 @@ async fn t95_point_reads_see_writes_across_flushes_and_drops() {
     assert_eq!(text_at(&s, 7, dropped), None);
     s.flush().unwrap();
     assert_eq!(text_at(&s, 8, dropped), None);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Random puts and deletes over a few rows, collected now and then at
+    /// a rising bound: every snapshot at or above the bound reads what the
+    /// model says, and exactly the versions it needs are stored.
+    #[test]
+    fn p10_collection_keeps_every_snapshot_at_or_above_its_bound(
+        steps in proptest::collection::vec(
+            (proptest::collection::vec((0i64..6, proptest::prelude::any::<bool>()), 1..4), 0u64..6),
+            1..40,
+        )
+    ) {
+        let (_d, s) = store();
+        // Per row, its versions oldest first: (version, text or deleted).
+        let mut history: std::collections::BTreeMap<i64, Vec<(u64, Option<String>)>> =
+            Default::default();
+        let mut bound = 0;
+        for (writes, lag) in steps {
+            let mut ws = WriteSet { read_version: s.last_version(), ..Default::default() };
+            let version = s.last_version() + 1;
+            let text = format!("v{version}");
+            let mut last_write = std::collections::BTreeMap::new();
+            for (id, is_put) in writes {
+                last_write.insert(id, is_put);
+            }
+            for (&id, &is_put) in &last_write {
+                if is_put {
+                    put(&mut ws, 1, id, &text, false);
+                } else {
+                    delete(&mut ws, 1, id);
+                }
+                history.entry(id).or_default().push((version, is_put.then(|| text.clone())));
+            }
+            proptest::prop_assert_eq!(commit(&s, ws).unwrap(), version);
+            if lag < 3 {
+                bound = bound.max(version - lag.min(version - 1));
+                s.collect_garbage(bound).unwrap();
+                let mut expected = 0;
+                for versions in history.values() {
+                    expected += versions.iter().filter(|(v, _)| *v > bound).count();
+                    if let Some((_, Some(_))) = versions.iter().rev().find(|(v, _)| *v <= bound) {
+                        expected += 1;
+                    }
+                }
+                proptest::prop_assert_eq!(s.version_count(1).unwrap(), expected);
+                for snap in bound..=version {
+                    for (&id, versions) in &history {
+                        let want = versions
+                            .iter()
+                            .rev()
+                            .find(|(v, _)| *v <= snap)
+                            .and_then(|(_, t)| t.clone());
+                        proptest::prop_assert_eq!(text_at(&s, id, snap), want, "row {} at {}", id, snap);
+                    }
+                }
+            }
+        }
+    }
 }
