@@ -134,16 +134,20 @@ impl RowStore {
                 removed += collect_row(&mut versions, data, row, below, &mut batch)?;
             }
             batch.delete_cf(meta, k);
-            if batch.len() >= 10_000 {
-                self.db
-                    .write(std::mem::take(&mut batch))
-                    .map_err(storage_err)?;
-            }
+            self.write_if_large(&mut batch)?;
             index.next();
         }
         index.status().map_err(storage_err)?;
         self.db.write(batch).map_err(storage_err)?;
         Ok(removed)
+    }
+
+    /// Writes out a collection batch that has grown large.
+    fn write_if_large(&self, batch: &mut WriteBatch) -> Result<()> {
+        if batch.len() >= 10_000 {
+            self.db.write(std::mem::take(batch)).map_err(storage_err)?;
+        }
+        Ok(())
     }
 
     /// Collects by reading every stored version.
@@ -170,11 +174,7 @@ impl RowStore {
                     settled = Some(row);
                 }
             }
-            if batch.len() >= 10_000 {
-                self.db
-                    .write(std::mem::take(&mut batch))
-                    .map_err(storage_err)?;
-            }
+            self.write_if_large(&mut batch)?;
             it.next();
         }
         it.status().map_err(storage_err)?;
