@@ -17,7 +17,7 @@
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
     RowKey, RowStore, gc_key, rowid_key, rows_key, schema_key, storage_err, table_end,
-    table_prefix, version_key,
+    table_prefix, version_key, written_key,
 };
 use prismdb_common::{Error, Result, TableId, Version};
 use rocksdb::WriteBatch;
@@ -105,6 +105,8 @@ impl RowStore {
         // Live-row count changes of the batch's entries, per table.
         let mut row_deltas: HashMap<TableId, i64> = HashMap::new();
         let mut dropped: Vec<TableId> = Vec::new();
+        // Per table written (rows or layout), the batch's newest version.
+        let mut written: HashMap<TableId, Version> = HashMap::new();
         let mut last = self.last_version();
         for entry in entries {
             last = last.max(entry.index);
@@ -143,10 +145,15 @@ impl RowStore {
                     batch.put_cf(meta_cf, gc_key(version, key.0, &key.1), []);
                 }
                 pending.insert(key, (version, matches!(write, Write::Put { .. })));
+                written.insert(key.0, version);
+            }
+            for table in &ws.altered_tables {
+                written.insert(*table, version);
             }
             for table in &ws.drop_tables {
                 batch.delete_range_cf(data, table_prefix(*table), table_end(*table));
                 row_deltas.remove(table);
+                written.remove(table);
                 dropped.push(*table);
             }
             if ws.catalog.is_some() {
@@ -198,6 +205,14 @@ impl RowStore {
                 counts.push((*t, Some(n)));
             }
         }
+        for t in &dropped {
+            if !written.contains_key(t) {
+                batch.delete_cf(meta_cf, written_key(*t));
+            }
+        }
+        for (t, v) in &written {
+            batch.put_cf(meta_cf, written_key(*t), v.to_be_bytes());
+        }
         batch.put_cf(meta_cf, META_LAST_VERSION, last.to_be_bytes());
         for (k, v) in meta {
             batch.put_cf(meta_cf, k, v);
@@ -214,6 +229,13 @@ impl RowStore {
         }
         for (slot, high) in rowid_highs {
             self.observe_rowid(slot, high);
+        }
+        if !written.is_empty() || !dropped.is_empty() {
+            let mut known = self.last_writes.write();
+            for t in &dropped {
+                known.remove(t);
+            }
+            known.extend(written);
         }
         if !counts.is_empty() {
             let mut known = self.row_counts.write();

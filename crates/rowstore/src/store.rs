@@ -23,6 +23,20 @@ pub(crate) const META_SCHEMA_PREFIX: &[u8] = b"schema/";
 pub(crate) const META_ROWS_PREFIX: &[u8] = b"rows/";
 /// Present once every table's live row count is kept under `rows/`.
 pub(crate) const META_ROWS_COUNTED: &[u8] = b"rows_counted";
+/// Prefix of the `meta` keys `written/<table>`: the version of the newest
+/// write to the table (rows or layout).
+pub(crate) const META_WRITTEN_PREFIX: &[u8] = b"written/";
+/// Versions up to this may have written tables without a `written/` key
+/// (the store was written before they were kept); 0 on newer stores.
+pub(crate) const META_WRITTEN_FROM: &[u8] = b"written_from";
+
+/// `meta` key of the version of a table's newest write (u64 BE).
+pub(crate) fn written_key(table: TableId) -> Vec<u8> {
+    let mut k = META_WRITTEN_PREFIX.to_vec();
+    k.extend(table.to_be_bytes());
+    k
+}
+
 /// Prefix of the garbage index: `gc/ | version (u64 BE) | table | pk` for
 /// every write at `version` that made an older version of the row garbage
 /// (or wrote a delete, itself garbage once settled). Written in the same
@@ -127,6 +141,13 @@ pub struct RowStore {
     pub(crate) row_counts: RwLock<std::collections::HashMap<TableId, i64>>,
     /// [`META_GC_FULL_SCAN_AT`], 0 when absent.
     pub(crate) gc_full_scan_at: AtomicU64,
+    /// Per table, the version of its newest write, kept by [`apply`] in
+    /// the same batch as the data (`meta` keys `written/<table>`).
+    ///
+    /// [`apply`]: RowStore::apply
+    pub(crate) last_writes: RwLock<std::collections::HashMap<TableId, Version>>,
+    /// [`META_WRITTEN_FROM`].
+    written_from: AtomicU64,
 }
 
 impl Drop for RowStore {
@@ -290,6 +311,8 @@ impl RowStore {
             schema_versions: RwLock::default(),
             row_counts: RwLock::default(),
             gc_full_scan_at: AtomicU64::new(0),
+            last_writes: RwLock::default(),
+            written_from: AtomicU64::new(0),
         };
         store.load_meta()?;
         Ok(store)
@@ -315,7 +338,39 @@ impl RowStore {
             .map(|(t, v)| (t, u64::from_be_bytes(v)))
             .collect();
         self.load_row_counts()?;
-        self.load_gc_tracking()
+        self.load_gc_tracking()?;
+        self.load_last_writes()
+    }
+
+    /// Loads the versions of the tables' newest writes; on a store written
+    /// before they were kept, any table may have been written up to its
+    /// last version.
+    fn load_last_writes(&self) -> Result<()> {
+        if self.meta_get(META_WRITTEN_FROM)?.is_none() {
+            let last = self.meta_u64(META_LAST_VERSION)?;
+            self.db
+                .put_cf(self.cf(CF_META)?, META_WRITTEN_FROM, last.to_be_bytes())
+                .map_err(storage_err)?;
+        }
+        self.written_from
+            .store(self.meta_u64(META_WRITTEN_FROM)?, Ordering::Release);
+        *self.last_writes.write() = self
+            .meta_per_table(META_WRITTEN_PREFIX)?
+            .into_iter()
+            .map(|(t, v)| (t, u64::from_be_bytes(v)))
+            .collect();
+        Ok(())
+    }
+
+    /// The version of the newest write to `table` (its rows or its
+    /// layout), or a version no older than it.
+    pub fn last_write(&self, table: TableId) -> Version {
+        self.last_writes
+            .read()
+            .get(&table)
+            .copied()
+            .unwrap_or(0)
+            .max(self.written_from.load(Ordering::Acquire))
     }
 
     /// Reads whether a full scan for garbage is still owed; a store written
@@ -731,6 +786,10 @@ impl RowStore {
         resume: Option<&[u8]>,
         limit: usize,
     ) -> Result<(Changes, Option<Vec<u8>>)> {
+        // Nothing written since: no need to read the table.
+        if since.is_some_and(|s| self.last_write(table) <= s) {
+            return Ok((Vec::new(), None));
+        }
         let mut ro = across_rows();
         ro.set_iterate_upper_bound(table_end(table));
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
