@@ -13,7 +13,7 @@
 //! [`Phase::Building`] and are applied, in order, once the build is done.
 
 use crate::persist::{self, Manifest, ManifestSegment};
-use crate::segment::{Delta, KeyHash, Segment, key_hash};
+use crate::segment::{Delta, KeyHashMap, Segment, key_hash};
 use datafusion::arrow::array::{BooleanArray, RecordBatch};
 use datafusion::arrow::compute::{concat_batches, filter_record_batch};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
@@ -21,7 +21,7 @@ use parking_lot::{Mutex, RwLock};
 use prismdb_catalog::Table;
 use prismdb_catalog::arrow_rows::rows_to_batch;
 use prismdb_common::{Error, Result, TableId, Value, Version};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -74,7 +74,7 @@ pub struct ReplicaState {
     pub ready_from: Version,
     pub delta: Delta,
     pub segments: BTreeMap<u64, Arc<Segment>>,
-    index: HashMap<KeyHash, Loc>,
+    index: KeyHashMap<Loc>,
     next_segment: u64,
     /// Applied index of the last manifest written.
     pub checkpointed: Version,
@@ -115,7 +115,7 @@ impl ReplicaState {
             ready_from: 0,
             delta: Delta::default(),
             segments: BTreeMap::new(),
-            index: HashMap::new(),
+            index: KeyHashMap::default(),
             next_segment: 1,
             checkpointed: 0,
             dirty: true,
@@ -385,6 +385,9 @@ impl ReplicaState {
     /// (`load`) or when first scanned.
     pub fn restore(def: Arc<Table>, manifest: &Manifest, dir: &std::path::Path) -> Result<Self> {
         let mut state = ReplicaState::new(def);
+        state
+            .index
+            .reserve(manifest.segments.iter().map(|m| m.rows).sum());
         for m in &manifest.segments {
             let path = dir.join(&m.file);
             let (batch, created, keys) = persist::read_segment(&path, &state.schema)?;
