@@ -240,6 +240,32 @@ fn gc_index_len(s: &RowStore) -> usize {
         .count()
 }
 
+/// Opens (again) the store in `dir`.
+fn reopen(dir: &std::path::Path) -> RowStore {
+    RowStore::open(dir, StoreOptions::default(), vec![]).unwrap()
+}
+
+/// Inserts rows `ids` of table 1 in one commit; returns its version.
+fn insert_rows(s: &RowStore, ids: std::ops::RangeInclusive<i64>, text: &str) -> u64 {
+    let mut ws = WriteSet::default();
+    for id in ids {
+        put(&mut ws, 1, id, text, true);
+    }
+    commit(s, ws).unwrap()
+}
+
+/// Deletes the `meta` key `marker` and every key under `prefix` (ending in
+/// `/`), as a store written before they existed would lack them.
+fn forget_meta(s: &RowStore, marker: &[u8], prefix: &[u8]) {
+    let meta = s.db().cf_handle("meta").unwrap();
+    s.db().delete_cf(meta, marker).unwrap();
+    let mut end = prefix.to_vec();
+    *end.last_mut().unwrap() += 1;
+    s.db()
+        .delete_range_cf(meta, prefix, end.as_slice())
+        .unwrap();
+}
+
 fn delete(ws: &mut WriteSet, table: u32, id: i64) {
     ws.writes
         .insert((table, encode_key(&[Value::Int64(id)])), Write::Delete);
@@ -248,13 +274,9 @@ fn delete(ws: &mut WriteSet, table: u32, id: i64) {
 #[tokio::test]
 async fn t65_garbage_index_names_what_collection_visits() {
     let dir = tempfile::tempdir().unwrap();
-    let open = || RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let open = || reopen(dir.path());
     let s = open();
-    let mut ws = WriteSet::default();
-    for id in 1..=200 {
-        put(&mut ws, 1, id, "v1", true);
-    }
-    let v1 = commit(&s, ws).unwrap();
+    let v1 = insert_rows(&s, 1..=200, "v1");
     // Inserts of new rows make no garbage.
     assert_eq!(gc_index_len(&s), 0);
     let update = |s: &RowStore, read: u64, text: &str| {
@@ -309,13 +331,9 @@ async fn t65_garbage_index_names_what_collection_visits() {
 #[tokio::test]
 async fn t66_a_store_from_before_the_garbage_index_is_scanned_once() {
     let dir = tempfile::tempdir().unwrap();
-    let open = || RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let open = || reopen(dir.path());
     let s = open();
-    let mut ws = WriteSet::default();
-    for id in 1..=10 {
-        put(&mut ws, 1, id, "a", true);
-    }
-    let v1 = commit(&s, ws).unwrap();
+    let v1 = insert_rows(&s, 1..=10, "a");
     let mut ws = WriteSet {
         read_version: v1,
         ..Default::default()
@@ -324,13 +342,7 @@ async fn t66_a_store_from_before_the_garbage_index_is_scanned_once() {
     delete(&mut ws, 1, 2);
     let v2 = commit(&s, ws).unwrap();
     // Make it look like a store written before the index existed.
-    {
-        let meta = s.db().cf_handle("meta").unwrap();
-        s.db().delete_cf(meta, b"gc_tracked").unwrap();
-        s.db()
-            .delete_range_cf(meta, b"gc/".as_slice(), b"gc0".as_slice())
-            .unwrap();
-    }
+    forget_meta(&s, b"gc_tracked", b"gc/");
     drop(s);
     let s = open();
     assert_eq!(
@@ -362,7 +374,7 @@ async fn t66_a_store_from_before_the_garbage_index_is_scanned_once() {
 #[tokio::test]
 async fn t67_each_table_knows_its_newest_write() {
     let dir = tempfile::tempdir().unwrap();
-    let open = || RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap();
+    let open = || reopen(dir.path());
     let s = open();
     assert_eq!(s.last_write(1), 0);
     let mut ws = WriteSet::default();
@@ -405,13 +417,7 @@ async fn t67_each_table_knows_its_newest_write() {
     assert_eq!(s.last_write(2), 0);
     // A store from before these were kept: any table may have been written
     // up to its last version.
-    {
-        let meta = s.db().cf_handle("meta").unwrap();
-        s.db().delete_cf(meta, b"written_from").unwrap();
-        s.db()
-            .delete_range_cf(meta, b"written/".as_slice(), b"written0".as_slice())
-            .unwrap();
-    }
+    forget_meta(&s, b"written_from", b"written/");
     let last = s.last_version();
     drop(s);
     let s = open();
