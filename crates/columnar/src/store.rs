@@ -181,10 +181,12 @@ pub enum ReadOutcome {
     Unavailable(String),
 }
 
-/// A restored replica waiting for the catalog to confirm it.
+/// A persisted replica found at open, waiting for the catalog to confirm
+/// it. Its segments are read by its build thread, so a node serves SQL
+/// (from the row store) before its replicas are loaded.
 struct Restored {
-    state: ReplicaState,
-    applied: Version,
+    manifest: persist::Manifest,
+    dir: PathBuf,
 }
 
 /// The columnar replicas of one node.
@@ -227,23 +229,14 @@ impl ColumnStore {
             for entry in entries.flatten() {
                 let path = entry.path();
                 match persist::read_manifest(&path) {
-                    Ok(Some(m)) => {
-                        let def = Arc::new(m.table.clone());
-                        match ReplicaState::restore(def, &m, &path) {
-                            Ok(state) => {
-                                restored.insert(
-                                    m.table.id,
-                                    Restored {
-                                        state,
-                                        applied: m.applied,
-                                    },
-                                );
-                            }
-                            Err(e) => tracing::warn!(
-                                "columnar replica in {} is unreadable, it will be rebuilt: {e}",
-                                path.display()
-                            ),
-                        }
+                    Ok(Some(manifest)) => {
+                        restored.insert(
+                            manifest.table.id,
+                            Restored {
+                                manifest,
+                                dir: path,
+                            },
+                        );
                     }
                     Ok(None) => {}
                     Err(e) => tracing::warn!("{e}; the replica will be rebuilt"),
@@ -554,16 +547,12 @@ impl ColumnStore {
                     let replica =
                         Arc::new(Replica::new(def.clone(), persist::table_dir(&self.dir, id)));
                     let restored = self.restored.lock().remove(&id);
-                    let since = match restored {
+                    let restore = match restored {
                         Some(rs)
-                            if same_layout(&rs.state.def, &def)
-                                && rs.applied >= self.source.horizon() =>
+                            if same_layout(&rs.manifest.table, &def)
+                                && rs.manifest.applied >= self.source.horizon() =>
                         {
-                            let mut st = replica.state.write();
-                            *st = rs.state;
-                            st.def = def.clone();
-                            st.generation += 1;
-                            Some(rs.applied)
+                            Some(rs)
                         }
                         _ => {
                             let _ = std::fs::remove_dir_all(&replica.dir);
@@ -572,7 +561,7 @@ impl ColumnStore {
                     };
                     let generation = replica.state.read().generation;
                     replicas.insert(id, replica.clone());
-                    self.start_build(replica, generation, since);
+                    self.start_build_from(replica, generation, restore);
                 }
             }
         }
@@ -589,11 +578,58 @@ impl ColumnStore {
         generation: u64,
         since: Option<Version>,
     ) {
+        self.start_build_inner(replica, generation, since, None);
+    }
+
+    /// Starts a build that first loads a persisted replica, if given, and
+    /// then only catches up from its manifest's index.
+    fn start_build_from(
+        self: &Arc<Self>,
+        replica: Arc<Replica>,
+        generation: u64,
+        restore: Option<Restored>,
+    ) {
+        self.start_build_inner(replica, generation, None, restore);
+    }
+
+    fn start_build_inner(
+        self: &Arc<Self>,
+        replica: Arc<Replica>,
+        generation: u64,
+        since: Option<Version>,
+        restore: Option<Restored>,
+    ) {
         let store = Arc::downgrade(self);
         let spawned = std::thread::Builder::new()
             .name("columnar-build".into())
             .spawn(move || {
                 let mut since = since;
+                // Keeps the versions after the manifest's index from being
+                // collected while the segments load and the replica catches up.
+                let mut _restore_pin = None;
+                if let Some(rs) = restore {
+                    let Some(store) = store.upgrade() else { return };
+                    let at = rs.manifest.applied;
+                    _restore_pin = store.source.pin(at);
+                    let outcome = match _restore_pin {
+                        Some(_) => store.restore_into(&replica, generation, rs),
+                        None => Err(prismdb_common::Error::Internal(format!(
+                            "the row store no longer holds the versions after {at}"
+                        ))),
+                    };
+                    match outcome {
+                        Ok(true) => since = Some(at),
+                        Ok(false) => return,
+                        Err(e) => {
+                            tracing::warn!(
+                                "columnar replica of table {} cannot be restored, it will be rebuilt: {e}",
+                                replica.table_id
+                            );
+                            // Its files must not be mistaken for the new build's.
+                            let _ = std::fs::remove_dir_all(&replica.dir);
+                        }
+                    }
+                }
                 loop {
                     let Some(store) = store.upgrade() else { return };
                     if store.stopped.load(Ordering::Acquire)
@@ -625,6 +661,24 @@ impl ColumnStore {
         if let Err(e) = spawned {
             tracing::error!("cannot start a columnar build: {e}");
         }
+    }
+
+    /// Loads a persisted replica's segments into `replica`, keeping the
+    /// changes queued for it meanwhile. `Ok(false)`: the replica was reset
+    /// or dropped while loading.
+    fn restore_into(&self, replica: &Replica, generation: u64, rs: Restored) -> Result<bool> {
+        let def = replica.state.read().def.clone();
+        let mut restored = ReplicaState::restore(def, &rs.manifest, &rs.dir)?;
+        let mut st = replica.state.write();
+        if st.generation != generation || self.stopped.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        restored.def = st.def.clone();
+        restored.generation = generation;
+        // The placeholder's phase holds the changes applied meanwhile.
+        std::mem::swap(&mut restored.phase, &mut st.phase);
+        *st = restored;
+        Ok(true)
     }
 
     /// Builds (or, with `since`, catches up) a replica from a pinned

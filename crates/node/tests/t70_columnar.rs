@@ -14,6 +14,8 @@
 //! - t30: after `kill -9`, a replica is restored from its Parquet checkpoint
 //!   and catches up (the log says `caught up`, not `built`).
 //! - t40: with `<data-dir>/columnar` wiped, the replica is rebuilt.
+//! - t45: with a segment file unreadable, the replica is rebuilt (its
+//!   segments load on its build thread after the node serves SQL).
 //! - t50: DDL (ADD / DROP COLUMN, TRUNCATE, replica count 0 and back, DROP
 //!   TABLE and a new table of the same name) keeps the engines equal and the
 //!   view accurate.
@@ -384,6 +386,64 @@ async fn t40_wiped_replica_rebuilds() {
     w.round(&c, 50).await.unwrap();
     same_results(&c, &w.queries()).await;
     assert_no_columnar_problems(&server);
+}
+
+#[tokio::test]
+async fn t45_unreadable_segment_rebuilds() {
+    let seed = test_seed(0x7045);
+    let mut server = start(&["--columnar-checkpoint-ms", "200"]).await;
+    let c = connect(&server).await;
+    let mut w = Workload::new("u_", seed);
+    w.create(&c).await.unwrap();
+    w.load_rows(&c, 3000).await.unwrap();
+    w.set_replicas(&c, 1).await.unwrap();
+    wait_available(&server, &c).await;
+    let mut dirs = Vec::new();
+    for t in w.tables() {
+        dirs.push(
+            wait_manifest(server.data_dir(), &t, 0, AVAILABLE)
+                .await
+                .unwrap(),
+        );
+    }
+    w.round(&c, 50).await.unwrap();
+    drop(c);
+
+    server.kill9();
+    // Every table's first segment file becomes garbage.
+    for dir in &dirs {
+        let seg = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "parquet"))
+            .unwrap_or_else(|| panic!("no segment file in {}", dir.display()));
+        std::fs::write(&seg, b"not parquet").unwrap();
+    }
+    let before = server.log_contents().len();
+    server.restart().await.expect("restart");
+    let c = connect(&server).await;
+    wait_available(&server, &c).await;
+    let log = server.log_contents();
+    let after = &log[before..];
+    for t in w.tables() {
+        let lines = replica_log_lines(after, &t);
+        assert!(
+            !lines.is_empty() && lines.iter().all(|(kind, _)| *kind == ReadyKind::Built),
+            "with a segment unreadable the replica of {t} should be rebuilt; its log lines: {lines:#?}"
+        );
+    }
+    let problems = columnar_problems(after);
+    assert!(
+        problems.len() == w.tables().len()
+            && problems
+                .iter()
+                .all(|l| l.contains("cannot be restored, it will be rebuilt")),
+        "{problems:#?}"
+    );
+    same_results(&c, &w.queries()).await;
+    w.round(&c, 50).await.unwrap();
+    same_results(&c, &w.queries()).await;
 }
 
 #[tokio::test]
