@@ -561,7 +561,7 @@ impl ColumnStore {
                     };
                     let generation = replica.state.read().generation;
                     replicas.insert(id, replica.clone());
-                    self.start_build_from(replica, generation, restore);
+                    self.spawn_build(replica, generation, None, restore);
                 }
             }
         }
@@ -578,21 +578,12 @@ impl ColumnStore {
         generation: u64,
         since: Option<Version>,
     ) {
-        self.start_build_inner(replica, generation, since, None);
+        self.spawn_build(replica, generation, since, None);
     }
 
-    /// Starts a build that first loads a persisted replica, if given, and
-    /// then only catches up from its manifest's index.
-    fn start_build_from(
-        self: &Arc<Self>,
-        replica: Arc<Replica>,
-        generation: u64,
-        restore: Option<Restored>,
-    ) {
-        self.start_build_inner(replica, generation, None, restore);
-    }
-
-    fn start_build_inner(
+    /// Starts a build thread. With `restore`, it first loads that persisted
+    /// replica and then only catches up from its manifest's index.
+    fn spawn_build(
         self: &Arc<Self>,
         replica: Arc<Replica>,
         generation: u64,

@@ -278,16 +278,22 @@ async fn t20_fresh_commit_visible_to_next_analytical_query() {
     assert_no_columnar_problems(&server);
 }
 
-#[tokio::test]
-async fn t30_restart_resumes_from_parquet() {
-    let seed = test_seed(0x7030);
-    let mut server = start(&["--columnar-checkpoint-ms", "200"]).await;
+/// A node (checkpointing every 200 ms) with the workload's tables loaded
+/// with `rows` rows and given a replica, each checkpointed once; returns
+/// the replicas' directories too.
+async fn checkpointed_workload(
+    prefix: &str,
+    seed: u64,
+    rows: usize,
+) -> (TestServer, Client, Workload, Vec<std::path::PathBuf>) {
+    let server = start(&["--columnar-checkpoint-ms", "200"]).await;
     let c = connect(&server).await;
-    let mut w = Workload::new("r_", seed);
+    let mut w = Workload::new(prefix, seed);
     w.create(&c).await.unwrap();
-    w.load_rows(&c, 5000).await.unwrap();
+    w.load_rows(&c, rows).await.unwrap();
     w.set_replicas(&c, 1).await.unwrap();
     wait_available(&server, &c).await;
+    let mut dirs = Vec::new();
     for t in w.tables() {
         let dir = wait_manifest(server.data_dir(), &t, 0, AVAILABLE)
             .await
@@ -297,7 +303,14 @@ async fn t30_restart_resumes_from_parquet() {
             dir.display(),
             manifest_summary(&dir)
         );
+        dirs.push(dir);
     }
+    (server, c, w, dirs)
+}
+
+#[tokio::test]
+async fn t30_restart_resumes_from_parquet() {
+    let (mut server, c, mut w, _) = checkpointed_workload("r_", test_seed(0x7030), 5000).await;
     // The view names the checkpoint's index once it is on disk.
     let deadline = Instant::now() + AVAILABLE;
     loop {
@@ -349,19 +362,7 @@ async fn t30_restart_resumes_from_parquet() {
 
 #[tokio::test]
 async fn t40_wiped_replica_rebuilds() {
-    let seed = test_seed(0x7040);
-    let mut server = start(&["--columnar-checkpoint-ms", "200"]).await;
-    let c = connect(&server).await;
-    let mut w = Workload::new("x_", seed);
-    w.create(&c).await.unwrap();
-    w.load_rows(&c, 3000).await.unwrap();
-    w.set_replicas(&c, 1).await.unwrap();
-    wait_available(&server, &c).await;
-    for t in w.tables() {
-        wait_manifest(server.data_dir(), &t, 0, AVAILABLE)
-            .await
-            .unwrap();
-    }
+    let (mut server, c, mut w, _) = checkpointed_workload("x_", test_seed(0x7040), 3000).await;
     w.round(&c, 50).await.unwrap();
     drop(c);
 
@@ -390,22 +391,7 @@ async fn t40_wiped_replica_rebuilds() {
 
 #[tokio::test]
 async fn t45_unreadable_segment_rebuilds() {
-    let seed = test_seed(0x7045);
-    let mut server = start(&["--columnar-checkpoint-ms", "200"]).await;
-    let c = connect(&server).await;
-    let mut w = Workload::new("u_", seed);
-    w.create(&c).await.unwrap();
-    w.load_rows(&c, 3000).await.unwrap();
-    w.set_replicas(&c, 1).await.unwrap();
-    wait_available(&server, &c).await;
-    let mut dirs = Vec::new();
-    for t in w.tables() {
-        dirs.push(
-            wait_manifest(server.data_dir(), &t, 0, AVAILABLE)
-                .await
-                .unwrap(),
-        );
-    }
+    let (mut server, c, mut w, dirs) = checkpointed_workload("u_", test_seed(0x7045), 3000).await;
     w.round(&c, 50).await.unwrap();
     drop(c);
 
