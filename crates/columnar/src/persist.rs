@@ -25,7 +25,6 @@ use prismdb_catalog::Table;
 use prismdb_common::{Error, Result, Version};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -198,17 +197,9 @@ pub fn read_segment(
 /// Atomically replaces the manifest in `dir`.
 pub fn write_manifest(dir: &Path, manifest: &Manifest) -> Result<()> {
     let path = dir.join(MANIFEST);
-    let tmp = dir.join("manifest.tmp");
     let bytes = serde_json::to_vec(manifest).map_err(|e| Error::Internal(e.to_string()))?;
-    let mut f = File::create(&tmp).map_err(|e| io_err("cannot create", &tmp, e))?;
-    f.write_all(&bytes)
-        .and_then(|_| f.sync_all())
-        .map_err(|e| io_err("cannot write", &tmp, e))?;
-    std::fs::rename(&tmp, &path).map_err(|e| io_err("cannot rename", &path, e))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    prismdb_common::files::write_atomically(&path, &dir.join("manifest.tmp"), &bytes)
+        .map_err(|e| io_err("cannot write", &path, e))
 }
 
 pub fn read_manifest(dir: &Path) -> Result<Option<Manifest>> {

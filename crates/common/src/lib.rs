@@ -8,11 +8,14 @@
 //! * [`keycode`] — the memcomparable encoding of primary keys: byte order of
 //!   encoded keys equals SQL order of the values, so RocksDB range scans follow
 //!   key order.
+//! * [`files`] — replacing a file atomically, and a stable fingerprint of
+//!   bytes.
 //! * [`Version`] — a commit version. Today a local monotonic counter; when
 //!   writes go through the replicated log it becomes the log index of the entry
 //!   that carried the write, so a version names the same snapshot everywhere.
 
 pub mod error;
+pub mod files;
 pub mod keycode;
 pub mod value;
 

@@ -24,7 +24,7 @@ use prismdb_rowstore::RowStore;
 use prismdb_rowstore::row::{decode_row, encode_row};
 use std::collections::{HashMap, HashSet};
 use std::ops::Bound;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Tables smaller than this are not analyzed automatically: defaults and
@@ -121,9 +121,13 @@ impl Statistics {
             .values()
             .flat_map(|db| db.tables.values().map(|t| t.id))
             .collect();
-        let before = self.tables.read().len();
-        self.tables.write().retain(|id, _| live.contains(id));
-        if self.tables.read().len() != before {
+        let forgot = {
+            let mut tables = self.tables.write();
+            let before = tables.len();
+            tables.retain(|id, _| live.contains(id));
+            tables.len() != before
+        };
+        if forgot {
             self.save();
         }
     }
@@ -134,7 +138,9 @@ impl Statistics {
         let Some(path) = &self.file else { return };
         let _one_at_a_time = self.saving.lock();
         let bytes = encode(&self.tables.read());
-        if let Err(e) = write_atomically(path, &bytes) {
+        if let Err(e) =
+            prismdb_common::files::write_atomically(path, &path.with_extension("tmp"), &bytes)
+        {
             tracing::warn!("cannot write the statistics to {}: {e}", path.display());
         }
     }
@@ -177,15 +183,12 @@ impl Statistics {
 /// A fingerprint of `table`'s stored columns (names, types, hidden flags):
 /// FNV-1a over their text, stable across runs and builds.
 fn layout_of(table: &Table) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for c in &table.columns {
-        let text = format!("{}\u{1f}{:?}\u{1f}{}\u{1e}", c.name, c.ty, c.hidden);
-        for b in text.bytes() {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    h
+    let text: String = table
+        .columns
+        .iter()
+        .map(|c| format!("{}\u{1f}{:?}\u{1f}{}\u{1e}", c.name, c.ty, c.hidden))
+        .collect();
+    prismdb_common::files::fnv1a(text.as_bytes())
 }
 
 /// The file format: `MAGIC`, a table count, then per table its id, layout,
@@ -304,17 +307,6 @@ fn decode(bytes: &[u8]) -> Result<HashMap<TableId, Analyzed>> {
         return Err(malformed());
     }
     Ok(tables)
-}
-
-/// Writes `bytes` to a new file beside `path` and renames it over `path`,
-/// so a crash leaves the old file or the new one, never a torn one.
-fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, path)
 }
 
 /// Reads every row of `table` at `version` into a [`StatsBuilder`].

@@ -50,10 +50,5 @@ openraft::declare_raft_types!(
 /// The node id of a member name: stable, so a name always maps to the same
 /// id (FNV-1a, 63 bits, never 0).
 pub fn node_id(name: &str) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in name.as_bytes() {
-        h ^= u64::from(*b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    (h >> 1).max(1)
+    (prismdb_common::files::fnv1a(name.as_bytes()) >> 1).max(1)
 }
