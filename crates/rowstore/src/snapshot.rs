@@ -10,7 +10,7 @@
 
 use crate::row::ROW;
 use crate::store::{
-    CF_DATA, CF_META, META_GC_FULL_SCAN_AT, META_GC_PREFIX, RowStore, across_rows, split_key,
+    CF_DATA, CF_META, META_GC_INDEXED_FROM, META_GC_PREFIX, RowStore, across_rows, split_key,
     storage_err,
 };
 use prismdb_common::{Error, Result, Version};
@@ -98,13 +98,13 @@ impl RowStore {
     /// store written before the index). Returns how many were removed.
     pub fn collect_garbage(&self, below: Version) -> Result<usize> {
         let mut removed = 0;
-        let full_at = self.gc_full_scan_at.load(Ordering::Acquire);
-        if full_at != 0 && below >= full_at {
+        let unindexed = self.gc_indexed_from.load(Ordering::Acquire);
+        if unindexed != 0 && below >= unindexed {
             removed += self.collect_all(below)?;
             self.db
-                .delete_cf(self.cf(CF_META)?, META_GC_FULL_SCAN_AT)
+                .put_cf(self.cf(CF_META)?, META_GC_INDEXED_FROM, 0u64.to_be_bytes())
                 .map_err(storage_err)?;
-            self.gc_full_scan_at.store(0, Ordering::Release);
+            self.gc_indexed_from.store(0, Ordering::Release);
         }
         Ok(removed + self.collect_indexed(below)?)
     }

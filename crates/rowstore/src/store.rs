@@ -42,12 +42,10 @@ pub(crate) fn written_key(table: TableId) -> Vec<u8> {
 /// (or wrote a delete, itself garbage once settled). Written in the same
 /// batch as the data, so collection visits only rows that have garbage.
 pub(crate) const META_GC_PREFIX: &[u8] = b"gc/";
-/// Present once every applied write is in the garbage index.
-pub(crate) const META_GC_TRACKED: &[u8] = b"gc_tracked";
-/// Set on a store written before the garbage index: writes up to this
-/// version are not in it, and one scan of every version collects them once
-/// the collection bound reaches it.
-pub(crate) const META_GC_FULL_SCAN_AT: &[u8] = b"gc_full_scan_at";
+/// Writes up to this version may have made garbage the index does not name
+/// (the store was written before it): one scan of every version collects it
+/// once the collection bound reaches this, which is then set to 0.
+pub(crate) const META_GC_INDEXED_FROM: &[u8] = b"gc_indexed_from";
 
 /// The garbage-index key of `row` (table | pk) written at `version`.
 pub(crate) fn gc_key(version: Version, table: TableId, pk: &[u8]) -> Vec<u8> {
@@ -139,8 +137,8 @@ pub struct RowStore {
     ///
     /// [`apply`]: RowStore::apply
     pub(crate) row_counts: RwLock<std::collections::HashMap<TableId, i64>>,
-    /// [`META_GC_FULL_SCAN_AT`], 0 when absent.
-    pub(crate) gc_full_scan_at: AtomicU64,
+    /// [`META_GC_INDEXED_FROM`].
+    pub(crate) gc_indexed_from: AtomicU64,
     /// Per table, the version of its newest write, kept by [`apply`] in
     /// the same batch as the data (`meta` keys `written/<table>`).
     ///
@@ -310,7 +308,7 @@ impl RowStore {
             active: Arc::default(),
             schema_versions: RwLock::default(),
             row_counts: RwLock::default(),
-            gc_full_scan_at: AtomicU64::new(0),
+            gc_indexed_from: AtomicU64::new(0),
             last_writes: RwLock::default(),
             written_from: AtomicU64::new(0),
         };
@@ -338,28 +336,29 @@ impl RowStore {
             .map(|(t, v)| (t, u64::from_be_bytes(v)))
             .collect();
         self.load_row_counts()?;
-        self.load_gc_tracking()?;
-        self.load_last_writes()
-    }
-
-    /// Loads the versions of the tables' newest writes; on a store written
-    /// before they were kept, any table may have been written up to its
-    /// last version.
-    fn load_last_writes(&self) -> Result<()> {
-        if self.meta_get(META_WRITTEN_FROM)?.is_none() {
-            let last = self.meta_u64(META_LAST_VERSION)?;
-            self.db
-                .put_cf(self.cf(CF_META)?, META_WRITTEN_FROM, last.to_be_bytes())
-                .map_err(storage_err)?;
-        }
+        self.gc_indexed_from
+            .store(self.kept_from(META_GC_INDEXED_FROM)?, Ordering::Release);
         self.written_from
-            .store(self.meta_u64(META_WRITTEN_FROM)?, Ordering::Release);
+            .store(self.kept_from(META_WRITTEN_FROM)?, Ordering::Release);
         *self.last_writes.write() = self
             .meta_per_table(META_WRITTEN_PREFIX)?
             .into_iter()
             .map(|(t, v)| (t, u64::from_be_bytes(v)))
             .collect();
         Ok(())
+    }
+
+    /// The version `key` of `meta` names: from the version after it on, the
+    /// store keeps something it once did not. A store opened for the first
+    /// time since gets its last version (0 when new: it always kept it).
+    fn kept_from(&self, key: &[u8]) -> Result<Version> {
+        if self.meta_get(key)?.is_none() {
+            let last = self.meta_u64(META_LAST_VERSION)?;
+            self.db
+                .put_cf(self.cf(CF_META)?, key, last.to_be_bytes())
+                .map_err(storage_err)?;
+        }
+        self.meta_u64(key)
     }
 
     /// The version of the newest write to `table` (its rows or its
@@ -371,25 +370,6 @@ impl RowStore {
             .copied()
             .unwrap_or(0)
             .max(self.written_from.load(Ordering::Acquire))
-    }
-
-    /// Reads whether a full scan for garbage is still owed; a store written
-    /// before the garbage index owes one up to its last version (every
-    /// later write is indexed).
-    fn load_gc_tracking(&self) -> Result<()> {
-        if self.meta_get(META_GC_TRACKED)?.is_none() {
-            let meta = self.cf(CF_META)?;
-            let mut batch = rocksdb::WriteBatch::default();
-            let last = self.meta_u64(META_LAST_VERSION)?;
-            if last > 0 {
-                batch.put_cf(meta, META_GC_FULL_SCAN_AT, last.to_be_bytes());
-            }
-            batch.put_cf(meta, META_GC_TRACKED, []);
-            self.db.write(batch).map_err(storage_err)?;
-        }
-        self.gc_full_scan_at
-            .store(self.meta_u64(META_GC_FULL_SCAN_AT)?, Ordering::Release);
-        Ok(())
     }
 
     /// Loads the per-table live row counts; a store written before they

@@ -342,11 +342,11 @@ async fn t66_a_store_from_before_the_garbage_index_is_scanned_once() {
     delete(&mut ws, 1, 2);
     let v2 = commit(&s, ws).unwrap();
     // Make it look like a store written before the index existed.
-    forget_meta(&s, b"gc_tracked", b"gc/");
+    forget_meta(&s, b"gc_indexed_from", b"gc/");
     drop(s);
     let s = open();
     assert_eq!(
-        s.meta(b"gc_full_scan_at").unwrap(),
+        s.meta(b"gc_indexed_from").unwrap(),
         Some(v2.to_be_bytes().to_vec())
     );
     // Writes from now on are indexed.
@@ -362,13 +362,13 @@ async fn t66_a_store_from_before_the_garbage_index_is_scanned_once() {
     // Once the bound reaches it, one full scan: row 1's "a", row 2's
     // delete and row; the indexed row 3 is not yet below the bound.
     assert_eq!(s.collect_garbage(v2).unwrap(), 3);
-    assert_eq!(s.meta(b"gc_full_scan_at").unwrap(), None);
+    let nothing_owed = Some(0u64.to_be_bytes().to_vec());
+    assert_eq!(s.meta(b"gc_indexed_from").unwrap(), nothing_owed);
     assert_eq!(s.collect_garbage(v3).unwrap(), 1);
     assert_eq!(s.version_count(1).unwrap(), 9);
     drop(s);
     let s = open();
-    assert_eq!(s.meta(b"gc_full_scan_at").unwrap(), None);
-    assert!(s.meta(b"gc_tracked").unwrap().is_some());
+    assert_eq!(s.meta(b"gc_indexed_from").unwrap(), nothing_owed);
 }
 
 #[tokio::test]
