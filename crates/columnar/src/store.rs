@@ -597,30 +597,33 @@ impl ColumnStore {
                 let mut since = since;
                 // Keeps the versions after the manifest's index from being
                 // collected while the segments load and the replica catches up.
-                let mut _restore_pin = None;
-                if let Some(rs) = restore {
-                    let Some(store) = store.upgrade() else { return };
-                    let at = rs.manifest.applied;
-                    _restore_pin = store.source.pin(at);
-                    let outcome = match _restore_pin {
-                        Some(_) => store.restore_into(&replica, generation, rs),
-                        None => Err(prismdb_common::Error::Internal(format!(
-                            "the row store no longer holds the versions after {at}"
-                        ))),
-                    };
-                    match outcome {
-                        Ok(true) => since = Some(at),
-                        Ok(false) => return,
-                        Err(e) => {
-                            tracing::warn!(
-                                "columnar replica of table {} cannot be restored, it will be rebuilt: {e}",
-                                replica.table_id
-                            );
-                            // Its files must not be mistaken for the new build's.
-                            let _ = std::fs::remove_dir_all(&replica.dir);
+                let _restore_pin = match restore {
+                    None => None,
+                    Some(rs) => {
+                        let Some(store) = store.upgrade() else { return };
+                        let at = rs.manifest.applied;
+                        let pin = store.source.pin(at);
+                        let outcome = match pin {
+                            Some(_) => store.restore_into(&replica, generation, rs),
+                            None => Err(prismdb_common::Error::Internal(format!(
+                                "the row store no longer holds the versions after {at}"
+                            ))),
+                        };
+                        match outcome {
+                            Ok(true) => since = Some(at),
+                            Ok(false) => return,
+                            Err(e) => {
+                                tracing::warn!(
+                                    "columnar replica of table {} cannot be restored, it will be rebuilt: {e}",
+                                    replica.table_id
+                                );
+                                // Its files must not be mistaken for the new build's.
+                                let _ = std::fs::remove_dir_all(&replica.dir);
+                            }
                         }
+                        pin
                     }
-                }
+                };
                 loop {
                     let Some(store) = store.upgrade() else { return };
                     if store.stopped.load(Ordering::Acquire)
