@@ -107,6 +107,10 @@ pub enum Error {
     /// The statement was cancelled by the client or by statement_timeout (57014).
     #[error("{0}")]
     QueryCanceled(String),
+    /// A statement nests too deeply to be handled safely (54001,
+    /// statement_too_complex: "stack depth limit exceeded").
+    #[error("{0}")]
+    StatementTooComplex(String),
     /// A resource limit was hit (53200 for memory).
     #[error("{0}")]
     OutOfMemory(String),

@@ -10,6 +10,8 @@
 //!   key order.
 //! * [`files`] — replacing a file atomically, and a stable fingerprint of
 //!   bytes.
+//! * [`limits`] — the expression depth a statement may have and the stack
+//!   every statement-handling thread gets for it.
 //! * [`Version`] — a commit version. Today a local monotonic counter; when
 //!   writes go through the replicated log it becomes the log index of the entry
 //!   that carried the write, so a version names the same snapshot everywhere.
@@ -17,6 +19,7 @@
 pub mod error;
 pub mod files;
 pub mod keycode;
+pub mod limits;
 pub mod value;
 
 pub use error::{Error, Result};

@@ -82,6 +82,7 @@ impl Analytics {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(options.threads.max(1))
             .thread_name("prism-analytics")
+            .thread_stack_size(prismdb_common::limits::STATEMENT_STACK_BYTES)
             .on_thread_start(move || {
                 lower_priority(priority);
                 YIELDS.set(priority != AnalyticsPriority::Nice(0));

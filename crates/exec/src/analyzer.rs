@@ -169,6 +169,21 @@ static CHECKED: LazyLock<Vec<(Operator, DataType, Arc<ScalarUDF>)>> = LazyLock::
     out
 });
 
+/// The type of an operand of `+ - *`. An operand rewritten already (the
+/// rewrite runs bottom-up) has its checked function's type: typing it
+/// through `get_type` would walk, and name, the whole chain below it again
+/// at every level, cubic in the length of `a + b + c + ...`.
+fn operand_type(e: &Expr, schema: &DFSchema) -> Result<DataType> {
+    if let Expr::ScalarFunction(f) = e
+        && let Some((_, ty, _)) = CHECKED
+            .iter()
+            .find(|(_, _, udf)| udf.name() == f.func.name())
+    {
+        return Ok(ty.clone());
+    }
+    e.get_type(schema)
+}
+
 fn checked_arithmetic(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
         return Ok(Transformed::no(e));
@@ -176,7 +191,7 @@ fn checked_arithmetic(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     if !matches!(op, Operator::Plus | Operator::Minus | Operator::Multiply) {
         return Ok(Transformed::no(e));
     }
-    let (Ok(lt), Ok(rt)) = (left.get_type(schema), right.get_type(schema)) else {
+    let (Ok(lt), Ok(rt)) = (operand_type(left, schema), operand_type(right, schema)) else {
         return Ok(Transformed::no(e));
     };
     if lt != rt {

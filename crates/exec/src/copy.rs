@@ -453,6 +453,10 @@ impl Session {
     /// over (and a transaction block failed).
     pub fn copy_data(&mut self, data: &[u8]) -> Result<()> {
         let mut copy = self.copy.take().ok_or_else(no_copy)?;
+        if let Err(e) = self.guard.check() {
+            self.fail_block();
+            return Err(e);
+        }
         copy.load.reader.push(data);
         match self.feed(&mut copy, false) {
             Ok(()) => {
@@ -470,7 +474,7 @@ impl Session {
     /// block, commits the COPY. Its tag is `COPY n`.
     pub async fn copy_done(&mut self) -> Result<Output> {
         let mut copy = self.copy.take().ok_or_else(no_copy)?;
-        if let Err(e) = self.feed(&mut copy, true) {
+        if let Err(e) = self.guard.check().and_then(|()| self.feed(&mut copy, true)) {
             self.fail_block();
             return Err(e);
         }

@@ -30,6 +30,7 @@
 
 mod analytics;
 mod analyzer;
+pub mod cancel;
 pub mod convert;
 mod copy;
 mod copy_format;

@@ -1,6 +1,7 @@
 //! [`Session`]: one client connection's settings, transaction and planner.
 
 use crate::Engine;
+use crate::cancel::{CancelSignal, StatementGuard};
 use crate::functions::{columnar_functions, session_functions};
 use crate::provider::ScanContext;
 use crate::schema::{PlanHints, PrismCatalog, PrismCatalogList, PrismSchema, SchemaState};
@@ -79,6 +80,14 @@ pub struct Session {
     pub(crate) copy: Option<Box<crate::copy::CopyIn>>,
     /// `READ_FROM` hints of the statement being run.
     pub(crate) hints: Arc<Vec<ReadHint>>,
+    /// The process id clients know the session by (BackendKeyData,
+    /// `pg_backend_pid()`).
+    pid: i32,
+    /// Cancels the running statement from other threads.
+    cancel: Arc<CancelSignal>,
+    /// The cancel epoch and deadline of the statement being run (or of the
+    /// last one).
+    pub(crate) guard: StatementGuard,
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.
@@ -153,6 +162,7 @@ impl Session {
                 .register_udf(Arc::new(udf))
                 .map_err(prismdb_sql::error::from_datafusion)?;
         }
+        let cancel = Arc::new(CancelSignal::default());
         Ok(Session {
             engine,
             database: database.to_string(),
@@ -163,7 +173,23 @@ impl Session {
             plan_cache: Default::default(),
             copy: None,
             hints: Arc::default(),
+            pid,
+            guard: StatementGuard::start(&cancel, None),
+            cancel,
         })
+    }
+
+    /// The session's process id.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// Cancels the statement the session is running when called, from any
+    /// thread (a CancelRequest, a client that hung up); does nothing while
+    /// the session is idle.
+    pub fn canceller(&self) -> Arc<dyn Fn() + Send + Sync> {
+        let signal = self.cancel.clone();
+        Arc::new(move || signal.cancel())
     }
 
     /// The session's database.
@@ -308,17 +334,9 @@ impl Session {
         // now(), current_date and friends read the statement's start time.
         Arc::make_mut(&mut self.state).mark_start_execution();
         let timeout_ms = self.settings.read().statement_timeout_ms();
-        let fut = self.run_kind(kind, stmt, key, params);
-        let r = if timeout_ms > 0 {
-            match tokio::time::timeout(Duration::from_millis(timeout_ms), fut).await {
-                Ok(r) => r,
-                Err(_) => Err(Error::QueryCanceled(
-                    "canceling statement due to statement timeout".into(),
-                )),
-            }
-        } else {
-            fut.await
-        };
+        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+        self.guard = StatementGuard::start(&self.cancel, timeout);
+        let r = self.run_kind(kind, stmt, key, params).await;
         self.schema.scan.set(None);
         if r.is_err() {
             self.fail_txn();
@@ -342,7 +360,10 @@ impl Session {
             StatementKind::Dml | StatementKind::Query => self.in_txn(stmt, key, params).await,
             StatementKind::Transaction => self.transaction_control(stmt).await,
             StatementKind::Copy => self.copy(stmt).await,
-            StatementKind::Analyze => self.analyze(stmt).await,
+            StatementKind::Analyze => {
+                let guard = self.guard.clone();
+                guard.run(self.analyze(stmt)).await
+            }
             StatementKind::Unsupported => Err(Error::NotSupported(format!(
                 "statement not supported: {}",
                 stmt.to_string()
@@ -356,21 +377,30 @@ impl Session {
 
     /// Runs a query or DML statement in the open transaction, or in its own
     /// autocommit transaction (retried on write conflicts).
+    ///
+    /// A cancel or the statement's deadline stops the execution; an
+    /// autocommit's commit, once proposed, is not interrupted (its outcome
+    /// is then known, and the raft timeout bounds it).
     async fn in_txn(
         &mut self,
         stmt: &Statement,
         key: Option<&str>,
         params: &[Value],
     ) -> Result<Output> {
+        let guard = self.guard.clone();
         if let Some(mut txn) = self.txn.take() {
-            let r = self.execute_in(stmt, key, params, &mut txn).await;
+            let r = guard
+                .run(self.execute_in(stmt, key, params, &mut txn))
+                .await;
             self.txn = Some(txn);
             return r;
         }
         let mut attempt = 0;
         loop {
-            let mut txn = Txn::begin(self.engine.snapshot().await?, false);
-            let out = self.execute_in(stmt, key, params, &mut txn).await?;
+            let mut txn = Txn::begin(guard.run(self.engine.snapshot()).await?, false);
+            let out = guard
+                .run(self.execute_in(stmt, key, params, &mut txn))
+                .await?;
             if txn.is_read_only() {
                 return Ok(out);
             }

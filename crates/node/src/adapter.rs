@@ -96,6 +96,14 @@ impl SqlSession for SessionAdapter {
         self.0.take_parameter_changes()
     }
 
+    fn backend_pid(&self) -> i32 {
+        self.0.pid()
+    }
+
+    fn canceller(&self) -> prismdb_server::Canceller {
+        self.0.canceller()
+    }
+
     fn copy_in_columns(&self) -> Option<usize> {
         self.0.copy_in_columns()
     }

@@ -41,6 +41,7 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .thread_name("prism-worker")
+                .thread_stack_size(prismdb_common::limits::STATEMENT_STACK_BYTES)
                 .build()?;
             runtime.block_on(prismdb_node::run(config, shutdown_signal()))
         }

@@ -22,6 +22,11 @@ pub struct StartupParams {
     pub options: HashMap<String, String>,
 }
 
+/// Stops the statement a session is running, from any thread: the
+/// statement ends with 57014 (query_canceled). Does nothing while the
+/// session is idle.
+pub type Canceller = std::sync::Arc<dyn Fn() + Send + Sync>;
+
 /// A stream of result batches; the server encodes each as it arrives.
 pub type BatchStream = BoxStream<'static, Result<RecordBatch>>;
 
@@ -103,6 +108,14 @@ pub trait SqlSession: Send + 'static {
 
     /// Transaction state for ReadyForQuery.
     fn txn_state(&self) -> TxnState;
+
+    /// The session's process id: sent in BackendKeyData, named by a
+    /// CancelRequest, shown by `pg_backend_pid()`.
+    fn backend_pid(&self) -> i32;
+
+    /// How a CancelRequest (or a client that went away) stops this
+    /// session's running statement.
+    fn canceller(&self) -> Canceller;
 
     /// Settings changed by the last statements that the client must be told of
     /// with ParameterStatus (e.g. `client_encoding`, `DateStyle`, `TimeZone`).

@@ -12,6 +12,7 @@
 //! * [`sqlstate`] — [`prismdb_common::Error`] into SQLSTATE codes.
 //! * [`metrics`] — connection, statement and error metrics.
 //! * [`threads`] — the single-threaded runtimes connections run on.
+//! * [`wire`] — checking frontend messages before pgwire decodes them.
 pub mod encode;
 pub mod format;
 pub mod handler;
@@ -21,6 +22,7 @@ pub mod server;
 pub mod sqlstate;
 pub mod threads;
 pub mod types;
+pub mod wire;
 
 pub use handler::*;
 pub use metrics::Metrics;

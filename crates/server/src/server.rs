@@ -7,13 +7,22 @@
 //! flushed only at Sync and Flush (and by pgwire when it reports an error),
 //! so a pipelined Parse/Bind/Describe/Execute/Sync costs one write.
 //!
-//! The COPY FROM STDIN sub-protocol lives in [`copy`].
+//! The COPY FROM STDIN sub-protocol lives in [`copy`], the message loop
+//! (checking messages before pgwire decodes them, noticing clients that hung
+//! up) in [`driver`]. A CancelRequest names a session by the process id and
+//! secret of its BackendKeyData; [`Shared`] keeps every session's
+//! [`Canceller`] under them, so a cancel arriving on any connection thread
+//! stops the statement wherever it runs.
 
 #[path = "copy.rs"]
 mod copy;
+#[path = "driver.rs"]
+mod driver;
 
 use crate::encode::ResultEncoder;
-use crate::handler::{QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState};
+use crate::handler::{
+    Canceller, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState,
+};
 use crate::metrics::Metrics;
 use crate::params::decode_params;
 use crate::sqlstate::{error_info, fatal_error_info, sqlstate, to_pgwire, wire_error};
@@ -25,16 +34,18 @@ use futures::{Sink, SinkExt, StreamExt};
 use pgwire::api::auth::{
     StartupHandler, protocol_negotiation, save_startup_parameters_to_metadata,
 };
+use pgwire::api::cancel::CancelHandler;
 use pgwire::api::portal::Portal as PgPortal;
 use pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use pgwire::api::results::Response;
 use pgwire::api::stmt::NoopQueryParser;
 use pgwire::api::store::PortalStore;
 use pgwire::api::{
-    ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState, PgWireServerHandlers,
-    PidSecretKeyGenerator, RandomPidSecretKeyGenerator,
+    ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState, PidSecretKeyGenerator,
+    RandomPidSecretKeyGenerator,
 };
 use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::data::{DataRow, NoData, ParameterDescription};
 use pgwire::messages::extendedquery::{
     Bind, BindComplete, Close, CloseComplete, Describe, Execute, Parse, ParseComplete,
@@ -44,6 +55,7 @@ use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::simplequery::Query;
+use pgwire::messages::startup::SecretKey;
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use prismdb_common::{Error, Result, Value};
@@ -76,6 +88,7 @@ where
         engine,
         metrics,
         pids: RandomPidSecretKeyGenerator::default(),
+        cancels: parking_lot::Mutex::new(HashMap::new()),
     });
     tokio::pin!(shutdown);
     loop {
@@ -111,8 +124,8 @@ where
                         };
                         shared.metrics.connection_opened();
                         let _open = OpenConnection(shared.metrics.clone());
-                        let handlers = Handlers(Arc::new(Connection::new(shared)));
-                        if let Err(e) = pgwire::tokio::process_socket(socket, None, handlers).await {
+                        let connection = Arc::new(Connection::new(shared));
+                        if let Err(e) = driver::drive(socket, connection).await {
                             tracing::debug!(%peer, "connection ended: {e}");
                         }
                     });
@@ -150,31 +163,9 @@ struct Shared<E> {
     engine: Arc<E>,
     metrics: Arc<Metrics>,
     pids: RandomPidSecretKeyGenerator,
-}
-
-/// pgwire's handler set for one connection: every role is the [`Connection`].
-struct Handlers<E: SqlEngine>(Arc<Connection<E>>);
-
-impl<E: SqlEngine> PgWireServerHandlers for Handlers<E> {
-    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
-        self.0.clone()
-    }
-
-    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
-        self.0.clone()
-    }
-
-    fn startup_handler(&self) -> Arc<impl StartupHandler> {
-        self.0.clone()
-    }
-
-    fn error_handler(&self) -> Arc<impl ErrorHandler> {
-        self.0.clone()
-    }
-
-    fn copy_handler(&self) -> Arc<impl pgwire::api::copy::CopyHandler> {
-        self.0.clone()
-    }
+    /// The running sessions by process id: their secret key and how to
+    /// cancel their statement.
+    cancels: parking_lot::Mutex<HashMap<i32, (SecretKey, Canceller)>>,
 }
 
 /// One client connection: the engine session and the extended protocol's
@@ -184,6 +175,16 @@ impl<E: SqlEngine> PgWireServerHandlers for Handlers<E> {
 pub(crate) struct Connection<E: SqlEngine> {
     shared: Arc<Shared<E>>,
     state: tokio::sync::Mutex<State<E::Session>>,
+    /// The session's process id and canceller, once start-up succeeded.
+    cancel: std::sync::OnceLock<(i32, Canceller)>,
+}
+
+impl<E: SqlEngine> Drop for Connection<E> {
+    fn drop(&mut self) {
+        if let Some((pid, _)) = self.cancel.get() {
+            self.shared.cancels.lock().remove(pid);
+        }
+    }
 }
 
 struct State<S: SqlSession> {
@@ -294,11 +295,20 @@ impl<E: SqlEngine> Connection<E> {
                 statements: HashMap::new(),
                 portals: HashMap::new(),
             }),
+            cancel: std::sync::OnceLock::new(),
         }
     }
 
     fn metrics(&self) -> &Metrics {
         &self.shared.metrics
+    }
+
+    /// Cancels the statement the session is running, if any (the client
+    /// hung up).
+    fn cancel_running(&self) {
+        if let Some((_, cancel)) = self.cancel.get() {
+            cancel();
+        }
     }
 
     /// Simple query protocol: every statement's rows and tag (or the error
@@ -827,8 +837,6 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
         };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
-        let (pid, secret_key) = self.shared.pids.generate(&*client);
-        client.set_pid_and_secret_key(pid, secret_key.clone());
 
         let params = startup_params(&startup.parameters);
         if params.user.is_empty() {
@@ -848,6 +856,15 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
             .await
             .map_err(|e| PgWireError::UserError(Box::new(fatal_error_info(&e))))?;
         let status = txn_status(session.txn_state());
+        let pid = session.backend_pid();
+        let (_, secret_key) = self.shared.pids.generate(&*client);
+        client.set_pid_and_secret_key(pid, secret_key.clone());
+        let canceller = session.canceller();
+        self.shared
+            .cancels
+            .lock()
+            .insert(pid, (secret_key.clone(), canceller.clone()));
+        let _ = self.cancel.set((pid, canceller));
         self.state.lock().await.session = Some(session);
 
         client
@@ -1011,6 +1028,28 @@ impl<E: SqlEngine> ExtendedQueryHandler for Connection<E> {
         Err(to_pgwire(&Error::Internal(
             "execute routed past on_execute".into(),
         )))
+    }
+}
+
+#[async_trait]
+impl<E: SqlEngine> CancelHandler for Connection<E> {
+    /// A CancelRequest, on its own connection: cancels the named session's
+    /// statement if the secret matches. PostgreSQL answers nothing either
+    /// way; the connection closes.
+    async fn on_cancel_request(&self, request: CancelRequest) {
+        let canceller = {
+            let cancels = self.shared.cancels.lock();
+            match cancels.get(&request.pid) {
+                Some((secret, cancel)) if secret.eq_value(&request.secret_key) => {
+                    Some(cancel.clone())
+                }
+                _ => None,
+            }
+        };
+        match canceller {
+            Some(cancel) => cancel(),
+            None => tracing::debug!(pid = request.pid, "cancel request for no known session"),
+        }
     }
 }
 

@@ -50,6 +50,7 @@ impl ConnectionThreads {
             let (stop, stopped) = oneshot::channel::<()>();
             let thread = std::thread::Builder::new()
                 .name(format!("prism-sql-{i}"))
+                .stack_size(prismdb_common::limits::STATEMENT_STACK_BYTES)
                 .spawn(move || {
                     // Runs the thread's connections until told to stop (or
                     // the owner is gone), then ends whatever connections are

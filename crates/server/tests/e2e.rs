@@ -270,6 +270,14 @@ impl SqlSession for FakeSession {
     fn take_parameter_changes(&mut self) -> Vec<(String, String)> {
         std::mem::take(&mut self.changes)
     }
+
+    fn backend_pid(&self) -> i32 {
+        4242
+    }
+
+    fn canceller(&self) -> prismdb_server::Canceller {
+        Arc::new(|| {})
+    }
 }
 
 struct TestServer {

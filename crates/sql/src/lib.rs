@@ -17,6 +17,8 @@
 //!    crate; its errors come back through [`error::from_datafusion`].
 
 pub mod ddl;
+pub mod depth;
+pub mod dialect;
 pub mod error;
 pub mod extensions;
 pub mod hints;
@@ -24,23 +26,37 @@ pub mod rewrite;
 pub mod types;
 
 pub use datafusion::sql::sqlparser;
+use dialect::PrismDialect;
 use prismdb_common::{Error, Result};
 use sqlparser::ast::Statement;
-use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
 /// Parses SQL text into statements, PrismDB's own forms included (see
 /// [`extensions`]).
+///
+/// A statement nested too deeply to handle safely is refused with 54001
+/// before it is parsed, and AND/OR chains come out balanced (see
+/// [`depth`]).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
-    let dialect = PostgreSqlDialect {};
+    depth::check(sql)?;
+    let dialect = PrismDialect::default();
     let parsed = Parser::new(&dialect)
+        .with_recursion_limit(prismdb_common::limits::MAX_PARSER_NESTING)
         .try_with_sql(sql)
         .and_then(|mut parser| extensions::parse_statements(&mut parser));
-    parsed.map_err(|e| {
-        let msg = e.to_string();
-        let msg = msg.strip_prefix("sql parser error: ").unwrap_or(&msg);
-        Error::Syntax(format!("syntax error: {msg}"))
-    })
+    let mut stmts = parsed.map_err(|e| match e {
+        sqlparser::parser::ParserError::RecursionLimitExceeded => depth::too_complex(&format!(
+            "the statement nests more than {} levels deep",
+            prismdb_common::limits::MAX_PARSER_NESTING
+        )),
+        e => {
+            let msg = e.to_string();
+            let msg = msg.strip_prefix("sql parser error: ").unwrap_or(&msg);
+            Error::Syntax(format!("syntax error: {msg}"))
+        }
+    })?;
+    depth::balance(&mut stmts);
+    Ok(stmts)
 }
 
 /// What a statement is, for dispatch.

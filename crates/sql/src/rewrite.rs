@@ -519,8 +519,8 @@ fn strftime_pattern(pg: &str) -> String {
 
 /// Parses one SQL expression.
 pub fn parse_expr(sql: &str) -> Result<Expr> {
-    use crate::sqlparser::{dialect::PostgreSqlDialect, parser::Parser};
-    Parser::new(&PostgreSqlDialect {})
+    use crate::sqlparser::parser::Parser;
+    Parser::new(&crate::dialect::PrismDialect::default())
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| Error::Syntax(format!("syntax error: {e}")))
