@@ -107,6 +107,10 @@ pub enum Error {
     /// The statement was cancelled by the client or by statement_timeout (57014).
     #[error("{0}")]
     QueryCanceled(String),
+    /// The node cannot take the statement now: too many are running or
+    /// queued (53000, insufficient_resources). Retryable.
+    #[error("{0}")]
+    InsufficientResources(String),
     /// A statement nests too deeply to be handled safely (54001,
     /// statement_too_complex: "stack depth limit exceeded").
     #[error("{0}")]
@@ -145,6 +149,7 @@ impl Error {
                 | Error::QueryCanceled(_)
                 | Error::Unavailable(_)
                 | Error::CommitUnknown(_)
+                | Error::InsufficientResources(_)
         )
     }
 

@@ -1,25 +1,46 @@
-//! Workload isolation for analytical execution: the runtime whose worker
-//! threads run DataFusion plans, and the memory pool those plans share.
+//! Where planned statements run, and the memory they share.
 //!
-//! Planned queries (everything but the primary-key point lookups of
-//! [`crate::point`]) execute on the engine's own multi-threaded tokio
-//! runtime, whose threads are named `prism-analytics` and, on Linux, run at
-//! a lower CPU priority. A long scan, join or aggregate therefore competes
-//! with the runtime that serves connections, point lookups and Raft only
-//! for what the scheduler leaves it. Every session's DataFusion
-//! `RuntimeEnv` draws from one memory pool of `--analytics-memory-mb`.
-//! Nothing spills to disk: an operator that needs more than the pool has
-//! left fails its query with 53200 (out_of_memory), and the server goes on.
+//! Connection threads only parse and answer point reads; everything
+//! DataFusion does — logical and physical planning, optimization,
+//! execution — runs on one of two multi-threaded tokio runtimes of the
+//! engine, chosen per statement by its estimated work (`crate::query`):
+//!
+//! * **interactive** (`prism-query` threads, normal priority): planning of
+//!   every statement, and the execution of small ones — short scans, small
+//!   tables, plans that read no table. These never wait for an admission
+//!   slot, so they never queue behind big analytics.
+//! * **analytics** (`prism-analytics` threads, `--analytics-priority`):
+//!   the execution of large statements, at most `--analytics-max-running`
+//!   at once ([`crate::admission`]).
+//!
+//! A task that is stopped (statement_timeout, a cancel, a closed
+//! connection) is aborted at its next await, and DataFusion's operators
+//! give the runtime back often enough for that to land promptly. A panic
+//! is an internal error (XX000) of its statement only.
+//!
+//! Every statement's DataFusion `RuntimeEnv` draws from one memory pool of
+//! `--analytics-memory-mb`, through a [`QuotaPool`] that caps the statement
+//! at its share (`pool / max_running` unless `prism.query_memory_limit`
+//! says otherwise). Nothing spills to disk: an operator that needs more
+//! fails its statement with 53200 (out_of_memory), and the server goes on.
 
+use crate::admission::{Admission, AdmissionLimits};
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
-use datafusion::execution::memory_pool::{GreedyMemoryPool, TrackConsumersPool};
+use datafusion::execution::memory_pool::{
+    GreedyMemoryPool, MemoryConsumer, MemoryLimit, MemoryPool, MemoryReservation,
+    TrackConsumersPool,
+};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use prismdb_common::limits::STATEMENT_STACK_BYTES;
 use prismdb_common::{Error, Result};
 use prismdb_sql::error::from_datafusion;
 use std::cell::Cell;
 use std::future::Future;
 use std::num::NonZeroUsize;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, Runtime};
 use tokio::task::JoinHandle;
@@ -27,27 +48,30 @@ use tokio::task::JoinHandle;
 /// How many of the largest memory consumers an out-of-memory error names.
 const REPORTED_CONSUMERS: NonZeroUsize = NonZeroUsize::new(5).unwrap();
 
-/// Sizing of analytical execution.
+/// Sizing of statement execution.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyticsOptions {
     /// Worker threads of the analytics runtime (at least one is started).
     pub threads: usize,
-    /// Bytes the running analytical queries of the node may hold together.
+    /// Worker threads of the interactive runtime (at least one).
+    pub interactive_threads: usize,
+    /// Bytes the running statements of the node may hold together.
     pub memory_bytes: usize,
     /// How the scheduler treats the analytics threads.
     pub priority: AnalyticsPriority,
+    /// How many analytical statements run at once, and wait.
+    pub admission: AdmissionLimits,
 }
 
 /// Scheduling of the analytics threads (Linux; elsewhere left alone).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AnalyticsPriority {
     /// `SCHED_IDLE`: the threads run only on CPU time no other thread of
-    /// the machine wants, and any other thread that wakes up takes the CPU
-    /// from them at once. Point lookups never queue behind a scan.
+    /// the machine wants. Any busy process can starve them completely.
     Idle,
-    /// Normal scheduling this many nice steps below the process (0 leaves
-    /// the priority alone). A woken point lookup may wait for a scan's
-    /// time slice.
+    /// Normal scheduling with this many nice steps below the process: a
+    /// weight (each step about 1.25 times less CPU than the step before
+    /// when threads compete), never zero. 0 leaves the priority alone.
     Nice(i32),
 }
 
@@ -55,41 +79,68 @@ impl Default for AnalyticsOptions {
     fn default() -> Self {
         AnalyticsOptions {
             threads: default_threads(),
+            interactive_threads: default_threads(),
             memory_bytes: 1024 << 20,
-            priority: AnalyticsPriority::Idle,
+            priority: AnalyticsPriority::Nice(DEFAULT_NICE),
+            admission: AdmissionLimits::default(),
         }
     }
 }
+
+/// The nice steps analytics threads run below the rest of the server by
+/// default (see `docs/architecture.md`, "Workload isolation").
+pub const DEFAULT_NICE: i32 = 4;
 
 /// The default number of analytics threads: one per CPU.
 pub fn default_threads() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get())
 }
 
-/// The analytics runtime and memory pool of one engine.
+/// Which runtime a statement's execution runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Interactive,
+    Analytics,
+}
+
+/// The runtimes, admission queue and memory pool of one engine.
 pub(crate) struct Analytics {
     /// Taken on drop and shut down without waiting (see [`Drop`]).
-    runtime: Option<Runtime>,
-    handle: Handle,
+    runtimes: Option<(Runtime, Runtime)>,
+    interactive: Handle,
+    analytics: Handle,
     env: Arc<RuntimeEnv>,
     options: AnalyticsOptions,
+    admission: Arc<Admission>,
+}
+
+fn build_runtime(
+    name: &'static str,
+    threads: usize,
+    priority: Option<AnalyticsPriority>,
+) -> Result<Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder
+        .worker_threads(threads.max(1))
+        .thread_name(name)
+        .thread_stack_size(STATEMENT_STACK_BYTES)
+        .enable_all();
+    if let Some(priority) = priority {
+        builder.on_thread_start(move || {
+            lower_priority(priority);
+            YIELDS.set(priority != AnalyticsPriority::Nice(0));
+        });
+    }
+    builder
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the {name} runtime: {e}")))
 }
 
 impl Analytics {
-    /// Starts the runtime's threads and builds the shared pool.
+    /// Starts the runtimes' threads and builds the shared pool.
     pub(crate) fn new(options: AnalyticsOptions) -> Result<Analytics> {
-        let priority = options.priority;
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(options.threads.max(1))
-            .thread_name("prism-analytics")
-            .thread_stack_size(prismdb_common::limits::STATEMENT_STACK_BYTES)
-            .on_thread_start(move || {
-                lower_priority(priority);
-                YIELDS.set(priority != AnalyticsPriority::Nice(0));
-            })
-            .enable_all()
-            .build()
-            .map_err(|e| Error::Internal(format!("cannot start the analytics runtime: {e}")))?;
+        let interactive = build_runtime("prism-query", options.interactive_threads, None)?;
+        let analytics = build_runtime("prism-analytics", options.threads, Some(options.priority))?;
         let pool = TrackConsumersPool::new(
             GreedyMemoryPool::new(options.memory_bytes),
             REPORTED_CONSUMERS,
@@ -104,61 +155,194 @@ impl Analytics {
             .build_arc()
             .map_err(from_datafusion)?;
         Ok(Analytics {
-            handle: runtime.handle().clone(),
-            runtime: Some(runtime),
+            interactive: interactive.handle().clone(),
+            analytics: analytics.handle().clone(),
+            runtimes: Some((interactive, analytics)),
             env,
+            admission: Admission::new(options.admission),
             options,
         })
     }
 
-    /// The DataFusion runtime environment every session of the engine uses.
+    /// The DataFusion runtime environment sessions plan with (the whole
+    /// pool; statements execute under [`Self::statement_env`]).
     pub(crate) fn env(&self) -> Arc<RuntimeEnv> {
         self.env.clone()
+    }
+
+    /// The environment one statement executes in: the shared pool, capped
+    /// at `quota` bytes for this statement.
+    pub(crate) fn statement_env(&self, quota: usize) -> Arc<RuntimeEnv> {
+        let mut env = (*self.env).clone();
+        env.memory_pool = Arc::new(QuotaPool {
+            inner: self.env.memory_pool.clone(),
+            quota,
+            used: AtomicUsize::new(0),
+        });
+        Arc::new(env)
+    }
+
+    /// A statement's share of the pool when its session sets none.
+    pub(crate) fn default_quota(&self) -> usize {
+        self.options.memory_bytes / self.admission.limits().max_running.max(1)
     }
 
     pub(crate) fn options(&self) -> &AnalyticsOptions {
         &self.options
     }
 
-    /// Runs `fut` on the analytics runtime and waits for its outcome.
-    /// Dropping the returned future (statement_timeout, a closed connection)
-    /// aborts the task.
+    pub(crate) fn admission(&self) -> &Arc<Admission> {
+        &self.admission
+    }
+
+    fn handle(&self, lane: Lane) -> &Handle {
+        match lane {
+            Lane::Interactive => &self.interactive,
+            Lane::Analytics => &self.analytics,
+        }
+    }
+
+    /// Starts `fut` on `lane`'s runtime; dropping the returned task aborts
+    /// it.
+    pub(crate) fn spawn<T, F>(&self, lane: Lane, fut: F) -> Task<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        Task(self.handle(lane).spawn(fut))
+    }
+
+    /// Runs `fut` on `lane`'s runtime and waits for its outcome. Dropping
+    /// the returned future (statement_timeout, a cancel, a closed
+    /// connection) aborts the task.
+    pub(crate) async fn run_on<T, F>(&self, lane: Lane, fut: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Future<Output = T> + Send + 'static,
+    {
+        self.spawn(lane, fut).await
+    }
+
+    /// Runs `fut` on the analytics runtime (see [`Self::run_on`]).
+    #[cfg(test)]
     pub(crate) async fn run<T, F>(&self, fut: F) -> Result<T>
     where
         T: Send + 'static,
         F: Future<Output = T> + Send + 'static,
     {
-        let mut task = AbortOnDrop(self.handle.spawn(fut));
-        match (&mut task.0).await {
-            Ok(v) => Ok(v),
-            Err(e) if e.is_panic() => {
+        self.run_on(Lane::Analytics, fut).await
+    }
+}
+
+/// A statement's task on a runtime: awaiting it gives its outcome (a panic
+/// is an internal error), dropping it aborts the task.
+pub(crate) struct Task<T>(JoinHandle<T>);
+
+impl<T> Drop for Task<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<T>> {
+        match Pin::new(&mut self.0).poll(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Ok(v)) => Poll::Ready(Ok(v)),
+            Poll::Ready(Err(e)) if e.is_panic() => {
                 let payload = e.into_panic();
                 let message = payload
                     .downcast_ref::<&str>()
                     .map(|s| s.to_string())
                     .or_else(|| payload.downcast_ref::<String>().cloned())
                     .unwrap_or_default();
-                tracing::error!("analytical query panicked: {message}");
-                Err(Error::Internal(format!(
+                tracing::error!("a statement's task panicked: {message}");
+                Poll::Ready(Err(Error::Internal(format!(
                     "analytical query panicked: {message}"
-                )))
+                ))))
             }
-            Err(e) => Err(Error::Internal(format!(
+            Poll::Ready(Err(e)) => Poll::Ready(Err(Error::Internal(format!(
                 "analytical query did not finish: {e}"
-            ))),
+            )))),
         }
     }
+}
 
-    /// Names the memory limit in an out-of-memory error of a query.
-    pub(crate) fn explain_error(&self, e: Error) -> Error {
-        match e {
-            Error::OutOfMemory(detail) => Error::OutOfMemory(format!(
-                "out of memory: the query needs more than the analytics memory limit of {} MiB \
-                 (--analytics-memory-mb): {detail}",
-                self.options.memory_bytes >> 20
-            )),
-            other => other,
+/// One statement's view of the shared memory pool: reservations go to the
+/// pool as usual, but the statement as a whole may not hold more than
+/// `quota` bytes.
+#[derive(Debug)]
+pub(crate) struct QuotaPool {
+    inner: Arc<dyn MemoryPool>,
+    quota: usize,
+    used: AtomicUsize,
+}
+
+impl std::fmt::Display for QuotaPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "statement quota of {} bytes over {}",
+            self.quota, self.inner
+        )
+    }
+}
+
+impl MemoryPool for QuotaPool {
+    fn name(&self) -> &str {
+        "prism_statement_quota"
+    }
+
+    fn register(&self, consumer: &MemoryConsumer) {
+        self.inner.register(consumer)
+    }
+
+    fn unregister(&self, consumer: &MemoryConsumer) {
+        self.inner.unregister(consumer)
+    }
+
+    fn grow(&self, reservation: &MemoryReservation, additional: usize) {
+        self.used.fetch_add(additional, Ordering::Relaxed);
+        self.inner.grow(reservation, additional)
+    }
+
+    fn shrink(&self, reservation: &MemoryReservation, shrink: usize) {
+        self.used.fetch_sub(shrink, Ordering::Relaxed);
+        self.inner.shrink(reservation, shrink)
+    }
+
+    fn try_grow(
+        &self,
+        reservation: &MemoryReservation,
+        additional: usize,
+    ) -> datafusion::error::Result<()> {
+        let quota = self.quota;
+        self.used
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                (used.saturating_add(additional) <= quota).then_some(used + additional)
+            })
+            .map_err(|used| {
+                datafusion::error::DataFusionError::ResourcesExhausted(format!(
+                    "the statement holds {used} bytes and asks for {additional} more, past its \
+                     share of {} MiB of the analytics memory (prism.query_memory_limit)",
+                    quota >> 20
+                ))
+            })?;
+        if let Err(e) = self.inner.try_grow(reservation, additional) {
+            self.used.fetch_sub(additional, Ordering::Relaxed);
+            return Err(e);
         }
+        Ok(())
+    }
+
+    fn reserved(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn memory_limit(&self) -> MemoryLimit {
+        MemoryLimit::Finite(self.quota)
     }
 }
 
@@ -166,18 +350,10 @@ impl Drop for Analytics {
     /// Engines may be dropped inside another runtime, where a blocking
     /// shutdown would panic; the workers finish their current poll and exit.
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+        if let Some((interactive, analytics)) = self.runtimes.take() {
+            interactive.shutdown_background();
+            analytics.shutdown_background();
         }
-    }
-}
-
-/// A task that is aborted when its handle is dropped before it finished.
-struct AbortOnDrop<T>(JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

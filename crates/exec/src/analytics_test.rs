@@ -14,8 +14,10 @@ fn analytics(nice: i32) -> Analytics {
 fn with_priority(priority: AnalyticsPriority) -> Analytics {
     Analytics::new(AnalyticsOptions {
         threads: 1,
+        interactive_threads: 1,
         memory_bytes: 8 << 20,
         priority,
+        admission: AdmissionLimits::default(),
     })
     .unwrap()
 }
@@ -135,7 +137,6 @@ async fn dropping_in_an_async_context_does_not_panic() {
 
 #[test]
 fn resources_exhausted_is_out_of_memory_however_wrapped() {
-    let a = analytics(0);
     let raw = || DataFusionError::ResourcesExhausted("Failed to allocate 1.0 MB".into());
     let wrapped = [
         raw(),
@@ -148,7 +149,7 @@ fn resources_exhausted_is_out_of_memory_however_wrapped() {
     ];
     for e in wrapped {
         let shown = format!("{e:?}");
-        match a.explain_error(from_datafusion(e)) {
+        match crate::query::explain_error(from_datafusion(e), 8) {
             Error::OutOfMemory(m) => {
                 assert!(m.contains("analytics memory limit of 8 MiB"), "{m}");
                 assert!(m.contains("Failed to allocate"), "{m}");
@@ -157,7 +158,7 @@ fn resources_exhausted_is_out_of_memory_however_wrapped() {
         }
     }
     assert_eq!(
-        a.explain_error(Error::DivisionByZero("division by zero".into())),
+        crate::query::explain_error(Error::DivisionByZero("division by zero".into()), 8),
         Error::DivisionByZero("division by zero".into())
     );
 }

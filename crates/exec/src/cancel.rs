@@ -97,6 +97,9 @@ impl StatementGuard {
     /// passes, whichever comes first.
     pub async fn run<T>(&self, fut: impl Future<Output = Result<T>>) -> Result<T> {
         self.check()?;
+        // Statement futures are large; on the heap they do not weigh on the
+        // stack of whoever polls this one.
+        let fut = Box::pin(fut);
         let deadline = async {
             match self.deadline {
                 Some(d) => tokio::time::sleep_until(d.into()).await,

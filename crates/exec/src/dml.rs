@@ -563,9 +563,17 @@ impl Session {
         let stmt = parse(&sql)?
             .pop()
             .ok_or_else(|| Error::Internal("empty RETURNING".into()))?;
-        let df = ctx.sql(&sql).await.map_err(from_datafusion)?;
-        let schema = df.schema().inner().clone();
-        let batches = df.collect().await.map_err(from_datafusion)?;
+        // Evaluated off the connection's thread, like any plan.
+        let (schema, batches) = self
+            .engine
+            .analytics
+            .run_on(crate::Lane::Interactive, async move {
+                let df = ctx.sql(&sql).await?;
+                let schema = df.schema().inner().clone();
+                Ok::<_, datafusion::error::DataFusionError>((schema, df.collect().await?))
+            })
+            .await?
+            .map_err(from_datafusion)?;
         crate::query::renamed_rows(&stmt, &schema, batches)
     }
 

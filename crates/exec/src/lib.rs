@@ -12,9 +12,12 @@
 //! 4. Queries ([`query`]) are planned and run by DataFusion over
 //!    [`provider::RowTable`]s, which read the row store at the statement's
 //!    [`provider::ReadView`]: the transaction's snapshot plus its own writes.
-//!    Their physical plans run on the engine's analytics runtime, under its
-//!    shared memory pool ([`analytics`]); primary-key point lookups skip
-//!    the planner and run where the statement arrived.
+//!    Planning and execution run on the engine's own runtimes, never on
+//!    the connection's thread: small statements on the interactive
+//!    runtime, large ones through the [`admission`] queue on the analytics
+//!    runtime, under a share of the shared memory pool ([`analytics`]);
+//!    rows stream to the client as they are produced. Primary-key point
+//!    lookups skip the planner and run where the statement arrived.
 //! 5. DML ([`dml`]) uses DataFusion to compute the rows to write (INSERT's
 //!    source, UPDATE's new values, DELETE's victims), checks them against
 //!    the table's constraints and buffers the writes in the [`Txn`].
@@ -28,6 +31,8 @@
 //! (read-index), so a read on any node sees every commit acknowledged
 //! anywhere before it began.
 
+pub mod activity;
+pub mod admission;
 mod analytics;
 mod analyzer;
 pub mod cancel;
@@ -48,8 +53,11 @@ pub mod stats;
 mod system;
 mod txn;
 
-pub use analytics::{AnalyticsOptions, AnalyticsPriority};
-pub use session::{Output, Prepared, ResultRows, Session, TxnStatus};
+pub use admission::{AdmissionLimits, Priority};
+pub use analytics::{AnalyticsOptions, AnalyticsPriority, DEFAULT_NICE, Lane};
+pub use session::{
+    Output, Prepared, ResultRows, RowStream, Session, SimpleStatement, TxnStatus, collect_output,
+};
 pub use txn::Txn;
 
 use async_trait::async_trait;
@@ -170,6 +178,8 @@ pub struct Engine {
     pub(crate) analytics: analytics::Analytics,
     /// The router's table statistics.
     pub(crate) stats: Arc<stats::Statistics>,
+    /// What every session of this node is doing (`pg_stat_activity`).
+    pub(crate) activity: Arc<activity::Activity>,
 }
 
 impl Engine {
@@ -217,6 +227,7 @@ impl Engine {
             next_pid: AtomicI32::new(1000),
             analytics: analytics::Analytics::new(options.analytics)?,
             stats: Arc::new(stats::Statistics::open(options.statistics_file)),
+            activity: Arc::default(),
         }))
     }
 
@@ -227,6 +238,16 @@ impl Engine {
 
     pub fn store(&self) -> &Arc<RowStore> {
         &self.store
+    }
+
+    /// What every session of this node is doing.
+    pub fn activity(&self) -> &Arc<activity::Activity> {
+        &self.activity
+    }
+
+    /// The analytics admission queue's counts.
+    pub fn admission_status(&self) -> admission::AdmissionStatus {
+        self.analytics.admission().status()
     }
 
     /// How many members can host a columnar replica of a table: the upper

@@ -288,6 +288,7 @@ impl KeyQuery {
         Ok(ResultRows {
             schema: self.schema.clone(),
             batches: vec![batch],
+            rest: None,
         })
     }
 }

@@ -1,20 +1,30 @@
 //! Planning and running queries with DataFusion, and describing statements
 //! for the extended protocol.
 
+use crate::activity::ADMISSION_WAIT;
+use crate::analytics::{Lane, Task};
+use crate::cancel::StatementGuard;
 use crate::convert::value_to_scalar;
 use crate::point::KeyQuery;
-use crate::session::{Output, ResultRows, Session};
+use crate::route::TableScanExec;
+use crate::session::{Output, ResultRows, RowStream, Session};
+use crate::settings::Workload;
 use datafusion::arrow::array::{Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::common::ParamValues;
 use datafusion::logical_expr::LogicalPlan;
+use datafusion::physical_plan::ExecutionPlan;
+use datafusion::physical_plan::statistics::{StatisticsArgs, StatisticsContext};
 use datafusion::sql::parser::Statement as DfStatement;
+use futures::StreamExt;
 use prismdb_common::{Error, Result, Value};
+use prismdb_router::ReadEngine;
 use prismdb_sql::error::from_datafusion;
 use prismdb_sql::rewrite::{expand_views, normalize_for_planning, output_names};
 use prismdb_sql::sqlparser::ast::Statement;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// What a session remembers about a query it ran.
 pub(crate) struct CachedQuery {
@@ -27,18 +37,24 @@ pub(crate) struct CachedQuery {
 }
 
 impl Session {
-    /// Expands views and plans a statement with DataFusion.
+    /// Expands views and plans a statement with DataFusion, on the
+    /// interactive runtime: planning a large statement takes a while, and
+    /// the connection's thread serves other connections' point reads.
     pub(crate) async fn plan(&self, stmt: &Statement) -> Result<LogicalPlan> {
-        let mut stmt = stmt.clone();
+        let mut stmt = Box::new(stmt.clone());
         let catalog = self.schema.current();
         let db = catalog.database(&self.database)?.clone();
         if !db.views.is_empty() {
             expand_views(&mut stmt, &|name| db.views.get(name).cloned())?;
         }
         normalize_for_planning(&mut stmt, &self.database)?;
-        self.state
-            .statement_to_plan(DfStatement::Statement(Box::new(stmt)))
-            .await
+        let state = self.state.clone();
+        self.engine
+            .analytics
+            .run_on(Lane::Interactive, async move {
+                state.statement_to_plan(DfStatement::Statement(stmt)).await
+            })
+            .await?
             .map_err(from_datafusion)
     }
 
@@ -99,37 +115,111 @@ impl Session {
         Ok(self.collect_with_schema(plan).await?.1)
     }
 
-    /// Runs a logical plan, returning the schema its batches really have.
-    ///
-    /// Optimization, physical planning (and with it the providers' `scan`,
-    /// which pins the statement's read view) and execution all run on the
-    /// engine's analytics runtime, under its memory pool: milliseconds of
-    /// planning a large query would otherwise hold up the point lookups of
-    /// other connections on the same thread. Dropping the returned future
-    /// (statement_timeout) aborts the task.
-    ///
-    /// A plan that reads no table (DEFAULT expressions, VALUES, a SELECT
-    /// without FROM) runs right here instead: it is cheap, and it must not
-    /// wait behind scans for the analytics threads.
+    /// Runs a logical plan to completion, returning the schema its batches
+    /// really have.
     pub(crate) async fn collect_with_schema(
         &self,
         plan: LogicalPlan,
     ) -> Result<(SchemaRef, Vec<RecordBatch>)> {
-        let state = self.state.clone();
-        let heavy = reads_tables(&plan);
-        let work = async move {
-            let physical = state.create_physical_plan(&plan).await?;
-            let schema = physical.schema();
-            let batches = datafusion::physical_plan::collect(physical, state.task_ctx()).await?;
-            Ok::<_, datafusion::error::DataFusionError>((schema, batches))
-        };
+        let (schema, mut stream) = self.start(plan, None).await?;
+        let mut batches = Vec::new();
+        while let Some(batch) = stream.next().await {
+            batches.push(batch?);
+        }
+        Ok((schema, batches))
+    }
+
+    /// Plans `plan` physically and starts executing it; returns the schema
+    /// its batches have and the stream of them.
+    ///
+    /// Physical planning (with it the router's choice of engine for each
+    /// scan, and the providers pinning the statement's read view) runs on
+    /// the interactive runtime. The estimate of the plan's work then picks
+    /// where it executes (see [`lane`]): small statements stay on the
+    /// interactive runtime, large ones wait for an admission slot and run on
+    /// the analytics runtime, under the statement's share of the memory
+    /// pool. A task there drives the plan and hands batches over a channel
+    /// of two, so rows stream as they are produced and a slow reader holds
+    /// the plan back instead of piling up batches. The stream stops with
+    /// 57014 when the statement is cancelled or its deadline passes, and
+    /// dropping it stops the plan. `failed` is set if the stream ends in an
+    /// error (the transaction block then fails, as when a statement does).
+    pub(crate) async fn start(
+        &self,
+        plan: LogicalPlan,
+        failed: Option<Arc<AtomicBool>>,
+    ) -> Result<(SchemaRef, RowStream)> {
         let analytics = &self.engine.analytics;
-        let outcome = if heavy {
-            analytics.run(work).await?
-        } else {
-            work.await
+        let (workload, min_cost, priority, quota) = {
+            let s = self.settings.read();
+            (
+                s.workload(),
+                s.analytics_min_cost(),
+                s.priority(),
+                s.query_memory_limit(),
+            )
         };
-        outcome.map_err(|e| analytics.explain_error(from_datafusion(e)))
+        let state = self.state.clone();
+        let physical = analytics
+            .run_on(Lane::Interactive, async move {
+                state.create_physical_plan(&plan).await
+            })
+            .await?;
+        let memory_mb = analytics.options().memory_bytes >> 20;
+        let explain = move |e: datafusion::error::DataFusionError| {
+            explain_error(from_datafusion(e), memory_mb)
+        };
+        let physical = physical.map_err(explain)?;
+        let lane = lane(workload, estimated_cost(&physical), min_cost);
+        let permit = match lane {
+            Lane::Interactive => None,
+            Lane::Analytics => {
+                let waiting = self.activity.waiter();
+                let marker = waiting.clone();
+                let permit = analytics
+                    .admission()
+                    .admit(priority, move || marker.set(Some(ADMISSION_WAIT)))
+                    .await;
+                waiting.set(None);
+                Some(permit?)
+            }
+        };
+        let quota = if quota == 0 {
+            analytics.default_quota()
+        } else {
+            quota
+        };
+        let ctx = Arc::new(
+            datafusion::execution::TaskContext::from(self.state.as_ref())
+                .with_runtime(analytics.statement_env(quota)),
+        );
+        let schema = physical.schema();
+        let (tx, rx) = tokio::sync::mpsc::channel(2);
+        let task = analytics.spawn(lane, async move {
+            let _permit = permit;
+            let mut stream = match datafusion::physical_plan::execute_stream(physical, ctx) {
+                Ok(stream) => stream,
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
+                    return;
+                }
+            };
+            while let Some(batch) = stream.next().await {
+                let failed = batch.is_err();
+                if tx.send(batch).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+        let rows = Feed {
+            rx,
+            task: Some(task),
+            guard: self.guard.clone(),
+            explain: Box::new(explain),
+            failed,
+            done: false,
+        };
+        Ok((schema, rows.into_stream()))
     }
 
     /// Runs a query (SELECT, VALUES, EXPLAIN, ...).
@@ -164,14 +254,30 @@ impl Session {
         params: &[Value],
     ) -> Result<Output> {
         let plan = Self::bind(cached.plan.clone(), params)?;
-        let is_explain = matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_));
-        let (physical_schema, batches) = Box::pin(self.collect_with_schema(plan)).await?;
-        if is_explain {
+        if matches!(plan, LogicalPlan::Explain(_) | LogicalPlan::Analyze(_)) {
+            let (_, batches) = Box::pin(self.collect_with_schema(plan)).await?;
             return explain_output(batches);
         }
+        let failed = Arc::new(AtomicBool::new(false));
+        let (physical_schema, stream) = Box::pin(self.start(plan, Some(failed.clone()))).await?;
+        self.stream_failed = Some(failed);
+        let schema = output_schema(stmt, &physical_schema);
+        let renamed = schema.clone();
+        let stream = stream
+            .map(move |b| {
+                b.and_then(|b| {
+                    RecordBatch::try_new(renamed.clone(), b.columns().to_vec())
+                        .map_err(|e| Error::Internal(e.to_string()))
+                })
+            })
+            .boxed();
         Ok(Output {
             tag: "SELECT".into(),
-            rows: Some(renamed_rows(stmt, &physical_schema, batches)?),
+            rows: Some(ResultRows {
+                schema,
+                batches: Vec::new(),
+                rest: Some(stream),
+            }),
         })
     }
 
@@ -253,7 +359,11 @@ pub(crate) fn renamed_rows(
         .map(|b| RecordBatch::try_new(schema.clone(), b.columns().to_vec()))
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(ResultRows { schema, batches })
+    Ok(ResultRows {
+        schema,
+        batches,
+        rest: None,
+    })
 }
 
 fn output_schema(stmt: &Statement, schema: &SchemaRef) -> SchemaRef {
@@ -316,21 +426,109 @@ fn explain_output(batches: Vec<RecordBatch>) -> Result<Output> {
         rows: Some(ResultRows {
             schema,
             batches: vec![batch],
+            rest: None,
         }),
     })
 }
 
-/// Whether `plan` scans any table (views are expanded by now).
-fn reads_tables(plan: &LogicalPlan) -> bool {
-    use datafusion::common::tree_node::TreeNodeRecursion;
-    let mut found = false;
-    let _ = plan.apply_with_subqueries(|node| {
-        found = matches!(node, LogicalPlan::TableScan(_));
-        Ok(if found {
-            TreeNodeRecursion::Stop
-        } else {
-            TreeNodeRecursion::Continue
+/// Where a statement estimated at `cost` executes under `workload`.
+pub(crate) fn lane(workload: Workload, cost: f64, min_cost: f64) -> Lane {
+    match workload {
+        Workload::Interactive => Lane::Interactive,
+        Workload::Analytics => Lane::Analytics,
+        Workload::Auto if cost >= min_cost => Lane::Analytics,
+        Workload::Auto => Lane::Interactive,
+    }
+}
+
+/// The estimated work of a physical plan, in the router's cost units
+/// (about microseconds of one core): the cost of the engine chosen for
+/// each table scan, summed. Other leaves (VALUES, generate_series) count
+/// their rows when DataFusion knows how many.
+pub(crate) fn estimated_cost(plan: &Arc<dyn ExecutionPlan>) -> f64 {
+    use datafusion::common::stats::Precision;
+    /// Cost of producing one row of a leaf that is not a table scan.
+    const LEAF_ROW_COST: f64 = 0.05;
+    let mut cost = 0.0;
+    let mut pending = vec![plan.clone()];
+    while let Some(node) = pending.pop() {
+        if let Some(scan) = node.downcast_ref::<TableScanExec>() {
+            let d = scan.decision();
+            cost += match d.engine {
+                ReadEngine::Row => d.estimate.row_cost,
+                ReadEngine::Columnar => d.estimate.columnar_cost,
+            };
+            continue;
+        }
+        let children = node.children();
+        if children.is_empty() {
+            let stats = StatisticsContext::new().compute(node.as_ref(), &StatisticsArgs::new());
+            if let Ok(stats) = stats
+                && let Precision::Exact(rows) | Precision::Inexact(rows) = stats.num_rows
+            {
+                cost += rows as f64 * LEAF_ROW_COST;
+            }
+            continue;
+        }
+        pending.extend(children.into_iter().cloned());
+    }
+    cost
+}
+
+/// Names the memory limit in an out-of-memory error of a statement.
+pub(crate) fn explain_error(e: Error, memory_mb: usize) -> Error {
+    match e {
+        Error::OutOfMemory(detail) if !detail.contains("prism.query_memory_limit") => {
+            Error::OutOfMemory(format!(
+                "out of memory: the query needs more than the analytics memory limit of \
+                 {memory_mb} MiB (--analytics-memory-mb): {detail}"
+            ))
+        }
+        other => other,
+    }
+}
+
+/// The consumer's end of a running plan (see [`Session::start`]).
+struct Feed {
+    rx: tokio::sync::mpsc::Receiver<datafusion::error::Result<RecordBatch>>,
+    /// The task driving the plan; dropping it stops the plan.
+    task: Option<Task<()>>,
+    guard: StatementGuard,
+    explain: Box<dyn Fn(datafusion::error::DataFusionError) -> Error + Send + Sync>,
+    failed: Option<Arc<AtomicBool>>,
+    done: bool,
+}
+
+impl Feed {
+    async fn next(&mut self) -> Option<Result<RecordBatch>> {
+        if self.done {
+            return None;
+        }
+        let rx = &mut self.rx;
+        let out = match self.guard.run(async { Ok(rx.recv().await) }).await {
+            Ok(Some(Ok(batch))) => return Some(Ok(batch)),
+            Ok(Some(Err(e))) => Some(Err((self.explain)(e))),
+            Err(stopped) => Some(Err(stopped)),
+            // The channel closed: the task ended, normally or by a panic.
+            Ok(None) => match self.task.take() {
+                Some(task) => task.await.err().map(Err),
+                None => None,
+            },
+        };
+        self.done = true;
+        self.task = None;
+        if matches!(out, Some(Err(_)))
+            && let Some(failed) = &self.failed
+        {
+            failed.store(true, Ordering::SeqCst);
+        }
+        out
+    }
+
+    fn into_stream(self) -> RowStream {
+        futures::stream::unfold(self, |mut feed| async move {
+            feed.next().await.map(|item| (item, feed))
         })
-    });
-    found
+        .boxed()
+    }
 }

@@ -254,6 +254,11 @@ impl TableScanExec {
             metrics: ExecutionPlanMetricsSet::new(),
         }
     }
+
+    /// The router's choice for this scan, with its estimates.
+    pub fn decision(&self) -> &Decision {
+        &self.decision
+    }
 }
 
 impl fmt::Debug for TableScanExec {

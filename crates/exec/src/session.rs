@@ -1,6 +1,7 @@
 //! [`Session`]: one client connection's settings, transaction and planner.
 
 use crate::Engine;
+use crate::activity::{SessionActivity, State as ActivityState};
 use crate::cancel::{CancelSignal, StatementGuard};
 use crate::functions::{columnar_functions, session_functions};
 use crate::provider::ScanContext;
@@ -23,10 +24,15 @@ use prismdb_sql::{StatementKind, classify};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Rows a statement returns, fully computed.
+/// A stream of result batches still being produced.
+pub type RowStream = futures::stream::BoxStream<'static, Result<RecordBatch>>;
+
+/// Rows a statement returns: those computed already, then those still
+/// being produced (a planned query streams all of its rows).
 pub struct ResultRows {
     pub schema: SchemaRef,
     pub batches: Vec<RecordBatch>,
+    pub rest: Option<RowStream>,
 }
 
 /// The outcome of one statement: its command tag and rows, if any. Plain
@@ -56,6 +62,8 @@ pub enum TxnStatus {
 /// A statement of the extended protocol, parsed and described.
 pub struct Prepared {
     pub(crate) stmt: Option<Statement>,
+    /// The statement's text as the client sent it.
+    pub(crate) text: Arc<str>,
     /// The statement's text, the key of the session's plan cache.
     pub(crate) key: String,
     pub param_types: Vec<DataType>,
@@ -88,6 +96,17 @@ pub struct Session {
     /// The cancel epoch and deadline of the statement being run (or of the
     /// last one).
     pub(crate) guard: StatementGuard,
+    /// Set if the rows the last statement streamed ended in an error: like
+    /// a failed statement, that fails the transaction block.
+    pub(crate) stream_failed: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// The session's row of `pg_stat_activity`.
+    pub(crate) activity: SessionActivity,
+}
+
+/// One statement of a simple-protocol query string, parsed.
+pub struct SimpleStatement {
+    stmt: Statement,
+    hints: Vec<ReadHint>,
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.
@@ -111,7 +130,7 @@ async fn autocommit_backoff(attempt: usize) {
 impl Session {
     pub(crate) fn new(
         engine: Arc<Engine>,
-        _user: &str,
+        user: &str,
         database: &str,
         options: &[(String, String)],
         pid: i32,
@@ -163,6 +182,9 @@ impl Session {
                 .map_err(prismdb_sql::error::from_datafusion)?;
         }
         let cancel = Arc::new(CancelSignal::default());
+        let activity = engine
+            .activity
+            .register(pid, database, user, settings.clone());
         Ok(Session {
             engine,
             database: database.to_string(),
@@ -176,7 +198,14 @@ impl Session {
             pid,
             guard: StatementGuard::start(&cancel, None),
             cancel,
+            stream_failed: None,
+            activity,
         })
+    }
+
+    /// The client's address, for `pg_stat_activity`.
+    pub fn set_client_addr(&self, addr: Option<String>) {
+        self.activity.set_client_addr(addr);
     }
 
     /// The session's process id.
@@ -200,8 +229,23 @@ impl Session {
     pub fn txn_status(&self) -> TxnStatus {
         match &self.txn {
             None => TxnStatus::Idle,
-            Some(t) if t.failed => TxnStatus::Failed,
+            Some(t) if t.failed || self.streamed_an_error() => TxnStatus::Failed,
             Some(_) => TxnStatus::InBlock,
+        }
+    }
+
+    fn streamed_an_error(&self) -> bool {
+        self.stream_failed
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+    }
+
+    /// The state `pg_stat_activity` shows between statements.
+    fn idle_state(&self) -> ActivityState {
+        match self.txn_status() {
+            TxnStatus::Idle => ActivityState::Idle,
+            TxnStatus::InBlock => ActivityState::IdleInTransaction,
+            TxnStatus::Failed => ActivityState::IdleInTransactionAborted,
         }
     }
 
@@ -210,25 +254,19 @@ impl Session {
         self.settings.write().take_changes()
     }
 
-    /// Runs every statement of `sql`, stopping at the first error.
+    /// Runs every statement of `sql`, stopping at the first error. The rows
+    /// of each statement are computed before the next one runs.
     pub async fn simple_query(&mut self, sql: &str) -> Vec<Result<Output>> {
-        let stmts = match crate::copy::parse_statements(sql) {
+        let stmts = match self.simple_statements(sql) {
             Ok(s) => s,
-            Err(e) => {
-                self.fail_txn();
-                return vec![Err(e)];
-            }
+            Err(e) => return vec![Err(e)],
         };
-        let mut hints = prismdb_sql::hints::read_hints(sql).into_iter();
+        let text: Arc<str> = Arc::from(sql);
         let mut out = Vec::with_capacity(stmts.len());
         for stmt in stmts {
-            self.hints = Arc::new(hints.next().unwrap_or_default());
-            let r = match prismdb_sql::rewrite::hoist_dml(stmt) {
-                Ok(stmt) => self.run(&stmt, None, &[]).await,
-                Err(e) => {
-                    self.fail_txn();
-                    Err(e)
-                }
+            let r = match self.run_simple(stmt, &text).await {
+                Ok(o) => collect_output(o).await,
+                Err(e) => Err(e),
             };
             let failed = r.is_err();
             out.push(r);
@@ -237,6 +275,40 @@ impl Session {
             }
         }
         out
+    }
+
+    /// Splits a simple-protocol query string into its statements; a syntax
+    /// error fails the transaction block.
+    pub fn simple_statements(&mut self, sql: &str) -> Result<Vec<SimpleStatement>> {
+        let stmts = match crate::copy::parse_statements(sql) {
+            Ok(s) => s,
+            Err(e) => {
+                self.fail_txn();
+                return Err(e);
+            }
+        };
+        let mut hints = prismdb_sql::hints::read_hints(sql).into_iter();
+        Ok(stmts
+            .into_iter()
+            .map(|stmt| SimpleStatement {
+                stmt,
+                hints: hints.next().unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// Runs one statement of a simple-protocol query string (`text`, shown
+    /// by `pg_stat_activity`). Its rows may still be streaming when this
+    /// returns; the next statement must wait until they were read.
+    pub async fn run_simple(&mut self, s: SimpleStatement, text: &Arc<str>) -> Result<Output> {
+        self.hints = Arc::new(s.hints);
+        match prismdb_sql::rewrite::hoist_dml(s.stmt) {
+            Ok(stmt) => self.run(&stmt, None, &[], text).await,
+            Err(e) => {
+                self.fail_txn();
+                Err(e)
+            }
+        }
     }
 
     /// Parses and describes one statement for the extended protocol.
@@ -250,6 +322,7 @@ impl Session {
         let Some(stmt) = stmts.pop() else {
             return Ok(Prepared {
                 stmt: None,
+                text: Arc::from(""),
                 key: String::new(),
                 param_types: vec![],
                 schema: None,
@@ -289,6 +362,7 @@ impl Session {
             .pop()
             .unwrap_or_default();
         Ok(Prepared {
+            text: Arc::from(sql),
             key: stmt.to_string(),
             stmt: Some(stmt),
             param_types,
@@ -303,7 +377,8 @@ impl Session {
             None => Ok(Output::command("")),
             Some(stmt) => {
                 self.hints = prepared.hints.clone();
-                self.run(stmt, Some(&prepared.key), params).await
+                self.run(stmt, Some(&prepared.key), params, &prepared.text)
+                    .await
             }
         }
     }
@@ -316,31 +391,44 @@ impl Session {
 
     /// Runs one statement, keeping the transaction state machine right.
     /// `key` is the statement's text when the caller already has it (the
-    /// plan cache is keyed by it).
+    /// plan cache is keyed by it); `text` is what `pg_stat_activity` shows.
     async fn run(
         &mut self,
         stmt: &Statement,
         key: Option<&str>,
         params: &[Value],
+        text: &Arc<str>,
     ) -> Result<Output> {
         self.abandon_copy();
-        let kind = classify(stmt);
-        if kind == StatementKind::Transaction {
-            return self.transaction_control(stmt).await;
-        }
-        if self.txn.as_ref().is_some_and(|t| t.failed) {
-            return Err(Error::InFailedTransaction);
-        }
-        // now(), current_date and friends read the statement's start time.
-        Arc::make_mut(&mut self.state).mark_start_execution();
-        let timeout_ms = self.settings.read().statement_timeout_ms();
-        let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
-        self.guard = StatementGuard::start(&self.cancel, timeout);
-        let r = self.run_kind(kind, stmt, key, params).await;
-        self.schema.scan.set(None);
-        if r.is_err() {
+        // Rows the previous statement streamed ended in an error: that
+        // statement failed its transaction block.
+        if self
+            .stream_failed
+            .take()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::SeqCst))
+        {
             self.fail_txn();
         }
+        self.activity.start_statement(text, self.txn.is_some());
+        let kind = classify(stmt);
+        let r = if kind == StatementKind::Transaction {
+            self.transaction_control(stmt).await
+        } else if self.txn.as_ref().is_some_and(|t| t.failed) {
+            Err(Error::InFailedTransaction)
+        } else {
+            // now(), current_date and friends read the statement's start time.
+            Arc::make_mut(&mut self.state).mark_start_execution();
+            let timeout_ms = self.settings.read().statement_timeout_ms();
+            let timeout = (timeout_ms > 0).then(|| Duration::from_millis(timeout_ms));
+            self.guard = StatementGuard::start(&self.cancel, timeout);
+            let r = Box::pin(self.run_kind(kind, stmt, key, params)).await;
+            self.schema.scan.set(None);
+            if r.is_err() {
+                self.fail_txn();
+            }
+            r
+        };
+        self.activity.end_statement(self.idle_state());
         r
     }
 
@@ -477,6 +565,7 @@ impl Session {
             Statement::StartTransaction { .. } => {
                 if self.txn.is_none() {
                     self.txn = Some(Txn::begin(self.engine.snapshot().await?, true));
+                    self.activity.begin_transaction();
                 }
                 Ok(Output::command("BEGIN"))
             }
@@ -530,6 +619,7 @@ impl Session {
                         rows: Some(ResultRows {
                             schema,
                             batches: vec![batch],
+                            rest: None,
                         }),
                     });
                 }
@@ -552,6 +642,7 @@ impl Session {
                     rows: Some(ResultRows {
                         schema,
                         batches: vec![batch],
+                        rest: None,
                     }),
                 })
             }
@@ -630,4 +721,17 @@ fn show_name(variable: &[prismdb_sql::sqlparser::ast::Ident]) -> String {
         [a, b] if !(a == "time" && b == "zone") => format!("{a}.{b}"),
         _ => parts.join(" "),
     }
+}
+
+/// An output with all its rows computed (its stream read to the end).
+pub async fn collect_output(mut o: Output) -> Result<Output> {
+    use futures::StreamExt;
+    if let Some(rows) = o.rows.as_mut()
+        && let Some(mut rest) = rows.rest.take()
+    {
+        while let Some(batch) = rest.next().await {
+            rows.batches.push(batch?);
+        }
+    }
+    Ok(o)
 }

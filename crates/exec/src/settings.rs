@@ -49,6 +49,10 @@ const KNOWN: &[(&str, &str, bool)] = &[
     ("prism.read_engines", "auto", false),
     ("prism.columnar_max_wait", "1s", false),
     ("prism.max_replica_lag", "1s", false),
+    ("prism.workload", "auto", false),
+    ("prism.analytics_min_cost", "50000", false),
+    ("prism.priority", "medium", false),
+    ("prism.query_memory_limit", "0", false),
 ];
 
 /// Parameters that only the server sets.
@@ -77,6 +81,19 @@ pub enum ReadEngines {
     Auto,
 }
 
+/// Which runtime a session's planned statements execute on (`prism.workload`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Workload {
+    /// By the planner's estimate: below `prism.analytics_min_cost` on the
+    /// interactive runtime, at or above it through the admission queue on
+    /// the analytics runtime.
+    Auto,
+    /// Always the interactive runtime, never queued.
+    Interactive,
+    /// Always the analytics runtime, through the admission queue.
+    Analytics,
+}
+
 /// One session's settings; shared with functions like `current_setting()`.
 #[derive(Debug, Default)]
 pub struct Settings {
@@ -94,6 +111,11 @@ struct Parsed {
     columnar_max_wait_ms: u64,
     max_replica_lag_ms: u64,
     statement_timeout_ms: u64,
+    workload: Workload,
+    analytics_min_cost: f64,
+    priority: crate::admission::Priority,
+    /// 0: the statement's fair share of the analytics memory.
+    query_memory_limit: usize,
 }
 
 impl Default for Parsed {
@@ -104,6 +126,10 @@ impl Default for Parsed {
             columnar_max_wait_ms: 1000,
             max_replica_lag_ms: 1000,
             statement_timeout_ms: 0,
+            workload: Workload::Auto,
+            analytics_min_cost: 50_000.0,
+            priority: crate::admission::Priority::Medium,
+            query_memory_limit: 0,
         }
     }
 }
@@ -235,6 +261,29 @@ impl Settings {
         self.parsed.statement_timeout_ms
     }
 
+    /// Where planned statements execute (`prism.workload`).
+    pub fn workload(&self) -> Workload {
+        self.parsed.workload
+    }
+
+    /// The estimated cost (about microseconds of one core) from which a
+    /// statement is analytical (`prism.analytics_min_cost`).
+    pub fn analytics_min_cost(&self) -> f64 {
+        self.parsed.analytics_min_cost
+    }
+
+    /// The admission priority of the session's analytical statements
+    /// (`prism.priority`).
+    pub fn priority(&self) -> crate::admission::Priority {
+        self.parsed.priority
+    }
+
+    /// Bytes of analytics memory one statement may hold; 0 means its fair
+    /// share (`prism.query_memory_limit`).
+    pub fn query_memory_limit(&self) -> usize {
+        self.parsed.query_memory_limit
+    }
+
     /// Parses the statement-wide settings again after a change.
     fn reparse(&mut self) {
         let defaults = Parsed::default();
@@ -253,6 +302,26 @@ impl Settings {
             columnar_max_wait_ms: ms("prism.columnar_max_wait", defaults.columnar_max_wait_ms),
             max_replica_lag_ms: ms("prism.max_replica_lag", defaults.max_replica_lag_ms),
             statement_timeout_ms: ms("statement_timeout", defaults.statement_timeout_ms),
+            workload: match self.get("prism.workload").as_deref() {
+                Ok("interactive") => Workload::Interactive,
+                Ok("analytics") => Workload::Analytics,
+                _ => Workload::Auto,
+            },
+            analytics_min_cost: self
+                .get("prism.analytics_min_cost")
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(defaults.analytics_min_cost),
+            priority: self
+                .get("prism.priority")
+                .ok()
+                .and_then(|v| crate::admission::Priority::parse(&v))
+                .unwrap_or_default(),
+            query_memory_limit: self
+                .get("prism.query_memory_limit")
+                .ok()
+                .and_then(|v| parse_bytes(&v))
+                .unwrap_or(0),
         };
         self.parsed = parsed;
     }
@@ -292,6 +361,30 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
                 "invalid value for parameter \"prism.read_engines\": \"{value}\" (expected row, columnar or auto)"
             ))),
         },
+        "prism.workload" => match value.trim().to_lowercase().as_str() {
+            v @ ("auto" | "interactive" | "analytics") => Ok(v.to_string()),
+            _ => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"prism.workload\": \"{value}\" (expected auto, interactive or analytics)"
+            ))),
+        },
+        "prism.priority" => match crate::admission::Priority::parse(value) {
+            Some(p) => Ok(p.name().to_string()),
+            None => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"prism.priority\": \"{value}\" (expected high, medium or low)"
+            ))),
+        },
+        "prism.analytics_min_cost" => match value.trim().parse::<f64>() {
+            Ok(v) if v >= 0.0 && v.is_finite() => Ok(value.trim().to_string()),
+            _ => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"prism.analytics_min_cost\": \"{value}\" (expected a number of at least 0)"
+            ))),
+        },
+        "prism.query_memory_limit" => match parse_bytes(value) {
+            Some(_) => Ok(value.trim().to_string()),
+            None => Err(Error::InvalidParameterValue(format!(
+                "invalid value for parameter \"prism.query_memory_limit\": \"{value}\" (expected bytes, e.g. 0, 512kB, 256MB, 2GB)"
+            ))),
+        },
         "statement_timeout"
         | "lock_timeout"
         | "idle_in_transaction_session_timeout"
@@ -325,6 +418,24 @@ fn normalize_value(key: &str, value: &str) -> Result<String> {
         }
         _ => Ok(value.to_string()),
     }
+}
+
+/// Parses `1048576`, `512kB`, `256MB`, `2GB` (PostgreSQL's memory units,
+/// powers of 1024) into bytes.
+pub fn parse_bytes(v: &str) -> Option<usize> {
+    let v = v.trim().trim_matches('\'');
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (num, unit) = v.split_at(split);
+    let n: usize = num.parse().ok()?;
+    let mult: usize = match unit.trim() {
+        "" | "B" => 1,
+        "kB" => 1 << 10,
+        "MB" => 1 << 20,
+        "GB" => 1 << 30,
+        "TB" => 1 << 40,
+        _ => return None,
+    };
+    n.checked_mul(mult)
 }
 
 /// Parses `500`, `500ms`, `2s`, `1min` into milliseconds.

@@ -12,6 +12,12 @@
 //! progress, applied index and lag, rows, segments and memory, as that
 //! member reports them.
 //!
+//! `prism_cluster.activity` (also `pg_stat_activity` and
+//! `pg_catalog.pg_stat_activity`) has one row per session of this node,
+//! with PostgreSQL's columns: what it runs, since when, and what it waits
+//! for (`wait_event_type` `Admission`, `wait_event` `AnalyticsQueue` while
+//! the admission queue holds its statement back).
+//!
 //! `prism_cluster.table_statistics` shows what the router knows of each
 //! column of each table on this node: the table's exact live row count and,
 //! once analyzed, the analyzed row count and index, null fraction,
@@ -38,6 +44,7 @@ pub const CLUSTER_SCHEMA: &str = "prism_cluster";
 
 /// `prism_cluster`.
 pub struct ClusterSchema {
+    activity: Arc<SystemTable<ActivityTable>>,
     members: Arc<SystemTable<MembersTable>>,
     replicas: Arc<SystemTable<ReplicasTable>>,
     statistics: Arc<SystemTable<StatisticsTable>>,
@@ -46,6 +53,9 @@ pub struct ClusterSchema {
 impl ClusterSchema {
     pub fn new(engine: &Arc<Engine>, database: &str) -> ClusterSchema {
         ClusterSchema {
+            activity: Arc::new(SystemTable(ActivityTable {
+                activity: engine.activity.clone(),
+            })),
             members: Arc::new(SystemTable(MembersTable {
                 log: engine.log.clone(),
             })),
@@ -71,6 +81,7 @@ impl fmt::Debug for ClusterSchema {
 impl SchemaProvider for ClusterSchema {
     fn table_names(&self) -> Vec<String> {
         vec![
+            ACTIVITY_TABLE.into(),
             "members".into(),
             REPLICAS_TABLE.into(),
             STATISTICS_TABLE.into(),
@@ -79,6 +90,7 @@ impl SchemaProvider for ClusterSchema {
 
     async fn table(&self, name: &str) -> DfResult<Option<Arc<dyn TableProvider>>> {
         Ok(match name {
+            ACTIVITY_TABLE => Some(self.activity.clone() as Arc<dyn TableProvider>),
             "members" => Some(self.members.clone() as Arc<dyn TableProvider>),
             REPLICAS_TABLE => Some(self.replicas.clone() as Arc<dyn TableProvider>),
             STATISTICS_TABLE => Some(self.statistics.clone() as Arc<dyn TableProvider>),
@@ -87,7 +99,98 @@ impl SchemaProvider for ClusterSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        name == "members" || name == REPLICAS_TABLE || name == STATISTICS_TABLE
+        name == ACTIVITY_TABLE
+            || name == "members"
+            || name == REPLICAS_TABLE
+            || name == STATISTICS_TABLE
+    }
+}
+
+/// Name of the session activity view (also reachable as
+/// `pg_stat_activity`).
+pub const ACTIVITY_TABLE: &str = "activity";
+
+/// `prism_cluster.activity`: `pg_stat_activity` of this node.
+struct ActivityTable {
+    activity: Arc<crate::activity::Activity>,
+}
+
+impl fmt::Debug for ActivityTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ActivityTable")
+    }
+}
+
+fn activity_schema() -> SchemaRef {
+    let ts = || {
+        DataType::Timestamp(
+            datafusion::arrow::datatypes::TimeUnit::Microsecond,
+            Some("+00:00".into()),
+        )
+    };
+    Arc::new(Schema::new(vec![
+        Field::new("datname", DataType::Utf8, true),
+        Field::new("pid", DataType::Int32, false),
+        Field::new("usename", DataType::Utf8, true),
+        Field::new("application_name", DataType::Utf8, true),
+        Field::new("client_addr", DataType::Utf8, true),
+        Field::new("backend_start", ts(), true),
+        Field::new("xact_start", ts(), true),
+        Field::new("query_start", ts(), true),
+        Field::new("state_change", ts(), true),
+        Field::new("wait_event_type", DataType::Utf8, true),
+        Field::new("wait_event", DataType::Utf8, true),
+        Field::new("state", DataType::Utf8, true),
+        Field::new("query", DataType::Utf8, true),
+        Field::new("backend_type", DataType::Utf8, true),
+    ]))
+}
+
+#[async_trait]
+impl SystemView for ActivityTable {
+    fn schema(&self) -> SchemaRef {
+        activity_schema()
+    }
+
+    async fn batch(&self) -> DfResult<RecordBatch> {
+        use datafusion::arrow::array::TimestampMicrosecondArray;
+        let rows = self.activity.rows();
+        let micros = |t: std::time::SystemTime| {
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .ok()
+        };
+        let time =
+            |f: &dyn Fn(&crate::activity::Row) -> Option<std::time::SystemTime>| -> ArrayRef {
+                Arc::new(
+                    TimestampMicrosecondArray::from_iter(
+                        rows.iter().map(|r| f(r).and_then(micros)),
+                    )
+                    .with_timezone("+00:00"),
+                )
+            };
+        let text = |f: &dyn Fn(&crate::activity::Row) -> Option<String>| -> ArrayRef {
+            Arc::new(StringArray::from_iter(rows.iter().map(f)))
+        };
+        let columns: Vec<ArrayRef> = vec![
+            text(&|r| Some(r.entry.database.clone())),
+            Arc::new(Int32Array::from_iter_values(
+                rows.iter().map(|r| r.entry.pid),
+            )),
+            text(&|r| Some(r.entry.user.clone())),
+            text(&|r| Some(r.application_name.clone())),
+            text(&|r| r.entry.client_addr.clone()),
+            time(&|r| Some(r.entry.backend_start)),
+            time(&|r| r.entry.xact_start),
+            time(&|r| r.entry.query_start),
+            time(&|r| Some(r.entry.state_change)),
+            text(&|r| r.entry.wait.map(|w| w.0.to_string())),
+            text(&|r| r.entry.wait.map(|w| w.1.to_string())),
+            text(&|r| Some(r.entry.state.name().to_string())),
+            text(&|r| Some(r.entry.query.to_string())),
+            text(&|_| Some("client backend".to_string())),
+        ];
+        Ok(RecordBatch::try_new(activity_schema(), columns)?)
     }
 }
 

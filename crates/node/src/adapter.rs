@@ -4,7 +4,7 @@ use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use futures::StreamExt;
 use prismdb_common::{Result, Value};
-use prismdb_exec::{Engine, Output, Prepared, Session, TxnStatus};
+use prismdb_exec::{Engine, Output, Prepared, Session, SimpleStatement, TxnStatus};
 use prismdb_server::{QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState};
 use std::sync::Arc;
 
@@ -34,11 +34,9 @@ impl SqlEngine for EngineAdapter {
         } else {
             &params.database
         };
-        Ok(SessionAdapter(self.engine.session(
-            &params.user,
-            database,
-            &options,
-        )?))
+        let session = self.engine.session(&params.user, database, &options)?;
+        session.set_client_addr(params.client_addr.clone());
+        Ok(SessionAdapter(session))
     }
 }
 
@@ -48,9 +46,15 @@ pub struct SessionAdapter(Session);
 fn to_result(o: Output) -> QueryResult {
     QueryResult {
         tag: o.tag,
-        rows: o.rows.map(|r| Rows {
-            schema: r.schema,
-            batches: futures::stream::iter(r.batches.into_iter().map(Ok)).boxed(),
+        rows: o.rows.map(|r| {
+            let computed = futures::stream::iter(r.batches.into_iter().map(Ok));
+            Rows {
+                schema: r.schema,
+                batches: match r.rest {
+                    Some(rest) => computed.chain(rest).boxed(),
+                    None => computed.boxed(),
+                },
+            }
         }),
     }
 }
@@ -58,14 +62,14 @@ fn to_result(o: Output) -> QueryResult {
 #[async_trait]
 impl SqlSession for SessionAdapter {
     type Statement = Prepared;
+    type SimpleStatement = SimpleStatement;
 
-    async fn simple_query(&mut self, sql: &str) -> Vec<Result<QueryResult>> {
-        self.0
-            .simple_query(sql)
-            .await
-            .into_iter()
-            .map(|r| r.map(to_result))
-            .collect()
+    fn simple_statements(&mut self, sql: &str) -> Result<Vec<SimpleStatement>> {
+        self.0.simple_statements(sql)
+    }
+
+    async fn run_simple(&mut self, stmt: SimpleStatement, sql: &Arc<str>) -> Result<QueryResult> {
+        self.0.run_simple(stmt, sql).await.map(to_result)
     }
 
     async fn prepare(&mut self, sql: &str, param_hints: &[Option<DataType>]) -> Result<Prepared> {

@@ -7,7 +7,7 @@
 
 use anyhow::{Context, bail};
 use clap::Args;
-use prismdb_exec::{AnalyticsOptions, AnalyticsPriority};
+use prismdb_exec::{AdmissionLimits, AnalyticsOptions, AnalyticsPriority};
 use prismdb_raft::ClusterState;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -96,11 +96,25 @@ pub struct StartOptions {
     /// needs more fails with 53200 [default: 1024].
     #[arg(long, env = "PRISM_ANALYTICS_MEMORY_MB")]
     pub analytics_memory_mb: Option<u64>,
-    /// Scheduling of the analytics threads (Linux): `idle` runs them only
-    /// on CPU time nothing else wants (SCHED_IDLE), a number 0-19 lowers
-    /// their nice value by that much instead (0 keeps it) [default: idle].
+    /// Scheduling of the analytics threads (Linux): a number 0-19 of nice
+    /// steps below the rest of the server (a weight: they get a share of
+    /// the CPU whatever else runs), or `idle` to run them only on CPU time
+    /// nothing else wants (SCHED_IDLE: a busy machine starves them)
+    /// [default: 4].
     #[arg(long, env = "PRISM_ANALYTICS_PRIORITY")]
     pub analytics_priority: Option<String>,
+    /// Analytical statements that run at once; more wait in the admission
+    /// queue [default: the number of CPUs, at least 2].
+    #[arg(long, env = "PRISM_ANALYTICS_MAX_RUNNING")]
+    pub analytics_max_running: Option<usize>,
+    /// Analytical statements that may wait for a slot; one more is refused
+    /// with 53000 [default: 64].
+    #[arg(long, env = "PRISM_ANALYTICS_MAX_QUEUED")]
+    pub analytics_max_queued: Option<usize>,
+    /// Worker threads that plan every statement and run the small ones,
+    /// which never queue [default: number of CPUs].
+    #[arg(long, env = "PRISM_QUERY_THREADS")]
+    pub query_threads: Option<usize>,
     /// Threads that serve client connections, each a single-threaded
     /// runtime that a connection stays on; 0 serves them on the node's main
     /// runtime instead [default: 4 per CPU].
@@ -182,9 +196,8 @@ impl StartOptions {
                 "a columnar member joins a running cluster: use --initial-cluster-state existing"
             );
         }
-        let analytics_threads = o
-            .analytics_threads
-            .unwrap_or_else(|| AnalyticsOptions::default().threads);
+        let defaults = AnalyticsOptions::default();
+        let analytics_threads = o.analytics_threads.unwrap_or(defaults.threads);
         if analytics_threads == 0 {
             bail!("--analytics-threads must be at least 1");
         }
@@ -196,7 +209,7 @@ impl StartOptions {
                 .context("--analytics-memory-mb is too large")?,
         };
         let analytics_priority = match o.analytics_priority.as_deref().map(str::trim) {
-            None => AnalyticsPriority::Idle,
+            None => AnalyticsPriority::Nice(prismdb_exec::DEFAULT_NICE),
             Some(p) if p.eq_ignore_ascii_case("idle") => AnalyticsPriority::Idle,
             Some(p) => match p.parse::<i32>() {
                 Ok(n) if (0..=19).contains(&n) => AnalyticsPriority::Nice(n),
@@ -206,8 +219,23 @@ impl StartOptions {
         Ok(NodeConfig {
             analytics: AnalyticsOptions {
                 threads: analytics_threads,
+                interactive_threads: match o.query_threads {
+                    Some(0) => bail!("--query-threads must be at least 1"),
+                    Some(n) => n,
+                    None => defaults.interactive_threads,
+                },
                 memory_bytes: analytics_memory,
                 priority: analytics_priority,
+                admission: AdmissionLimits {
+                    max_running: match o.analytics_max_running {
+                        Some(0) => bail!("--analytics-max-running must be at least 1"),
+                        Some(n) => n,
+                        None => defaults.admission.max_running,
+                    },
+                    max_queued: o
+                        .analytics_max_queued
+                        .unwrap_or(defaults.admission.max_queued),
+                },
             },
             sql_threads: o.sql_threads.unwrap_or_else(|| {
                 SQL_THREADS_PER_CPU * std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -260,6 +288,9 @@ impl StartOptions {
             analytics_threads: self.analytics_threads.or(file.analytics_threads),
             analytics_memory_mb: self.analytics_memory_mb.or(file.analytics_memory_mb),
             analytics_priority: self.analytics_priority.or(file.analytics_priority),
+            analytics_max_running: self.analytics_max_running.or(file.analytics_max_running),
+            analytics_max_queued: self.analytics_max_queued.or(file.analytics_max_queued),
+            query_threads: self.query_threads.or(file.query_threads),
             sql_threads: self.sql_threads.or(file.sql_threads),
         }
     }

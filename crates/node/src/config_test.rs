@@ -57,13 +57,17 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
     let c = StartOptions::default().resolve().unwrap();
     assert_eq!(c.analytics, AnalyticsOptions::default());
     assert_eq!(c.analytics.memory_bytes, 1024 << 20);
-    assert_eq!(c.analytics.priority, AnalyticsPriority::Idle);
+    assert_eq!(
+        c.analytics.priority,
+        AnalyticsPriority::Nice(prismdb_exec::DEFAULT_NICE)
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("a.toml");
     std::fs::write(
         &path,
-        "analytics_threads = 3\nanalytics-memory-mb = 64\nanalytics-priority = \"0\"\n",
+        "analytics_threads = 3\nanalytics-memory-mb = 64\nanalytics-priority = \"0\"\n\
+         analytics-max-running = 5\nanalytics-max-queued = 7\nquery-threads = 2\n",
     )
     .unwrap();
     let c = StartOptions {
@@ -77,8 +81,13 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
         c.analytics,
         AnalyticsOptions {
             threads: 3,
+            interactive_threads: 2,
             memory_bytes: 8 << 20,
-            priority: AnalyticsPriority::Nice(0)
+            priority: AnalyticsPriority::Nice(0),
+            admission: prismdb_exec::AdmissionLimits {
+                max_running: 5,
+                max_queued: 7,
+            },
         }
     );
     let c = StartOptions {

@@ -39,6 +39,16 @@ fn session(e: &Arc<Engine>) -> Session {
     e.session("prism", "prism", &[]).unwrap()
 }
 
+/// Runs a prepared statement and reads all of its rows.
+async fn execute(
+    s: &mut Session,
+    p: &prismdb_exec::Prepared,
+    params: &[prismdb_common::Value],
+) -> Result<Output, Error> {
+    let out = s.execute(p, params).await?;
+    prismdb_exec::collect_output(out).await
+}
+
 async fn exec(s: &mut Session, sql: &str) -> Result<Output, Error> {
     let mut out = s.simple_query(sql).await;
     assert_eq!(out.len(), 1, "{sql}");
@@ -315,7 +325,8 @@ async fn t80_prepared_statements_infer_parameter_types() {
         .await
         .unwrap();
     assert_eq!(ins.param_types.len(), 2);
-    s.execute(
+    execute(
+        &mut s,
         &ins,
         &[
             prismdb_common::Value::Int64(1),
@@ -324,15 +335,15 @@ async fn t80_prepared_statements_infer_parameter_types() {
     )
     .await
     .unwrap();
-    let too_long = s
-        .execute(
-            &ins,
-            &[
-                prismdb_common::Value::Int64(2),
-                prismdb_common::Value::Text("toolong".into()),
-            ],
-        )
-        .await;
+    let too_long = execute(
+        &mut s,
+        &ins,
+        &[
+            prismdb_common::Value::Int64(2),
+            prismdb_common::Value::Text("toolong".into()),
+        ],
+    )
+    .await;
     assert!(matches!(too_long, Err(Error::StringTooLong(_))));
     let sel = s
         .prepare("SELECT name FROM t WHERE id = $1", &[])
@@ -342,8 +353,7 @@ async fn t80_prepared_statements_infer_parameter_types() {
         sel.param_types,
         vec![datafusion::arrow::datatypes::DataType::Int64]
     );
-    let out = s
-        .execute(&sel, &[prismdb_common::Value::Int64(1)])
+    let out = execute(&mut s, &sel, &[prismdb_common::Value::Int64(1)])
         .await
         .unwrap();
     assert_eq!(out.rows.unwrap().batches[0].num_rows(), 1);
@@ -407,30 +417,26 @@ async fn t95_point_lookups_see_snapshot_and_own_writes() {
             .collect()
     };
     assert_eq!(
-        get(s
-            .execute(&sel, &[prismdb_common::Value::Int64(1)])
+        get(execute(&mut s, &sel, &[prismdb_common::Value::Int64(1)])
             .await
             .unwrap()),
         vec!["a"]
     );
     assert!(
-        get(s
-            .execute(&sel, &[prismdb_common::Value::Int64(9)])
+        get(execute(&mut s, &sel, &[prismdb_common::Value::Int64(9)])
             .await
             .unwrap())
         .is_empty()
     );
     assert!(
-        get(s
-            .execute(&sel, &[prismdb_common::Value::Null])
+        get(execute(&mut s, &sel, &[prismdb_common::Value::Null])
             .await
             .unwrap())
         .is_empty()
     );
     // A key of another type still finds the row (through the planned path if need be).
     assert_eq!(
-        get(s
-            .execute(&sel, &[prismdb_common::Value::Int32(2)])
+        get(execute(&mut s, &sel, &[prismdb_common::Value::Int32(2)])
             .await
             .unwrap()),
         vec!["b"]
@@ -441,15 +447,13 @@ async fn t95_point_lookups_see_snapshot_and_own_writes() {
         .unwrap();
     exec(&mut s, "DELETE FROM p WHERE id = 2").await.unwrap();
     assert_eq!(
-        get(s
-            .execute(&sel, &[prismdb_common::Value::Int64(1)])
+        get(execute(&mut s, &sel, &[prismdb_common::Value::Int64(1)])
             .await
             .unwrap()),
         vec!["a2"]
     );
     assert!(
-        get(s
-            .execute(&sel, &[prismdb_common::Value::Int64(2)])
+        get(execute(&mut s, &sel, &[prismdb_common::Value::Int64(2)])
             .await
             .unwrap())
         .is_empty()
@@ -649,12 +653,12 @@ async fn same_as_planned(
     let fast = s.prepare(&fast_sql, &[]).await.unwrap();
     let planned = s.prepare(&planned_sql, &[]).await.unwrap();
     let mut a = text_rows(
-        s.execute(&fast, params)
+        execute(s, &fast, params)
             .await
             .unwrap_or_else(|e| panic!("{fast_sql}: {e}")),
     );
     let mut b = text_rows(
-        s.execute(&planned, params)
+        execute(s, &planned, params)
             .await
             .unwrap_or_else(|e| panic!("{planned_sql}: {e}")),
     );

@@ -4,7 +4,8 @@
 //! serving the same connection (planned queries, point lookups, the
 //! extended protocol, transaction blocks) and new ones. On Linux it also
 //! checks that the analytics threads exist under their name and run under
-//! SCHED_IDLE, the default.
+//! the normal policy, `DEFAULT_NICE` steps below the server: a weight, not
+//! SCHED_IDLE, which a busy machine starves.
 
 use prismdb_testkit::{TestServer, sqlstate};
 use tokio_postgres::Client;
@@ -48,7 +49,7 @@ async fn queries_past_the_memory_limit_fail_with_53200_and_the_server_goes_on() 
     .await
     .expect("start prismdb");
     #[cfg(target_os = "linux")]
-    analytics_threads_are_named_and_idle(server.pid().unwrap(), 2);
+    analytics_threads_are_named_and_weighted(server.pid().unwrap(), 2);
     let client = server.connect("prism").await.expect("connect");
 
     // About 25 MB of distinct 100-byte strings: more than 8 MiB in any
@@ -75,10 +76,30 @@ async fn queries_past_the_memory_limit_fail_with_53200_and_the_server_goes_on() 
         "SELECT pad, count(*) FROM t GROUP BY pad HAVING count(*) > 1",
     )
     .await;
+    // Two statements run at once by default here, so each may hold half
+    // of the pool.
+    assert!(
+        message.contains("share of 4 MiB") && message.contains("prism.query_memory_limit"),
+        "{message}"
+    );
+    // A session may raise its share; the pool still bounds it.
+    client
+        .batch_execute("SET prism.query_memory_limit = '64MB'")
+        .await
+        .unwrap();
+    let message = out_of_memory(
+        &client,
+        "SELECT pad, count(*) FROM t GROUP BY pad HAVING count(*) > 1",
+    )
+    .await;
     assert!(
         message.contains("analytics memory limit of 8 MiB"),
         "{message}"
     );
+    client
+        .batch_execute("RESET prism.query_memory_limit")
+        .await
+        .unwrap();
     // A sort of every row, which may not spill to disk.
     out_of_memory(&client, "SELECT id, pad FROM t ORDER BY pad DESC").await;
     // The same query again: what the failed ones held was given back.
@@ -134,53 +155,50 @@ async fn queries_past_the_memory_limit_fail_with_53200_and_the_server_goes_on() 
 
 /// The server's threads named `prism-analytics` (the runtime's workers and
 /// any blocking threads it started): at least `workers` of them, each under
-/// the default scheduling policy for analytics, SCHED_IDLE.
+/// the normal policy at `DEFAULT_NICE` nice steps below the main thread.
 #[cfg(target_os = "linux")]
-fn analytics_threads_are_named_and_idle(pid: u32, workers: usize) {
-    const SCHED_IDLE: u32 = 5;
+fn analytics_threads_are_named_and_weighted(pid: u32, workers: usize) {
+    const SCHED_OTHER: i64 = 0;
     // Fields after the command's closing parenthesis start at field 3
-    // (state); the scheduling policy is field 41.
-    let policy_of = |stat: &str| -> u32 {
+    // (state); the nice value is field 19, the scheduling policy field 41.
+    let field = |stat: &str, n: usize| -> i64 {
         let after = &stat[stat.rfind(')').unwrap() + 1..];
-        after.split_whitespace().nth(38).unwrap().parse().unwrap()
+        after
+            .split_whitespace()
+            .nth(n - 3)
+            .unwrap()
+            .parse()
+            .unwrap()
     };
-    let main = policy_of(&std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap());
-    assert_ne!(main, SCHED_IDLE, "the main thread keeps the normal policy");
+    let main = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    let expected_nice = (field(&main, 19) + i64::from(prismdb_exec::DEFAULT_NICE)).min(19);
     // Worker threads start (and lower their priority) on their own
     // schedule: look again until all are up.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     loop {
-        let found = analytics_threads_with_policy(pid, SCHED_IDLE, policy_of);
+        let mut found = 0;
+        for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
+            let dir = task.unwrap().path();
+            let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
+                continue;
+            };
+            let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
+                continue;
+            };
+            if comm.trim() == "prism-analytics"
+                && field(&stat, 41) == SCHED_OTHER
+                && field(&stat, 19) == expected_nice
+            {
+                found += 1;
+            }
+        }
         if found >= workers {
             return;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "{found} analytics threads under SCHED_IDLE, expected {workers}"
+            "{found} analytics threads at nice {expected_nice}, expected {workers}"
         );
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
-}
-
-/// How many threads of `pid` are named `prism-analytics` and run under
-/// scheduling `policy`.
-#[cfg(target_os = "linux")]
-fn analytics_threads_with_policy(pid: u32, policy: u32, policy_of: impl Fn(&str) -> u32) -> usize {
-    let mut found = 0;
-    for task in std::fs::read_dir(format!("/proc/{pid}/task")).unwrap() {
-        let dir = task.unwrap().path();
-        let Ok(comm) = std::fs::read_to_string(dir.join("comm")) else {
-            continue;
-        };
-        if comm.trim() != "prism-analytics" {
-            continue;
-        }
-        let Ok(stat) = std::fs::read_to_string(dir.join("stat")) else {
-            continue;
-        };
-        if policy_of(&stat) == policy {
-            found += 1;
-        }
-    }
-    found
 }

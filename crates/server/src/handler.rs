@@ -20,6 +20,8 @@ pub struct StartupParams {
     pub database: String,
     /// Every other start-up parameter (application_name, client_encoding, DateStyle, ...).
     pub options: HashMap<String, String>,
+    /// The client's address (`pg_stat_activity.client_addr`).
+    pub client_addr: Option<String>,
 }
 
 /// Stops the statement a session is running, from any thread: the
@@ -82,9 +84,23 @@ pub trait SqlSession: Send + 'static {
     /// A parsed, planned statement of the extended protocol.
     type Statement: Send + Sync + 'static;
 
-    /// Simple protocol: runs the statements of `sql` in order. Stops at the
-    /// first error, which is the last element. An empty string yields no results.
-    async fn simple_query(&mut self, sql: &str) -> Vec<Result<QueryResult>>;
+    /// One statement of a simple-protocol query string, parsed.
+    type SimpleStatement: Send + 'static;
+
+    /// Simple protocol, first step: the statements of `sql`, in order. An
+    /// error (a syntax error) is the query's only result. An empty string
+    /// has no statements.
+    fn simple_statements(&mut self, sql: &str) -> Result<Vec<Self::SimpleStatement>>;
+
+    /// Simple protocol, second step: runs one statement (`sql` is the whole
+    /// query string, for `pg_stat_activity`). Its rows may still be
+    /// streaming; the server reads them all before it runs the next
+    /// statement, and stops at the first error.
+    async fn run_simple(
+        &mut self,
+        stmt: Self::SimpleStatement,
+        sql: &std::sync::Arc<str>,
+    ) -> Result<QueryResult>;
 
     /// Extended protocol Parse: `param_hints[i]` is the type the client named
     /// for parameter `$i+1`, if any.

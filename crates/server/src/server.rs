@@ -275,6 +275,7 @@ fn startup_params(parameters: &std::collections::BTreeMap<String, String>) -> St
         user,
         database,
         options,
+        client_addr: None,
     }
 }
 
@@ -313,6 +314,8 @@ impl<E: SqlEngine> Connection<E> {
 
     /// Simple query protocol: every statement's rows and tag (or the error
     /// that stopped the run), then ReadyForQuery with the session's state.
+    /// Statements run one at a time, each one's rows sent as they are
+    /// produced before the next one runs.
     async fn simple_query<C>(&self, client: &mut C, sql: &str) -> PgWireResult<()>
     where
         C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
@@ -322,31 +325,44 @@ impl<E: SqlEngine> Connection<E> {
         let started = Instant::now();
         let mut state = self.state.lock().await;
         let session = state.session.as_mut().ok_or_else(no_session)?;
-        let mut results = session.simple_query(sql).await;
-        // A COPY FROM STDIN ends the run; its result comes at CopyDone.
-        let copy_in = session.copy_in_columns();
-        if copy_in.is_some() {
-            results.pop();
-        }
-        if results.is_empty() && copy_in.is_none() {
-            client
-                .feed(PgWireBackendMessage::EmptyQueryResponse(
-                    EmptyQueryResponse::new(),
-                ))
-                .await?;
-        }
-        for result in results {
-            let outcome = match result {
-                Ok(result) => self.send_simple_result(client, result).await?,
-                Err(e) => Err(e),
-            };
-            send_parameter_changes(client, session).await?;
-            if let Err(e) = outcome {
+        let mut copy_in = None;
+        match session.simple_statements(sql) {
+            Err(e) => {
                 self.metrics().error(sqlstate(&e));
                 client
                     .feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into()))
                     .await?;
-                break;
+            }
+            Ok(stmts) if stmts.is_empty() => {
+                client
+                    .feed(PgWireBackendMessage::EmptyQueryResponse(
+                        EmptyQueryResponse::new(),
+                    ))
+                    .await?;
+            }
+            Ok(stmts) => {
+                let text: Arc<str> = Arc::from(sql);
+                for stmt in stmts {
+                    let result = session.run_simple(stmt, &text).await;
+                    // A COPY FROM STDIN ends the run; its result comes at
+                    // CopyDone.
+                    if result.is_ok() && session.copy_in_columns().is_some() {
+                        copy_in = session.copy_in_columns();
+                        break;
+                    }
+                    let outcome = match result {
+                        Ok(result) => self.send_simple_result(client, result).await?,
+                        Err(e) => Err(e),
+                    };
+                    send_parameter_changes(client, session).await?;
+                    if let Err(e) = outcome {
+                        self.metrics().error(sqlstate(&e));
+                        client
+                            .feed(PgWireBackendMessage::ErrorResponse(error_info(&e).into()))
+                            .await?;
+                        break;
+                    }
+                }
             }
         }
         self.metrics().latency(started.elapsed());
@@ -838,7 +854,8 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
 
-        let params = startup_params(&startup.parameters);
+        let mut params = startup_params(&startup.parameters);
+        params.client_addr = Some(client.socket_addr().ip().to_string());
         if params.user.is_empty() {
             return Err(PgWireError::UserError(Box::new(
                 pgwire::error::ErrorInfo::new(

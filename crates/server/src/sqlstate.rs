@@ -40,6 +40,7 @@ pub fn sqlstate(e: &Error) -> &'static str {
         Error::QueryCanceled(_) => "57014",
         Error::OutOfMemory(_) => "53200",
         Error::StatementTooComplex(_) => "54001",
+        Error::InsufficientResources(_) => "53000",
         Error::Protocol(msg) if is_unknown_statement(msg) => "26000",
         Error::Protocol(_) => "08P01",
         Error::Unavailable(_) => "57P03",

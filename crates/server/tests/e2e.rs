@@ -197,18 +197,19 @@ impl FakeSession {
 #[async_trait]
 impl SqlSession for FakeSession {
     type Statement = FakeStatement;
+    type SimpleStatement = String;
 
-    async fn simple_query(&mut self, sql: &str) -> Vec<Result<QueryResult>> {
-        let mut results = Vec::new();
-        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            let result = self.run(statement);
-            let failed = result.is_err();
-            results.push(result);
-            if failed {
-                break;
-            }
-        }
-        results
+    fn simple_statements(&mut self, sql: &str) -> Result<Vec<String>> {
+        Ok(sql
+            .split(';')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .collect())
+    }
+
+    async fn run_simple(&mut self, statement: String, _sql: &Arc<str>) -> Result<QueryResult> {
+        self.run(&statement)
     }
 
     async fn prepare(&mut self, sql: &str, hints: &[Option<DataType>]) -> Result<FakeStatement> {

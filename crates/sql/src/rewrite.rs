@@ -195,7 +195,8 @@ fn type_name(t: &str) -> String {
 
 /// Rewrites that make DataFusion plan PostgreSQL's meaning:
 ///
-/// * `information_schema.columnar_replicas` reads `prism_cluster`'s view;
+/// * `information_schema.columnar_replicas` reads `prism_cluster`'s view,
+///   and `pg_stat_activity` its `activity`;
 /// * unaliased select-list expressions get their PostgreSQL name as alias
 ///   (made unique within the list), so `SELECT 2+3, (2)+3` or two scalar
 ///   subqueries do not trip DataFusion's unique-name rule;
@@ -220,6 +221,18 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                         "prism_cluster",
                     ));
                 }
+            }
+            // pg_stat_activity (bare or in pg_catalog) is prism_cluster's
+            // activity view; pg_catalog comes first on PostgreSQL's search
+            // path too.
+            let last = name.0[n - 1].as_ident().map(normalize).unwrap_or_default();
+            let schema =
+                (n >= 2).then(|| name.0[n - 2].as_ident().map(normalize).unwrap_or_default());
+            if last == "pg_stat_activity" && matches!(schema.as_deref(), None | Some("pg_catalog"))
+            {
+                let part =
+                    |s: &str| crate::sqlparser::ast::ObjectNamePart::Identifier(Ident::new(s));
+                name.0 = vec![part("prism_cluster"), part("activity")];
             }
             if let [db, _, _] = name.0.as_slice() {
                 let db = db.as_ident().map(normalize).unwrap_or_default();
