@@ -7,16 +7,20 @@
 //!   the extended query protocol ([`Protocol`]).
 //! - [`columnar`]: a seeded random workload, analytical queries and
 //!   row-versus-columnar comparison for columnar replica tests.
+//! - [`fuzz`]: seeded SQL and wire-protocol fuzzers; [`wire`]: a raw
+//!   protocol client that sends what no driver would.
 //! - [`run_slt_dir`] runs a directory of `.slt` files, one fresh database per file;
 //!   [`slt_test_main`] does the same as a libtest-compatible test binary.
 
 pub mod cluster;
 pub mod columnar;
+pub mod fuzz;
 pub mod harness;
 pub mod pgdb;
 pub mod pgtext;
 pub mod server;
 pub mod slt;
+pub mod wire;
 
 pub use cluster::{MemberRow, TestCluster, members};
 pub use harness::slt_test_main;
