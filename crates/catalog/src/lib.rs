@@ -107,6 +107,10 @@ impl Database {
 pub struct Catalog {
     pub databases: BTreeMap<String, Arc<Database>>,
     pub next_table_id: TableId,
+    /// Settings a role's sessions start with (`ALTER ROLE r SET p = v`):
+    /// role → parameter → value.
+    #[serde(default)]
+    pub role_settings: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 impl Default for Catalog {
@@ -116,6 +120,7 @@ impl Default for Catalog {
         Catalog {
             databases,
             next_table_id: 1,
+            role_settings: BTreeMap::new(),
         }
     }
 }

@@ -227,6 +227,10 @@ impl Session {
                     )));
                 }
             },
+            Statement::AlterRole { name, operation } => {
+                alter_role_settings(&mut next, &prismdb_sql::normalize(name), operation)?;
+                "ALTER ROLE"
+            }
             Statement::AlterTable(at) => {
                 let Some(altered) = self.alter_table(at, &mut next)? else {
                     return Ok(Output::command("ALTER TABLE"));
@@ -390,4 +394,81 @@ impl Session {
             })
             .collect())
     }
+}
+
+/// `ALTER ROLE r SET p = v | TO DEFAULT`, `ALTER ROLE r RESET p | ALL`:
+/// the settings `r`'s new sessions start with (PostgreSQL's
+/// `pg_db_role_setting`, without the per-database form). Values are
+/// checked as `SET` checks them.
+fn alter_role_settings(
+    catalog: &mut prismdb_catalog::Catalog,
+    role: &str,
+    operation: &prismdb_sql::sqlparser::ast::AlterRoleOperation,
+) -> Result<()> {
+    use prismdb_sql::sqlparser::ast::{AlterRoleOperation, ResetConfig, SetConfigValue};
+    let parameter =
+        |name: &prismdb_sql::sqlparser::ast::ObjectName| name.to_string().to_lowercase();
+    match operation {
+        AlterRoleOperation::Set {
+            config_name,
+            config_value,
+            in_database: None,
+        } => {
+            let name = parameter(config_name);
+            match config_value {
+                SetConfigValue::Value(e) => {
+                    let value = crate::session::setting_value(e);
+                    let mut probe = crate::settings::Settings::default();
+                    probe.set(&name, &value)?;
+                    let value = probe.get(&name)?;
+                    catalog
+                        .role_settings
+                        .entry(role.to_string())
+                        .or_default()
+                        .insert(name, value);
+                }
+                SetConfigValue::Default => {
+                    if let Some(settings) = catalog.role_settings.get_mut(role) {
+                        settings.remove(&name);
+                    }
+                }
+                SetConfigValue::FromCurrent => {
+                    return Err(Error::NotSupported(
+                        "ALTER ROLE ... SET ... FROM CURRENT is not supported".into(),
+                    ));
+                }
+            }
+        }
+        AlterRoleOperation::Reset {
+            config_name,
+            in_database: None,
+        } => match config_name {
+            ResetConfig::ALL => {
+                catalog.role_settings.remove(role);
+            }
+            ResetConfig::ConfigName(name) => {
+                if let Some(settings) = catalog.role_settings.get_mut(role) {
+                    settings.remove(&parameter(name));
+                }
+            }
+        },
+        AlterRoleOperation::Set { .. } | AlterRoleOperation::Reset { .. } => {
+            return Err(Error::NotSupported(
+                "ALTER ROLE ... IN DATABASE is not supported".into(),
+            ));
+        }
+        _ => {
+            return Err(Error::NotSupported(
+                "only ALTER ROLE ... SET and RESET are supported".into(),
+            ));
+        }
+    }
+    if catalog
+        .role_settings
+        .get(role)
+        .is_some_and(|s| s.is_empty())
+    {
+        catalog.role_settings.remove(role);
+    }
+    Ok(())
 }

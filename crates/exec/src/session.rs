@@ -135,7 +135,17 @@ impl Session {
         options: &[(String, String)],
         pid: i32,
     ) -> Result<Session> {
-        let settings: SharedSettings = Arc::new(RwLock::new(Settings::with_startup(options)));
+        // The role's own settings first (ALTER ROLE ... SET), then what the
+        // client asked for at start-up, as in PostgreSQL.
+        let role_settings: Vec<(String, String)> = engine
+            .catalog()
+            .role_settings
+            .get(user)
+            .map(|s| s.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        let mut settings = Settings::with_startup(&role_settings);
+        settings.apply_startup(options);
+        let settings: SharedSettings = Arc::new(RwLock::new(settings));
         let schema = Arc::new(SchemaState {
             catalog: engine.catalog.clone(),
             local: Mutex::new(None),
@@ -699,7 +709,7 @@ fn show_schema(name: &str) -> SchemaRef {
 }
 
 /// The text of a SET value expression: `'x'`, `x`, `42`, `-1`, `on`.
-fn setting_value(e: &Expr) -> String {
+pub(crate) fn setting_value(e: &Expr) -> String {
     match e {
         Expr::Value(v) => match &v.value {
             SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s.clone(),

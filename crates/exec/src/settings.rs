@@ -140,15 +140,34 @@ impl Settings {
     /// Settings with start-up parameters from the client applied.
     pub fn with_startup(options: &[(String, String)]) -> Settings {
         let mut s = Settings::default();
-        for (k, v) in options {
-            if known(k)
-                .is_some_and(|(_, _, _)| !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)))
-            {
-                let _ = s.set(k, v);
+        s.apply_startup(options);
+        s
+    }
+
+    /// Applies start-up parameters (known, writable ones, and custom dotted
+    /// ones); values that do not parse are ignored.
+    /// The start-up parameter `options` carries command-line style settings
+    /// (`-c statement_timeout=5s -c prism.workload=analytics`, as libpq's
+    /// `PGOPTIONS`); they apply after the other parameters.
+    pub fn apply_startup(&mut self, options: &[(String, String)]) {
+        let command_line: Vec<(String, String)> = options
+            .iter()
+            .filter(|(k, _)| k == "options")
+            .flat_map(|(_, v)| parse_command_line_options(v))
+            .collect();
+        for (k, v) in options.iter().chain(&command_line) {
+            if k == "options" {
+                continue;
+            }
+            let writable = match known(k) {
+                Some(_) => !READ_ONLY.iter().any(|r| r.eq_ignore_ascii_case(k)),
+                None => k.contains('.'),
+            };
+            if writable {
+                let _ = self.set(k, v);
             }
         }
-        s.changed.clear();
-        s
+        self.changed.clear();
     }
 
     /// The current value; errors with 42704 for an unknown parameter.
@@ -325,6 +344,47 @@ impl Settings {
         };
         self.parsed = parsed;
     }
+}
+
+/// `-c name=value` and `--name=value` pairs of a start-up `options` string
+/// (a backslash escapes a space in a value).
+fn parse_command_line_options(text: &str) -> Vec<(String, String)> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next() {
+                    word.push(next);
+                }
+            }
+            c if c.is_whitespace() => {
+                if !word.is_empty() {
+                    words.push(std::mem::take(&mut word));
+                }
+            }
+            c => word.push(c),
+        }
+    }
+    if !word.is_empty() {
+        words.push(word);
+    }
+    let mut out = Vec::new();
+    let mut it = words.into_iter();
+    while let Some(w) = it.next() {
+        let pair = if w == "-c" {
+            it.next()
+        } else if let Some(rest) = w.strip_prefix("--") {
+            Some(rest.to_string())
+        } else {
+            w.strip_prefix("-c").map(str::to_string)
+        };
+        if let Some((k, v)) = pair.as_deref().and_then(|p| p.split_once('=')) {
+            out.push((k.replace('-', "_"), v.to_string()));
+        }
+    }
+    out
 }
 
 fn unrecognized(name: &str) -> Error {

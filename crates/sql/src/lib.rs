@@ -91,6 +91,7 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         | CreateDatabase { .. }
         | Drop { .. }
         | AlterTable(_)
+        | AlterRole { .. }
         | Truncate(_) => StatementKind::Ddl,
         Insert(_) | Update(_) | Delete(_) => StatementKind::Dml,
         Query(_) | Explain { .. } => StatementKind::Query,
