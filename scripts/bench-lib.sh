@@ -11,6 +11,8 @@
 #   bench_load SYSTEM ROWS           CREATE TABLE bench + ROWS rows in 1000-row INSERTs
 #   bench_pgbench SYSTEM SCRIPT C J S  pgbench; sets TPS[SYS] P50[SYS] P99[SYS]
 #   bench_tpch_gen SF FORMAT DIR     TPC-H data (csv or parquet) made once with tpchgen-cli
+#   bench_pg_user                    the system user that runs PostgreSQL when we are root
+#   bench_pg_dir DIR FALLBACK        DIR for a kept cluster, or FALLBACK if that user cannot reach it
 # Systems are named by the caller; PORT[SYS] is the port clients use.
 # Data directories live in $BENCH_WORK unless a DIR is given (a DIR that
 # already holds data is started as it is); BENCH_PG_OPTS adds server options.
@@ -101,6 +103,30 @@ bench_cleanup() {
   return "$rc"
 }
 
+# bench_pg_user: when we are root, makes the system user $BENCH_PG_USER
+# that owns and runs PostgreSQL (it refuses to run as root), if missing.
+bench_pg_user() {
+  if [ "$(id -u)" -eq 0 ] && ! id "$BENCH_PG_USER" >/dev/null 2>&1; then
+    say "creating system user $BENCH_PG_USER to run PostgreSQL (it refuses to run as root)"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+      --shell /usr/sbin/nologin "$BENCH_PG_USER"
+  fi
+}
+
+# bench_pg_dir DIR FALLBACK: prints where a PostgreSQL cluster kept between
+# runs lives: DIR, unless we are root and $BENCH_PG_USER cannot reach DIR's
+# parent (a root-owned home directory), then FALLBACK. Call bench_pg_user
+# first (outside the command substitution).
+bench_pg_dir() {
+  local dir=$1 fallback=$2
+  mkdir -p "$(dirname "$dir")"
+  if [ "$(id -u)" -eq 0 ] && id "$BENCH_PG_USER" >/dev/null 2>&1 \
+      && ! runuser -u "$BENCH_PG_USER" -- test -x "$(dirname "$dir")" 2>/dev/null; then
+    dir=$fallback
+  fi
+  echo "$dir"
+}
+
 # bench_start_postgres [DIR]: the cluster lives in DIR/data (default
 # $BENCH_WORK/pg); one that is already there is started, not made anew.
 # shellcheck disable=SC2120  # DIR is optional
@@ -112,14 +138,8 @@ bench_start_postgres() {
   BENCH_PG_DIR="${1:-$BENCH_WORK/pg}"
   [ -f "$BENCH_PG_DIR/data/PG_VERSION" ] && fresh=0
   mkdir -p "$BENCH_PG_DIR"
-  if [ "$(id -u)" -eq 0 ]; then
-    if ! id "$BENCH_PG_USER" >/dev/null 2>&1; then
-      say "creating system user $BENCH_PG_USER to run PostgreSQL (it refuses to run as root)"
-      useradd --system --user-group --no-create-home --home-dir /nonexistent \
-        --shell /usr/sbin/nologin "$BENCH_PG_USER"
-    fi
-    chown "$BENCH_PG_USER:" "$BENCH_PG_DIR"
-  fi
+  bench_pg_user
+  if [ "$(id -u)" -eq 0 ]; then chown "$BENCH_PG_USER:" "$BENCH_PG_DIR"; fi
   PORT[postgres]=$(prism_free_port)
   if [ "$fresh" -eq 1 ]; then
     say "initdb and start PostgreSQL ($PG_BIN) on 127.0.0.1:${PORT[postgres]} (synchronous_commit on)"

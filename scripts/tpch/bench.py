@@ -613,8 +613,24 @@ def percentile(sorted_vals, frac):
     return sorted_vals[idx]
 
 
-def cmd_fresh(args):
-    """Commit-to-visible lag of single-row INSERTs under a paced write load.
+def fresh_prepare(port, replica_wait):
+    """(Re)creates fresh(id, ts) with a columnar replica and waits for it;
+    returns None, or why there is no replica (the measurement then reads
+    whatever serves read_engines = 'columnar')."""
+    with connect(port) as conn:
+        conn.execute("DROP TABLE IF EXISTS fresh")
+        conn.execute("CREATE TABLE fresh (id bigint PRIMARY KEY, ts bigint NOT NULL)")
+        try:
+            conn.execute("ALTER TABLE fresh SET COLUMNAR REPLICA 1")
+            ok, detail = wait_replicas(conn, replica_wait)
+            return None if ok else detail
+        except Exception as e:  # noqa: BLE001
+            return f"ALTER TABLE fresh SET COLUMNAR REPLICA 1: {error_text(e)}"
+
+
+def fresh_measure(port, secs, rate, writers, grace, tag="fresh"):
+    """Commit-to-visible lag of single-row INSERTs into the (empty) table
+    fresh under a paced write load.
 
     W connections insert into fresh(id, ts) at `rate` rows/s in total, each
     paced on its own staggered schedule. Connection 0 writes ids 1, 2, 3, ...
@@ -625,44 +641,26 @@ def cmd_fresh(args):
     `select max(id) from fresh` back to back with the columnar engine; a
     tracked write's lag is the start of the first query that saw it minus
     its acknowledgement, floored at 0 (visible before the ack came back).
+    Returns the measurements as a dict; raises RuntimeError when the reader
+    cannot select the columnar engine.
     """
-    writers = args.writers
-    res = {"seconds": args.secs, "target_rate": args.rate, "writers": writers}
-    with connect(args.port) as conn:
-        conn.execute("DROP TABLE IF EXISTS fresh")
-        conn.execute("CREATE TABLE fresh (id bigint PRIMARY KEY, ts bigint NOT NULL)")
-        replica_error = None
-        try:
-            conn.execute("ALTER TABLE fresh SET COLUMNAR REPLICA 1")
-            ok, detail = wait_replicas(conn, args.replica_wait)
-            if not ok:
-                replica_error = detail
-        except Exception as e:  # noqa: BLE001
-            replica_error = f"ALTER TABLE fresh SET COLUMNAR REPLICA 1: {error_text(e)}"
-    res["columnar_replica"] = replica_error is None
-    if replica_error:
-        res["replica_error"] = replica_error
-        say(f"fresh: WARNING: no columnar replica ({replica_error}); "
-            "the reader's query runs on whatever serves read_engines = 'columnar'")
-
-    reader_conn = connect(args.port)
+    res = {"seconds": secs, "target_rate": rate, "writers": writers}
+    reader_conn = connect(port)
     try:
         reader_conn.execute("SET prism.read_engines = 'columnar'")
     except Exception as e:  # noqa: BLE001
-        res["error"] = f"SET prism.read_engines = 'columnar': {error_text(e)}"
-        say(f"fresh: FAILED: {res['error']}")
-        write_json(args.out, res)
-        sys.exit(1)
-    writer_conns = [connect(args.port) for _ in range(writers)]
+        reader_conn.close()
+        raise RuntimeError(f"SET prism.read_engines = 'columnar': {error_text(e)}") from e
+    writer_conns = [connect(port) for _ in range(writers)]
 
     acks = {}  # tracked id -> perf_counter at acknowledgement
     counts = [0] * writers
     writer_errors = []
     writers_done = threading.Event()
     reads = []  # (start, end, max id)
-    period = 1.0 / args.rate
+    period = 1.0 / rate
     t0 = time.perf_counter() + 0.5
-    deadline = t0 + args.secs
+    deadline = t0 + secs
 
     def writer(w):
         k = 0
@@ -698,13 +696,13 @@ def cmd_fresh(args):
                     if m >= len(acks):
                         return
                     if grace_end is None:
-                        grace_end = e + args.grace
+                        grace_end = e + grace
                     elif e > grace_end:
                         return
 
     tws = [threading.Thread(target=writer, args=(w,)) for w in range(writers)]
     tr = threading.Thread(target=reader)
-    say(f"fresh: {args.rate:g} single-row INSERTs/s for {args.secs:g}s over {writers} connections, "
+    say(f"{tag}: {rate:g} single-row INSERTs/s for {secs:g}s over {writers} connections, "
         "select max(id) from fresh in a loop on another")
     tr.start()
     for t in tws:
@@ -718,7 +716,7 @@ def cmd_fresh(args):
         c.close()
     if writer_errors:
         res["writer_error"] = writer_errors[0]
-        say(f"fresh: {writer_errors[0]}")
+        say(f"{tag}: {writer_errors[0]}")
 
     lags = {}
     next_id = 1
@@ -742,10 +740,29 @@ def cmd_fresh(args):
         lag_p99_ms=round(percentile(lag_vals, 0.99), 3) if lag_vals else None,
         lag_max_ms=round(lag_vals[-1], 3) if lag_vals else None,
     )
-    say(f"fresh: {n} writes in {write_secs:.1f}s, {res['achieved_rate']}/s achieved; lag over "
+    say(f"{tag}: {n} writes in {write_secs:.1f}s, {res['achieved_rate']}/s achieved; lag over "
         f"{len(acks)} tracked writes: p50 {res['lag_p50_ms']} ms, p99 {res['lag_p99_ms']} ms, "
         f"max {res['lag_max_ms']} ms; {res['unseen']} never seen; {len(reads)} reader queries "
         f"(p50 {res['reader_query_p50_ms']} ms)")
+    return res
+
+
+def cmd_fresh(args):
+    """Freshness alone (fresh_measure) on a new table fresh."""
+    res = {"seconds": args.secs, "target_rate": args.rate, "writers": args.writers}
+    replica_error = fresh_prepare(args.port, args.replica_wait)
+    res["columnar_replica"] = replica_error is None
+    if replica_error:
+        res["replica_error"] = replica_error
+        say(f"fresh: WARNING: no columnar replica ({replica_error}); "
+            "the reader's query runs on whatever serves read_engines = 'columnar'")
+    try:
+        res.update(fresh_measure(args.port, args.secs, args.rate, args.writers, args.grace))
+    except RuntimeError as e:
+        res["error"] = str(e)
+        say(f"fresh: FAILED: {res['error']}")
+        write_json(args.out, res)
+        sys.exit(1)
     write_json(args.out, res)
 
 

@@ -114,7 +114,7 @@ async fn t20_wire_fuzzing_never_crashes_hangs_or_loses_a_sqlstate() {
         rounds += 1;
         let mut conn = RawConn::connect(port).await.unwrap();
         conn.timeout = Duration::from_secs(60);
-        let mut bytes = if rounds % 5 == 0 {
+        let mut bytes = if rounds.is_multiple_of(5) {
             fuzzer.startup()
         } else {
             startup("prism", "prism")
