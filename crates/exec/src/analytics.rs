@@ -61,6 +61,10 @@ pub struct AnalyticsOptions {
     pub priority: AnalyticsPriority,
     /// How many analytical statements run at once, and wait.
     pub admission: AdmissionLimits,
+    /// How long an analytics thread works between giving the CPU back
+    /// (`sched_yield`) so that woken OLTP threads run at once; zero never
+    /// yields.
+    pub yield_every: Duration,
 }
 
 /// Scheduling of the analytics threads (Linux; elsewhere left alone).
@@ -83,6 +87,7 @@ impl Default for AnalyticsOptions {
             memory_bytes: 1024 << 20,
             priority: AnalyticsPriority::Nice(DEFAULT_NICE),
             admission: AdmissionLimits::default(),
+            yield_every: DEFAULT_YIELD_EVERY,
         }
     }
 }
@@ -117,7 +122,7 @@ pub(crate) struct Analytics {
 fn build_runtime(
     name: &'static str,
     threads: usize,
-    priority: Option<AnalyticsPriority>,
+    priority: Option<(AnalyticsPriority, Duration)>,
 ) -> Result<Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder
@@ -125,10 +130,10 @@ fn build_runtime(
         .thread_name(name)
         .thread_stack_size(STATEMENT_STACK_BYTES)
         .enable_all();
-    if let Some(priority) = priority {
+    if let Some((priority, yield_every)) = priority {
         builder.on_thread_start(move || {
             lower_priority(priority);
-            YIELDS.set(priority != AnalyticsPriority::Nice(0));
+            YIELD_EVERY.set((!yield_every.is_zero()).then_some(yield_every));
         });
     }
     builder
@@ -140,7 +145,11 @@ impl Analytics {
     /// Starts the runtimes' threads and builds the shared pool.
     pub(crate) fn new(options: AnalyticsOptions) -> Result<Analytics> {
         let interactive = build_runtime("prism-query", options.interactive_threads, None)?;
-        let analytics = build_runtime("prism-analytics", options.threads, Some(options.priority))?;
+        let analytics = build_runtime(
+            "prism-analytics",
+            options.threads,
+            Some((options.priority, options.yield_every)),
+        )?;
         let pool = TrackConsumersPool::new(
             GreedyMemoryPool::new(options.memory_bytes),
             REPORTED_CONSUMERS,
@@ -358,32 +367,29 @@ impl Drop for Analytics {
 }
 
 thread_local! {
-    /// Set on analytics threads that run at a lowered priority.
-    static YIELDS: Cell<bool> = const { Cell::new(false) };
+    /// On analytics threads: how long they work between yields.
+    static YIELD_EVERY: Cell<Option<Duration>> = const { Cell::new(None) };
     /// When this thread last gave up the CPU at a [`yield_point`].
     static LAST_YIELD: Cell<Option<Instant>> = const { Cell::new(None) };
 }
 
-/// How long an analytics thread runs between [`yield_point`]s that give
-/// the CPU back.
-const YIELD_EVERY: Duration = Duration::from_micros(100);
+/// The default time an analytics thread works between yields.
+pub const DEFAULT_YIELD_EVERY: Duration = Duration::from_micros(100);
 
-/// Called between batches by table scans. On an analytics thread of
-/// lowered priority that has run for [`YIELD_EVERY`] since it last did,
-/// gives the CPU back to the kernel (`sched_yield`). `SCHED_IDLE` alone does
-/// not keep a scan from holding a CPU while a point lookup, or the client
-/// waiting for it, is runnable there: on Linux 6.18 (EEVDF) analytics
-/// threads were seen running for up to a scheduler tick (4 ms) with
-/// connection threads and pgbench queued behind them, which tripled the
-/// point lookups' p99 while TPC-H Q1 ran. Yielding every 100 µs of work
-/// bounds that wait; with nothing else runnable a yield returns at once.
+/// Called between batches by table scans. On an analytics thread that has
+/// worked for its yield interval since it last did, gives the CPU back to
+/// the kernel (`sched_yield`): a connection thread woken meanwhile runs at
+/// once instead of waiting out the scan's time slice. With nothing else
+/// runnable a yield returns at once, so an idle machine loses nothing.
+/// (On Linux 6.18, EEVDF, scans were seen holding a CPU for a whole tick,
+/// 4 ms, with connection threads and pgbench queued behind them.)
 pub(crate) fn yield_point() {
-    if !YIELDS.get() {
+    let Some(every) = YIELD_EVERY.get() else {
         return;
-    }
+    };
     let now = Instant::now();
     match LAST_YIELD.get() {
-        Some(last) if now.duration_since(last) < YIELD_EVERY => {}
+        Some(last) if now.duration_since(last) < every => {}
         Some(_) => {
             std::thread::yield_now();
             LAST_YIELD.set(Some(Instant::now()));

@@ -11,15 +11,19 @@ fn analytics(nice: i32) -> Analytics {
     with_priority(AnalyticsPriority::Nice(nice))
 }
 
-fn with_priority(priority: AnalyticsPriority) -> Analytics {
-    Analytics::new(AnalyticsOptions {
+fn options(priority: AnalyticsPriority) -> AnalyticsOptions {
+    AnalyticsOptions {
         threads: 1,
         interactive_threads: 1,
         memory_bytes: 8 << 20,
         priority,
         admission: AdmissionLimits::default(),
-    })
-    .unwrap()
+        yield_every: DEFAULT_YIELD_EVERY,
+    }
+}
+
+fn with_priority(priority: AnalyticsPriority) -> Analytics {
+    Analytics::new(options(priority)).unwrap()
 }
 
 #[tokio::test]
@@ -64,7 +68,7 @@ async fn idle_analytics_threads_run_under_sched_idle() {
 }
 
 #[tokio::test]
-async fn lowered_analytics_threads_yield_between_batches() {
+async fn analytics_threads_yield_between_batches_unless_told_not_to() {
     // Runs the yield point for a while and reports whether this thread
     // yields and whether it has marked a yield.
     async fn probe() -> (bool, bool) {
@@ -72,19 +76,20 @@ async fn lowered_analytics_threads_yield_between_batches() {
         while std::time::Instant::now() < until {
             yield_point();
         }
-        (YIELDS.get(), LAST_YIELD.get().is_some())
+        (YIELD_EVERY.get().is_some(), LAST_YIELD.get().is_some())
     }
-    for (priority, yields) in [
-        (AnalyticsPriority::Idle, true),
-        (AnalyticsPriority::Nice(5), true),
-        (AnalyticsPriority::Nice(0), false),
+    for (every, yields) in [
+        (DEFAULT_YIELD_EVERY, true),
+        (Duration::from_micros(50), true),
+        (Duration::ZERO, false),
     ] {
-        let a = with_priority(priority);
-        assert_eq!(
-            a.run(probe()).await.unwrap(),
-            (yields, yields),
-            "{priority:?}"
-        );
+        let mut options = options(AnalyticsPriority::Nice(0));
+        options.yield_every = every;
+        let a = Analytics::new(options).unwrap();
+        assert_eq!(a.run(probe()).await.unwrap(), (yields, yields), "{every:?}");
+        // The interactive runtime never yields here.
+        let interactive = a.run_on(Lane::Interactive, probe()).await.unwrap();
+        assert_eq!(interactive, (false, false));
     }
     // Threads that serve connections never yield here.
     assert_eq!(probe().await, (false, false));

@@ -111,6 +111,11 @@ pub struct StartOptions {
     /// with 53000 [default: 64].
     #[arg(long, env = "PRISM_ANALYTICS_MAX_QUEUED")]
     pub analytics_max_queued: Option<usize>,
+    /// Microseconds an analytics thread works between giving the CPU back
+    /// to threads woken meanwhile (point lookups); 0 never yields
+    /// [default: 100].
+    #[arg(long, env = "PRISM_ANALYTICS_YIELD_US")]
+    pub analytics_yield_us: Option<u64>,
     /// Worker threads that plan every statement and run the small ones,
     /// which never queue [default: number of CPUs].
     #[arg(long, env = "PRISM_QUERY_THREADS")]
@@ -236,6 +241,9 @@ impl StartOptions {
                         .analytics_max_queued
                         .unwrap_or(defaults.admission.max_queued),
                 },
+                yield_every: o
+                    .analytics_yield_us
+                    .map_or(defaults.yield_every, std::time::Duration::from_micros),
             },
             sql_threads: o.sql_threads.unwrap_or_else(|| {
                 SQL_THREADS_PER_CPU * std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -291,6 +299,7 @@ impl StartOptions {
             analytics_max_running: self.analytics_max_running.or(file.analytics_max_running),
             analytics_max_queued: self.analytics_max_queued.or(file.analytics_max_queued),
             query_threads: self.query_threads.or(file.query_threads),
+            analytics_yield_us: self.analytics_yield_us.or(file.analytics_yield_us),
             sql_threads: self.sql_threads.or(file.sql_threads),
         }
     }

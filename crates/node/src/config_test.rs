@@ -88,6 +88,7 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
                 max_running: 5,
                 max_queued: 7,
             },
+            yield_every: std::time::Duration::from_micros(100),
         }
     );
     let c = StartOptions {
