@@ -15,13 +15,15 @@
 #   bench_pg_dir DIR FALLBACK        DIR for a kept cluster, or FALLBACK if that user cannot reach it
 # Systems are named by the caller; PORT[SYS] is the port clients use.
 # Data directories live in $BENCH_WORK unless a DIR is given (a DIR that
-# already holds data is started as it is); BENCH_PG_OPTS adds server options.
+# already holds data is started as it is); BENCH_PG_OPTS adds PostgreSQL's
+# server options, BENCH_PRISM_OPTS `prismdb start` flags.
 
 PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
 BENCH_PG_USER=prismbench   # OS user that owns and runs PostgreSQL when we are root
 BENCH_BATCH=1000           # rows per INSERT statement
 BENCH_KEEP=${BENCH_KEEP:-0}
 BENCH_PG_OPTS=${BENCH_PG_OPTS:-}
+BENCH_PRISM_OPTS=${BENCH_PRISM_OPTS:-}
 declare -A PORT TPS P50 P99 LOAD_SECS BENCH_PIDS
 BENCH_PG_DIR=""
 
@@ -173,10 +175,11 @@ bench_start_prismdb() {
   done
   for ((i = 1; i <= n; i++)); do
     say "$sys: starting prismdb n$i (sql 127.0.0.1:${pg[i]}, peer 127.0.0.1:${peer[i]})"
+    # shellcheck disable=SC2086  # BENCH_PRISM_OPTS is split into flags
     "$PRISM_BIN" start --name "n$i" --data-dir "$dir/$sys-n$i" \
       --listen "127.0.0.1:${pg[i]}" --http "127.0.0.1:${http[i]}" \
       --peer-listen "127.0.0.1:${peer[i]}" --initial-cluster "$initial" \
-      >"$BENCH_WORK/$sys-n$i.log" 2>&1 &
+      $BENCH_PRISM_OPTS >"$BENCH_WORK/$sys-n$i.log" 2>&1 &
     pids+=" $!"
   done
   BENCH_PIDS[$sys]=$pids

@@ -374,3 +374,121 @@ async fn t70_a_queued_statement_shows_its_wait_then_runs_and_a_full_queue_refuse
     assert_eq!(waiting.await.unwrap().unwrap(), 1000);
     alive(&server).await;
 }
+
+/// Processes that keep every core busy beside the server, as other services
+/// on the host would; killed when dropped.
+struct Burners(Vec<std::process::Child>);
+
+impl Burners {
+    fn start(n: usize) -> Self {
+        Burners(
+            (0..n)
+                .map(|_| {
+                    std::process::Command::new("sh")
+                        .args(["-c", "while :; do :; done"])
+                        .spawn()
+                        .expect("start a busy process")
+                })
+                .collect(),
+        )
+    }
+}
+
+impl Drop for Burners {
+    fn drop(&mut self) {
+        for child in &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Statements DataFusion plans over a table (a grouped aggregate and a
+/// filter) complete on both engines and in both lanes while twice as many
+/// busy processes as cores run beside the server and point-select clients
+/// keep its interactive side saturated; the point selects go on answering
+/// meanwhile. The timeout only tells starvation (minutes) from a slow but
+/// fair share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t80_analytics_complete_while_busy_processes_hold_every_core() {
+    const ROWS: i64 = 50_000;
+    const STARVED: Duration = Duration::from_secs(300);
+    let server = start().await;
+    let c = server.connect("prism").await.unwrap();
+    c.batch_execute(&format!(
+        "CREATE TABLE t (id bigint PRIMARY KEY, g integer NOT NULL, v integer NOT NULL); \
+         INSERT INTO t SELECT x, x % 10, x % 1000 FROM generate_series(1, {ROWS}) AS s(x); \
+         ALTER TABLE t SET COLUMNAR REPLICA 1"
+    ))
+    .await
+    .unwrap();
+    prismdb_testkit::columnar::wait_replicas_available(&c, Duration::from_secs(120))
+        .await
+        .expect("the replica becomes available");
+
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let _burners = Burners::start(2 * cores);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut points = Vec::new();
+    for k in 0..8i64 {
+        let client = server.connect("prism").await.unwrap();
+        let stop = stop.clone();
+        points.push(tokio::spawn(async move {
+            let select = client
+                .prepare("SELECT v FROM t WHERE id = $1")
+                .await
+                .unwrap();
+            let mut done = 0u64;
+            let mut id = k * 997 % ROWS + 1;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let v: i32 = client.query_one(&select, &[&id]).await.unwrap().get(0);
+                assert_eq!(i64::from(v), id % 1000);
+                id = id * 31 % ROWS + 1;
+                done += 1;
+            }
+            done
+        }));
+    }
+
+    for engines in ["row", "columnar"] {
+        for workload in ["auto", "analytics"] {
+            let what = format!("engines {engines}, workload {workload}");
+            c.batch_execute(&format!(
+                "SET prism.read_engines = '{engines}'; SET prism.workload = '{workload}'"
+            ))
+            .await
+            .unwrap();
+            let groups = tokio::time::timeout(
+                STARVED,
+                c.query(
+                    "SELECT g, count(*), sum(v) FROM t GROUP BY g ORDER BY g",
+                    &[],
+                ),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the grouped aggregate starved"))
+            .unwrap();
+            assert_eq!(groups.len(), 10, "{what}");
+            let total: i64 = groups.iter().map(|r| r.get::<_, i64>(1)).sum();
+            assert_eq!(total, ROWS, "{what}");
+            let filtered = tokio::time::timeout(
+                STARVED,
+                c.query("SELECT v FROM t WHERE g = 3 AND v < 100", &[]),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("{what}: the filter starved"))
+            .unwrap();
+            // id % 10 = 3 and id % 1000 < 100: ids 3, 13, ..., 93 in every
+            // thousand.
+            assert_eq!(filtered.len() as i64, ROWS / 1000 * 10, "{what}");
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for p in points {
+        assert!(
+            p.await.unwrap() > 0,
+            "a point-select client made no progress"
+        );
+    }
+    alive(&server).await;
+}

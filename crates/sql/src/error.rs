@@ -35,6 +35,7 @@ pub fn from_datafusion(e: DataFusionError) -> Error {
         DataFusionError::Plan(m) => plan_error(m),
         DataFusionError::Execution(m) => execution_error(m),
         DataFusionError::IoError(e) => Error::Storage(e.to_string()),
+        DataFusionError::Internal(m) => internal_error(m),
         other => Error::Internal(other.to_string()),
     }
 }
@@ -213,6 +214,20 @@ fn plan_error(m: String) -> Error {
         Error::DivisionByZero("division by zero".into())
     } else {
         Error::InvalidStatement(m)
+    }
+}
+
+/// DataFusion reports a few user errors as internal ones: a BETWEEN over
+/// types that cannot be compared (PostgreSQL: no such operator) and a call
+/// that matches no signature of a function; both are 42883.
+fn internal_error(m: String) -> Error {
+    let lower = m.to_lowercase();
+    if lower.contains("failed to coerce types") {
+        Error::UndefinedFunction(format!("operator does not exist: {m}"))
+    } else if lower.contains("failed to match any signature") {
+        Error::UndefinedFunction(m)
+    } else {
+        Error::Internal(m)
     }
 }
 
