@@ -25,7 +25,7 @@ use prismdb_columnar::{ColumnStore, ColumnarOptions};
 use prismdb_exec::{Engine, EngineOptions};
 use prismdb_raft::{LogStats, LogStore, Member, Replica, ReplicaConfig, node_id};
 use prismdb_rowstore::{Command, RowStore, StoreOptions};
-use prismdb_server::{ConnectionThreads, Metrics};
+use prismdb_server::{CancelRegistry, ConnectionThreads, Metrics};
 use replication::{ReplicatedLog, StoreApplier};
 use std::future::Future;
 use std::sync::Arc;
@@ -274,6 +274,7 @@ pub async fn run(
         wait_stop(stop_rx.clone()),
     ));
     let adapter = Arc::new(adapter::EngineAdapter::new(node.engine.clone()));
+    let cancels = cancel_across_members(&node.replica);
     let threads = Arc::new(
         ConnectionThreads::start(config.sql_threads).context("starting connection threads")?,
     );
@@ -282,6 +283,7 @@ pub async fn run(
         pg,
         metrics,
         threads.clone(),
+        cancels,
         wait_stop(stop_rx),
     ));
     shutdown.await;
@@ -293,6 +295,26 @@ pub async fn run(
     let _ = tokio::task::spawn_blocking(move || drop(threads)).await;
     node.shutdown().await;
     Ok(())
+}
+
+/// The server's cancel registry, joined to the cluster both ways: a
+/// CancelRequest naming no session of this member goes to the others, and
+/// theirs reach this member's sessions.
+fn cancel_across_members(replica: &Arc<Replica>) -> Arc<CancelRegistry> {
+    let cancels = CancelRegistry::new();
+    let local = cancels.clone();
+    replica.set_cancel_hook(Arc::new(move |pid, secret| local.cancel_local(pid, secret)));
+    let replica = Arc::downgrade(replica);
+    cancels.forward_with(Arc::new(move |pid, secret| {
+        if let Some(replica) = replica.upgrade() {
+            tokio::spawn(async move {
+                if !replica.cancel_elsewhere(pid, secret).await {
+                    tracing::debug!(pid, "cancel request for no session of any member");
+                }
+            });
+        }
+    }));
+    cancels
 }
 
 async fn wait_stop(mut rx: watch::Receiver<bool>) {

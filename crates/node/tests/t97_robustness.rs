@@ -1,11 +1,12 @@
 //! A server that keeps serving: statements too deep to handle, malformed
-//! wire messages, cancel requests, statement timeouts, clients that hang
+//! wire messages, cancel requests (also sent to another cluster member),
+//! statement timeouts, clients that hang
 //! up, and results too large to hold, each against a real `prismdb`
 //! process. Every case ends with the server still answering.
 
 use futures::StreamExt;
-use prismdb_testkit::wire::{RawConn, message, query};
-use prismdb_testkit::{TestServer, sqlstate};
+use prismdb_testkit::wire::{RawConn, message, query, startup};
+use prismdb_testkit::{TestCluster, TestServer, sqlstate};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls};
 
@@ -179,6 +180,73 @@ async fn t30_cancel_requests_stop_statements_with_57014() {
     assert_eq!(code(&e), "25P02");
     client.batch_execute("ROLLBACK").await.unwrap();
     alive(&server).await;
+}
+
+/// A CancelRequest for process `pid` with `secret`, on a connection of its
+/// own to `port`.
+async fn send_cancel(port: u16, pid: &[u8], secret: &[u8]) {
+    let mut body = Vec::new();
+    body.extend_from_slice(&16i32.to_be_bytes());
+    body.extend_from_slice(&80_877_102i32.to_be_bytes());
+    body.extend_from_slice(pid);
+    body.extend_from_slice(secret);
+    let mut c = RawConn::connect(port).await.unwrap();
+    c.send(&body).await.unwrap();
+    // The server answers nothing and closes the connection.
+    assert!(c.until_closed().await.unwrap().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn t35_a_cancel_request_sent_to_another_member_stops_the_statement() {
+    let cluster = TestCluster::start(BIN, 3, &["--fsync", "false"])
+        .await
+        .expect("start cluster");
+    // A session on each member in turn, cancelled through the next one, as
+    // a client behind a load balancer would.
+    for i in 0..3 {
+        let (home, other) = (&cluster.nodes[i], &cluster.nodes[(i + 1) % 3]);
+        let mut session = RawConn::connect(home.pg_port()).await.unwrap();
+        session.send(&startup("prism", "prism")).await.unwrap();
+        let key = session
+            .until_ready()
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.kind == b'K')
+            .expect("BackendKeyData");
+        let (pid, secret) = key.body.split_at(4);
+
+        // A wrong secret cancels nothing, here or elsewhere.
+        session
+            .send(&query(
+                "SELECT count(DISTINCT x) FROM generate_series(1, 300000) AS s(x)",
+            ))
+            .await
+            .unwrap();
+        send_cancel(other.pg_port(), pid, &[0, 0, 0, 0]).await;
+        let answer = session.until_ready().await.unwrap();
+        assert!(
+            answer.iter().all(|m| m.kind != b'E'),
+            "member {i}: {answer:?}"
+        );
+
+        let started = Instant::now();
+        session.send(&query(ENDLESS)).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        send_cancel(other.pg_port(), pid, secret).await;
+        let answer = session.until_ready().await.unwrap();
+        let codes: Vec<_> = answer.iter().filter_map(|m| m.sqlstate()).collect();
+        assert_eq!(codes, ["57014"], "member {i}");
+        assert!(started.elapsed() < Duration::from_secs(30));
+
+        // The session goes on.
+        session.send(&query("SELECT 1")).await.unwrap();
+        let answer = session.until_ready().await.unwrap();
+        assert!(
+            answer.iter().any(|m| m.kind == b'D'),
+            "member {i}: {answer:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

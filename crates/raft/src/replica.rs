@@ -164,10 +164,17 @@ pub struct Replica {
     /// What this member answers to a report request (opaque bytes the
     /// layers above define), if anything.
     report: parking_lot::RwLock<Option<Reporter>>,
+    /// Cancels a statement of this member's sessions by process id and
+    /// secret key, for cancel requests that reached another member.
+    cancel: parking_lot::RwLock<Option<CancelHook>>,
 }
 
 /// Produces a member's report.
 pub type Reporter = Arc<dyn Fn() -> Vec<u8> + Send + Sync>;
+
+/// Cancels the running statement of the local session with this process id
+/// if the secret key matches; says whether there was such a session.
+pub type CancelHook = Arc<dyn Fn(i32, &[u8]) -> bool + Send + Sync>;
 
 impl Replica {
     /// Starts the member on `log` and `applier`, bootstrapping or joining as
@@ -224,6 +231,7 @@ impl Replica {
             reads: parking_lot::Mutex::new(ReadBatch::default()),
             writes: parking_lot::Mutex::new(WriteBatch::default()),
             report: parking_lot::RwLock::new(None),
+            cancel: parking_lot::RwLock::new(None),
         });
         let initialized = replica
             .raft
@@ -661,6 +669,40 @@ impl Replica {
     /// This member's report (empty if none is set).
     pub fn local_report(&self) -> Vec<u8> {
         self.report.read().as_ref().map(|r| r()).unwrap_or_default()
+    }
+
+    /// Sets how this member cancels its own sessions' statements.
+    pub fn set_cancel_hook(&self, hook: CancelHook) {
+        *self.cancel.write() = Some(hook);
+    }
+
+    /// Cancels a statement of a session of this member (see
+    /// [`CancelHook`]); false if there is no such session or no hook.
+    pub fn cancel_local(&self, pid: i32, secret: &[u8]) -> bool {
+        let hook = self.cancel.read().clone();
+        hook.is_some_and(|h| h(pid, secret))
+    }
+
+    /// Passes a cancel request to every other member, which cancels the
+    /// statement of its session with that process id and secret key if it
+    /// has one; says whether one did. Members that do not answer within the
+    /// RPC timeout count as not having it.
+    pub async fn cancel_elsewhere(&self, pid: i32, secret: Vec<u8>) -> bool {
+        let timeout = self.timeout();
+        let asks = self
+            .membership()
+            .into_iter()
+            .filter(|(m, _)| m.name != self.me.name)
+            .map(|(m, _)| {
+                let client = self.client.clone();
+                let req = (pid, secret.clone());
+                async move {
+                    call::<_, bool>(&client, &m.peer_addr, "cancel", &req, timeout)
+                        .await
+                        .unwrap_or(false)
+                }
+            });
+        futures::future::join_all(asks).await.into_iter().any(|c| c)
     }
 
     /// Every member's report; `None` for members that did not answer in

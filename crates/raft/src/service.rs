@@ -2,8 +2,9 @@
 //!
 //! `POST /raft/{append,vote,snapshot}` carry openraft's own RPCs;
 //! `propose`, `read_index` and `join` are the leader's side of forwarded
-//! writes, read points and joins; `status` is a member's own status and
-//! `report` what the layers above publish about it (columnar replicas).
+//! writes, read points and joins; `status` is a member's own status,
+//! `report` what the layers above publish about it (columnar replicas) and
+//! `cancel` a CancelRequest passed on by the member that received it.
 
 use crate::replica::Replica;
 use crate::types::{Member, Proposal, TypeConfig};
@@ -41,6 +42,7 @@ pub fn router(replica: Arc<Replica>) -> Router {
         .route("/raft/status", post(status))
         .route("/raft/join", post(join))
         .route("/raft/report", post(report))
+        .route("/raft/cancel", post(cancel))
         .with_state(replica)
 }
 
@@ -78,6 +80,14 @@ async fn propose(State(r): State<Arc<Replica>>, b: Bytes) -> Response {
 
 async fn report(State(r): State<Arc<Replica>>) -> Response {
     reply(&r.local_report())
+}
+
+async fn cancel(State(r): State<Arc<Replica>>, b: Bytes) -> Response {
+    let (pid, secret): (i32, Vec<u8>) = match body(&b) {
+        Ok(req) => req,
+        Err(e) => return e,
+    };
+    reply(&r.cancel_local(pid, &secret))
 }
 
 async fn read_index(State(r): State<Arc<Replica>>) -> Response {

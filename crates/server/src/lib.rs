@@ -13,6 +13,7 @@
 //! * [`metrics`] — connection, statement and error metrics.
 //! * [`threads`] — the single-threaded runtimes connections run on.
 //! * [`wire`] — checking frontend messages before pgwire decodes them.
+pub mod cancel;
 pub mod encode;
 pub mod format;
 pub mod handler;
@@ -24,6 +25,7 @@ pub mod threads;
 pub mod types;
 pub mod wire;
 
+pub use cancel::CancelRegistry;
 pub use handler::*;
 pub use metrics::Metrics;
 pub use server::{SERVER_VERSION, serve};

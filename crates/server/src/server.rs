@@ -10,15 +10,17 @@
 //! The COPY FROM STDIN sub-protocol lives in [`copy`], the message loop
 //! (checking messages before pgwire decodes them, noticing clients that hung
 //! up) in [`driver`]. A CancelRequest names a session by the process id and
-//! secret of its BackendKeyData; [`Shared`] keeps every session's
+//! secret of its BackendKeyData; a [`CancelRegistry`] keeps every session's
 //! [`Canceller`] under them, so a cancel arriving on any connection thread
-//! stops the statement wherever it runs.
+//! stops the statement wherever it runs, and passes requests for sessions
+//! it does not have to the other members.
 
 #[path = "copy.rs"]
 mod copy;
 #[path = "driver.rs"]
 mod driver;
 
+use crate::cancel::{CancelRegistry, secret_bytes};
 use crate::encode::ResultEncoder;
 use crate::handler::{
     Canceller, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState,
@@ -55,7 +57,6 @@ use pgwire::messages::response::{
     CommandComplete, EmptyQueryResponse, ReadyForQuery, TransactionStatus,
 };
 use pgwire::messages::simplequery::Query;
-use pgwire::messages::startup::SecretKey;
 use pgwire::messages::startup::{Authentication, BackendKeyData, ParameterStatus};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
 use prismdb_common::{Error, Result, Value};
@@ -78,6 +79,7 @@ pub async fn serve<E, F>(
     listener: TcpListener,
     metrics: Arc<Metrics>,
     threads: Arc<ConnectionThreads>,
+    cancels: Arc<CancelRegistry>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
@@ -88,7 +90,7 @@ where
         engine,
         metrics,
         pids: RandomPidSecretKeyGenerator::default(),
-        cancels: parking_lot::Mutex::new(HashMap::new()),
+        cancels,
     });
     tokio::pin!(shutdown);
     loop {
@@ -165,7 +167,7 @@ struct Shared<E> {
     pids: RandomPidSecretKeyGenerator,
     /// The running sessions by process id: their secret key and how to
     /// cancel their statement.
-    cancels: parking_lot::Mutex<HashMap<i32, (SecretKey, Canceller)>>,
+    cancels: Arc<CancelRegistry>,
 }
 
 /// One client connection: the engine session and the extended protocol's
@@ -182,7 +184,7 @@ pub(crate) struct Connection<E: SqlEngine> {
 impl<E: SqlEngine> Drop for Connection<E> {
     fn drop(&mut self) {
         if let Some((pid, _)) = self.cancel.get() {
-            self.shared.cancels.lock().remove(pid);
+            self.shared.cancels.remove(*pid);
         }
     }
 }
@@ -879,8 +881,7 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
         let canceller = session.canceller();
         self.shared
             .cancels
-            .lock()
-            .insert(pid, (secret_key.clone(), canceller.clone()));
+            .register(pid, secret_bytes(&secret_key), canceller.clone());
         let _ = self.cancel.set((pid, canceller));
         self.state.lock().await.session = Some(session);
 
@@ -1051,22 +1052,12 @@ impl<E: SqlEngine> ExtendedQueryHandler for Connection<E> {
 #[async_trait]
 impl<E: SqlEngine> CancelHandler for Connection<E> {
     /// A CancelRequest, on its own connection: cancels the named session's
-    /// statement if the secret matches. PostgreSQL answers nothing either
-    /// way; the connection closes.
+    /// statement if the secret matches, here or on another member.
+    /// PostgreSQL answers nothing either way; the connection closes.
     async fn on_cancel_request(&self, request: CancelRequest) {
-        let canceller = {
-            let cancels = self.shared.cancels.lock();
-            match cancels.get(&request.pid) {
-                Some((secret, cancel)) if secret.eq_value(&request.secret_key) => {
-                    Some(cancel.clone())
-                }
-                _ => None,
-            }
-        };
-        match canceller {
-            Some(cancel) => cancel(),
-            None => tracing::debug!(pid = request.pid, "cancel request for no known session"),
-        }
+        self.shared
+            .cancels
+            .request(request.pid, secret_bytes(&request.secret_key));
     }
 }
 
