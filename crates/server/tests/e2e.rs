@@ -300,6 +300,7 @@ impl TestServer {
             metrics.clone(),
             // Connections on threads of their own, as a node serves them.
             Arc::new(ConnectionThreads::start(2).unwrap()),
+            prismdb_server::CancelRegistry::new(),
             stopped,
         ));
         TestServer {
