@@ -5,7 +5,7 @@
 //! process. Every case ends with the server still answering.
 
 use futures::StreamExt;
-use prismdb_testkit::wire::{RawConn, message, query, startup};
+use prismdb_testkit::wire::{RawConn, cancel_request, message, query, startup};
 use prismdb_testkit::{TestCluster, TestServer, sqlstate};
 use std::time::{Duration, Instant};
 use tokio_postgres::{Client, NoTls};
@@ -185,13 +185,8 @@ async fn t30_cancel_requests_stop_statements_with_57014() {
 /// A CancelRequest for process `pid` with `secret`, on a connection of its
 /// own to `port`.
 async fn send_cancel(port: u16, pid: &[u8], secret: &[u8]) {
-    let mut body = Vec::new();
-    body.extend_from_slice(&16i32.to_be_bytes());
-    body.extend_from_slice(&80_877_102i32.to_be_bytes());
-    body.extend_from_slice(pid);
-    body.extend_from_slice(secret);
     let mut c = RawConn::connect(port).await.unwrap();
-    c.send(&body).await.unwrap();
+    c.send(&cancel_request(pid, secret)).await.unwrap();
     // The server answers nothing and closes the connection.
     assert!(c.until_closed().await.unwrap().is_empty());
 }

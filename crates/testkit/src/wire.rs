@@ -68,6 +68,16 @@ pub fn startup(user: &str, database: &str) -> Vec<u8> {
     m
 }
 
+/// A CancelRequest for the session whose BackendKeyData gave `pid` and
+/// `secret` (the message body's bytes, as the server sent them).
+pub fn cancel_request(pid: &[u8], secret: &[u8]) -> Vec<u8> {
+    let mut m = ((12 + secret.len()) as u32).to_be_bytes().to_vec();
+    m.extend_from_slice(&80_877_102u32.to_be_bytes());
+    m.extend_from_slice(pid);
+    m.extend_from_slice(secret);
+    m
+}
+
 /// A simple Query message.
 pub fn query(sql: &str) -> Vec<u8> {
     let mut body = sql.as_bytes().to_vec();
