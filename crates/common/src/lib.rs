@@ -12,6 +12,8 @@
 //!   bytes.
 //! * [`limits`] — the expression depth a statement may have and the stack
 //!   every statement-handling thread gets for it.
+//! * [`sched`] — asking the kernel for short scheduler slices, so woken
+//!   latency threads preempt analytics at once.
 //! * [`Version`] — a commit version. Today a local monotonic counter; when
 //!   writes go through the replicated log it becomes the log index of the entry
 //!   that carried the write, so a version names the same snapshot everywhere.
@@ -20,6 +22,7 @@ pub mod error;
 pub mod files;
 pub mod keycode;
 pub mod limits;
+pub mod sched;
 pub mod value;
 
 pub use error::{Error, Result};

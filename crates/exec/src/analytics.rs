@@ -65,6 +65,10 @@ pub struct AnalyticsOptions {
     /// (`sched_yield`) so that woken OLTP threads run at once; zero never
     /// yields.
     pub yield_every: Duration,
+    /// The scheduler slice asked for the analytics threads: how long a
+    /// woken thread of any process can wait behind one of them (zero
+    /// keeps the kernel's).
+    pub slice: Duration,
 }
 
 /// Scheduling of the analytics threads (Linux; elsewhere left alone).
@@ -88,6 +92,7 @@ impl Default for AnalyticsOptions {
             priority: AnalyticsPriority::Nice(DEFAULT_NICE),
             admission: AdmissionLimits::default(),
             yield_every: DEFAULT_YIELD_EVERY,
+            slice: prismdb_common::sched::MIN_SLICE,
         }
     }
 }
@@ -122,21 +127,14 @@ pub(crate) struct Analytics {
 fn build_runtime(
     name: &'static str,
     threads: usize,
-    priority: Option<(AnalyticsPriority, Duration)>,
+    on_start: impl Fn() + Send + Sync + 'static,
 ) -> Result<Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    builder
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(threads.max(1))
         .thread_name(name)
         .thread_stack_size(STATEMENT_STACK_BYTES)
-        .enable_all();
-    if let Some((priority, yield_every)) = priority {
-        builder.on_thread_start(move || {
-            lower_priority(priority);
-            YIELD_EVERY.set((!yield_every.is_zero()).then_some(yield_every));
-        });
-    }
-    builder
+        .enable_all()
+        .on_thread_start(on_start)
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the {name} runtime: {e}")))
 }
@@ -144,12 +142,16 @@ fn build_runtime(
 impl Analytics {
     /// Starts the runtimes' threads and builds the shared pool.
     pub(crate) fn new(options: AnalyticsOptions) -> Result<Analytics> {
-        let interactive = build_runtime("prism-query", options.interactive_threads, None)?;
-        let analytics = build_runtime(
-            "prism-analytics",
-            options.threads,
-            Some((options.priority, options.yield_every)),
-        )?;
+        let interactive = build_runtime("prism-query", options.interactive_threads, || {})?;
+        let (priority, yield_every) = (options.priority, options.yield_every);
+        let analytics_slice = options.slice;
+        let analytics = build_runtime("prism-analytics", options.threads, move || {
+            lower_priority(priority);
+            if !analytics_slice.is_zero() {
+                ask_for_slice(analytics_slice);
+            }
+            YIELD_EVERY.set((!yield_every.is_zero()).then_some(yield_every));
+        })?;
         let pool = TrackConsumersPool::new(
             GreedyMemoryPool::new(options.memory_bytes),
             REPORTED_CONSUMERS,
@@ -396,6 +398,24 @@ pub(crate) fn yield_point() {
         }
         None => LAST_YIELD.set(Some(now)),
     }
+}
+
+/// Asks for the analytics threads' scheduler slice on the calling thread,
+/// saying once per process what the kernel made of it.
+fn ask_for_slice(slice: Duration) {
+    use prismdb_common::sched::{SliceOutcome, request_slice};
+    static TOLD: std::sync::Once = std::sync::Once::new();
+    let outcome = request_slice(slice);
+    TOLD.call_once(|| match outcome {
+        Ok(SliceOutcome::Granted(s)) => {
+            tracing::info!("analytics threads run with a {s:?} scheduler slice");
+        }
+        Ok(SliceOutcome::Unsupported) => tracing::info!(
+            "the kernel keeps its own scheduler slice for analytics threads (needs Linux 6.12)"
+        ),
+        Ok(SliceOutcome::NotNormal) => {}
+        Err(e) => tracing::warn!("cannot ask for a {slice:?} scheduler slice: {e}"),
+    });
 }
 
 /// Lowers the calling thread's priority as `priority` says, so point

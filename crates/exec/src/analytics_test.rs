@@ -19,6 +19,7 @@ fn options(priority: AnalyticsPriority) -> AnalyticsOptions {
         priority,
         admission: AdmissionLimits::default(),
         yield_every: DEFAULT_YIELD_EVERY,
+        slice: Duration::ZERO,
     }
 }
 

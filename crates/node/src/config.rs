@@ -116,6 +116,12 @@ pub struct StartOptions {
     /// [default: 100].
     #[arg(long, env = "PRISM_ANALYTICS_YIELD_US")]
     pub analytics_yield_us: Option<u64>,
+    /// Scheduler slice in microseconds asked for the analytics threads:
+    /// the longest a woken thread (of the server or any other process)
+    /// waits behind one of them on a busy core; 0 keeps the kernel's
+    /// [default: 100].
+    #[arg(long, env = "PRISM_ANALYTICS_SLICE_US")]
+    pub analytics_slice_us: Option<u64>,
     /// Worker threads that plan every statement and run the small ones,
     /// which never queue [default: number of CPUs].
     #[arg(long, env = "PRISM_QUERY_THREADS")]
@@ -244,6 +250,9 @@ impl StartOptions {
                 yield_every: o
                     .analytics_yield_us
                     .map_or(defaults.yield_every, std::time::Duration::from_micros),
+                slice: o
+                    .analytics_slice_us
+                    .map_or(defaults.slice, Duration::from_micros),
             },
             sql_threads: o.sql_threads.unwrap_or_else(|| {
                 SQL_THREADS_PER_CPU * std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -300,6 +309,7 @@ impl StartOptions {
             analytics_max_queued: self.analytics_max_queued.or(file.analytics_max_queued),
             query_threads: self.query_threads.or(file.query_threads),
             analytics_yield_us: self.analytics_yield_us.or(file.analytics_yield_us),
+            analytics_slice_us: self.analytics_slice_us.or(file.analytics_slice_us),
             sql_threads: self.sql_threads.or(file.sql_threads),
         }
     }

@@ -57,6 +57,7 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
     let c = StartOptions::default().resolve().unwrap();
     assert_eq!(c.analytics, AnalyticsOptions::default());
     assert_eq!(c.analytics.memory_bytes, 1024 << 20);
+    assert_eq!(c.analytics.slice, prismdb_common::sched::MIN_SLICE);
     assert_eq!(
         c.analytics.priority,
         AnalyticsPriority::Nice(prismdb_exec::DEFAULT_NICE)
@@ -67,7 +68,8 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
     std::fs::write(
         &path,
         "analytics_threads = 3\nanalytics-memory-mb = 64\nanalytics-priority = \"0\"\n\
-         analytics-max-running = 5\nanalytics-max-queued = 7\nquery-threads = 2\n",
+         analytics-max-running = 5\nanalytics-max-queued = 7\nquery-threads = 2\n\
+         analytics-slice-us = 0\n",
     )
     .unwrap();
     let c = StartOptions {
@@ -89,8 +91,10 @@ fn analytics_options_have_defaults_read_the_file_and_are_checked() {
                 max_queued: 7,
             },
             yield_every: std::time::Duration::from_micros(100),
+            slice: std::time::Duration::ZERO,
         }
     );
+
     let c = StartOptions {
         analytics_priority: Some("Idle".into()),
         ..Default::default()
