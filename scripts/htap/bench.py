@@ -374,10 +374,13 @@ class Runner:
 
 
 def ramp(levels, measure, key, what, system):
-    """Measures each client count in turn and stops once the throughput
-    grows by no more than 5% over the best so far; returns (steps, best)."""
+    """Measures each client count in turn and stops once the throughput has
+    grown by no more than 5% over the best so far at two counts in a row
+    (one step that does not grow can be the machine's noise); returns
+    (steps, best)."""
     steps = []
     best = None
+    flat = 0
     for c in levels:
         r = measure(c)
         v = r[key]
@@ -385,8 +388,9 @@ def ramp(levels, measure, key, what, system):
         grew = best is None or v > best[key] * 1.05
         if best is None or v > best[key]:
             best = r
+        flat = 0 if grew else flat + 1
         say(f"{system}: {what} alone, {c} clients: {v:,.2f}{' (still growing)' if grew else ''}")
-        if not grew:
+        if flat == 2:
             break
     return steps, best
 
