@@ -89,6 +89,17 @@ mod imp {
     }
 
     pub(super) fn request_slice(slice: Duration) -> std::io::Result<SliceOutcome> {
+        match ask(slice) {
+            // No such system call (some sandboxes), or a kernel that
+            // refuses the attribute: the kernel's slice stays.
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EINVAL)) => {
+                Ok(SliceOutcome::Unsupported)
+            }
+            other => other,
+        }
+    }
+
+    fn ask(slice: Duration) -> std::io::Result<SliceOutcome> {
         let mut attr = get()?;
         if attr.policy != SCHED_OTHER && attr.policy != SCHED_BATCH {
             return Ok(SliceOutcome::NotNormal);
