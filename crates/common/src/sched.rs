@@ -19,8 +19,12 @@
 
 use std::time::Duration;
 
-/// The shortest slice the kernel grants (it clamps requests to 0.1–100 ms).
+/// The shortest slice the kernel grants (it clamps requests to
+/// [`MIN_SLICE`]–[`MAX_SLICE`]).
 pub const MIN_SLICE: Duration = Duration::from_micros(100);
+
+/// The longest slice the kernel grants.
+pub const MAX_SLICE: Duration = Duration::from_millis(100);
 
 /// What became of a slice request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +48,7 @@ pub fn request_slice(slice: Duration) -> std::io::Result<SliceOutcome> {
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
 mod imp {
-    use super::SliceOutcome;
+    use super::{MAX_SLICE, MIN_SLICE, SliceOutcome};
     use std::time::Duration;
 
     const SCHED_OTHER: u32 = 0;
@@ -106,7 +110,8 @@ mod imp {
         }
         attr.size = std::mem::size_of::<SchedAttr>() as u32;
         attr.flags = 0;
-        attr.runtime = u64::try_from(slice.as_nanos()).unwrap_or(u64::MAX);
+        let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        attr.runtime = nanos(slice);
         // SAFETY: `attr` is a fully initialized `sched_attr` whose `size`
         // field is its own size; the kernel only reads it. Thread id 0 is
         // the calling thread.
@@ -126,7 +131,9 @@ mod imp {
         // thread's runtime; older ones report 0 (or their base slice when
         // nothing was asked).
         Ok(
-            if slice.is_zero() || now.runtime == attr.runtime.clamp(100_000, 100_000_000) {
+            if slice.is_zero()
+                || now.runtime == attr.runtime.clamp(nanos(MIN_SLICE), nanos(MAX_SLICE))
+            {
                 SliceOutcome::Granted(Duration::from_nanos(now.runtime))
             } else {
                 SliceOutcome::Unsupported
