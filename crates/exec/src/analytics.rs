@@ -38,8 +38,8 @@ use std::cell::Cell;
 use std::future::Future;
 use std::num::NonZeroUsize;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::runtime::{Handle, Runtime};
@@ -115,8 +115,9 @@ pub enum Lane {
 
 /// The runtimes, admission queue and memory pool of one engine.
 pub(crate) struct Analytics {
-    /// Taken on drop and shut down without waiting (see [`Drop`]).
-    runtimes: Option<(Runtime, Runtime)>,
+    /// Taken by [`Analytics::shutdown`], or on drop (then shut down
+    /// without waiting, see [`Drop`]).
+    runtimes: Mutex<Option<(Runtime, Runtime)>>,
     interactive: Handle,
     analytics: Handle,
     env: Arc<RuntimeEnv>,
@@ -168,11 +169,29 @@ impl Analytics {
         Ok(Analytics {
             interactive: interactive.handle().clone(),
             analytics: analytics.handle().clone(),
-            runtimes: Some((interactive, analytics)),
+            runtimes: Mutex::new(Some((interactive, analytics))),
             env,
             admission: Admission::new(options.admission),
             options,
         })
+    }
+
+    /// Stops both runtimes and waits up to `grace` for their threads: each
+    /// running statement ends at its current poll, and no thread of this
+    /// engine touches the store any more once this returns (a process that
+    /// exits while one still reads RocksDB aborts in its destructors). Must
+    /// not be called on an async worker thread (use `spawn_blocking`).
+    /// Statements started afterwards fail.
+    pub(crate) fn shutdown(&self, grace: Duration) {
+        let taken = self
+            .runtimes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((interactive, analytics)) = taken {
+            interactive.shutdown_timeout(grace);
+            analytics.shutdown_timeout(grace);
+        }
     }
 
     /// The DataFusion runtime environment sessions plan with (the whole
@@ -361,7 +380,8 @@ impl Drop for Analytics {
     /// Engines may be dropped inside another runtime, where a blocking
     /// shutdown would panic; the workers finish their current poll and exit.
     fn drop(&mut self) {
-        if let Some((interactive, analytics)) = self.runtimes.take() {
+        let runtimes = self.runtimes.get_mut().unwrap_or_else(|e| e.into_inner());
+        if let Some((interactive, analytics)) = runtimes.take() {
             interactive.shutdown_background();
             analytics.shutdown_background();
         }

@@ -231,6 +231,13 @@ impl Engine {
         }))
     }
 
+    /// Stops statement execution for good before the process ends: waits
+    /// up to `grace` for running statements to stop at their current poll.
+    /// Blocks; call it from a blocking context (`spawn_blocking`).
+    pub fn shutdown(&self, grace: std::time::Duration) {
+        self.analytics.shutdown(grace);
+    }
+
     /// The current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.current()

@@ -176,6 +176,9 @@ impl Node {
     /// the last handle is dropped.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
+        // No statement may still read the store when the process exits.
+        let engine = self.engine.clone();
+        let _ = tokio::task::spawn_blocking(move || engine.shutdown(Duration::from_secs(10))).await;
         self.replica.shutdown().await;
         self.columnar.stop();
         let columnar = self.columnar.clone();

@@ -152,6 +152,7 @@ impl Drop for RowStore {
     fn drop(&mut self) {
         // The pooled iterators refer to `db`: they go first.
         self.point_readers.clear();
+        tracing::info!("row store closed");
     }
 }
 

@@ -350,6 +350,32 @@ impl TestServer {
         let _ = self.append_log_marker("killed (SIGKILL)");
     }
 
+    /// Stops the process as an operator does (SIGTERM) and waits up to
+    /// `grace` for it to exit: its exit status, or `None` if it was still
+    /// running then (it is killed).
+    pub fn terminate(&mut self, grace: Duration) -> Option<std::process::ExitStatus> {
+        let mut child = self.child.take()?;
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + grace;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
+                }
+            }
+        };
+        let _ = self.append_log_marker("terminated (SIGTERM)");
+        status
+    }
+
     fn kill_child(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
