@@ -99,12 +99,39 @@ impl SchemaProvider for PrismSchema {
     }
 }
 
-/// The catalog of one database: `public`, and the `prism_cluster` system
-/// schema.
+/// The catalog of one database: `public`, the `prism_cluster` system
+/// schema and `pg_catalog`.
 #[derive(Debug)]
 pub struct PrismCatalog {
     pub public: Arc<PrismSchema>,
     pub cluster: Arc<crate::system::ClusterSchema>,
+    pub pg_catalog: Arc<prismdb_pgcatalog::PgCatalogSchema>,
+}
+
+/// What `pg_catalog` reads: the session's catalog (its open transaction's
+/// DDL included), database and user.
+#[derive(Debug)]
+pub struct SessionCatalogSource {
+    pub state: Arc<SchemaState>,
+    pub user: String,
+}
+
+impl prismdb_pgcatalog::CatalogSource for SessionCatalogSource {
+    fn catalog(&self) -> Arc<Catalog> {
+        self.state.current()
+    }
+
+    fn database(&self) -> String {
+        self.state.database.clone()
+    }
+
+    fn user(&self) -> String {
+        self.user.clone()
+    }
+
+    fn owner(&self) -> String {
+        prismdb_pgcatalog::oids::BOOTSTRAP_ROLE_NAME.to_string()
+    }
 }
 
 impl CatalogProvider for PrismCatalog {
@@ -112,6 +139,7 @@ impl CatalogProvider for PrismCatalog {
         vec![
             DEFAULT_SCHEMA.to_string(),
             crate::system::CLUSTER_SCHEMA.to_string(),
+            prismdb_pgcatalog::PG_CATALOG.to_string(),
         ]
     }
 
@@ -119,6 +147,7 @@ impl CatalogProvider for PrismCatalog {
         match name {
             DEFAULT_SCHEMA => Some(self.public.clone()),
             crate::system::CLUSTER_SCHEMA => Some(self.cluster.clone()),
+            prismdb_pgcatalog::PG_CATALOG => Some(self.pg_catalog.clone()),
             _ => None,
         }
     }

@@ -158,6 +158,12 @@ impl Session {
             catalog: Arc::new(PrismCatalog {
                 public: Arc::new(PrismSchema(schema.clone())),
                 cluster: Arc::new(crate::system::ClusterSchema::new(&engine, database)),
+                pg_catalog: Arc::new(prismdb_pgcatalog::PgCatalogSchema::new(Arc::new(
+                    crate::schema::SessionCatalogSource {
+                        state: schema.clone(),
+                        user: user.to_string(),
+                    },
+                ))),
             }),
         });
         let mut config = SessionConfig::new()
@@ -185,7 +191,10 @@ impl Session {
         let columnar = engine.columnar().cloned();
         let udfs = session_functions(settings.clone(), database, pid)
             .into_iter()
-            .chain(columnar.into_iter().flat_map(columnar_functions));
+            .chain(columnar.into_iter().flat_map(columnar_functions))
+            .chain(prismdb_pgcatalog::functions::catalog_functions(
+                prismdb_pgcatalog::oids::BOOTSTRAP_ROLE_NAME,
+            ));
         for udf in udfs {
             state
                 .register_udf(Arc::new(udf))

@@ -237,3 +237,48 @@ async fn psql_describe_does_not_crash_server() {
         "SELECT 1 answered after \\d"
     );
 }
+
+/// psql's listing commands answer from `pg_catalog` as on PostgreSQL
+/// (unaligned, tuples only: `schema|name|type|owner` and the like).
+#[tokio::test]
+async fn psql_lists_tables_views_indexes_schemas_and_databases() {
+    if !have_psql() {
+        return;
+    }
+    let server = TestServer::start(BIN).await.expect("start prismdb");
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "CREATE TABLE item (id integer PRIMARY KEY, name text)",
+            "-c",
+            "CREATE TABLE event (msg text)",
+            "-c",
+            "CREATE VIEW item_names AS SELECT name FROM item",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    let cases: [(&str, &str); 6] = [
+        (
+            "\\dt",
+            "public|event|table|prism\npublic|item|table|prism\n",
+        ),
+        ("\\dv", "public|item_names|view|prism\n"),
+        ("\\di", "public|item_pkey|index|prism|item\n"),
+        (
+            "\\d",
+            "public|event|table|prism\npublic|item|table|prism\npublic|item_names|view|prism\n",
+        ),
+        ("\\dn", "prism_cluster|prism\npublic|prism\n"),
+        ("\\l", "prism|prism|UTF8|C.UTF-8|C.UTF-8||libc|\n"),
+    ];
+    for (meta, want) in cases {
+        let out = psql(&server, &["-v", "ON_ERROR_STOP=1", "-At", "-c", meta], None).await;
+        assert!(out.status.success(), "{meta}: {}", describe(&out));
+        assert_eq!(text(&out.stdout), want, "{meta}");
+    }
+}

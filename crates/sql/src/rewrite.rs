@@ -196,7 +196,9 @@ fn type_name(t: &str) -> String {
 /// Rewrites that make DataFusion plan PostgreSQL's meaning:
 ///
 /// * `information_schema.columnar_replicas` reads `prism_cluster`'s view,
-///   and `pg_stat_activity` its `activity`;
+///   and `pg_stat_activity` its `activity`; other bare `pg_catalog`
+///   relation names (`pg_class`) read `pg_catalog`, and
+///   `pg_catalog.f(...)` calls `f`;
 /// * unaliased select-list expressions get their PostgreSQL name as alias
 ///   (made unique within the list), so `SELECT 2+3, (2)+3` or two scalar
 ///   subqueries do not trip DataFusion's unique-name rule;
@@ -228,6 +230,19 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             let last = name.0[n - 1].as_ident().map(normalize).unwrap_or_default();
             let schema =
                 (n >= 2).then(|| name.0[n - 2].as_ident().map(normalize).unwrap_or_default());
+            // Other pg_catalog relations: bare names resolve there first,
+            // as on PostgreSQL's search path.
+            if n == 1
+                && last != "pg_stat_activity"
+                && prismdb_pgcatalog::tables::relation(&last).is_some()
+            {
+                name.0.insert(
+                    0,
+                    crate::sqlparser::ast::ObjectNamePart::Identifier(Ident::new(
+                        prismdb_pgcatalog::PG_CATALOG,
+                    )),
+                );
+            }
             if last == "pg_stat_activity" && matches!(schema.as_deref(), None | Some("pg_catalog"))
             {
                 let part =
@@ -291,6 +306,61 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
 
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
             use crate::sqlparser::ast::{BinaryOperator, CharacterLength, DataType, Value};
+            // Collations: every text compares bytewise (C), which is what
+            // `COLLATE "C"` and the default collation of a C database mean.
+            if let Expr::Collate {
+                expr: inner,
+                collation,
+            } = expr
+            {
+                let last = collation.0.last().and_then(|p| p.as_ident()).map(normalize);
+                if matches!(
+                    last.as_deref(),
+                    Some("default" | "C" | "c" | "POSIX" | "posix")
+                ) {
+                    let inner = std::mem::replace(inner.as_mut(), Expr::value(Value::Null));
+                    *expr = Expr::Nested(Box::new(inner));
+                }
+            }
+            // `a OPERATOR(pg_catalog.~) b` is `a ~ b`.
+            if let Expr::BinaryOp { op, .. } = expr
+                && let BinaryOperator::PGCustomBinaryOperator(parts) = op
+                && (parts.len() == 1 || parts[0].eq_ignore_ascii_case("pg_catalog"))
+            {
+                let builtin = match parts.last().map(String::as_str) {
+                    Some("~") => Some(BinaryOperator::PGRegexMatch),
+                    Some("!~") => Some(BinaryOperator::PGRegexNotMatch),
+                    Some("~*") => Some(BinaryOperator::PGRegexIMatch),
+                    Some("!~*") => Some(BinaryOperator::PGRegexNotIMatch),
+                    Some("~~") => Some(BinaryOperator::PGLikeMatch),
+                    Some("!~~") => Some(BinaryOperator::PGNotLikeMatch),
+                    Some("~~*") => Some(BinaryOperator::PGILikeMatch),
+                    Some("!~~*") => Some(BinaryOperator::PGNotILikeMatch),
+                    Some("=") => Some(BinaryOperator::Eq),
+                    Some("<>") => Some(BinaryOperator::NotEq),
+                    Some("<") => Some(BinaryOperator::Lt),
+                    Some(">") => Some(BinaryOperator::Gt),
+                    Some("<=") => Some(BinaryOperator::LtEq),
+                    Some(">=") => Some(BinaryOperator::GtEq),
+                    Some("+") => Some(BinaryOperator::Plus),
+                    Some("-") => Some(BinaryOperator::Minus),
+                    Some("*") => Some(BinaryOperator::Multiply),
+                    Some("/") => Some(BinaryOperator::Divide),
+                    Some("||") => Some(BinaryOperator::StringConcat),
+                    _ => None,
+                };
+                if let Some(builtin) = builtin {
+                    *op = builtin;
+                }
+            }
+            // `pg_catalog.f(...)` is `f(...)`: every built-in function is
+            // in pg_catalog.
+            if let Expr::Function(f) = expr
+                && f.name.0.len() == 2
+                && f.name.0[0].as_ident().map(normalize).as_deref() == Some("pg_catalog")
+            {
+                f.name.0.remove(0);
+            }
             // `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL
             // (subquery)` is `x NOT IN (subquery)`, with the same NULL rules.
             let membership = match expr {
