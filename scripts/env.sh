@@ -23,9 +23,13 @@ unset _prism_cargo_bin
 
 # prism_free_port: prints a TCP port on 127.0.0.1 that nothing listens on.
 prism_free_port() {
-  local port tries=0
+  local port tries=0 low=32768 top
+  # Below the kernel's ephemeral range: a port some client connection holds
+  # (or held, in TIME_WAIT) refuses a probe yet cannot be listened on.
+  [ -r /proc/sys/net/ipv4/ip_local_port_range ] && read -r low _ </proc/sys/net/ipv4/ip_local_port_range
+  top=$((low > 21000 ? low : 60000))
   while [ "$tries" -lt 200 ]; do
-    port=$((20000 + RANDOM % 40000))
+    port=$((20000 + RANDOM % (top - 20000)))
     tries=$((tries + 1))
     # A refused connection means the port is free (for now).
     if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

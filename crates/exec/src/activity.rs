@@ -57,6 +57,9 @@ pub struct Entry {
     pub wait: Option<Wait>,
     /// The last statement (the running one while `state` is active).
     pub query: Arc<str>,
+    /// Counts the session's statements, so the end of one whose rows are
+    /// still streamed does not end a later one.
+    pub statement: u64,
 }
 
 /// A snapshot of one session's row, with its current application_name.
@@ -99,6 +102,7 @@ impl Activity {
             state: State::Idle,
             wait: None,
             query: Arc::from(""),
+            statement: 0,
         }));
         self.sessions.lock().insert(
             pid,
@@ -160,6 +164,7 @@ impl SessionActivity {
         e.state_change = now;
         e.state = State::Active;
         e.wait = None;
+        e.statement += 1;
         if !in_transaction {
             e.xact_start = Some(now);
         }
@@ -167,12 +172,18 @@ impl SessionActivity {
 
     /// The statement ended; `state` is what the session is now.
     pub fn end_statement(&self, state: State) {
-        let mut e = self.entry.lock();
-        e.state = state;
-        e.wait = None;
-        e.state_change = SystemTime::now();
-        if state == State::Idle {
-            e.xact_start = None;
+        end(&mut self.entry.lock(), state);
+    }
+
+    /// The running statement ends, as [`Self::end_statement`], when the
+    /// returned value drops: for a statement whose rows are still being
+    /// produced and sent. (A later statement of the session is not ended
+    /// by it.)
+    pub fn end_statement_later(&self, state: State) -> StatementEnd {
+        StatementEnd {
+            entry: self.entry.clone(),
+            statement: self.entry.lock().statement,
+            state,
         }
     }
 
@@ -192,6 +203,32 @@ impl SessionActivity {
     /// A handle the admission queue can mark the wait through.
     pub fn waiter(&self) -> WaitMarker {
         WaitMarker(self.entry.clone())
+    }
+}
+
+fn end(e: &mut Entry, state: State) {
+    e.state = state;
+    e.wait = None;
+    e.state_change = SystemTime::now();
+    if state == State::Idle {
+        e.xact_start = None;
+    }
+}
+
+/// Ends a session's statement when dropped (see
+/// [`SessionActivity::end_statement_later`]).
+pub struct StatementEnd {
+    entry: Arc<Mutex<Entry>>,
+    statement: u64,
+    state: State,
+}
+
+impl Drop for StatementEnd {
+    fn drop(&mut self) {
+        let mut e = self.entry.lock();
+        if e.statement == self.statement {
+            end(&mut e, self.state);
+        }
     }
 }
 

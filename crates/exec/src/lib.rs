@@ -49,6 +49,7 @@ pub mod route;
 pub mod schema;
 mod session;
 pub mod settings;
+mod single;
 pub mod stats;
 mod system;
 mod txn;

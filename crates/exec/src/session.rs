@@ -153,17 +153,19 @@ impl Session {
             scan: Arc::new(ScanContext::default()),
             hints: Mutex::new(PlanHints::default()),
         });
+        let catalog_source: Arc<dyn prismdb_pgcatalog::CatalogSource> =
+            Arc::new(crate::schema::SessionCatalogSource {
+                state: schema.clone(),
+                user: user.to_string(),
+            });
         let catalog_list = Arc::new(PrismCatalogList {
             name: database.to_string(),
             catalog: Arc::new(PrismCatalog {
                 public: Arc::new(PrismSchema(schema.clone())),
                 cluster: Arc::new(crate::system::ClusterSchema::new(&engine, database)),
-                pg_catalog: Arc::new(prismdb_pgcatalog::PgCatalogSchema::new(Arc::new(
-                    crate::schema::SessionCatalogSource {
-                        state: schema.clone(),
-                        user: user.to_string(),
-                    },
-                ))),
+                pg_catalog: Arc::new(prismdb_pgcatalog::PgCatalogSchema::new(
+                    catalog_source.clone(),
+                )),
             }),
         });
         let mut config = SessionConfig::new()
@@ -193,7 +195,10 @@ impl Session {
             .into_iter()
             .chain(columnar.into_iter().flat_map(columnar_functions))
             .chain(prismdb_pgcatalog::functions::catalog_functions(
-                prismdb_pgcatalog::oids::BOOTSTRAP_ROLE_NAME,
+                catalog_source,
+            ))
+            .chain(std::iter::once(
+                datafusion::logical_expr::ScalarUDF::new_from_impl(crate::single::One::default()),
             ));
         for udf in udfs {
             state
@@ -447,8 +452,40 @@ impl Session {
             }
             r
         };
-        self.activity.end_statement(self.idle_state());
-        r
+        // A query's rows are still being produced: it stays active until
+        // its stream ends (or is dropped).
+        match r {
+            Ok(Output {
+                tag,
+                rows:
+                    Some(ResultRows {
+                        schema,
+                        batches,
+                        rest: Some(stream),
+                    }),
+            }) => {
+                use futures::StreamExt;
+                let end = self.activity.end_statement_later(self.idle_state());
+                let stream = stream
+                    .map(move |b| {
+                        let _ = &end;
+                        b
+                    })
+                    .boxed();
+                Ok(Output {
+                    tag,
+                    rows: Some(ResultRows {
+                        schema,
+                        batches,
+                        rest: Some(stream),
+                    }),
+                })
+            }
+            r => {
+                self.activity.end_statement(self.idle_state());
+                r
+            }
+        }
     }
 
     async fn run_kind(

@@ -331,6 +331,7 @@ async fn t60_a_large_result_streams_in_bounded_memory_to_a_slow_reader() {
     // 3 million rows of 100 bytes: 300 MB of text if held at once.
     let sql = "SELECT x, repeat('x', 100) FROM generate_series(1, 3000000) AS s(x)";
     let params: [&str; 0] = [];
+    let observer = server.connect("prism").await.unwrap();
     let stream = client.query_raw(sql, params).await.unwrap();
     futures::pin_mut!(stream);
     let (mut rows, mut peak) = (0u64, before);
@@ -340,6 +341,12 @@ async fn t60_a_large_result_streams_in_bounded_memory_to_a_slow_reader() {
         if rows % 250_000 == 0 {
             assert_eq!(row.get::<_, i64>(0), rows as i64);
             peak = peak.max(rss_mib(pid));
+            // Still sending rows: the statement is active, not idle (the
+            // last batch may have ended it).
+            if rows < 3_000_000 {
+                let active = active_sessions_running(&observer, sql).await;
+                assert_eq!(active, 1, "after {rows} rows");
+            }
             // A slow reader: the server must wait, not buffer.
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
@@ -388,7 +395,15 @@ async fn t70_a_queued_statement_shows_its_wait_then_runs_and_a_full_queue_refuse
     let holder = tokio::spawn(async move { first.simple_query(ENDLESS).await });
     let deadline = Instant::now() + Duration::from_secs(30);
     while active_sessions_running(&observer, ENDLESS).await == 0 {
-        assert!(Instant::now() < deadline);
+        if holder.is_finished() || Instant::now() >= deadline {
+            let activity = observer
+                .simple_query("SELECT pid, state, query FROM pg_stat_activity")
+                .await;
+            panic!(
+                "the statement never showed up (finished: {}); activity: {activity:?}",
+                holder.is_finished()
+            );
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     // A second one waits, and says so.

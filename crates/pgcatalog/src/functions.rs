@@ -1,14 +1,23 @@
 //! The catalog functions clients call beside `pg_catalog`'s relations
 //! (psql's `\d` queries, drivers' metadata): `format_type`,
 //! `pg_get_userbyid`, `pg_table_is_visible`, `pg_encoding_to_char`,
-//! `pg_get_expr`, and the description lookups, which find none.
+//! `pg_get_expr`, the description lookups (which find none), and the
+//! object-identifier casts `sql::rewrite` turns `x::regclass`,
+//! `x::regclass::text`, `x::regtype` and `x::regtype::text` into
+//! (`prism_regclass`, `prism_regclass_name`, `prism_regtype`,
+//! `prism_regtype_name`).
 
+use crate::oids;
+use crate::schema::CatalogSource;
+use crate::tables::quote_ident;
 use crate::types::format_type;
 use datafusion::arrow::array::{Array, ArrayRef};
 use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
-use datafusion::error::Result;
-use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
+use datafusion::error::{DataFusionError, Result};
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarUDF, Signature, SimpleScalarUDF, TypeSignature, Volatility,
+};
 use std::sync::Arc;
 
 /// A function evaluated row by row over scalar values (catalog queries
@@ -19,12 +28,26 @@ fn row_udf(
     output: DataType,
     f: impl Fn(&[ScalarValue]) -> ScalarValue + Send + Sync + 'static,
 ) -> ScalarUDF {
+    try_row_udf(name, vec![inputs], output, move |a| Ok(f(a)))
+}
+
+/// [`row_udf`] for functions that may fail, and take any of several
+/// argument lists.
+fn try_row_udf(
+    name: &str,
+    signatures: Vec<Vec<DataType>>,
+    output: DataType,
+    f: impl Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync + 'static,
+) -> ScalarUDF {
     let out_type = output.clone();
-    create_udf(
-        name,
-        inputs,
-        output,
+    let signature = Signature::one_of(
+        signatures.into_iter().map(TypeSignature::Exact).collect(),
         Volatility::Stable,
+    );
+    ScalarUDF::new_from_impl(SimpleScalarUDF::new_with_signature(
+        name,
+        signature,
+        output,
         Arc::new(move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
             let rows = args.iter().find_map(|a| match a {
                 ColumnarValue::Array(a) => Some(a.len()),
@@ -38,7 +61,7 @@ fn row_udf(
                         ColumnarValue::Array(_) => unreachable!("no arrays"),
                     })
                     .collect();
-                return Ok(ColumnarValue::Scalar(f(&values).cast_to(&out_type)?));
+                return Ok(ColumnarValue::Scalar(f(&values)?.cast_to(&out_type)?));
             };
             let arrays: Vec<ArrayRef> = args
                 .iter()
@@ -50,7 +73,7 @@ fn row_udf(
                         .iter()
                         .map(|a| ScalarValue::try_from_array(a, i))
                         .collect::<Result<Vec<_>>>()?;
-                    f(&values).cast_to(&out_type)
+                    f(&values)?.cast_to(&out_type)
                 })
                 .collect::<Result<Vec<_>>>()?;
             if out.is_empty() {
@@ -60,6 +83,141 @@ fn row_udf(
             }
             Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
         }),
+    ))
+}
+
+fn external(e: prismdb_common::Error) -> DataFusionError {
+    DataFusionError::External(Box::new(e))
+}
+
+/// The parts of a possibly qualified name, as SQL reads them: unquoted
+/// parts fold to lower case.
+fn name_parts(name: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut chars = name.trim().chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            '.' if !quoted => parts.push(std::mem::take(&mut current)),
+            c if quoted => current.push(c),
+            c => current.push(c.to_ascii_lowercase()),
+        }
+    }
+    parts.push(current);
+    parts
+}
+
+/// A relation named by `t` (a name or an OID in digits): its OID and its
+/// name as `regclass` prints it.
+fn regclass(source: &dyn CatalogSource, t: &str) -> Result<(u32, String)> {
+    let catalog = source.catalog();
+    let database = source.database();
+    let mut relations: Vec<(u32, String, &str)> = Vec::new();
+    if let Ok(db) = catalog.database(&database) {
+        for table in db.tables.values() {
+            relations.push((oids::table_oid(table), table.name.clone(), "public"));
+            if !table.has_rowid() {
+                relations.push((
+                    oids::primary_key_oid(table),
+                    format!("{}_pkey", table.name),
+                    "public",
+                ));
+            }
+        }
+        for name in db.views.keys() {
+            relations.push((oids::view_oid(name), name.clone(), "public"));
+        }
+    }
+    for r in crate::tables::RELATIONS {
+        if let Some(oid) = oids::catalog_relation_oid(r.name) {
+            relations.push((oid, r.name.to_string(), "pg_catalog"));
+        }
+    }
+    if let Ok(oid) = t.trim().parse::<u32>() {
+        let name = relations
+            .iter()
+            .find(|r| r.0 == oid)
+            .map_or_else(|| oid.to_string(), |r| quote_ident(&r.1));
+        return Ok((oid, name));
+    }
+    let parts = name_parts(t);
+    let (schema, name) = match parts.as_slice() {
+        [name] => (None, name),
+        [schema, name] => (Some(schema.as_str()), name),
+        [_, schema, name] => (Some(schema.as_str()), name),
+        _ => {
+            return Err(external(prismdb_common::Error::Syntax(format!(
+                "invalid name syntax: {t}"
+            ))));
+        }
+    };
+    relations
+        .iter()
+        .find(|r| &r.1 == name && schema.is_none_or(|s| s == r.2))
+        .map(|r| (r.0, quote_ident(&r.1)))
+        .ok_or_else(|| {
+            external(prismdb_common::Error::UndefinedTable(format!(
+                "relation \"{t}\" does not exist"
+            )))
+        })
+}
+
+/// A type named by `t` (a name, a SQL spelling such as `integer`, or an
+/// OID in digits): its OID.
+fn regtype(t: &str) -> Result<u32> {
+    let t = t.trim();
+    if let Ok(oid) = t.parse::<u32>() {
+        return Ok(oid);
+    }
+    let parts = name_parts(t);
+    let name = parts.last().map(String::as_str).unwrap_or_default();
+    let alias = match name {
+        "integer" | "int" => "int4",
+        "smallint" => "int2",
+        "bigint" => "int8",
+        "boolean" => "bool",
+        "real" => "float4",
+        "double precision" | "float" => "float8",
+        "character varying" => "varchar",
+        "character" => "bpchar",
+        "decimal" => "numeric",
+        "timestamp without time zone" => "timestamp",
+        "timestamp with time zone" => "timestamptz",
+        "time without time zone" => "time",
+        other => other,
+    };
+    crate::types::BUILTIN_TYPES
+        .iter()
+        .find(|ty| ty.name == alias)
+        .map(|ty| ty.oid)
+        .ok_or_else(|| {
+            external(prismdb_common::Error::UndefinedObject(format!(
+                "type \"{t}\" does not exist"
+            )))
+        })
+}
+
+/// A function of one text argument, NULL on NULL.
+fn text_udf(
+    name: &str,
+    output: DataType,
+    f: impl Fn(&str) -> Result<ScalarValue> + Send + Sync + 'static,
+) -> ScalarUDF {
+    let out = output.clone();
+    try_row_udf(
+        name,
+        vec![vec![DataType::Utf8]],
+        output,
+        move |a| match text(&a[0]) {
+            None => ScalarValue::try_from(&out),
+            Some(t) => f(&t),
+        },
     )
 }
 
@@ -77,10 +235,26 @@ fn text(v: &ScalarValue) -> Option<String> {
     }
 }
 
-/// The functions, for a session whose objects all belong to `owner`.
-pub fn catalog_functions(owner: &str) -> Vec<ScalarUDF> {
-    let owner = owner.to_string();
+/// The functions, for a session reading `source`.
+pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
+    let owner = source.owner();
+    let (s1, s2) = (source.clone(), source.clone());
     vec![
+        text_udf("prism_regclass", DataType::Int64, move |t| {
+            Ok(ScalarValue::Int64(Some(i64::from(regclass(&*s1, t)?.0))))
+        }),
+        text_udf("prism_regclass_name", DataType::Utf8, move |t| {
+            Ok(ScalarValue::Utf8(Some(regclass(&*s2, t)?.1)))
+        }),
+        text_udf("prism_regtype", DataType::Int64, |t| {
+            Ok(ScalarValue::Int64(Some(i64::from(regtype(t)?))))
+        }),
+        text_udf("prism_regtype_name", DataType::Utf8, |t| {
+            let oid = regtype(t)?;
+            Ok(ScalarValue::Utf8(Some(
+                format_type(oid, None).unwrap_or_else(|| oid.to_string()),
+            )))
+        }),
         row_udf(
             "pg_get_userbyid",
             vec![DataType::Int64],
@@ -139,17 +313,20 @@ pub fn catalog_functions(owner: &str) -> Vec<ScalarUDF> {
             },
         ),
         // Expressions are kept as SQL text already.
-        row_udf(
+        try_row_udf(
             "pg_get_expr",
-            vec![DataType::Utf8, DataType::Int64],
+            vec![
+                vec![DataType::Utf8, DataType::Int64],
+                vec![DataType::Utf8, DataType::Int64, DataType::Boolean],
+            ],
             DataType::Utf8,
-            |a| ScalarValue::Utf8(text(&a[0])),
+            |a| Ok(ScalarValue::Utf8(text(&a[0]))),
         ),
-        row_udf(
+        try_row_udf(
             "obj_description",
-            vec![DataType::Int64, DataType::Utf8],
+            vec![vec![DataType::Int64], vec![DataType::Int64, DataType::Utf8]],
             DataType::Utf8,
-            |_| ScalarValue::Utf8(None),
+            |_| Ok(ScalarValue::Utf8(None)),
         ),
         row_udf(
             "shobj_description",

@@ -85,3 +85,28 @@ pub fn view_oid(name: &str) -> u32 {
 pub fn database_oid(name: &str) -> u32 {
     DATABASE_OID_BASE | (name_hash(name) & 0x1fff_ffff)
 }
+
+/// PostgreSQL's OIDs of the `pg_catalog` relations clients name in
+/// `'pg_catalog.pg_class'::regclass` and `obj_description(oid, 'pg_class')`.
+pub fn catalog_relation_oid(name: &str) -> Option<u32> {
+    Some(match name {
+        "pg_type" => 1247,
+        "pg_attribute" => 1249,
+        "pg_proc" => 1255,
+        "pg_class" => 1259,
+        "pg_database" => 1262,
+        "pg_authid" => 1260,
+        "pg_am" => 2601,
+        "pg_attrdef" => 2604,
+        "pg_constraint" => 2606,
+        "pg_description" => 2609,
+        "pg_index" => 2610,
+        "pg_inherits" => 2611,
+        "pg_namespace" => 2615,
+        "pg_sequence" => 2224,
+        "pg_extension" => 3079,
+        "pg_collation" => 3456,
+        "pg_enum" => 3501,
+        _ => return None,
+    })
+}

@@ -208,6 +208,9 @@ fn type_name(t: &str) -> String {
 pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()> {
     struct Normalizer<'a> {
         database: &'a str,
+        /// Subqueries that are operands of `ANY`/`ALL` (sets, not scalar
+        /// values), by address while the tree is visited.
+        set_operands: Vec<*const crate::sqlparser::ast::Query>,
     }
     impl VisitorMut for Normalizer<'_> {
         type Break = Error;
@@ -304,6 +307,29 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             ControlFlow::Continue(())
         }
 
+        fn pre_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
+            if let Expr::AnyOp { right, .. } | Expr::AllOp { right, .. } = expr
+                && let Expr::Subquery(q) = right.as_ref()
+            {
+                self.set_operands.push(&**q as *const _);
+            }
+            if let Expr::Cast {
+                data_type,
+                expr: inner,
+                ..
+            } = expr
+            {
+                system_type(data_type);
+                if let Expr::Cast { data_type, .. } = inner.as_mut() {
+                    system_type(data_type);
+                }
+            }
+            match object_id_cast(expr) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => ControlFlow::Break(e),
+            }
+        }
+
         fn post_visit_expr(&mut self, expr: &mut Expr) -> ControlFlow<Error> {
             use crate::sqlparser::ast::{BinaryOperator, CharacterLength, DataType, Value};
             // Collations: every text compares bytewise (C), which is what
@@ -351,6 +377,25 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 };
                 if let Some(builtin) = builtin {
                     *op = builtin;
+                }
+            }
+            // A scalar subquery that does not aggregate collects its rows
+            // and `prism_one` takes the one value (DataFusion plans
+            // correlated scalar subqueries only when they aggregate);
+            // conditions on outer columns alone guard that from outside.
+            if let Expr::Subquery(query) = expr
+                && !self.set_operands.contains(&(&**query as *const _))
+                && single_value(query)
+            {
+                let outer = outer_conditions(query);
+                let one = format!("prism_one(({query}))");
+                let sql = match outer {
+                    Some(outer) => format!("CASE WHEN {outer} THEN {one} END"),
+                    None => one,
+                };
+                match parse_expr(&sql) {
+                    Ok(e) => *expr = e,
+                    Err(e) => return ControlFlow::Break(e),
                 }
             }
             // `pg_catalog.f(...)` is `f(...)`: every built-in function is
@@ -449,7 +494,10 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             ControlFlow::Continue(())
         }
     }
-    match stmt.visit(&mut Normalizer { database }) {
+    match stmt.visit(&mut Normalizer {
+        database,
+        set_operands: Vec::new(),
+    }) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
     }
@@ -607,6 +655,326 @@ pub fn parse_expr(sql: &str) -> Result<Expr> {
         .try_with_sql(sql)
         .and_then(|mut p| p.parse_expr())
         .map_err(|e| Error::Syntax(format!("syntax error: {e}")))
+}
+
+/// Aggregate functions by name (a select item that calls one, even inside
+/// a nested subquery, is left as it is).
+const AGGREGATES: &[&str] = &[
+    "count",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "array_agg",
+    "string_agg",
+    "bool_and",
+    "bool_or",
+    "every",
+    "stddev",
+    "stddev_pop",
+    "stddev_samp",
+    "variance",
+    "var_pop",
+    "var_samp",
+    "json_agg",
+    "jsonb_agg",
+    "json_object_agg",
+    "jsonb_object_agg",
+    "percentile_cont",
+    "percentile_disc",
+    "mode",
+    "median",
+    "first_value",
+    "last_value",
+    "corr",
+    "covar_pop",
+    "covar_samp",
+    "bit_and",
+    "bit_or",
+    "bit_xor",
+    "approx_distinct",
+    "approx_median",
+    "approx_percentile_cont",
+    "regr_slope",
+    "regr_intercept",
+    "regr_count",
+];
+
+/// Makes a scalar subquery that reads a table and does not aggregate,
+/// group, limit or deduplicate collect its rows (`array_agg` of its select
+/// item); the caller takes the one value with `prism_one` (NULL without
+/// rows, 21000 with more than one, as PostgreSQL's scalar subqueries give).
+/// Whether it did.
+fn single_value(query: &mut crate::sqlparser::ast::Query) -> bool {
+    use crate::sqlparser::ast::{GroupByExpr, SetExpr, Visit, Visitor};
+    struct FindsAggregate(bool);
+    impl Visitor for FindsAggregate {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Function(f)
+                    if f.over.is_some()
+                        || f.name
+                            .0
+                            .last()
+                            .and_then(|p| p.as_ident())
+                            .map(normalize)
+                            .is_some_and(|n| AGGREGATES.contains(&n.as_str())) =>
+                {
+                    self.0 = true;
+                    ControlFlow::Break(())
+                }
+                _ => ControlFlow::Continue(()),
+            }
+        }
+    }
+    if query.limit_clause.is_some() || query.fetch.is_some() {
+        return false;
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return false;
+    };
+    let grouped = match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(exprs, _) => !exprs.is_empty(),
+    };
+    if grouped || select.having.is_some() || select.distinct.is_some() || select.from.is_empty() {
+        return false;
+    }
+    let [item] = select.projection.as_mut_slice() else {
+        return false;
+    };
+    let (SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }) = item else {
+        return false;
+    };
+    let mut finds = FindsAggregate(false);
+    let _ = Visit::visit(&*e, &mut finds);
+    if finds.0 {
+        return false;
+    }
+    let Ok(collected) = parse_expr(&format!("array_agg({e})")) else {
+        return false;
+    };
+    *e = collected;
+    // Order means nothing for at most one row, and cannot name columns an
+    // aggregate hides.
+    query.order_by = None;
+    true
+}
+
+/// Takes the conditions of a scalar subquery's WHERE that name only the
+/// outer query's columns (`(SELECT ... FROM d WHERE d.k = a.k AND
+/// a.flag)`) out of it, joined by AND: the caller evaluates the subquery
+/// only when they hold, which gives the same NULL otherwise and lets
+/// DataFusion decorrelate the rest. A condition counts as outer when every
+/// column it names is qualified by a name the subquery's FROM does not
+/// define.
+fn outer_conditions(query: &mut crate::sqlparser::ast::Query) -> Option<String> {
+    use crate::sqlparser::ast::{SetExpr, TableFactor, Visit, Visitor};
+    struct Names {
+        qualifiers: Vec<String>,
+        bare: bool,
+        subquery: bool,
+    }
+    impl Visitor for Names {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Identifier(_) => self.bare = true,
+                Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                    self.qualifiers.push(normalize(&parts[parts.len() - 2]));
+                }
+                Expr::Subquery(_) | Expr::Exists { .. } | Expr::InSubquery { .. } => {
+                    self.subquery = true;
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    fn conjuncts(e: Expr, out: &mut Vec<Expr>) {
+        match e {
+            Expr::BinaryOp {
+                left,
+                op: crate::sqlparser::ast::BinaryOperator::And,
+                right,
+            } => {
+                conjuncts(*left, out);
+                conjuncts(*right, out);
+            }
+            Expr::Nested(inner) if matches!(*inner, Expr::BinaryOp { .. }) => {
+                let is_and = matches!(
+                    &*inner,
+                    Expr::BinaryOp {
+                        op: crate::sqlparser::ast::BinaryOperator::And,
+                        ..
+                    }
+                );
+                if is_and {
+                    conjuncts(*inner, out);
+                } else {
+                    out.push(Expr::Nested(inner));
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return None;
+    };
+    let mut inner_names: Vec<String> = Vec::new();
+    for twj in &select.from {
+        for factor in std::iter::once(&twj.relation).chain(twj.joins.iter().map(|j| &j.relation)) {
+            match factor {
+                TableFactor::Table { name, alias, .. } => {
+                    if let Some(last) = name.0.last().and_then(|p| p.as_ident()) {
+                        inner_names.push(normalize(last));
+                    }
+                    if let Some(a) = alias {
+                        inner_names.push(normalize(&a.name));
+                    }
+                }
+                // A derived table or function in FROM: names cannot be told
+                // apart reliably; leave the subquery alone.
+                _ => return None,
+            }
+        }
+    }
+    let selection = select.selection.take()?;
+    let mut all = Vec::new();
+    conjuncts(selection, &mut all);
+    let (mut outer, mut inner) = (Vec::new(), Vec::new());
+    for c in all {
+        let mut names = Names {
+            qualifiers: Vec::new(),
+            bare: false,
+            subquery: false,
+        };
+        let _ = Visit::visit(&c, &mut names);
+        let is_outer = !names.bare
+            && !names.subquery
+            && !names.qualifiers.is_empty()
+            && names.qualifiers.iter().all(|q| !inner_names.contains(q));
+        if is_outer {
+            outer.push(c);
+        } else {
+            inner.push(c);
+        }
+    }
+    select.selection = inner.into_iter().reduce(|a, b| Expr::BinaryOp {
+        left: Box::new(a),
+        op: crate::sqlparser::ast::BinaryOperator::And,
+        right: Box::new(b),
+    });
+    if outer.is_empty() {
+        return None;
+    }
+    Some(
+        outer
+            .iter()
+            .map(|c| format!("({c})"))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+    )
+}
+
+/// Type names as catalog queries write them: `pg_catalog.text` is `text`,
+/// `name` and `"char"` are text, `oid` is `bigint` (its values fit).
+fn system_type(data_type: &mut crate::sqlparser::ast::DataType) {
+    use crate::sqlparser::ast::DataType;
+    let DataType::Custom(name, modifiers) = data_type else {
+        return;
+    };
+    let parts: Vec<String> = name
+        .0
+        .iter()
+        .filter_map(|p| p.as_ident().map(normalize))
+        .collect();
+    let last = match parts.as_slice() {
+        [schema, last] if schema == "pg_catalog" => last.clone(),
+        [last] => last.clone(),
+        _ => return,
+    };
+    match last.as_str() {
+        "name" | "char" => *data_type = DataType::Text,
+        "oid" => *data_type = DataType::BigInt(None),
+        "regclass" | "regtype" | "regproc" => {
+            *name = crate::sqlparser::ast::ObjectName::from(vec![Ident::new(last)]);
+        }
+        _ if parts.len() == 2 => {
+            let spelled = if modifiers.is_empty() {
+                last.clone()
+            } else {
+                format!("{last}({})", modifiers.join(","))
+            };
+            let parsed =
+                crate::sqlparser::parser::Parser::new(&crate::dialect::PrismDialect::default())
+                    .try_with_sql(&spelled)
+                    .and_then(|mut p| p.parse_data_type());
+            if let Ok(parsed) = parsed {
+                *data_type = parsed;
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Casts to the object-identifier types: `x::regclass` is the relation's
+/// OID (`prism_regclass`), `x::regclass::text` its name
+/// (`prism_regclass_name`); the same for `regtype`. Their arguments are
+/// passed as text (a name or digits).
+fn object_id_cast(expr: &mut Expr) -> Result<()> {
+    use crate::sqlparser::ast::DataType;
+    fn reg_type(data_type: &DataType) -> Option<&'static str> {
+        if matches!(data_type, DataType::Regclass) {
+            return Some("regclass");
+        }
+        let DataType::Custom(name, _) = data_type else {
+            return None;
+        };
+        match name.0.as_slice() {
+            [p] => match p.as_ident().map(normalize).as_deref() {
+                Some("regclass") => Some("regclass"),
+                Some("regtype") => Some("regtype"),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+    fn textual(data_type: &DataType) -> bool {
+        matches!(
+            data_type,
+            DataType::Text
+                | DataType::Varchar(_)
+                | DataType::CharacterVarying(_)
+                | DataType::String(_)
+        )
+    }
+    let Expr::Cast {
+        expr: inner,
+        data_type,
+        ..
+    } = expr
+    else {
+        return Ok(());
+    };
+    let call =
+        |function: String, arg: &Expr| parse_expr(&format!("{function}(CAST({arg} AS TEXT))"));
+    if textual(data_type)
+        && let Expr::Cast {
+            expr: arg,
+            data_type: inner_type,
+            ..
+        } = inner.as_ref()
+        && let Some(reg) = reg_type(inner_type)
+    {
+        *expr = call(format!("prism_{reg}_name"), arg)?;
+        return Ok(());
+    }
+    if let Some(reg) = reg_type(data_type) {
+        *expr = call(format!("prism_{reg}"), inner)?;
+    }
+    Ok(())
 }
 
 /// `WITH ... INSERT/UPDATE/DELETE` parses as a query whose body is the DML
