@@ -2,7 +2,8 @@
 //! catalog snapshot.
 //!
 //! A relation is a list of typed columns ([`Kind`]) and a function from a
-//! [`Snapshot`] to rows of [`V`] values. Columns keep PostgreSQL's names,
+//! [`Snapshot`] to rows of [`Value`]s, turned into Arrow as stored rows
+//! are (`catalog::arrow_rows::build_array`). Columns keep PostgreSQL's names,
 //! order and types (OIDs as `oid`, names as `name`); relations PrismDB has
 //! nothing to put in (descriptions, inheritance, extensions) exist with
 //! their columns and no rows, so a client's catalog query returns
@@ -10,14 +11,13 @@
 
 use crate::oids::{self, BOOTSTRAP_ROLE, PG_CATALOG_NAMESPACE, PUBLIC_NAMESPACE};
 use crate::types::{self, BUILTIN_TYPES, type_modifier, type_oid};
-use datafusion::arrow::array::{
-    ArrayRef, BooleanArray, Float32Array, Int16Array, Int32Array, Int64Array, StringArray,
-    UInt32Array,
-};
+use datafusion::arrow::array::{ArrayRef, new_null_array};
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
+use prismdb_catalog::arrow_rows::build_array;
 use prismdb_catalog::{Catalog, DEFAULT_SCHEMA, SqlType, Table};
+use prismdb_common::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -50,22 +50,33 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The column type its values are stored as (`None`: an array, which
+    /// is always NULL), and the PostgreSQL type the wire names it, where
+    /// that is not the stored type's own.
+    fn stored(self) -> (Option<SqlType>, Option<&'static str>) {
+        match self {
+            Kind::Oid => (Some(SqlType::Int64), Some("oid")),
+            Kind::Name => (Some(SqlType::Text), Some("name")),
+            Kind::Text | Kind::Char => (Some(SqlType::Text), None),
+            Kind::TextArray => (None, None),
+            Kind::Bool => (Some(SqlType::Bool), None),
+            Kind::I16 => (Some(SqlType::Int16), None),
+            Kind::I32 => (Some(SqlType::Int32), None),
+            Kind::I64 => (Some(SqlType::Int64), None),
+            Kind::F32 => (Some(SqlType::Float32), None),
+        }
+    }
+
     fn field(self, name: &str) -> Field {
-        let (dt, pg) = match self {
-            Kind::Oid => (DataType::UInt32, Some("oid")),
-            Kind::Name => (DataType::Utf8, Some("name")),
-            Kind::Text | Kind::Char => (DataType::Utf8, None),
-            Kind::Bool => (DataType::Boolean, None),
-            Kind::TextArray => (
+        let (stored, pg) = self.stored();
+        let field = match stored {
+            Some(ty) => Field::new(name, ty.arrow_type(), true),
+            None => Field::new(
+                name,
                 DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
-                None,
+                true,
             ),
-            Kind::I16 => (DataType::Int16, None),
-            Kind::I32 => (DataType::Int32, None),
-            Kind::I64 => (DataType::Int64, None),
-            Kind::F32 => (DataType::Float32, None),
         };
-        let field = Field::new(name, dt, true);
         match pg {
             Some(pg) => field.with_metadata(HashMap::from([("pg_type".into(), pg.into())])),
             None => field,
@@ -73,28 +84,20 @@ impl Kind {
     }
 }
 
-/// One value of a row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum V {
-    Null,
-    Oid(u32),
-    Text(String),
-    Bool(bool),
-    I16(i16),
-    I32(i32),
-    I64(i64),
-    F32(f32),
+fn s(v: impl Into<String>) -> Value {
+    Value::Text(v.into())
 }
 
-fn s(v: impl Into<String>) -> V {
-    V::Text(v.into())
+/// An OID value (OID columns are `bigint` data the wire sends as `oid`).
+fn oid_value(v: u32) -> Value {
+    Value::Int64(v.into())
 }
 
 /// A `pg_catalog` relation.
 pub struct Relation {
     pub name: &'static str,
     pub columns: &'static [(&'static str, Kind)],
-    pub rows: fn(&Snapshot<'_>) -> Vec<Vec<V>>,
+    pub rows: fn(&Snapshot<'_>) -> Vec<Vec<Value>>,
 }
 
 impl Relation {
@@ -110,88 +113,20 @@ impl Relation {
     /// The relation's rows in `snapshot`, as one batch.
     pub fn batch(&self, snapshot: &Snapshot<'_>) -> Result<RecordBatch, ArrowError> {
         let rows = (self.rows)(snapshot);
+        let mismatch = |name: &str, e: &dyn std::fmt::Display| {
+            ArrowError::InvalidArgumentError(format!("pg_catalog.{}.{name}: {e}", self.name))
+        };
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for (i, (name, kind)) in self.columns.iter().enumerate() {
-            let values = rows.iter().map(|r| r.get(i).unwrap_or(&V::Null));
-            let mismatch = |v: &V| {
-                ArrowError::InvalidArgumentError(format!(
-                    "pg_catalog.{}.{name}: {v:?} is not {kind:?}",
-                    self.name
-                ))
-            };
-            let array: ArrayRef = match kind {
-                Kind::Oid => Arc::new(
-                    values
-                        .map(|v| match v {
-                            V::Oid(x) => Ok(Some(*x)),
-                            V::Null => Ok(None),
-                            v => Err(mismatch(v)),
-                        })
-                        .collect::<Result<UInt32Array, _>>()?,
-                ),
-                Kind::Name | Kind::Text | Kind::Char => Arc::new(
-                    values
-                        .map(|v| match v {
-                            V::Text(x) => Ok(Some(x.as_str())),
-                            V::Null => Ok(None),
-                            v => Err(mismatch(v)),
-                        })
-                        .collect::<Result<StringArray, _>>()?,
-                ),
-                Kind::TextArray => {
-                    if let Some(v) = values.clone().find(|v| **v != V::Null) {
-                        return Err(mismatch(v));
+            let values = rows.iter().map(|r| r.get(i).unwrap_or(&Value::Null));
+            let array = match kind.stored().0 {
+                Some(ty) => build_array(&ty, values).map_err(|e| mismatch(name, &e))?,
+                None => {
+                    if let Some(v) = values.clone().find(|v| !v.is_null()) {
+                        return Err(mismatch(name, &format!("{v:?} in an array column")));
                     }
-                    datafusion::arrow::array::new_null_array(
-                        &kind.field(name).data_type().clone(),
-                        rows.len(),
-                    )
+                    new_null_array(kind.field(name).data_type(), rows.len())
                 }
-                Kind::Bool => Arc::new(
-                    values
-                        .map(|v| match v {
-                            V::Bool(x) => Ok(Some(*x)),
-                            V::Null => Ok(None),
-                            v => Err(mismatch(v)),
-                        })
-                        .collect::<Result<BooleanArray, _>>()?,
-                ),
-                Kind::I16 => Arc::new(
-                    values
-                        .map(|v| match v {
-                            V::I16(x) => Ok(Some(*x)),
-                            V::Null => Ok(None),
-                            v => Err(mismatch(v)),
-                        })
-                        .collect::<Result<Int16Array, _>>()?,
-                ),
-                Kind::I32 => Arc::new(
-                    values
-                        .map(|v| match v {
-                            V::I32(x) => Ok(Some(*x)),
-                            V::Null => Ok(None),
-                            v => Err(mismatch(v)),
-                        })
-                        .collect::<Result<Int32Array, _>>()?,
-                ),
-                Kind::I64 => Arc::new(
-                    values
-                        .map(|v| match v {
-                            V::I64(x) => Ok(Some(*x)),
-                            V::Null => Ok(None),
-                            v => Err(mismatch(v)),
-                        })
-                        .collect::<Result<Int64Array, _>>()?,
-                ),
-                Kind::F32 => Arc::new(
-                    values
-                        .map(|v| match v {
-                            V::F32(x) => Ok(Some(*x)),
-                            V::Null => Ok(None),
-                            v => Err(mismatch(v)),
-                        })
-                        .collect::<Result<Float32Array, _>>()?,
-                ),
             };
             arrays.push(array);
         }
@@ -421,7 +356,14 @@ const PG_NAMESPACE: Relation = Relation {
     rows: |_| {
         namespaces()
             .iter()
-            .map(|(oid, name)| vec![V::Oid(*oid), s(*name), V::Oid(BOOTSTRAP_ROLE), V::Null])
+            .map(|(oid, name)| {
+                vec![
+                    oid_value(*oid),
+                    s(*name),
+                    oid_value(BOOTSTRAP_ROLE),
+                    Value::Null,
+                ]
+            })
             .collect()
     },
 };
@@ -466,39 +408,39 @@ const PG_CLASS: Relation = Relation {
     rows: |snap| {
         let class = |oid: u32, name: String, reltype: u32, am: u32, kind: &str, natts: usize| {
             vec![
-                V::Oid(oid),
-                V::Text(name),
-                V::Oid(PUBLIC_NAMESPACE),
-                V::Oid(reltype),
-                V::Oid(0),
-                V::Oid(BOOTSTRAP_ROLE),
-                V::Oid(am),
-                V::Oid(if kind == "v" { 0 } else { oid }),
-                V::Oid(0),
-                V::I32(0),
-                V::F32(-1.0),
-                V::I32(0),
-                V::Oid(0),
-                V::Bool(false),
-                V::Bool(false),
+                oid_value(oid),
+                Value::Text(name),
+                oid_value(PUBLIC_NAMESPACE),
+                oid_value(reltype),
+                oid_value(0),
+                oid_value(BOOTSTRAP_ROLE),
+                oid_value(am),
+                oid_value(if kind == "v" { 0 } else { oid }),
+                oid_value(0),
+                Value::Int32(0),
+                Value::Float32(-1.0),
+                Value::Int32(0),
+                oid_value(0),
+                Value::Bool(false),
+                Value::Bool(false),
                 s("p"),
                 s(kind),
-                V::I16(natts as i16),
-                V::I16(0),
-                V::Bool(kind == "v"),
-                V::Bool(false),
-                V::Bool(false),
-                V::Bool(false),
-                V::Bool(false),
-                V::Bool(true),
+                Value::Int16(natts as i16),
+                Value::Int16(0),
+                Value::Bool(kind == "v"),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
                 s(if kind == "r" { "d" } else { "n" }),
-                V::Bool(false),
-                V::Oid(0),
-                V::Oid(0),
-                V::Oid(0),
-                V::Null,
-                V::Null,
-                V::Null,
+                Value::Bool(false),
+                oid_value(0),
+                oid_value(0),
+                oid_value(0),
+                Value::Null,
+                Value::Null,
+                Value::Null,
             ]
         };
         let mut rows = Vec::new();
@@ -511,7 +453,7 @@ const PG_CLASS: Relation = Relation {
                 "r",
                 t.visible_columns().count(),
             );
-            row[13] = V::Bool(has_primary_key(t));
+            row[13] = Value::Bool(has_primary_key(t));
             rows.push(row);
             if has_primary_key(t) {
                 rows.push(class(
@@ -575,16 +517,16 @@ const PG_ATTRIBUTE: Relation = Relation {
                 let builtin = types::by_oid(oid);
                 let len = builtin.map_or(-1, |t| t.len);
                 vec![
-                    V::Oid(rel),
+                    oid_value(rel),
                     s(name),
-                    V::Oid(oid),
-                    V::I32(-1),
-                    V::I16(len),
-                    V::I16(num),
-                    V::I32(0),
-                    V::I32(-1),
-                    V::I32(ty.map_or(-1, type_modifier)),
-                    V::Bool((1..=8).contains(&len)),
+                    oid_value(oid),
+                    Value::Int32(-1),
+                    Value::Int16(len),
+                    Value::Int16(num),
+                    Value::Int32(0),
+                    Value::Int32(-1),
+                    Value::Int32(ty.map_or(-1, type_modifier)),
+                    Value::Bool((1..=8).contains(&len)),
                     s(match len {
                         1 => "c",
                         2 => "s",
@@ -594,19 +536,19 @@ const PG_ATTRIBUTE: Relation = Relation {
                     }),
                     s(if len == -1 { "x" } else { "p" }),
                     s(""),
-                    V::Bool(notnull),
-                    V::Bool(def),
-                    V::Bool(false),
+                    Value::Bool(notnull),
+                    Value::Bool(def),
+                    Value::Bool(false),
                     s(""),
                     s(""),
-                    V::Bool(false),
-                    V::Bool(true),
-                    V::I32(0),
-                    V::Oid(ty.map_or(0, collation_of)),
-                    V::Null,
-                    V::Null,
-                    V::Null,
-                    V::Null,
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Int32(0),
+                    oid_value(ty.map_or(0, collation_of)),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
                 ]
             };
         let mut rows = Vec::new();
@@ -680,7 +622,7 @@ const PG_TYPE: Relation = Relation {
         ("typacl", Kind::TextArray),
     ],
     rows: |snap| {
-        let mut rows: Vec<Vec<V>> = BUILTIN_TYPES
+        let mut rows: Vec<Vec<Value>> = BUILTIN_TYPES
             .iter()
             .map(|t| {
                 let pseudo = t.category == 'P' || t.name == "unknown";
@@ -701,32 +643,32 @@ const PG_TYPE: Relation = Relation {
                     _ => 0,
                 };
                 vec![
-                    V::Oid(t.oid),
+                    oid_value(t.oid),
                     s(t.name),
-                    V::Oid(PG_CATALOG_NAMESPACE),
-                    V::Oid(BOOTSTRAP_ROLE),
-                    V::I16(t.len),
-                    V::Bool((1..=8).contains(&t.len) && t.name != "name"),
+                    oid_value(PG_CATALOG_NAMESPACE),
+                    oid_value(BOOTSTRAP_ROLE),
+                    Value::Int16(t.len),
+                    Value::Bool((1..=8).contains(&t.len) && t.name != "name"),
                     s(if pseudo { "p" } else { "b" }),
-                    V::Text(t.category.to_string()),
-                    V::Bool(matches!(
+                    Value::Text(t.category.to_string()),
+                    Value::Bool(matches!(
                         t.name,
                         "bool" | "float8" | "text" | "timestamptz" | "oid" | "interval"
                     )),
-                    V::Bool(true),
+                    Value::Bool(true),
                     s(","),
-                    V::Oid(0),
+                    oid_value(0),
                     s(if t.elem != 0 {
                         "array_subscript_handler"
                     } else {
                         "-"
                     }),
-                    V::Oid(t.elem),
-                    V::Oid(t.array),
-                    V::Text(io("in")),
-                    V::Text(io("out")),
-                    V::Text(io("recv")),
-                    V::Text(io("send")),
+                    oid_value(t.elem),
+                    oid_value(t.array),
+                    Value::Text(io("in")),
+                    Value::Text(io("out")),
+                    Value::Text(io("recv")),
+                    Value::Text(io("send")),
                     s(match t.len {
                         1 => "c",
                         2 => "s",
@@ -734,31 +676,31 @@ const PG_TYPE: Relation = Relation {
                         _ => "i",
                     }),
                     s(if t.len == -1 { "x" } else { "p" }),
-                    V::Bool(false),
-                    V::Oid(0),
-                    V::I32(-1),
-                    V::I32(0),
-                    V::Oid(collation),
-                    V::Null,
-                    V::Null,
+                    Value::Bool(false),
+                    oid_value(0),
+                    Value::Int32(-1),
+                    Value::Int32(0),
+                    oid_value(collation),
+                    Value::Null,
+                    Value::Null,
                 ]
             })
             .collect();
         // Each table's row type.
         for t in tables(snap) {
             let mut row = rows[0].clone();
-            row[0] = V::Oid(oids::row_type_oid(t));
-            row[1] = V::Text(t.name.clone());
-            row[2] = V::Oid(PUBLIC_NAMESPACE);
-            row[4] = V::I16(-1);
-            row[5] = V::Bool(false);
+            row[0] = oid_value(oids::row_type_oid(t));
+            row[1] = Value::Text(t.name.clone());
+            row[2] = oid_value(PUBLIC_NAMESPACE);
+            row[4] = Value::Int16(-1);
+            row[5] = Value::Bool(false);
             row[6] = s("c");
             row[7] = s("C");
-            row[8] = V::Bool(false);
-            row[11] = V::Oid(oids::table_oid(t));
+            row[8] = Value::Bool(false);
+            row[11] = oid_value(oids::table_oid(t));
             row[12] = s("-");
-            row[13] = V::Oid(0);
-            row[14] = V::Oid(0);
+            row[13] = oid_value(0);
+            row[14] = oid_value(0);
             for (i, f) in ["record_in", "record_out", "record_recv", "record_send"]
                 .iter()
                 .enumerate()
@@ -767,7 +709,7 @@ const PG_TYPE: Relation = Relation {
             }
             row[19] = s("d");
             row[20] = s("x");
-            row[25] = V::Oid(0);
+            row[25] = oid_value(0);
             rows.push(row);
         }
         rows
@@ -785,13 +727,18 @@ const PG_AM: Relation = Relation {
     rows: |_| {
         vec![
             vec![
-                V::Oid(oids::HEAP_AM),
+                oid_value(oids::HEAP_AM),
                 s("heap"),
                 s("heap_tableam_handler"),
                 s("t"),
             ],
-            vec![V::Oid(oids::BTREE_AM), s("btree"), s("bthandler"), s("i")],
-            vec![V::Oid(405), s("hash"), s("hashhandler"), s("i")],
+            vec![
+                oid_value(oids::BTREE_AM),
+                s("btree"),
+                s("bthandler"),
+                s("i"),
+            ],
+            vec![oid_value(405), s("hash"), s("hashhandler"), s("i")],
         ]
     },
 };
@@ -822,22 +769,22 @@ const PG_DATABASE: Relation = Relation {
             .keys()
             .map(|name| {
                 vec![
-                    V::Oid(oids::database_oid(name)),
+                    oid_value(oids::database_oid(name)),
                     s(name.as_str()),
-                    V::Oid(BOOTSTRAP_ROLE),
-                    V::I32(6),
+                    oid_value(BOOTSTRAP_ROLE),
+                    Value::Int32(6),
                     s("c"),
-                    V::Bool(false),
-                    V::Bool(true),
-                    V::I32(-1),
-                    V::Oid(0),
-                    V::Oid(1),
-                    V::Oid(1663),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Int32(-1),
+                    oid_value(0),
+                    oid_value(1),
+                    oid_value(1663),
                     s("C.UTF-8"),
                     s("C.UTF-8"),
-                    V::Null,
-                    V::Null,
-                    V::Null,
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
                 ]
             })
             .collect()
@@ -877,19 +824,19 @@ const PG_ROLES: Relation = Relation {
                 let oid = role_oid(snap, &r);
                 let sup = oid == BOOTSTRAP_ROLE;
                 vec![
-                    V::Text(r),
-                    V::Bool(sup),
-                    V::Bool(true),
-                    V::Bool(sup),
-                    V::Bool(sup),
-                    V::Bool(true),
-                    V::Bool(sup),
-                    V::I32(-1),
+                    Value::Text(r),
+                    Value::Bool(sup),
+                    Value::Bool(true),
+                    Value::Bool(sup),
+                    Value::Bool(sup),
+                    Value::Bool(true),
+                    Value::Bool(sup),
+                    Value::Int32(-1),
                     s("********"),
-                    V::Null,
-                    V::Bool(sup),
-                    V::Null,
-                    V::Oid(oid),
+                    Value::Null,
+                    Value::Bool(sup),
+                    Value::Null,
+                    oid_value(oid),
                 ]
             })
             .collect()
@@ -916,15 +863,15 @@ const PG_USER: Relation = Relation {
                 let oid = role_oid(snap, &r);
                 let sup = oid == BOOTSTRAP_ROLE;
                 vec![
-                    V::Text(r),
-                    V::Oid(oid),
-                    V::Bool(sup),
-                    V::Bool(sup),
-                    V::Bool(sup),
-                    V::Bool(sup),
+                    Value::Text(r),
+                    oid_value(oid),
+                    Value::Bool(sup),
+                    Value::Bool(sup),
+                    Value::Bool(sup),
+                    Value::Bool(sup),
                     s("********"),
-                    V::Null,
-                    V::Null,
+                    Value::Null,
+                    Value::Null,
                 ]
             })
             .collect()
@@ -965,32 +912,32 @@ const PG_INDEX: Relation = Relation {
                 let n = keys.len() as i16;
                 let join = |v: Vec<String>| v.join(" ");
                 vec![
-                    V::Oid(oids::primary_key_oid(t)),
-                    V::Oid(oids::table_oid(t)),
-                    V::I16(n),
-                    V::I16(n),
-                    V::Bool(true),
-                    V::Bool(false),
-                    V::Bool(true),
-                    V::Bool(false),
-                    V::Bool(true),
-                    V::Bool(false),
-                    V::Bool(true),
-                    V::Bool(false),
-                    V::Bool(true),
-                    V::Bool(true),
-                    V::Bool(false),
-                    V::Text(join(keys.iter().map(|k| k.to_string()).collect())),
-                    V::Text(join(
+                    oid_value(oids::primary_key_oid(t)),
+                    oid_value(oids::table_oid(t)),
+                    Value::Int16(n),
+                    Value::Int16(n),
+                    Value::Bool(true),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    Value::Bool(true),
+                    Value::Bool(false),
+                    Value::Text(join(keys.iter().map(|k| k.to_string()).collect())),
+                    Value::Text(join(
                         t.primary_key
                             .iter()
                             .map(|&i| collation_of(&t.columns[i].ty).to_string())
                             .collect(),
                     )),
-                    V::Text(join(vec!["0".to_string(); keys.len()])),
-                    V::Text(join(vec!["0".to_string(); keys.len()])),
-                    V::Null,
-                    V::Null,
+                    Value::Text(join(vec!["0".to_string(); keys.len()])),
+                    Value::Text(join(vec!["0".to_string(); keys.len()])),
+                    Value::Null,
+                    Value::Null,
                 ]
             })
             .collect()
@@ -1029,27 +976,27 @@ const PG_CONSTRAINT: Relation = Relation {
             .map(|t| {
                 let keys: Vec<String> = key_attnums(t).iter().map(|k| k.to_string()).collect();
                 vec![
-                    V::Oid(oids::primary_key_constraint_oid(t)),
-                    V::Text(primary_key_name(t)),
-                    V::Oid(PUBLIC_NAMESPACE),
+                    oid_value(oids::primary_key_constraint_oid(t)),
+                    Value::Text(primary_key_name(t)),
+                    oid_value(PUBLIC_NAMESPACE),
                     s("p"),
-                    V::Bool(false),
-                    V::Bool(false),
-                    V::Bool(true),
-                    V::Oid(oids::table_oid(t)),
-                    V::Oid(0),
-                    V::Oid(oids::primary_key_oid(t)),
-                    V::Oid(0),
-                    V::Oid(0),
+                    Value::Bool(false),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    oid_value(oids::table_oid(t)),
+                    oid_value(0),
+                    oid_value(oids::primary_key_oid(t)),
+                    oid_value(0),
+                    oid_value(0),
                     s(" "),
                     s(" "),
                     s(" "),
-                    V::Bool(true),
-                    V::I32(0),
-                    V::Bool(true),
-                    V::Text(format!("{{{}}}", keys.join(","))),
-                    V::Null,
-                    V::Null,
+                    Value::Bool(true),
+                    Value::Int32(0),
+                    Value::Bool(true),
+                    Value::Text(format!("{{{}}}", keys.join(","))),
+                    Value::Null,
+                    Value::Null,
                 ]
             })
             .collect()
@@ -1070,10 +1017,10 @@ const PG_ATTRDEF: Relation = Relation {
             for (num, c) in attributes(t) {
                 if let Some(d) = &c.default {
                     rows.push(vec![
-                        V::Oid(oids::attrdef_oid(t, num)),
-                        V::Oid(oids::table_oid(t)),
-                        V::I16(num),
-                        V::Text(d.clone()),
+                        oid_value(oids::attrdef_oid(t, num)),
+                        oid_value(oids::table_oid(t)),
+                        Value::Int16(num),
+                        Value::Text(d.clone()),
                     ]);
                 }
             }
@@ -1111,13 +1058,13 @@ const PG_TABLES: Relation = Relation {
             .map(|t| {
                 vec![
                     s(DEFAULT_SCHEMA),
-                    V::Text(t.name.clone()),
+                    Value::Text(t.name.clone()),
                     s(snap.owner),
-                    V::Null,
-                    V::Bool(has_primary_key(t)),
-                    V::Bool(false),
-                    V::Bool(false),
-                    V::Bool(false),
+                    Value::Null,
+                    Value::Bool(has_primary_key(t)),
+                    Value::Bool(false),
+                    Value::Bool(false),
+                    Value::Bool(false),
                 ]
             })
             .collect()
@@ -1138,9 +1085,9 @@ const PG_VIEWS: Relation = Relation {
             .map(|(name, v)| {
                 vec![
                     s(DEFAULT_SCHEMA),
-                    V::Text(name.clone()),
+                    Value::Text(name.clone()),
                     s(snap.owner),
-                    V::Text(format!(" {};", v.query.trim_end_matches(';'))),
+                    Value::Text(format!(" {};", v.query.trim_end_matches(';'))),
                 ]
             })
             .collect()
@@ -1163,10 +1110,10 @@ const PG_INDEXES: Relation = Relation {
             .map(|t| {
                 vec![
                     s(DEFAULT_SCHEMA),
-                    V::Text(t.name.clone()),
-                    V::Text(primary_key_name(t)),
-                    V::Null,
-                    V::Text(index_definition(t)),
+                    Value::Text(t.name.clone()),
+                    Value::Text(primary_key_name(t)),
+                    Value::Null,
+                    Value::Text(index_definition(t)),
                 ]
             })
             .collect()
@@ -1233,19 +1180,19 @@ const PG_COLLATION: Relation = Relation {
         ]
         .into_iter()
         .map(|(oid, name, provider, encoding, locale)| {
-            let locale = locale.map_or(V::Null, s);
+            let locale = locale.map_or(Value::Null, s);
             vec![
-                V::Oid(oid),
+                oid_value(oid),
                 s(name),
-                V::Oid(PG_CATALOG_NAMESPACE),
-                V::Oid(BOOTSTRAP_ROLE),
+                oid_value(PG_CATALOG_NAMESPACE),
+                oid_value(BOOTSTRAP_ROLE),
                 s(provider),
-                V::Bool(true),
-                V::I32(encoding),
+                Value::Bool(true),
+                Value::Int32(encoding),
                 locale.clone(),
                 locale,
-                V::Null,
-                V::Null,
+                Value::Null,
+                Value::Null,
             ]
         })
         .collect()

@@ -1,6 +1,6 @@
 use super::*;
 use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::datatypes::UInt32Type;
+use datafusion::arrow::datatypes::Int64Type;
 use prismdb_catalog::{Column, Database, View};
 
 fn column(name: &str, ty: SqlType, nullable: bool, hidden: bool) -> Column {
@@ -106,12 +106,12 @@ fn tables_views_and_primary_keys_appear_in_pg_class() {
     let oids = batch
         .column_by_name("oid")
         .unwrap()
-        .as_primitive::<UInt32Type>();
-    let mut seen: Vec<u32> = oids.values().to_vec();
+        .as_primitive::<Int64Type>();
+    let mut seen: Vec<i64> = oids.values().to_vec();
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 4);
-    assert!(seen.iter().all(|&o| o >= oids::FIRST_USER_OID));
+    assert!(seen.iter().all(|&o| o >= i64::from(oids::FIRST_USER_OID)));
 }
 
 #[test]
