@@ -454,38 +454,27 @@ impl Session {
         };
         // A query's rows are still being produced: it stays active until
         // its stream ends (or is dropped).
-        match r {
-            Ok(Output {
-                tag,
-                rows:
-                    Some(ResultRows {
-                        schema,
-                        batches,
-                        rest: Some(stream),
-                    }),
-            }) => {
-                use futures::StreamExt;
-                let end = self.activity.end_statement_later(self.idle_state());
-                let stream = stream
-                    .map(move |b| {
-                        let _ = &end;
-                        b
-                    })
-                    .boxed();
-                Ok(Output {
-                    tag,
-                    rows: Some(ResultRows {
-                        schema,
-                        batches,
-                        rest: Some(stream),
-                    }),
+        let mut r = r;
+        if let Ok(Output {
+            rows: Some(ResultRows {
+                rest: Some(stream), ..
+            }),
+            ..
+        }) = &mut r
+        {
+            use futures::StreamExt;
+            let end = self.activity.end_statement_later(self.idle_state());
+            let rows = std::mem::replace(stream, futures::stream::empty().boxed());
+            *stream = rows
+                .map(move |b| {
+                    let _ = &end;
+                    b
                 })
-            }
-            r => {
-                self.activity.end_statement(self.idle_state());
-                r
-            }
+                .boxed();
+        } else {
+            self.activity.end_statement(self.idle_state());
         }
+        r
     }
 
     async fn run_kind(
