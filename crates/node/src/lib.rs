@@ -172,8 +172,8 @@ impl Node {
         })
     }
 
-    /// Stops Raft and the node's tasks; the data directory is closed once
-    /// the last handle is dropped.
+    /// Stops Raft and the node's tasks, then waits (bounded) until the
+    /// data directory is closed, so that it can be opened again at once.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         // No statement may still read the store when the process exits.
@@ -185,6 +185,18 @@ impl Node {
         let _ = tokio::task::spawn_blocking(move || columnar.checkpoint_all()).await;
         for t in self.tasks {
             let _ = t.await;
+        }
+        // Tasks of the Raft member and the engine may drop their handles a
+        // moment after they were told to stop.
+        let db = Arc::downgrade(self.store.db());
+        drop((self.engine, self.replica, self.store, self.columnar));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while db.strong_count() > 0 {
+            if Instant::now() > deadline {
+                tracing::warn!("the data directory is still open after shutdown");
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
