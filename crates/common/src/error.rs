@@ -98,6 +98,24 @@ pub enum Error {
     /// A statement that cannot run inside a transaction block (25001).
     #[error("{0}")]
     ActiveSqlTransaction(String),
+    /// A statement that only runs inside a transaction block (25P01).
+    #[error("{0}")]
+    NoActiveSqlTransaction(String),
+    /// A savepoint named that does not exist (3B001).
+    #[error("{0}")]
+    InvalidSavepoint(String),
+    /// A cursor named that does not exist (34000).
+    #[error("{0}")]
+    InvalidCursorName(String),
+    /// A cursor name already in use (42P03).
+    #[error("{0}")]
+    DuplicateCursor(String),
+    /// A prepared statement name already in use (42P05).
+    #[error("{0}")]
+    DuplicatePreparedStatement(String),
+    /// A prepared statement named that does not exist (26000).
+    #[error("{0}")]
+    InvalidStatementName(String),
     /// A statement in a transaction block that already failed (25P02).
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     InFailedTransaction,

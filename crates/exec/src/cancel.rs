@@ -27,6 +27,9 @@ use tokio::sync::Notify;
 pub struct CancelSignal {
     epoch: AtomicU64,
     notify: Notify,
+    /// The deadline of the statement running now, for code that waits
+    /// without an await point to be dropped at (`pg_sleep`).
+    deadline: parking_lot::Mutex<Option<Instant>>,
 }
 
 impl CancelSignal {
@@ -38,6 +41,28 @@ impl CancelSignal {
 
     fn epoch(&self) -> u64 {
         self.epoch.load(Ordering::SeqCst)
+    }
+
+    /// Blocks the calling thread for `d`, or until the statement running
+    /// now is cancelled or reaches its deadline (then with the error it
+    /// stops with).
+    pub fn sleep(&self, d: Duration) -> Result<()> {
+        let since = self.epoch();
+        let end = Instant::now() + d;
+        let deadline = *self.deadline.lock();
+        loop {
+            let now = Instant::now();
+            if self.epoch() != since {
+                return Err(user_cancel());
+            }
+            if deadline.is_some_and(|d| now >= d) {
+                return Err(timeout_cancel());
+            }
+            if now >= end {
+                return Ok(());
+            }
+            std::thread::sleep((end - now).min(Duration::from_millis(10)));
+        }
     }
 
     /// Resolves once a cancel arrives after `since`.
@@ -75,10 +100,12 @@ impl StatementGuard {
     /// A guard for a statement starting now, with `timeout` (none: no
     /// deadline).
     pub(crate) fn start(signal: &Arc<CancelSignal>, timeout: Option<Duration>) -> Self {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        *signal.deadline.lock() = deadline;
         StatementGuard {
             signal: signal.clone(),
             since: signal.epoch(),
-            deadline: timeout.map(|t| Instant::now() + t),
+            deadline,
         }
     }
 

@@ -1,18 +1,26 @@
 //! PostgreSQL functions clients call at start-up and dashboards rely on,
 //! registered per session: `version()`, `current_setting(name)`,
-//! `current_database()`, `current_schema()`, `pg_backend_pid()`; and the
+//! `current_database()`, `current_schema()`, `pg_backend_pid()`,
+//! `current_user` and its spellings, `pg_sleep`, `gen_random_uuid()`,
+//! `clock_timestamp()`, `txid_current()` and the advisory locks (held per
+//! session: they exclude nothing across sessions yet); and the
 //! controls of this node's columnar apply, after PostgreSQL's
 //! `pg_wal_replay_pause()` family: `prism_columnar_apply_pause()`,
 //! `prism_columnar_apply_resume()`, `prism_columnar_apply_paused()`.
 
+use crate::cancel::CancelSignal;
+use crate::provider::ScanContext;
 use crate::settings::{SERVER_VERSION, SharedSettings};
 use datafusion::arrow::array::{Array, StringArray};
-use datafusion::arrow::datatypes::DataType;
+use datafusion::arrow::datatypes::{DataType, TimeUnit};
 use datafusion::common::ScalarValue;
 use datafusion::error::DataFusionError;
 use datafusion::logical_expr::{ColumnarValue, ScalarUDF, Volatility, create_udf};
 use prismdb_columnar::ColumnStore;
+use prismdb_pgcatalog::functions::row_function;
+use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 fn constant(name: &str, value: String) -> ScalarUDF {
     create_udf(
@@ -28,8 +36,206 @@ fn constant(name: &str, value: String) -> ScalarUDF {
     )
 }
 
+/// What the functions of one session read.
+pub struct SessionInfo<'a> {
+    pub settings: SharedSettings,
+    pub database: &'a str,
+    pub user: &'a str,
+    pub pid: i32,
+    pub cancel: Arc<CancelSignal>,
+    pub scan: Arc<ScanContext>,
+}
+
 /// The functions of one session.
-pub fn session_functions(settings: SharedSettings, database: &str, pid: i32) -> Vec<ScalarUDF> {
+pub fn session_functions(info: SessionInfo<'_>) -> Vec<ScalarUDF> {
+    let SessionInfo {
+        settings,
+        database,
+        user,
+        pid,
+        cancel,
+        scan,
+    } = info;
+    let mut out = base_functions(settings, database, pid);
+    for name in ["current_user", "session_user", "current_role", "user"] {
+        out.push(constant(name, user.to_string()));
+    }
+    out.push(row_function(
+        "pg_sleep",
+        vec![vec![DataType::Float64]],
+        DataType::Utf8,
+        Volatility::Volatile,
+        move |a| {
+            let secs = match a[0].cast_to(&DataType::Float64)? {
+                ScalarValue::Float64(Some(s)) if s.is_finite() && s > 0.0 => s,
+                _ => return Ok(void()),
+            };
+            let d = Duration::from_secs_f64(secs.min(1e9));
+            let sleep = || cancel.sleep(d);
+            let slept = match tokio::runtime::Handle::try_current() {
+                Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                    tokio::task::block_in_place(sleep)
+                }
+                _ => sleep(),
+            };
+            slept.map_err(|e| DataFusionError::External(Box::new(e)))?;
+            Ok(void())
+        },
+    ));
+    out.push(row_function(
+        "gen_random_uuid",
+        vec![vec![]],
+        DataType::Utf8,
+        Volatility::Volatile,
+        |_| Ok(ScalarValue::Utf8(Some(random_uuid()))),
+    ));
+    out.push(row_function(
+        "clock_timestamp",
+        vec![vec![]],
+        DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into())),
+        Volatility::Volatile,
+        |_| {
+            let micros = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_micros() as i64)
+                .unwrap_or_default();
+            Ok(ScalarValue::TimestampMicrosecond(
+                Some(micros),
+                Some("+00:00".into()),
+            ))
+        },
+    ));
+    // The transaction's read version: unique among transactions that
+    // write, and increasing in commit order as PostgreSQL's ids are.
+    out.push(row_function(
+        "txid_current",
+        vec![vec![]],
+        DataType::Int64,
+        Volatility::Stable,
+        move |_| {
+            Ok(ScalarValue::Int64(
+                scan.current().ok().map(|v| v.snapshot as i64 + 1),
+            ))
+        },
+    ));
+    out.extend(advisory_locks());
+    out
+}
+
+/// What a function returning `void` returns: PostgreSQL sends it as an
+/// empty string.
+fn void() -> ScalarValue {
+    ScalarValue::Utf8(Some(String::new()))
+}
+
+/// A version 4 (random) UUID in its text form.
+fn random_uuid() -> String {
+    let mut b: [u8; 16] = fastrand::u128(..).to_be_bytes();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+/// `pg_advisory_lock` and its family, with session-level and
+/// transaction-level locks alike held until unlocked (or the session
+/// ends): each lock is counted, as PostgreSQL counts repeated locks.
+fn advisory_locks() -> Vec<ScalarUDF> {
+    let held: Arc<parking_lot::Mutex<HashMap<(i64, i64), usize>>> = Arc::default();
+    let key = |a: &[ScalarValue]| -> Option<(i64, i64)> {
+        let n = |v: &ScalarValue| match v.cast_to(&DataType::Int64).ok()? {
+            ScalarValue::Int64(x) => x,
+            _ => None,
+        };
+        match a {
+            [k] => Some((0, n(k)?)),
+            [a, b] => Some((n(a)?, n(b)?)),
+            _ => None,
+        }
+    };
+    let signatures = || {
+        vec![
+            vec![DataType::Int64],
+            vec![DataType::Int32, DataType::Int32],
+        ]
+    };
+    let mut out = Vec::new();
+    for (name, returns) in [
+        ("pg_advisory_lock", DataType::Utf8),
+        ("pg_advisory_xact_lock", DataType::Utf8),
+        ("pg_advisory_lock_shared", DataType::Utf8),
+        ("pg_advisory_xact_lock_shared", DataType::Utf8),
+        ("pg_try_advisory_lock", DataType::Boolean),
+        ("pg_try_advisory_xact_lock", DataType::Boolean),
+        ("pg_try_advisory_lock_shared", DataType::Boolean),
+        ("pg_try_advisory_xact_lock_shared", DataType::Boolean),
+    ] {
+        let held = held.clone();
+        let boolean = returns == DataType::Boolean;
+        out.push(row_function(
+            name,
+            signatures(),
+            returns,
+            Volatility::Volatile,
+            move |a| {
+                let Some(k) = key(a) else {
+                    return Ok(ScalarValue::Null);
+                };
+                *held.lock().entry(k).or_default() += 1;
+                Ok(if boolean {
+                    ScalarValue::Boolean(Some(true))
+                } else {
+                    void()
+                })
+            },
+        ));
+    }
+    for name in ["pg_advisory_unlock", "pg_advisory_unlock_shared"] {
+        let held = held.clone();
+        out.push(row_function(
+            name,
+            signatures(),
+            DataType::Boolean,
+            Volatility::Volatile,
+            move |a| {
+                let Some(k) = key(a) else {
+                    return Ok(ScalarValue::Boolean(None));
+                };
+                let mut held = held.lock();
+                let released = match held.get_mut(&k) {
+                    Some(n) if *n > 1 => {
+                        *n -= 1;
+                        true
+                    }
+                    Some(_) => held.remove(&k).is_some(),
+                    None => false,
+                };
+                Ok(ScalarValue::Boolean(Some(released)))
+            },
+        ));
+    }
+    out.push(row_function(
+        "pg_advisory_unlock_all",
+        vec![vec![]],
+        DataType::Utf8,
+        Volatility::Volatile,
+        move |_| {
+            held.lock().clear();
+            Ok(void())
+        },
+    ));
+    out
+}
+
+/// The functions every session has, whoever it is.
+fn base_functions(settings: SharedSettings, database: &str, pid: i32) -> Vec<ScalarUDF> {
     let version = format!(
         "PostgreSQL {SERVER_VERSION} (PrismDB {}) on {}-linux, compiled by rustc, 64-bit",
         env!("CARGO_PKG_VERSION"),

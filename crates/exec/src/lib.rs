@@ -43,6 +43,7 @@ mod ddl;
 mod dml;
 mod functions;
 mod point;
+pub mod prepared;
 pub mod provider;
 mod query;
 pub mod route;

@@ -84,6 +84,8 @@ pub struct Session {
     pub(crate) txn: Option<Txn>,
     /// Logical plans of recent queries by statement text (see `cached_plan`).
     pub(crate) plan_cache: std::collections::HashMap<String, Arc<crate::query::CachedQuery>>,
+    /// Statements of SQL `PREPARE`, by name (see [`crate::prepared`]).
+    pub(crate) sql_prepared: std::collections::HashMap<String, crate::prepared::SqlPrepared>,
     /// A `COPY ... FROM STDIN` receiving the client's data (see [`crate::copy`]).
     pub(crate) copy: Option<Box<crate::copy::CopyIn>>,
     /// `READ_FROM` hints of the statement being run.
@@ -107,6 +109,20 @@ pub struct Session {
 pub struct SimpleStatement {
     stmt: Statement,
     hints: Vec<ReadHint>,
+}
+
+impl SimpleStatement {
+    /// See [`crate::prepared::deallocation`].
+    pub fn deallocates(&self) -> Option<Option<String>> {
+        crate::prepared::deallocation(&self.stmt)
+    }
+}
+
+impl Prepared {
+    /// See [`crate::prepared::deallocation`].
+    pub fn deallocates(&self) -> Option<Option<String>> {
+        self.stmt.as_ref().and_then(crate::prepared::deallocation)
+    }
 }
 
 /// How many times an autocommit statement is retried after losing a write conflict.
@@ -191,21 +207,29 @@ impl Session {
         state.add_analyzer_rule(Arc::new(crate::analyzer::RoundingCasts));
         state.add_analyzer_rule(Arc::new(crate::analyzer::CheckedIntegerArithmetic));
         let columnar = engine.columnar().cloned();
-        let udfs = session_functions(settings.clone(), database, pid)
-            .into_iter()
-            .chain(columnar.into_iter().flat_map(columnar_functions))
-            .chain(prismdb_pgcatalog::functions::catalog_functions(
-                catalog_source,
-            ))
-            .chain(std::iter::once(
-                datafusion::logical_expr::ScalarUDF::new_from_impl(crate::single::One::default()),
-            ));
+        let cancel = Arc::new(CancelSignal::default());
+        let udfs = session_functions(crate::functions::SessionInfo {
+            settings: settings.clone(),
+            database,
+            user,
+            pid,
+            cancel: cancel.clone(),
+            scan: schema.scan.clone(),
+        })
+        .into_iter()
+        .chain(prismdb_pgcatalog::functions::builtin_functions())
+        .chain(columnar.into_iter().flat_map(columnar_functions))
+        .chain(prismdb_pgcatalog::functions::catalog_functions(
+            catalog_source,
+        ))
+        .chain(std::iter::once(
+            datafusion::logical_expr::ScalarUDF::new_from_impl(crate::single::One::default()),
+        ));
         for udf in udfs {
             state
                 .register_udf(Arc::new(udf))
                 .map_err(prismdb_sql::error::from_datafusion)?;
         }
-        let cancel = Arc::new(CancelSignal::default());
         let activity = engine
             .activity
             .register(pid, database, user, settings.clone());
@@ -217,6 +241,7 @@ impl Session {
             settings,
             txn: None,
             plan_cache: Default::default(),
+            sql_prepared: Default::default(),
             copy: None,
             hints: Arc::default(),
             pid,
@@ -363,6 +388,18 @@ impl Session {
                 }
                 self.describe(&stmt).await?
             }
+            StatementKind::Prepared if matches!(stmt, Statement::Execute { .. }) => {
+                let bound = self.bound_execute(&stmt)?;
+                if self.txn.is_none() {
+                    self.engine.log.read_point().await?;
+                }
+                match classify(&bound) {
+                    StatementKind::Query | StatementKind::Dml => {
+                        (vec![], self.describe(&bound).await?.1)
+                    }
+                    _ => (vec![], None),
+                }
+            }
             StatementKind::Setting => match &stmt {
                 Statement::ShowVariable { variable } => {
                     let name = show_name(variable);
@@ -436,7 +473,12 @@ impl Session {
         self.activity.start_statement(text, self.txn.is_some());
         let kind = classify(stmt);
         let r = if kind == StatementKind::Transaction {
-            self.transaction_control(stmt).await
+            let r = self.transaction_control(stmt).await;
+            if r.is_err() {
+                // A savepoint command that failed fails its block.
+                self.fail_txn();
+            }
+            r
         } else if self.txn.as_ref().is_some_and(|t| t.failed) {
             Err(Error::InFailedTransaction)
         } else {
@@ -477,7 +519,7 @@ impl Session {
         r
     }
 
-    async fn run_kind(
+    pub(crate) async fn run_kind(
         &mut self,
         kind: StatementKind,
         stmt: &Statement,
@@ -493,6 +535,7 @@ impl Session {
             StatementKind::Dml | StatementKind::Query => self.in_txn(stmt, key, params).await,
             StatementKind::Transaction => self.transaction_control(stmt).await,
             StatementKind::Copy => self.copy(stmt).await,
+            StatementKind::Prepared => self.prepared_statement(stmt).await,
             StatementKind::Analyze => {
                 let guard = self.guard.clone();
                 guard.run(self.analyze(stmt)).await
@@ -625,9 +668,32 @@ impl Session {
                     }
                 }
             }
+            Statement::Savepoint { name } => {
+                let txn = self.block("SAVEPOINT")?;
+                if txn.failed {
+                    return Err(Error::InFailedTransaction);
+                }
+                txn.savepoint(prismdb_sql::normalize(name));
+                Ok(Output::command("SAVEPOINT"))
+            }
+            Statement::ReleaseSavepoint { name } => {
+                let txn = self.block("RELEASE SAVEPOINT")?;
+                if txn.failed {
+                    return Err(Error::InFailedTransaction);
+                }
+                txn.release(&prismdb_sql::normalize(name))?;
+                Ok(Output::command("RELEASE"))
+            }
             Statement::Rollback {
-                savepoint: Some(_), ..
-            } => Err(Error::NotSupported("savepoints are not supported".into())),
+                savepoint: Some(name),
+                ..
+            } => {
+                let txn = self.block("ROLLBACK TO SAVEPOINT")?;
+                let catalog = txn.rollback_to(&prismdb_sql::normalize(name))?;
+                *self.schema.local.lock() = catalog;
+                self.stream_failed = None;
+                Ok(Output::command("ROLLBACK"))
+            }
             Statement::Rollback { .. } => {
                 self.txn = None;
                 *self.schema.local.lock() = None;
@@ -637,6 +703,14 @@ impl Session {
                 "unsupported transaction statement".into(),
             )),
         }
+    }
+
+    /// The open transaction block, for a statement (`what`) that only
+    /// runs inside one.
+    fn block(&mut self, what: &str) -> Result<&mut Txn> {
+        self.txn.as_mut().ok_or_else(|| {
+            Error::NoActiveSqlTransaction(format!("{what} can only be used in transaction blocks"))
+        })
     }
 
     fn setting(&mut self, stmt: &Statement) -> Result<Output> {

@@ -16,6 +16,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 /// Schema changes made inside a transaction block.
+#[derive(Clone)]
 pub struct TxnDdl {
     /// The shared catalog the first DDL of the block started from.
     pub base: Arc<Catalog>,
@@ -42,6 +43,18 @@ pub struct Txn {
     pub explicit: bool,
     /// A statement failed: only ROLLBACK (or COMMIT, which rolls back) is accepted.
     pub failed: bool,
+    /// Open savepoints, oldest first.
+    savepoints: Vec<Savepoint>,
+}
+
+/// The transaction's state when a savepoint was set; the overlay is
+/// shared copy-on-write, so setting one costs a copy of the overlay only
+/// once a later write changes it.
+struct Savepoint {
+    name: String,
+    ddl: Option<TxnDdl>,
+    overlay: Arc<Overlay>,
+    inserted: BTreeSet<RowKey>,
 }
 
 impl Txn {
@@ -55,7 +68,55 @@ impl Txn {
             inserted: BTreeSet::new(),
             explicit,
             failed: false,
+            savepoints: Vec::new(),
         }
+    }
+
+    /// SAVEPOINT: a later ROLLBACK TO `name` returns here. A name used
+    /// again hides the older savepoint until the newer one is released.
+    pub fn savepoint(&mut self, name: String) {
+        self.savepoints.push(Savepoint {
+            name,
+            ddl: self.ddl.clone(),
+            overlay: self.overlay.clone(),
+            inserted: self.inserted.clone(),
+        });
+    }
+
+    fn find_savepoint(&self, name: &str) -> prismdb_common::Result<usize> {
+        self.savepoints
+            .iter()
+            .rposition(|s| s.name == name)
+            .ok_or_else(|| {
+                prismdb_common::Error::InvalidSavepoint(format!(
+                    "savepoint \"{name}\" does not exist"
+                ))
+            })
+    }
+
+    /// RELEASE SAVEPOINT: forgets `name` and every savepoint set after it,
+    /// keeping their writes.
+    pub fn release(&mut self, name: &str) -> prismdb_common::Result<()> {
+        let i = self.find_savepoint(name)?;
+        self.savepoints.truncate(i);
+        Ok(())
+    }
+
+    /// ROLLBACK TO SAVEPOINT: undoes every write and schema change made
+    /// since `name` was set, forgets the savepoints set after it (keeping
+    /// `name`) and leaves a failed block usable again. Returns the catalog
+    /// the block's statements read from now (`None`: the shared one).
+    pub fn rollback_to(&mut self, name: &str) -> prismdb_common::Result<Option<Arc<Catalog>>> {
+        let i = self.find_savepoint(name)?;
+        self.savepoints.truncate(i + 1);
+        let s = &self.savepoints[i];
+        self.ddl = s.ddl.clone();
+        // The hidden row ids handed out since stay used: reusing one could
+        // collide with a row a statement still holds.
+        self.overlay = s.overlay.clone();
+        self.inserted = s.inserted.clone();
+        self.failed = false;
+        Ok(self.ddl.as_ref().map(|d| d.next.clone()))
     }
 
     /// The view a statement of this transaction reads.

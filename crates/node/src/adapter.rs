@@ -108,6 +108,14 @@ impl SqlSession for SessionAdapter {
         self.0.canceller()
     }
 
+    fn deallocates(&self, stmt: &SimpleStatement) -> Option<Option<String>> {
+        stmt.deallocates()
+    }
+
+    fn deallocates_prepared(&self, stmt: &Prepared) -> Option<Option<String>> {
+        stmt.deallocates()
+    }
+
     fn copy_in_columns(&self) -> Option<usize> {
         self.0.copy_in_columns()
     }

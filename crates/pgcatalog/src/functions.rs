@@ -16,7 +16,8 @@ use datafusion::arrow::datatypes::DataType;
 use datafusion::common::ScalarValue;
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{
-    ColumnarValue, ScalarUDF, Signature, SimpleScalarUDF, TypeSignature, Volatility,
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
+    Volatility,
 };
 use std::sync::Arc;
 
@@ -39,51 +40,287 @@ fn try_row_udf(
     output: DataType,
     f: impl Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync + 'static,
 ) -> ScalarUDF {
-    let out_type = output.clone();
+    row_function(name, signatures, output, Volatility::Stable, f)
+}
+
+/// A function evaluated row by row over scalar values, taking any of the
+/// argument lists `signatures` (an empty list: no arguments). A volatile
+/// one is called once per row even without arguments; a stable one of
+/// constant arguments once per batch.
+pub fn row_function(
+    name: &str,
+    signatures: Vec<Vec<DataType>>,
+    output: DataType,
+    volatility: Volatility,
+    f: impl Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync + 'static,
+) -> ScalarUDF {
     let signature = Signature::one_of(
-        signatures.into_iter().map(TypeSignature::Exact).collect(),
-        Volatility::Stable,
+        signatures
+            .into_iter()
+            .map(|s| {
+                if s.is_empty() {
+                    TypeSignature::Nullary
+                } else {
+                    TypeSignature::Exact(s)
+                }
+            })
+            .collect(),
+        volatility,
     );
-    ScalarUDF::new_from_impl(SimpleScalarUDF::new_with_signature(
-        name,
+    with_signature(name, signature, output, f)
+}
+
+fn with_signature(
+    name: &str,
+    signature: Signature,
+    output: DataType,
+    f: impl Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync + 'static,
+) -> ScalarUDF {
+    ScalarUDF::new_from_impl(RowFunction {
+        name: name.to_string(),
         signature,
         output,
-        Arc::new(move |args: &[ColumnarValue]| -> Result<ColumnarValue> {
-            let rows = args.iter().find_map(|a| match a {
-                ColumnarValue::Array(a) => Some(a.len()),
-                ColumnarValue::Scalar(_) => None,
-            });
-            let Some(rows) = rows else {
-                let values: Vec<ScalarValue> = args
-                    .iter()
-                    .map(|a| match a {
-                        ColumnarValue::Scalar(s) => s.clone(),
-                        ColumnarValue::Array(_) => unreachable!("no arrays"),
-                    })
-                    .collect();
-                return Ok(ColumnarValue::Scalar(f(&values)?.cast_to(&out_type)?));
-            };
-            let arrays: Vec<ArrayRef> = args
-                .iter()
-                .map(|a| a.clone().into_array(rows))
-                .collect::<Result<_>>()?;
-            let out = (0..rows)
-                .map(|i| {
-                    let values = arrays
-                        .iter()
-                        .map(|a| ScalarValue::try_from_array(a, i))
-                        .collect::<Result<Vec<_>>>()?;
-                    f(&values)?.cast_to(&out_type)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            if out.is_empty() {
-                return Ok(ColumnarValue::Array(
-                    datafusion::arrow::array::new_empty_array(&out_type),
-                ));
-            }
-            Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
+        f: Arc::new(f),
+    })
+}
+
+/// The PostgreSQL name of the type of a value of `field` (what
+/// `pg_typeof` prints): the type its metadata names, else the one its
+/// Arrow type maps to.
+pub fn type_name_of(field: &datafusion::arrow::datatypes::Field) -> String {
+    if let Some(named) = field.metadata().get("pg_type")
+        && let Some(t) = crate::types::BUILTIN_TYPES.iter().find(|t| t.name == named)
+    {
+        return format_type(t.oid, None).unwrap_or_else(|| named.clone());
+    }
+    arrow_type_name(field.data_type())
+}
+
+fn arrow_type_name(dt: &DataType) -> String {
+    use DataType::*;
+    match dt {
+        Null => "unknown".into(),
+        Boolean => "boolean".into(),
+        Int8 | Int16 | UInt8 => "smallint".into(),
+        Int32 | UInt16 => "integer".into(),
+        Int64 | UInt32 | UInt64 => "bigint".into(),
+        Float16 | Float32 => "real".into(),
+        Float64 => "double precision".into(),
+        Decimal32(..) | Decimal64(..) | Decimal128(..) | Decimal256(..) => "numeric".into(),
+        Utf8 | LargeUtf8 | Utf8View => "text".into(),
+        Binary | LargeBinary | BinaryView | FixedSizeBinary(_) => "bytea".into(),
+        Date32 | Date64 => "date".into(),
+        Timestamp(_, None) => "timestamp without time zone".into(),
+        Timestamp(_, Some(_)) => "timestamp with time zone".into(),
+        Time32(_) | Time64(_) => "time without time zone".into(),
+        Interval(_) | Duration(_) => "interval".into(),
+        List(f) | LargeList(f) | ListView(f) | FixedSizeList(f, _) => {
+            format!("{}[]", type_name_of(f))
+        }
+        Dictionary(_, v) => arrow_type_name(v),
+        _ => "unknown".into(),
+    }
+}
+
+/// `pg_typeof(any)`: the name of its argument's type.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PgTypeof {
+    signature: Signature,
+}
+
+impl ScalarUDFImpl for PgTypeof {
+    fn name(&self) -> &str {
+        "pg_typeof"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Utf8)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let name = args
+            .arg_fields
+            .first()
+            .map(|f| type_name_of(f))
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ColumnarValue::Scalar(ScalarValue::Utf8(Some(name))))
+    }
+}
+
+/// Functions that answer the same for every session: `pg_typeof`,
+/// `quote_ident`, `quote_literal`, `quote_nullable`, the privilege tests
+/// (every object is accessible until GRANT and REVOKE exist),
+/// `array_lower` and `array_upper`.
+pub fn builtin_functions() -> Vec<ScalarUDF> {
+    let mut out = vec![
+        ScalarUDF::new_from_impl(PgTypeof {
+            signature: Signature::any(1, Volatility::Stable),
         }),
-    ))
+        text_udf("quote_ident", DataType::Utf8, |t| {
+            Ok(ScalarValue::Utf8(Some(quote_ident(t))))
+        }),
+        text_udf("quote_literal", DataType::Utf8, |t| {
+            Ok(ScalarValue::Utf8(Some(quote_literal(t))))
+        }),
+        row_udf(
+            "quote_nullable",
+            vec![DataType::Utf8],
+            DataType::Utf8,
+            |a| {
+                ScalarValue::Utf8(Some(
+                    text(&a[0]).map_or_else(|| "NULL".to_string(), |t| quote_literal(&t)),
+                ))
+            },
+        ),
+    ];
+    for name in [
+        "has_table_privilege",
+        "has_schema_privilege",
+        "has_database_privilege",
+        "has_column_privilege",
+        "has_any_column_privilege",
+        "has_function_privilege",
+        "has_sequence_privilege",
+        "has_type_privilege",
+        "has_language_privilege",
+        "has_tablespace_privilege",
+        "has_foreign_data_wrapper_privilege",
+        "has_server_privilege",
+        "pg_has_role",
+    ] {
+        out.push(with_signature(
+            name,
+            Signature::variadic_any(Volatility::Stable),
+            DataType::Boolean,
+            |a| {
+                Ok(ScalarValue::Boolean(
+                    (!a.iter().any(ScalarValue::is_null)).then_some(true),
+                ))
+            },
+        ));
+    }
+    for (name, upper) in [("array_lower", false), ("array_upper", true)] {
+        out.push(with_signature(
+            name,
+            Signature::any(2, Volatility::Immutable),
+            DataType::Int32,
+            move |a| {
+                let len = match &a[0] {
+                    ScalarValue::List(l) if !l.is_null(0) => Some(l.value(0).len()),
+                    ScalarValue::LargeList(l) if !l.is_null(0) => Some(l.value(0).len()),
+                    _ => None,
+                };
+                let dim = int(&a[1]);
+                Ok(ScalarValue::Int32(match (len, dim) {
+                    (Some(n), Some(1)) if n > 0 => Some(if upper { n as i32 } else { 1 }),
+                    _ => None,
+                }))
+            },
+        ));
+    }
+    out
+}
+
+/// A string as a SQL literal: quotes doubled, and backslashes doubled in
+/// an `E'...'` literal, as PostgreSQL's `quote_literal` writes it.
+pub fn quote_literal(t: &str) -> String {
+    let body = t.replace('\'', "''");
+    if t.contains('\\') {
+        format!("E'{}'", body.replace('\\', "\\\\"))
+    } else {
+        format!("'{body}'")
+    }
+}
+
+type RowFn = Arc<dyn Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync>;
+
+/// See [`row_function`].
+struct RowFunction {
+    name: String,
+    signature: Signature,
+    output: DataType,
+    f: RowFn,
+}
+
+impl std::fmt::Debug for RowFunction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RowFunction")
+            .field("name", &self.name)
+            .finish()
+    }
+}
+
+impl PartialEq for RowFunction {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name && Arc::ptr_eq(&self.f, &other.f)
+    }
+}
+
+impl Eq for RowFunction {}
+
+impl std::hash::Hash for RowFunction {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+impl ScalarUDFImpl for RowFunction {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(self.output.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let constant = args
+            .args
+            .iter()
+            .all(|a| matches!(a, ColumnarValue::Scalar(_)));
+        if constant && self.signature.volatility != Volatility::Volatile {
+            let values: Vec<ScalarValue> = args
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    ColumnarValue::Scalar(s) => Some(s.clone()),
+                    ColumnarValue::Array(_) => None,
+                })
+                .collect();
+            return Ok(ColumnarValue::Scalar(
+                (self.f)(&values)?.cast_to(&self.output)?,
+            ));
+        }
+        let rows = args.number_rows;
+        let arrays: Vec<ArrayRef> = args
+            .args
+            .iter()
+            .map(|a| a.clone().into_array(rows))
+            .collect::<Result<_>>()?;
+        let out = (0..rows)
+            .map(|i| {
+                let values = arrays
+                    .iter()
+                    .map(|a| ScalarValue::try_from_array(a, i))
+                    .collect::<Result<Vec<_>>>()?;
+                (self.f)(&values)?.cast_to(&self.output)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        if out.is_empty() {
+            return Ok(ColumnarValue::Array(
+                datafusion::arrow::array::new_empty_array(&self.output),
+            ));
+        }
+        Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
+    }
 }
 
 fn external(e: prismdb_common::Error) -> DataFusionError {

@@ -122,6 +122,20 @@ pub trait SqlSession: Send + 'static {
     /// Extended protocol Execute of a bound statement.
     async fn execute(&mut self, stmt: &Self::Statement, params: Vec<Value>) -> Result<QueryResult>;
 
+    /// Whether a statement is SQL `DEALLOCATE`, and of what: `Some(Some(name))`
+    /// one statement, `Some(None)` all. Statements of the protocol's Parse
+    /// share their name space with SQL `PREPARE`: the server drops its own
+    /// first and passes the statement on only if it had none of that name
+    /// (and always for ALL).
+    fn deallocates(&self, _stmt: &Self::SimpleStatement) -> Option<Option<String>> {
+        None
+    }
+
+    /// [`SqlSession::deallocates`] for a statement of the extended protocol.
+    fn deallocates_prepared(&self, _stmt: &Self::Statement) -> Option<Option<String>> {
+        None
+    }
+
     /// Transaction state for ReadyForQuery.
     fn txn_state(&self) -> TxnState;
 

@@ -325,8 +325,13 @@ impl<E: SqlEngine> Connection<E> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let started = Instant::now();
-        let mut state = self.state.lock().await;
-        let session = state.session.as_mut().ok_or_else(no_session)?;
+        let mut guard = self.state.lock().await;
+        let State {
+            session,
+            statements,
+            ..
+        } = &mut *guard;
+        let session = session.as_mut().ok_or_else(no_session)?;
         let mut copy_in = None;
         match session.simple_statements(sql) {
             Err(e) => {
@@ -345,7 +350,17 @@ impl<E: SqlEngine> Connection<E> {
             Ok(stmts) => {
                 let text: Arc<str> = Arc::from(sql);
                 for stmt in stmts {
-                    let result = session.run_simple(stmt, &text).await;
+                    let result = match session.deallocates(&stmt) {
+                        Some(Some(name)) if statements.remove(&name).is_some() => Ok(QueryResult {
+                            tag: "DEALLOCATE".into(),
+                            rows: None,
+                        }),
+                        Some(None) => {
+                            statements.clear();
+                            session.run_simple(stmt, &text).await
+                        }
+                        _ => session.run_simple(stmt, &text).await,
+                    };
                     // A COPY FROM STDIN ends the run; its result comes at
                     // CopyDone.
                     if result.is_ok() && session.copy_in_columns().is_some() {
@@ -613,7 +628,9 @@ impl<E: SqlEngine> Connection<E> {
             .unwrap_or(usize::MAX);
         let mut guard = self.state.lock().await;
         let State {
-            session, portals, ..
+            session,
+            portals,
+            statements,
         } = &mut *guard;
         let session = session.as_mut().ok_or_else(no_session)?;
         let portal = portals
@@ -631,7 +648,17 @@ impl<E: SqlEngine> Connection<E> {
             };
             let started = Instant::now();
             let params = std::mem::take(&mut portal.params);
-            let result = session.execute(statement, params).await;
+            let result = match session.deallocates_prepared(statement) {
+                Some(Some(name)) if statements.remove(&name).is_some() => Ok(QueryResult {
+                    tag: "DEALLOCATE".into(),
+                    rows: None,
+                }),
+                Some(None) => {
+                    statements.clear();
+                    session.execute(statement, params).await
+                }
+                _ => session.execute(statement, params).await,
+            };
             send_parameter_changes(client, session).await?;
             match result {
                 Err(e) => {

@@ -62,7 +62,7 @@ pub fn parse(sql: &str) -> Result<Vec<Statement>> {
 /// What a statement is, for dispatch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StatementKind {
-    /// BEGIN / START TRANSACTION / COMMIT / END / ROLLBACK.
+    /// BEGIN / START TRANSACTION / COMMIT / END / ROLLBACK, savepoints.
     Transaction,
     /// SET / RESET / SHOW of a setting.
     Setting,
@@ -76,6 +76,8 @@ pub enum StatementKind {
     Copy,
     /// ANALYZE: refresh the router's statistics.
     Analyze,
+    /// SQL-level PREPARE / EXECUTE / DEALLOCATE.
+    Prepared,
     /// Anything else: answered with 0A000.
     Unsupported,
 }
@@ -84,7 +86,11 @@ pub enum StatementKind {
 pub fn classify(stmt: &Statement) -> StatementKind {
     use Statement::*;
     match stmt {
-        StartTransaction { .. } | Commit { .. } | Rollback { .. } => StatementKind::Transaction,
+        StartTransaction { .. }
+        | Commit { .. }
+        | Rollback { .. }
+        | Savepoint { .. }
+        | ReleaseSavepoint { .. } => StatementKind::Transaction,
         Set(_) | ShowVariable { .. } | Reset(_) => StatementKind::Setting,
         CreateTable(_)
         | CreateView(_)
@@ -97,6 +103,7 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         Query(_) | Explain { .. } => StatementKind::Query,
         Copy { .. } => StatementKind::Copy,
         Analyze(_) => StatementKind::Analyze,
+        Prepare { .. } | Execute { .. } | Deallocate { .. } => StatementKind::Prepared,
         _ => StatementKind::Unsupported,
     }
 }

@@ -304,6 +304,66 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                     alias: Ident::with_quote('"', name),
                 };
             }
+            // A set-returning function in the select list returns rows,
+            // not one array.
+            for item in select.projection.iter_mut() {
+                if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
+                    && let Expr::Function(f) = e
+                    && f.name.0.len() == 1
+                    && last_name(&f.name) == "generate_series"
+                {
+                    let call =
+                        std::mem::replace(e, Expr::value(crate::sqlparser::ast::Value::Null));
+                    match parse_expr(&format!("unnest({call})")) {
+                        Ok(u) => *e = u,
+                        Err(err) => return ControlFlow::Break(err),
+                    }
+                }
+            }
+            ControlFlow::Continue(())
+        }
+
+        fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<Error> {
+            // A function in FROM returning one column names that column
+            // after its alias, or after itself without one.
+            let named = match tf {
+                TableFactor::Table {
+                    name,
+                    args: Some(_),
+                    alias,
+                    ..
+                } => Some((last_name(name), alias)),
+                TableFactor::UNNEST {
+                    alias,
+                    array_exprs,
+                    with_offset: false,
+                    with_ordinality: false,
+                    ..
+                } if array_exprs.len() == 1 => Some(("unnest".to_string(), alias)),
+                _ => None,
+            };
+            if let Some((fname, alias)) = named {
+                if matches!(fname.as_str(), "generate_series" | "unnest" | "range") {
+                    match alias {
+                        Some(a) if a.columns.is_empty() => a.columns.push(TableAliasColumnDef {
+                            name: a.name.clone(),
+                            data_type: None,
+                        }),
+                        Some(_) => {}
+                        None => {
+                            *alias = Some(TableAlias {
+                                explicit: false,
+                                name: Ident::new(&fname),
+                                columns: vec![TableAliasColumnDef {
+                                    name: Ident::new(&fname),
+                                    data_type: None,
+                                }],
+                                at: None,
+                            })
+                        }
+                    }
+                }
+            }
             ControlFlow::Continue(())
         }
 
@@ -406,6 +466,17 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             {
                 f.name.0.remove(0);
             }
+            niladic_function(expr);
+            // `pg_typeof(1)` is integer, as the literal's type is.
+            if let Expr::Function(f) = expr
+                && last_name(&f.name) == "pg_typeof"
+            {
+                for a in function_args(f) {
+                    if is_constant(a) {
+                        int4_literals(a);
+                    }
+                }
+            }
             // `x = ANY (subquery)` is `x IN (subquery)` and `x <> ALL
             // (subquery)` is `x NOT IN (subquery)`, with the same NULL rules.
             let membership = match expr {
@@ -500,6 +571,55 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
     }) {
         ControlFlow::Break(e) => Err(e),
         ControlFlow::Continue(()) => Ok(()),
+    }
+}
+
+/// SQL's functions called without parentheses (`current_user`,
+/// `session_user`, `current_role`, `user`, `current_catalog`) become calls
+/// of the session's functions, and `statement_timestamp()` /
+/// `transaction_timestamp()` are `now()` (the statement's start).
+fn niladic_function(expr: &mut Expr) {
+    use crate::sqlparser::ast::{FunctionArgumentList, FunctionArguments};
+    let name = match expr {
+        Expr::Function(f) if f.name.0.len() == 1 => last_name(&f.name),
+        Expr::Identifier(i) if i.quote_style.is_none() => i.value.to_lowercase(),
+        _ => return,
+    };
+    let no_parens = match expr {
+        Expr::Function(f) => matches!(f.args, FunctionArguments::None),
+        _ => true,
+    };
+    let target = match name.as_str() {
+        "current_user" | "session_user" | "current_role" | "user" if no_parens => name.clone(),
+        "current_catalog" if no_parens => "current_database".into(),
+        "statement_timestamp" | "transaction_timestamp" if !no_parens => "now".into(),
+        _ => return,
+    };
+    if let Expr::Function(f) = expr {
+        f.name = ObjectName::from(vec![Ident::new(target)]);
+        f.args = FunctionArguments::List(FunctionArgumentList {
+            duplicate_treatment: None,
+            args: vec![],
+            clauses: vec![],
+        });
+    } else if let Ok(call) = parse_expr(&format!("{target}()")) {
+        *expr = call;
+    }
+}
+
+/// The plain argument expressions of a function call.
+fn function_args(f: &mut Function) -> Vec<&mut Expr> {
+    use crate::sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments};
+    match &mut f.args {
+        FunctionArguments::List(l) => l
+            .args
+            .iter_mut()
+            .filter_map(|a| match a {
+                FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) => Some(e),
+                _ => None,
+            })
+            .collect(),
+        _ => vec![],
     }
 }
 
