@@ -342,25 +342,25 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 } if array_exprs.len() == 1 => Some(("unnest".to_string(), alias)),
                 _ => None,
             };
-            if let Some((fname, alias)) = named {
-                if matches!(fname.as_str(), "generate_series" | "unnest" | "range") {
-                    match alias {
-                        Some(a) if a.columns.is_empty() => a.columns.push(TableAliasColumnDef {
-                            name: a.name.clone(),
-                            data_type: None,
-                        }),
-                        Some(_) => {}
-                        None => {
-                            *alias = Some(TableAlias {
-                                explicit: false,
+            if let Some((fname, alias)) = named
+                && matches!(fname.as_str(), "generate_series" | "unnest" | "range")
+            {
+                match alias {
+                    Some(a) if a.columns.is_empty() => a.columns.push(TableAliasColumnDef {
+                        name: a.name.clone(),
+                        data_type: None,
+                    }),
+                    Some(_) => {}
+                    None => {
+                        *alias = Some(TableAlias {
+                            explicit: false,
+                            name: Ident::new(&fname),
+                            columns: vec![TableAliasColumnDef {
                                 name: Ident::new(&fname),
-                                columns: vec![TableAliasColumnDef {
-                                    name: Ident::new(&fname),
-                                    data_type: None,
-                                }],
-                                at: None,
-                            })
-                        }
+                                data_type: None,
+                            }],
+                            at: None,
+                        })
                     }
                 }
             }
