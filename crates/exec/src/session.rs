@@ -86,6 +86,8 @@ pub struct Session {
     pub(crate) plan_cache: std::collections::HashMap<String, Arc<crate::query::CachedQuery>>,
     /// Statements of SQL `PREPARE`, by name (see [`crate::prepared`]).
     pub(crate) sql_prepared: std::collections::HashMap<String, crate::prepared::SqlPrepared>,
+    /// Open cursors, by name (see [`crate::cursor`]).
+    pub(crate) cursors: std::collections::HashMap<String, crate::cursor::Cursor>,
     /// A `COPY ... FROM STDIN` receiving the client's data (see [`crate::copy`]).
     pub(crate) copy: Option<Box<crate::copy::CopyIn>>,
     /// `READ_FROM` hints of the statement being run.
@@ -94,7 +96,7 @@ pub struct Session {
     /// `pg_backend_pid()`).
     pid: i32,
     /// Cancels the running statement from other threads.
-    cancel: Arc<CancelSignal>,
+    pub(crate) cancel: Arc<CancelSignal>,
     /// The cancel epoch and deadline of the statement being run (or of the
     /// last one).
     pub(crate) guard: StatementGuard,
@@ -242,6 +244,7 @@ impl Session {
             txn: None,
             plan_cache: Default::default(),
             sql_prepared: Default::default(),
+            cursors: Default::default(),
             copy: None,
             hints: Arc::default(),
             pid,
@@ -400,6 +403,23 @@ impl Session {
                     _ => (vec![], None),
                 }
             }
+            StatementKind::Cursor => match &stmt {
+                Statement::Declare { stmts } => {
+                    match stmts.first().and_then(|d| d.for_query.clone()) {
+                        Some(q) => {
+                            if self.txn.is_none() {
+                                self.engine.log.read_point().await?;
+                            }
+                            (self.describe(&Statement::Query(q)).await?.0, None)
+                        }
+                        None => (vec![], None),
+                    }
+                }
+                Statement::Fetch { name, into, .. } if !prismdb_sql::extensions::is_move(into) => {
+                    (vec![], self.cursor_schema(&prismdb_sql::normalize(name)))
+                }
+                _ => (vec![], None),
+            },
             StatementKind::Setting => match &stmt {
                 Statement::ShowVariable { variable } => {
                     let name = show_name(variable);
@@ -536,6 +556,7 @@ impl Session {
             StatementKind::Transaction => self.transaction_control(stmt).await,
             StatementKind::Copy => self.copy(stmt).await,
             StatementKind::Prepared => self.prepared_statement(stmt).await,
+            StatementKind::Cursor => self.cursor_statement(stmt, params).await,
             StatementKind::Analyze => {
                 let guard = self.guard.clone();
                 guard.run(self.analyze(stmt)).await
@@ -557,7 +578,7 @@ impl Session {
     /// A cancel or the statement's deadline stops the execution; an
     /// autocommit's commit, once proposed, is not interrupted (its outcome
     /// is then known, and the raft timeout bounds it).
-    async fn in_txn(
+    pub(crate) async fn in_txn(
         &mut self,
         stmt: &Statement,
         key: Option<&str>,
@@ -658,12 +679,21 @@ impl Session {
                 Ok(Output::command("BEGIN"))
             }
             Statement::Commit { .. } => {
+                let failed = self.txn.as_ref().is_some_and(|t| t.failed);
+                let held = if self.txn.is_some() {
+                    self.end_block_cursors(!failed).await
+                } else {
+                    Ok(())
+                };
                 *self.schema.local.lock() = None;
                 match self.txn.take() {
                     None => Ok(Output::command("COMMIT")),
                     Some(t) if t.failed => Ok(Output::command("ROLLBACK")),
                     Some(t) => {
-                        self.commit(t).await?;
+                        if let Err(e) = held.and(self.commit(t).await) {
+                            let _ = self.end_block_cursors(false).await;
+                            return Err(e);
+                        }
                         Ok(Output::command("COMMIT"))
                     }
                 }
@@ -695,6 +725,9 @@ impl Session {
                 Ok(Output::command("ROLLBACK"))
             }
             Statement::Rollback { .. } => {
+                if self.txn.is_some() {
+                    self.end_block_cursors(false).await?;
+                }
                 self.txn = None;
                 *self.schema.local.lock() = None;
                 Ok(Output::command("ROLLBACK"))

@@ -116,6 +116,10 @@ impl SqlSession for SessionAdapter {
         stmt.deallocates()
     }
 
+    fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
+        self.0.cursor_schema(name)
+    }
+
     fn copy_in_columns(&self) -> Option<usize> {
         self.0.copy_in_columns()
     }

@@ -1,6 +1,8 @@
 //! Compatibility with Python's psycopg (version 3): connect, DDL, parameterised
 //! inserts and queries (server-side binding), a transaction rollback, and an
-//! error's SQLSTATE.
+//! error's SQLSTATE; named (server-side) cursors with scrolling and WITH
+//! HOLD, prepared statements surviving DDL (psycopg's `DEALLOCATE ALL`),
+//! nested transactions (savepoints) and session functions.
 //!
 //! Skipped (with a message) when `python3` or the `psycopg` module is missing.
 
@@ -38,22 +40,79 @@ with psycopg.connect(conninfo, autocommit=True) as conn:
 print("psycopg ok")
 "#;
 
-#[tokio::test]
-async fn psycopg_basic_usage() {
+const CURSORS: &str = r#"
+import sys
+import psycopg
+
+conninfo = sys.argv[1]
+with psycopg.connect(conninfo) as conn:
+    conn.execute("CREATE TABLE nc (id integer PRIMARY KEY, v text)")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO nc VALUES (%s, %s)", [(i, f"v{i}") for i in range(1, 101)])
+    conn.commit()
+    # A named cursor: DECLARE with a parameter, Describe of its portal,
+    # FETCH FORWARD n, MOVE, CLOSE.
+    with conn.cursor(name="big") as cur:
+        cur.itersize = 7
+        cur.execute("SELECT id, v FROM nc WHERE id > %s ORDER BY id", (10,))
+        assert [c.name for c in cur.description] == ["id", "v"], cur.description
+        assert cur.fetchmany(5) == [(i, f"v{i}") for i in range(11, 16)]
+        cur.scroll(3)
+        assert cur.fetchone() == (19, "v19")
+        assert sum(1 for _ in cur) == 81
+    conn.commit()
+    with conn.cursor(name="scrolling", scrollable=True) as cur:
+        cur.execute("SELECT id FROM nc ORDER BY id")
+        cur.scroll(50, mode="absolute")
+        assert cur.fetchone() == (51,)
+        cur.scroll(-11)
+        assert cur.fetchone() == (41,)
+    conn.commit()
+    with conn.cursor(name="held", withhold=True) as cur:
+        cur.execute("SELECT count(*) FROM nc")
+        conn.commit()
+        assert cur.fetchall() == [(100,)]
+    # Statements prepared on the server, then DDL: psycopg sends
+    # DEALLOCATE ALL and prepares again under the same names.
+    for i in range(8):
+        conn.execute("SELECT v FROM nc WHERE id = %s", (i,), prepare=True).fetchone()
+    conn.execute("CREATE TABLE nc2 (a integer PRIMARY KEY)")
+    conn.execute("DROP TABLE nc2")
+    assert conn.execute("SELECT v FROM nc WHERE id = %s", (5,), prepare=True).fetchone() == ("v5",)
+    conn.commit()
+    # Nested transactions are savepoints.
+    with conn.transaction():
+        conn.execute("INSERT INTO nc VALUES (1000, 'outer')")
+        try:
+            with conn.transaction():
+                conn.execute("INSERT INTO nc VALUES (1001, 'inner')")
+                raise RuntimeError("roll back the inner block")
+        except RuntimeError:
+            pass
+    assert conn.execute("SELECT id FROM nc WHERE id >= 1000 ORDER BY id").fetchall() == [(1000,)]
+    row = conn.execute("SELECT current_user, pg_typeof(1)::text, generate_series(1, 2)").fetchall()
+    assert row == [("prism", "integer", 1), ("prism", "integer", 2)], row
+print("psycopg cursors ok")
+"#;
+
+fn psycopg_available() -> bool {
     let probe = Command::new("python3")
         .args(["-c", "import psycopg"])
         .output();
     match probe {
-        Ok(out) if out.status.success() => {}
+        Ok(out) if out.status.success() => true,
         _ => {
             eprintln!("skipping: python3 with psycopg is not available");
-            return;
+            false
         }
     }
+}
+
+async fn run_script(script: &str) {
     let server = TestServer::start(BIN).await.expect("start prismdb");
     let conninfo = server.conn_string("prism");
     let out = tokio::process::Command::new("python3")
-        .args(["-c", SCRIPT, &conninfo])
+        .args(["-c", script, &conninfo])
         .output()
         .await
         .expect("run python3");
@@ -64,4 +123,18 @@ async fn psycopg_basic_usage() {
         String::from_utf8_lossy(&out.stderr),
         server.log_tail(4000)
     );
+}
+
+#[tokio::test]
+async fn psycopg_named_cursors_prepared_statements_and_savepoints() {
+    if psycopg_available() {
+        run_script(CURSORS).await;
+    }
+}
+
+#[tokio::test]
+async fn psycopg_basic_usage() {
+    if psycopg_available() {
+        run_script(SCRIPT).await;
+    }
 }

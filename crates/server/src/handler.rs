@@ -136,6 +136,12 @@ pub trait SqlSession: Send + 'static {
         None
     }
 
+    /// The columns of the rows of a cursor DECLAREd in SQL, if the session
+    /// has one of that name (a Describe of a portal names it).
+    fn cursor_schema(&self, _name: &str) -> Option<SchemaRef> {
+        None
+    }
+
     /// Transaction state for ReadyForQuery.
     fn txn_state(&self) -> TxnState;
 

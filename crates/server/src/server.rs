@@ -583,12 +583,27 @@ impl<E: SqlEngine> Connection<E> {
                     .await?;
                 (prepared, &[][..])
             }
-            TARGET_TYPE_BYTE_PORTAL => {
-                let portal = state.portals.get(&name).ok_or_else(|| {
-                    wire_error("34000", format!("portal \"{name}\" does not exist"))
-                })?;
-                (&portal.prepared, &portal.result_formats[..])
-            }
+            TARGET_TYPE_BYTE_PORTAL => match state.portals.get(&name) {
+                Some(portal) => (&portal.prepared, &portal.result_formats[..]),
+                None => {
+                    // A cursor DECLAREd in SQL is a portal too.
+                    let schema = state
+                        .session
+                        .as_ref()
+                        .and_then(|s| s.cursor_schema(&name))
+                        .ok_or_else(|| {
+                            wire_error("34000", format!("portal \"{name}\" does not exist"))
+                        })?;
+                    let description = types::row_description(
+                        schema.fields().iter().map(|f| f.as_ref()),
+                        &vec![false; schema.fields().len()],
+                    );
+                    client
+                        .feed(PgWireBackendMessage::RowDescription(description))
+                        .await?;
+                    return Ok(());
+                }
+            },
             other => {
                 return Err(wire_error(
                     "08P01",

@@ -13,11 +13,17 @@
 //!   ([`crate::ddl::COLUMNAR_REPLICA_PROPERTY`]). `n` is read as a number
 //!   literal (optionally signed); whether it is a valid count is decided
 //!   when the statement is bound.
+//! * `FETCH` and `MOVE` in PostgreSQL's full grammar
+//!   (`FETCH [direction] [FROM | IN] cursor`, where the direction and the
+//!   `FROM` are optional and counts may be signed) become
+//!   `Statement::Fetch`; a MOVE is told apart by its `into` target,
+//!   [`MOVE_MARKER`] (PostgreSQL's FETCH has no INTO).
 
 use crate::ddl::COLUMNAR_REPLICA_PROPERTY;
 use crate::sqlparser::ast::helpers::attached_token::AttachedToken;
 use crate::sqlparser::ast::{
-    AlterTable, AlterTableOperation, Ident, ObjectName, SqlOption, Statement,
+    AlterTable, AlterTableOperation, FetchDirection, FetchPosition, Ident, ObjectName, SqlOption,
+    Statement, Value, ValueWithSpan,
 };
 use crate::sqlparser::keywords::Keyword;
 use crate::sqlparser::parser::{Parser, ParserError};
@@ -43,7 +49,10 @@ pub fn parse_statements(parser: &mut Parser<'_>) -> Result<Vec<Statement>, Parse
         }
         let stmt = match parser.maybe_parse(set_columnar_replica_prefix)? {
             Some(prefix) => set_columnar_replica(parser, prefix)?,
-            None => parser.parse_statement()?,
+            None => match fetch_keyword(parser) {
+                Some(is_move) => fetch(parser, is_move)?,
+                None => parser.parse_statement()?,
+            },
         };
         stmts.push(stmt);
         expecting_delimiter = true;
@@ -106,6 +115,110 @@ fn set_columnar_replica(
         table_type: None,
         end_token: AttachedToken::empty(),
     }))
+}
+
+/// The `into` target that marks a `Statement::Fetch` as a MOVE.
+pub const MOVE_MARKER: &str = "__prism_move";
+
+/// Whether a MOVE statement is this `Statement::Fetch`.
+pub fn is_move(into: &Option<ObjectName>) -> bool {
+    into.as_ref().is_some_and(|n| n.to_string() == MOVE_MARKER)
+}
+
+/// Consumes `FETCH` or `MOVE` at the start of a statement: `Some(true)`
+/// for MOVE.
+fn fetch_keyword(parser: &mut Parser<'_>) -> Option<bool> {
+    let is_move = match &parser.peek_token_ref().token {
+        Token::Word(w) if w.quote_style.is_none() && w.keyword == Keyword::FETCH => false,
+        Token::Word(w) if w.quote_style.is_none() && w.value.eq_ignore_ascii_case("move") => true,
+        _ => return None,
+    };
+    parser.next_token();
+    Some(is_move)
+}
+
+/// A signed count: `5`, `-2`, `+1`.
+fn signed_count(parser: &mut Parser<'_>) -> Result<ValueWithSpan, ParserError> {
+    let negative = if parser.consume_token(&Token::Minus) {
+        true
+    } else {
+        let _ = parser.consume_token(&Token::Plus);
+        false
+    };
+    let mut v = parser.parse_number_value()?;
+    if negative && let Value::Number(n, l) = &v.value {
+        v.value = Value::Number(format!("-{n}"), *l);
+    }
+    Ok(v)
+}
+
+fn starts_count(parser: &Parser<'_>) -> bool {
+    matches!(
+        parser.peek_token_ref().token,
+        Token::Number(..) | Token::Minus | Token::Plus
+    )
+}
+
+/// The rest of a FETCH or MOVE after its keyword.
+fn fetch(parser: &mut Parser<'_>, is_move: bool) -> Result<Statement, ParserError> {
+    let direction = if parser.parse_keyword(Keyword::NEXT) {
+        FetchDirection::Next
+    } else if parser.parse_keyword(Keyword::PRIOR) {
+        FetchDirection::Prior
+    } else if parser.parse_keyword(Keyword::FIRST) {
+        FetchDirection::First
+    } else if parser.parse_keyword(Keyword::LAST) {
+        FetchDirection::Last
+    } else if parser.parse_keyword(Keyword::ABSOLUTE) {
+        FetchDirection::Absolute {
+            limit: signed_count(parser)?,
+        }
+    } else if parser.parse_keyword(Keyword::RELATIVE) {
+        FetchDirection::Relative {
+            limit: signed_count(parser)?,
+        }
+    } else if parser.parse_keyword(Keyword::FORWARD) {
+        if parser.parse_keyword(Keyword::ALL) {
+            FetchDirection::ForwardAll
+        } else if starts_count(parser) {
+            FetchDirection::Forward {
+                limit: Some(signed_count(parser)?),
+            }
+        } else {
+            FetchDirection::Forward { limit: None }
+        }
+    } else if parser.parse_keyword(Keyword::BACKWARD) {
+        if parser.parse_keyword(Keyword::ALL) {
+            FetchDirection::BackwardAll
+        } else if starts_count(parser) {
+            FetchDirection::Backward {
+                limit: Some(signed_count(parser)?),
+            }
+        } else {
+            FetchDirection::Backward { limit: None }
+        }
+    } else if parser.parse_keyword(Keyword::ALL) {
+        FetchDirection::All
+    } else if starts_count(parser) {
+        FetchDirection::Count {
+            limit: signed_count(parser)?,
+        }
+    } else {
+        FetchDirection::Next
+    };
+    let position = if parser.parse_keyword(Keyword::IN) {
+        FetchPosition::In
+    } else {
+        let _ = parser.parse_keyword(Keyword::FROM);
+        FetchPosition::From
+    };
+    let name = parser.parse_identifier()?;
+    Ok(Statement::Fetch {
+        name,
+        direction,
+        position,
+        into: is_move.then(|| ObjectName::from(vec![Ident::new(MOVE_MARKER)])),
+    })
 }
 
 #[cfg(test)]

@@ -78,6 +78,8 @@ pub enum StatementKind {
     Analyze,
     /// SQL-level PREPARE / EXECUTE / DEALLOCATE.
     Prepared,
+    /// DECLARE ... CURSOR, FETCH, MOVE, CLOSE.
+    Cursor,
     /// Anything else: answered with 0A000.
     Unsupported,
 }
@@ -104,6 +106,7 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         Copy { .. } => StatementKind::Copy,
         Analyze(_) => StatementKind::Analyze,
         Prepare { .. } | Execute { .. } | Deallocate { .. } => StatementKind::Prepared,
+        Declare { .. } | Fetch { .. } | Close { .. } => StatementKind::Cursor,
         _ => StatementKind::Unsupported,
     }
 }
