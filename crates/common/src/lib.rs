@@ -8,6 +8,7 @@
 //! * [`keycode`] — the memcomparable encoding of primary keys: byte order of
 //!   encoded keys equals SQL order of the values, so RocksDB range scans follow
 //!   key order.
+//! * [`copy`] — the data format of a `COPY ... TO STDOUT`.
 //! * [`files`] — replacing a file atomically, and a stable fingerprint of
 //!   bytes.
 //! * [`limits`] — the expression depth a statement may have and the stack
@@ -18,6 +19,7 @@
 //!   writes go through the replicated log it becomes the log index of the entry
 //!   that carried the write, so a version names the same snapshot everywhere.
 
+pub mod copy;
 pub mod error;
 pub mod files;
 pub mod keycode;

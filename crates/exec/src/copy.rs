@@ -21,8 +21,8 @@
 //! any error or on CopyFail); inside a block its rows join the block's
 //! transaction, and an error fails the block.
 //!
-//! Not supported (0A000): `COPY ... TO`, files and programs, the binary
-//! format.
+//! Not supported (0A000): files and programs, the binary format of COPY
+//! FROM. `COPY ... TO STDOUT` is [`crate::copy_out`]'s.
 
 use crate::convert::column_values;
 use crate::copy_format::{CopyFormat, Fields, Kind, Next, RowReader, invalid_byte};
@@ -31,6 +31,7 @@ use crate::session::{Output, Session};
 use crate::txn::Txn;
 use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
 use prismdb_catalog::Table;
+use prismdb_common::copy::{CopyKind, CopyOutFormat};
 use prismdb_common::{Error, Result, Value, Version};
 use prismdb_sql::sqlparser::ast::{
     CopyLegacyCsvOption, CopyLegacyOption, CopyOption, CopySource, CopyTarget, Ident, Statement,
@@ -71,7 +72,7 @@ struct Load {
 
 /// Options of a COPY statement, before they are checked against each other.
 #[derive(Default)]
-struct Options {
+pub(crate) struct Options {
     format: Option<String>,
     delimiter: Option<char>,
     null: Option<String>,
@@ -80,7 +81,8 @@ struct Options {
     escape: Option<char>,
     force_null: Option<Vec<Ident>>,
     force_not_null: Option<Vec<Ident>>,
-    force_quote: bool,
+    /// FORCE_QUOTE's columns (`*` parses as none: every column).
+    force_quote: Option<Vec<Ident>>,
     encoding: Option<String>,
     freeze: Option<bool>,
 }
@@ -118,7 +120,7 @@ fn one_byte(c: char, what: &str) -> Result<u8> {
 }
 
 impl Options {
-    fn collect(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Options> {
+    pub(crate) fn collect(options: &[CopyOption], legacy: &[CopyLegacyOption]) -> Result<Options> {
         let mut o = Options::default();
         for option in options {
             match option {
@@ -129,7 +131,7 @@ impl Options {
                 CopyOption::Header(h) => once(&mut o.header, *h)?,
                 CopyOption::Quote(c) => once(&mut o.quote, *c)?,
                 CopyOption::Escape(c) => once(&mut o.escape, *c)?,
-                CopyOption::ForceQuote(_) => o.force_quote = true,
+                CopyOption::ForceQuote(cols) => once(&mut o.force_quote, cols.clone())?,
                 CopyOption::ForceNotNull(cols) => once(&mut o.force_not_null, cols.clone())?,
                 CopyOption::ForceNull(cols) => once(&mut o.force_null, cols.clone())?,
                 CopyOption::Encoding(e) => once(&mut o.encoding, e.clone())?,
@@ -148,7 +150,9 @@ impl Options {
                             CopyLegacyCsvOption::Header => once(&mut o.header, true)?,
                             CopyLegacyCsvOption::Quote(c) => once(&mut o.quote, *c)?,
                             CopyLegacyCsvOption::Escape(c) => once(&mut o.escape, *c)?,
-                            CopyLegacyCsvOption::ForceQuote(_) => o.force_quote = true,
+                            CopyLegacyCsvOption::ForceQuote(cols) => {
+                                once(&mut o.force_quote, cols.clone())?
+                            }
                             CopyLegacyCsvOption::ForceNotNull(cols) => {
                                 once(&mut o.force_not_null, cols.clone())?
                             }
@@ -163,6 +167,91 @@ impl Options {
             }
         }
         Ok(o)
+    }
+
+    /// The data format of a COPY TO: `columns` are the names of the
+    /// columns it writes (FORCE_QUOTE names some of them).
+    pub(crate) fn format_out(&self, columns: &[String]) -> Result<CopyOutFormat> {
+        if self.format.as_deref() == Some("binary") {
+            for (given, name) in [
+                (self.delimiter.is_some(), "DELIMITER"),
+                (self.null.is_some(), "NULL"),
+                (self.header.is_some(), "HEADER"),
+                (self.quote.is_some(), "QUOTE"),
+                (self.escape.is_some(), "ESCAPE"),
+            ] {
+                if given {
+                    return Err(Error::Syntax(format!(
+                        "cannot specify {name} in BINARY mode"
+                    )));
+                }
+            }
+            if self.force_quote.is_some() {
+                return Err(unsupported("COPY force quote available only in CSV mode"));
+            }
+        }
+        if self.force_not_null.is_some() {
+            return Err(unsupported(
+                "COPY force not null only available using COPY FROM",
+            ));
+        }
+        if self.force_null.is_some() {
+            return Err(unsupported(
+                "COPY force null only available using COPY FROM",
+            ));
+        }
+        if self.format.as_deref() == Some("binary") {
+            return Ok(CopyOutFormat {
+                kind: CopyKind::Binary,
+                delimiter: b'\t',
+                null: String::new(),
+                quote: b'"',
+                escape: b'"',
+                header: false,
+                force_quote: vec![false; columns.len()],
+            });
+        }
+        let force_quote = self.force_quote.clone();
+        let plain = Options {
+            force_quote: None,
+            format: self.format.clone(),
+            delimiter: self.delimiter,
+            null: self.null.clone(),
+            header: self.header,
+            quote: self.quote,
+            escape: self.escape,
+            encoding: self.encoding.clone(),
+            ..Options::default()
+        };
+        let f = plain.format()?;
+        let csv = f.kind == Kind::Csv;
+        let mut quoted = vec![false; columns.len()];
+        if let Some(list) = &force_quote {
+            if !csv {
+                return Err(unsupported("COPY force quote available only in CSV mode"));
+            }
+            if list.is_empty() {
+                quoted = vec![true; columns.len()];
+            }
+            for ident in list {
+                let name = normalize(ident);
+                let i = columns.iter().position(|c| *c == name).ok_or_else(|| {
+                    Error::InvalidStatement(format!(
+                        "FORCE_QUOTE column \"{name}\" not referenced by COPY"
+                    ))
+                })?;
+                quoted[i] = true;
+            }
+        }
+        Ok(CopyOutFormat {
+            kind: if csv { CopyKind::Csv } else { CopyKind::Text },
+            delimiter: f.delimiter,
+            null: String::from_utf8_lossy(&f.null).into_owned(),
+            quote: f.quote,
+            escape: f.escape,
+            header: f.header,
+            force_quote: quoted,
+        })
     }
 
     /// The data format, checked the way PostgreSQL's `ProcessCopyOptions`
@@ -219,7 +308,7 @@ impl Options {
             }
             f.escape = one_byte(c, "escape")?;
         }
-        if self.force_quote {
+        if self.force_quote.is_some() {
             return Err(unsupported(if csv {
                 "COPY force quote only available using COPY TO"
             } else {
@@ -354,9 +443,7 @@ impl Session {
             return Err(Error::Internal("not a COPY statement".into()));
         };
         if *to {
-            return Err(unsupported(
-                "COPY TO is not supported: read the rows with SELECT",
-            ));
+            return Box::pin(self.copy_to(source, target, options, legacy_options)).await;
         }
         match target {
             CopyTarget::Stdin => {}

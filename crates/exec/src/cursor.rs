@@ -312,6 +312,7 @@ impl Session {
                         batches: rows,
                         rest: None,
                     }),
+                    copy_out: None,
                 })
             }
             Statement::Close { cursor } => match cursor {

@@ -244,6 +244,7 @@ impl Session {
         Ok(Output {
             tag: format!("INSERT 0 {n}"),
             rows,
+            copy_out: None,
         })
     }
 
@@ -456,6 +457,7 @@ impl Session {
         Ok(Output {
             tag: format!("UPDATE {count}"),
             rows,
+            copy_out: None,
         })
     }
 
@@ -502,6 +504,7 @@ impl Session {
         Ok(Output {
             tag: format!("DELETE {count}"),
             rows,
+            copy_out: None,
         })
     }
 

@@ -39,6 +39,7 @@ pub mod cancel;
 pub mod convert;
 mod copy;
 mod copy_format;
+mod copy_out;
 mod cursor;
 mod ddl;
 mod dml;

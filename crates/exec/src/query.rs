@@ -241,6 +241,7 @@ impl Session {
                 return Ok(Output {
                     tag: "SELECT".into(),
                     rows: Some(rows),
+                    copy_out: None,
                 });
             }
         }
@@ -278,6 +279,7 @@ impl Session {
                 batches: Vec::new(),
                 rest: Some(stream),
             }),
+            copy_out: None,
         })
     }
 
@@ -428,6 +430,7 @@ fn explain_output(batches: Vec<RecordBatch>) -> Result<Output> {
             batches: vec![batch],
             rest: None,
         }),
+        copy_out: None,
     })
 }
 

@@ -40,6 +40,9 @@ pub struct ResultRows {
 pub struct Output {
     pub tag: String,
     pub rows: Option<ResultRows>,
+    /// Set for `COPY ... TO STDOUT`: its rows go out as COPY data in this
+    /// format.
+    pub copy_out: Option<prismdb_common::copy::CopyOutFormat>,
 }
 
 impl Output {
@@ -47,6 +50,7 @@ impl Output {
         Output {
             tag: tag.into(),
             rows: None,
+            copy_out: None,
         }
     }
 }
@@ -773,6 +777,7 @@ impl Session {
                             batches: vec![batch],
                             rest: None,
                         }),
+                        copy_out: None,
                     });
                 }
                 let name = match name.as_str() {
@@ -796,6 +801,7 @@ impl Session {
                         batches: vec![batch],
                         rest: None,
                     }),
+                    copy_out: None,
                 })
             }
             Statement::Set(set) => {

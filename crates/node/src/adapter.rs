@@ -45,6 +45,7 @@ pub struct SessionAdapter(Session);
 
 fn to_result(o: Output) -> QueryResult {
     QueryResult {
+        copy_out: o.copy_out,
         tag: o.tag,
         rows: o.rows.map(|r| {
             let computed = futures::stream::iter(r.batches.into_iter().map(Ok));

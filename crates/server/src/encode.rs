@@ -117,6 +117,69 @@ impl ResultEncoder {
     }
 }
 
+/// Encodes rows in a COPY data format (see [`crate::copy_out`]).
+pub(crate) struct CopyEncoder {
+    wires: Vec<Wire>,
+}
+
+impl CopyEncoder {
+    pub(crate) fn new(schema: &Schema) -> Self {
+        CopyEncoder {
+            wires: schema
+                .fields()
+                .iter()
+                .map(|f| types::wire_of(&types::pg_type(f)).unwrap_or(Wire::Text))
+                .collect(),
+        }
+    }
+
+    /// Calls `f` for every value of `batch` in row order, with its text
+    /// form (binary form: `binary` set), or `None` for NULL, and once at
+    /// the end of each row.
+    pub(crate) fn each_value(
+        &self,
+        batch: &RecordBatch,
+        binary: bool,
+        mut f: impl FnMut(CopyEvent<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let arrays = batch
+            .columns()
+            .iter()
+            .map(normalize)
+            .collect::<Result<Vec<_>>>()?;
+        let columns = arrays.iter().map(Column::new).collect::<Result<Vec<_>>>()?;
+        let nulls: Vec<Option<NullBuffer>> = arrays.iter().map(|a| a.logical_nulls()).collect();
+        let mut scratch = BytesMut::new();
+        for row in 0..batch.num_rows() {
+            for (i, ((column, wire), nulls)) in
+                columns.iter().zip(&self.wires).zip(&nulls).enumerate()
+            {
+                if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
+                    f(CopyEvent::Value(i, None))?;
+                    continue;
+                }
+                scratch.clear();
+                if binary {
+                    column.write_binary(row, *wire, &mut scratch)?;
+                } else {
+                    column.write_text(row, *wire, &mut scratch)?;
+                }
+                f(CopyEvent::Value(i, Some(&scratch)))?;
+            }
+            f(CopyEvent::EndRow)?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`CopyEncoder::each_value`] reports.
+pub(crate) enum CopyEvent<'a> {
+    /// The value of a column (`None`: NULL).
+    Value(usize, Option<&'a [u8]>),
+    /// The row is complete.
+    EndRow,
+}
+
 /// Casts arrays whose layout the encoder does not read directly to one it
 /// does: dictionaries and run-end encoding to their values, and temporal and
 /// small types to a single unit per kind.

@@ -47,6 +47,8 @@ pub struct QueryResult {
     pub tag: String,
     /// Present when the statement returns rows (queries, `RETURNING`, `SHOW`, `EXPLAIN`).
     pub rows: Option<Rows>,
+    /// Set for `COPY ... TO STDOUT`: the rows go out as COPY data.
+    pub copy_out: Option<prismdb_common::copy::CopyOutFormat>,
 }
 
 impl QueryResult {
@@ -55,6 +57,7 @@ impl QueryResult {
         QueryResult {
             tag: tag.into(),
             rows: None,
+            copy_out: None,
         }
     }
 }

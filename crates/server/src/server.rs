@@ -351,10 +351,9 @@ impl<E: SqlEngine> Connection<E> {
                 let text: Arc<str> = Arc::from(sql);
                 for stmt in stmts {
                     let result = match session.deallocates(&stmt) {
-                        Some(Some(name)) if statements.remove(&name).is_some() => Ok(QueryResult {
-                            tag: "DEALLOCATE".into(),
-                            rows: None,
-                        }),
+                        Some(Some(name)) if statements.remove(&name).is_some() => {
+                            Ok(QueryResult::command("DEALLOCATE"))
+                        }
                         Some(None) => {
                             statements.clear();
                             session.run_simple(stmt, &text).await
@@ -409,9 +408,20 @@ impl<E: SqlEngine> Connection<E> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let QueryResult { tag, rows } = result;
+        let QueryResult {
+            tag,
+            rows,
+            copy_out,
+        } = result;
         let tag = match rows {
             None => tag,
+            Some(rows) if copy_out.is_some() => {
+                let format = copy_out.unwrap_or_else(|| unreachable!("checked above"));
+                match crate::copy_out::send(client, &format, rows).await? {
+                    Ok(sent) => format!("COPY {sent}"),
+                    Err(e) => return Ok(Err(e)),
+                }
+            }
             Some(mut rows) => {
                 let encoder = ResultEncoder::new(&rows.schema, &[]);
                 client
@@ -664,10 +674,9 @@ impl<E: SqlEngine> Connection<E> {
             let started = Instant::now();
             let params = std::mem::take(&mut portal.params);
             let result = match session.deallocates_prepared(statement) {
-                Some(Some(name)) if statements.remove(&name).is_some() => Ok(QueryResult {
-                    tag: "DEALLOCATE".into(),
-                    rows: None,
-                }),
+                Some(Some(name)) if statements.remove(&name).is_some() => {
+                    Ok(QueryResult::command("DEALLOCATE"))
+                }
                 Some(None) => {
                     statements.clear();
                     session.execute(statement, params).await
@@ -686,7 +695,34 @@ impl<E: SqlEngine> Connection<E> {
                     portal.state = PortalState::Done(tag);
                     return copy::start_copy_in(client, columns, true).await;
                 }
-                Ok(QueryResult { tag, rows: None }) => {
+                Ok(QueryResult {
+                    rows: Some(rows),
+                    copy_out: Some(format),
+                    ..
+                }) => {
+                    let sent = crate::copy_out::send(client, &format, rows).await?;
+                    self.metrics().latency(started.elapsed());
+                    match sent {
+                        Ok(sent) => {
+                            let tag = format!("COPY {sent}");
+                            self.metrics().query(&tag);
+                            client
+                                .feed(PgWireBackendMessage::CommandComplete(CommandComplete::new(
+                                    tag.clone(),
+                                )))
+                                .await?;
+                            portal.state = PortalState::Done(tag);
+                            return Ok(());
+                        }
+                        Err(e) => {
+                            portal.state = PortalState::Failed;
+                            return Err(to_pgwire(&e));
+                        }
+                    }
+                }
+                Ok(QueryResult {
+                    tag, rows: None, ..
+                }) => {
                     self.metrics().query(&tag);
                     self.metrics().latency(started.elapsed());
                     client
@@ -700,6 +736,7 @@ impl<E: SqlEngine> Connection<E> {
                 Ok(QueryResult {
                     tag,
                     rows: Some(rows),
+                    ..
                 }) => {
                     let binary =
                         match column_formats(&portal.result_formats, rows.schema.fields().len()) {

@@ -175,10 +175,12 @@ impl FakeSession {
             "select 1" => QueryResult {
                 tag: "SELECT".into(),
                 rows: Some(one()),
+                copy_out: None,
             },
             "select * from t" => QueryResult {
                 tag: "SELECT".into(),
                 rows: Some(table()),
+                copy_out: None,
             },
             s if s.starts_with("insert") => QueryResult::command("INSERT 0 1"),
             _ => {
@@ -255,10 +257,12 @@ impl SqlSession for FakeSession {
             FakeStatement::Echo(types) => Ok(QueryResult {
                 tag: "SELECT".into(),
                 rows: Some(echo(types, params)?),
+                copy_out: None,
             }),
             FakeStatement::Table => Ok(QueryResult {
                 tag: "SELECT".into(),
                 rows: Some(table()),
+                copy_out: None,
             }),
             FakeStatement::Insert => Ok(QueryResult::command("INSERT 0 1")),
         }
