@@ -86,6 +86,10 @@ pub struct View {
     pub query: String,
     /// Column names given as `CREATE VIEW v(a, b)`, if any.
     pub columns: Vec<String>,
+    /// The type of each column of the view's rows when it was created
+    /// (`None` where no column type matches), for `pg_attribute`.
+    #[serde(default)]
+    pub types: Vec<Option<SqlType>>,
 }
 
 /// One database: a namespace of tables and views (schema `public`).

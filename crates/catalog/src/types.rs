@@ -70,12 +70,65 @@ impl SqlType {
             } => Some("numeric"),
             _ => None,
         };
-        match pg {
-            Some(pg) => {
-                field.with_metadata(HashMap::from([("pg_type".to_string(), pg.to_string())]))
-            }
-            None => field,
+        let mut metadata = HashMap::new();
+        if let Some(pg) = pg {
+            metadata.insert("pg_type".to_string(), pg.to_string());
         }
+        // The type modifier PostgreSQL reports (`atttypmod`), so that
+        // result columns and view columns keep `varchar(20)`.
+        let typmod = match self {
+            SqlType::Varchar(Some(n)) | SqlType::Char(n) => Some(*n as i64 + 4),
+            SqlType::Numeric {
+                precision,
+                scale,
+                unconstrained: false,
+            } => Some((((*precision as i64) << 16) | (*scale as i64 & 0xffff)) + 4),
+            _ => None,
+        };
+        if let Some(m) = typmod {
+            metadata.insert("pg_typmod".to_string(), m.to_string());
+        }
+        if metadata.is_empty() {
+            field
+        } else {
+            field.with_metadata(metadata)
+        }
+    }
+
+    /// The column type of values of an Arrow field (a view's column), as
+    /// far as it can be told: `None` for types columns cannot have.
+    pub fn from_arrow(field: &Field) -> Option<SqlType> {
+        let named = field.metadata().get("pg_type").map(String::as_str);
+        let length = field
+            .metadata()
+            .get("pg_typmod")
+            .and_then(|m| m.parse::<u32>().ok())
+            .and_then(|m| m.checked_sub(4));
+        Some(match (field.data_type(), named) {
+            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, Some("varchar")) => {
+                SqlType::Varchar(length)
+            }
+            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, Some("bpchar")) => {
+                SqlType::Char(length.unwrap_or(1))
+            }
+            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, _) => SqlType::Text,
+            (DataType::Boolean, _) => SqlType::Bool,
+            (DataType::Int8 | DataType::Int16, _) => SqlType::Int16,
+            (DataType::Int32, _) => SqlType::Int32,
+            (DataType::Int64, _) => SqlType::Int64,
+            (DataType::Float32, _) => SqlType::Float32,
+            (DataType::Float64, _) => SqlType::Float64,
+            (DataType::Decimal128(p, s), named) => SqlType::Numeric {
+                precision: *p,
+                scale: *s,
+                unconstrained: named == Some("numeric"),
+            },
+            (DataType::Binary | DataType::LargeBinary | DataType::BinaryView, _) => SqlType::Bytea,
+            (DataType::Date32 | DataType::Date64, _) => SqlType::Date,
+            (DataType::Timestamp(_, None), _) => SqlType::Timestamp,
+            (DataType::Timestamp(_, Some(_)), _) => SqlType::TimestampTz,
+            _ => return None,
+        })
     }
 
     /// How a key column of this type is decoded.

@@ -1,6 +1,10 @@
 //! Logical-plan rules that give DataFusion plans PostgreSQL's semantics
-//! where the two differ, run after DataFusion's own type coercion.
+//! where the two differ, run after DataFusion's own type coercion (except
+//! [`ArrayLiterals`], which runs before it).
 //!
+//! * [`ArrayLiterals`]: a string literal compared with an array is an
+//!   array literal of the array's type (`polroles = '{0}'`), as PostgreSQL
+//!   types an unknown literal after the other operand.
 //! * [`RoundingCasts`]: a cast of a float or numeric value to an integer
 //!   type rounds (PostgreSQL) instead of truncating (Arrow): `2.7::int` is 3,
 //!   `(-2.5)::numeric::int` is -3. Float halves round away from zero, where
@@ -22,6 +26,124 @@ use datafusion::logical_expr::{
 };
 use datafusion::optimizer::AnalyzerRule;
 use std::sync::{Arc, LazyLock};
+
+/// See the module documentation.
+#[derive(Debug, Default)]
+pub struct ArrayLiterals;
+
+impl AnalyzerRule for ArrayLiterals {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        rewrite_plan(plan, array_literal_operand)
+    }
+
+    fn name(&self) -> &str {
+        "prism_array_literals"
+    }
+}
+
+fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
+        return Ok(Transformed::no(e));
+    };
+    if !matches!(
+        op,
+        Operator::Eq
+            | Operator::NotEq
+            | Operator::Lt
+            | Operator::LtEq
+            | Operator::Gt
+            | Operator::GtEq
+    ) {
+        return Ok(Transformed::no(e));
+    }
+    let element = |x: &Expr| match x.get_type(schema) {
+        Ok(DataType::List(f)) => Some(f.data_type().clone()),
+        _ => None,
+    };
+    let text = |x: &Expr| match x {
+        Expr::Literal(
+            datafusion::common::ScalarValue::Utf8(Some(s))
+            | datafusion::common::ScalarValue::Utf8View(Some(s)),
+            _,
+        ) => Some(s.clone()),
+        _ => None,
+    };
+    let (new_left, new_right) = match (element(left), text(right), element(right), text(left)) {
+        (Some(ty), Some(s), _, _) => (left.as_ref().clone(), array_literal(&s, &ty)?),
+        (_, _, Some(ty), Some(s)) => (array_literal(&s, &ty)?, right.as_ref().clone()),
+        _ => return Ok(Transformed::no(e)),
+    };
+    Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
+        left: Box::new(new_left),
+        op: *op,
+        right: Box::new(new_right),
+    })))
+}
+
+/// A PostgreSQL array literal (`{1,2}`, `{"a b",NULL}`) as a list literal
+/// of `element`s.
+fn array_literal(text: &str, element: &DataType) -> Result<Expr> {
+    use datafusion::common::ScalarValue;
+    let malformed = || {
+        datafusion::error::DataFusionError::External(Box::new(prismdb_common::Error::InvalidText(
+            format!("malformed array literal: \"{text}\""),
+        )))
+    };
+    let inner = text
+        .trim()
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .ok_or_else(malformed)?;
+    let mut items: Vec<Option<String>> = Vec::new();
+    let mut chars = inner.chars().peekable();
+    while chars.peek().is_some() {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut item = String::new();
+        let mut quoted = false;
+        if chars.peek() == Some(&'"') {
+            quoted = true;
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('\\') => item.push(chars.next().ok_or_else(malformed)?),
+                    Some('"') => break,
+                    Some(c) => item.push(c),
+                    None => return Err(malformed()),
+                }
+            }
+        }
+        while let Some(&c) = chars.peek() {
+            if c == ',' {
+                break;
+            }
+            chars.next();
+            if !quoted {
+                item.push(c);
+            }
+        }
+        chars.next();
+        let item = if quoted {
+            item
+        } else {
+            item.trim().to_string()
+        };
+        if !quoted && item.eq_ignore_ascii_case("null") {
+            items.push(None);
+        } else if quoted || !item.is_empty() {
+            items.push(Some(item));
+        }
+    }
+    let values = items
+        .into_iter()
+        .map(|v| ScalarValue::Utf8(v).cast_to(element))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Expr::Literal(
+        ScalarValue::List(ScalarValue::new_list(&values, element, true)),
+        None,
+    ))
+}
 
 /// See the module documentation.
 #[derive(Debug, Default)]

@@ -126,7 +126,7 @@ impl Session {
                 "CREATE TABLE"
             }
             Statement::CreateView(cv) => {
-                let view = bind_create_view(cv)?;
+                let mut view = bind_create_view(cv)?;
                 let db = next.database(&self.database)?;
                 if db.tables.contains_key(&view.name)
                     || (db.views.contains_key(&view.name) && !cv.or_replace)
@@ -148,6 +148,17 @@ impl Session {
                         "CREATE VIEW specifies more column names than columns".into(),
                     ));
                 }
+                // Columns the statement does not name are named as the
+                // query names them.
+                for f in plan.schema().fields().iter().skip(view.columns.len()) {
+                    view.columns.push(f.name().clone());
+                }
+                view.types = plan
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| prismdb_catalog::SqlType::from_arrow(f))
+                    .collect();
                 next.database_mut(&self.database)?
                     .views
                     .insert(view.name.clone(), Arc::new(view));

@@ -209,6 +209,11 @@ impl Session {
             .with_default_features()
             .with_runtime_env(engine.analytics.env())
             .with_catalog_list(catalog_list)
+            .with_analyzer_rules(
+                std::iter::once(Arc::new(crate::analyzer::ArrayLiterals) as _)
+                    .chain(datafusion::optimizer::Analyzer::new().rules)
+                    .collect(),
+            )
             .build();
         state.add_analyzer_rule(Arc::new(crate::analyzer::RoundingCasts));
         state.add_analyzer_rule(Arc::new(crate::analyzer::CheckedIntegerArithmetic));

@@ -282,3 +282,114 @@ async fn psql_lists_tables_views_indexes_schemas_and_databases() {
         assert_eq!(text(&out.stdout), want, "{meta}");
     }
 }
+
+/// `\d name` and `\d+ name` describe a table (types, NULLability,
+/// DEFAULTs as PostgreSQL prints them, storage, indexes) and a view; `\df`
+/// and `\du` answer; `\x` and `\timing` work. Expected output is
+/// PostgreSQL 15's (sizes aside: PrismDB reports 0 bytes).
+#[tokio::test]
+async fn psql_describes_tables_views_functions_and_roles() {
+    if !have_psql() {
+        return;
+    }
+    let server = TestServer::start(BIN).await.expect("start prismdb");
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            "CREATE TABLE t (id int PRIMARY KEY, name varchar(20) NOT NULL DEFAULT 'x', \
+             score numeric(5,2), n int DEFAULT -1)",
+            "-c",
+            "CREATE VIEW v AS SELECT id, name FROM t",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    let cases: [(&str, &str); 5] = [
+        (
+            "\\d t",
+            "id|integer||not null|\n\
+             name|character varying(20)||not null|'x'::character varying\n\
+             score|numeric(5,2)|||\n\
+             n|integer|||'-1'::integer\n",
+        ),
+        (
+            "\\d+ t",
+            "id|integer||not null||plain|||\n\
+             name|character varying(20)||not null|'x'::character varying|extended|||\n\
+             score|numeric(5,2)||||main|||\n\
+             n|integer|||'-1'::integer|plain|||\n",
+        ),
+        ("\\d v", "id|integer|||\nname|character varying(20)|||\n"),
+        ("\\df", ""),
+        ("\\dt+ t", "public|t|table|prism|permanent|heap|0 bytes|\n"),
+    ];
+    for (meta, want) in cases {
+        let out = psql(&server, &["-v", "ON_ERROR_STOP=1", "-At", "-c", meta], None).await;
+        assert!(out.status.success(), "{meta}: {}", describe(&out));
+        assert_eq!(text(&out.stdout), want, "{meta}");
+    }
+    // The footer of `\d t` lists the primary-key index.
+    let out = psql(&server, &["-v", "ON_ERROR_STOP=1", "-c", "\\d t"], None).await;
+    assert!(out.status.success(), "{}", describe(&out));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("Indexes:\n    \"t_pkey\" PRIMARY KEY, btree (id)"),
+        "{shown}"
+    );
+    let out = psql(
+        &server,
+        &["-v", "ON_ERROR_STOP=1", "-At", "-c", "\\du"],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stdout).starts_with("prism|Superuser, Create role, Create DB"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "\\x on",
+            "-c",
+            "SELECT 1 AS a",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stdout).ends_with("a|1\n"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "\\timing on",
+            "-c",
+            "SELECT 2",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stdout).contains("Time: "),
+        "{}",
+        text(&out.stdout)
+    );
+}

@@ -203,6 +203,33 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
             },
         ));
     }
+    // Storage sizes: PrismDB's tables live in one shared RocksDB, where a
+    // table's bytes are not tracked; every relation reports 0.
+    for name in [
+        "pg_relation_size",
+        "pg_table_size",
+        "pg_total_relation_size",
+        "pg_indexes_size",
+        "pg_database_size",
+        "pg_tablespace_size",
+    ] {
+        out.push(with_signature(
+            name,
+            Signature::variadic_any(Volatility::Stable),
+            DataType::Int64,
+            |a| {
+                Ok(ScalarValue::Int64(
+                    (!a.iter().any(ScalarValue::is_null)).then_some(0),
+                ))
+            },
+        ));
+    }
+    out.push(with_signature(
+        "pg_size_pretty",
+        Signature::any(1, Volatility::Immutable),
+        DataType::Utf8,
+        |a| Ok(ScalarValue::Utf8(int(&a[0]).map(size_pretty))),
+    ));
     for (name, upper) in [("array_lower", false), ("array_upper", true)] {
         out.push(with_signature(
             name,
@@ -223,6 +250,25 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
         ));
     }
     out
+}
+
+/// `pg_size_pretty`: bytes, then kB, MB, GB, TB, PB once a value
+/// reaches 10240 of the smaller unit, rounded half away from zero.
+pub fn size_pretty(bytes: i64) -> String {
+    const LIMIT: i64 = 10 * 1024;
+    const LIMIT2: i64 = LIMIT * 2 - 1;
+    let half_rounded = |x: i64| (x + if x < 0 { -1 } else { 1 }) / 2;
+    if bytes.abs() < LIMIT {
+        return format!("{bytes} bytes");
+    }
+    let mut size = bytes >> 9;
+    for unit in ["kB", "MB", "GB", "TB"] {
+        if size.abs() < LIMIT2 {
+            return format!("{} {unit}", half_rounded(size));
+        }
+        size >>= 10;
+    }
+    format!("{} PB", half_rounded(size))
 }
 
 /// A string as a SQL literal: quotes doubled, and backslashes doubled in
@@ -371,7 +417,7 @@ fn regclass(source: &dyn CatalogSource, t: &str) -> Result<(u32, String)> {
             relations.push((oids::view_oid(name), name.clone(), "public"));
         }
     }
-    for r in crate::tables::RELATIONS {
+    for r in crate::tables::all_relations() {
         if let Some(oid) = oids::catalog_relation_oid(r.name) {
             relations.push((oid, r.name.to_string(), "pg_catalog"));
         }
@@ -472,11 +518,109 @@ fn text(v: &ScalarValue) -> Option<String> {
     }
 }
 
+/// The tables of the session's database.
+fn tables(source: &dyn CatalogSource) -> Vec<Arc<prismdb_catalog::Table>> {
+    source
+        .catalog()
+        .database(&source.database())
+        .map(|db| db.tables.values().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// `pg_get_indexdef(oid [, column, pretty])`: the CREATE INDEX statement,
+/// or with a column number the name of that key column.
+fn index_def(source: &dyn CatalogSource, oid: i64, column: i64) -> Option<String> {
+    let table = tables(source)
+        .into_iter()
+        .find(|t| !t.has_rowid() && i64::from(oids::primary_key_oid(t)) == oid)?;
+    if column == 0 {
+        return Some(crate::tables::index_definition(&table));
+    }
+    let k = usize::try_from(column - 1).ok()?;
+    let col = table.primary_key.get(k)?;
+    Some(quote_ident(&table.columns[*col].name))
+}
+
+/// `pg_get_constraintdef(oid [, pretty])`.
+fn constraint_def(source: &dyn CatalogSource, oid: i64) -> Option<String> {
+    let table = tables(source)
+        .into_iter()
+        .find(|t| !t.has_rowid() && i64::from(oids::primary_key_constraint_oid(t)) == oid)?;
+    let cols: Vec<String> = table
+        .primary_key
+        .iter()
+        .map(|&i| quote_ident(&table.columns[i].name))
+        .collect();
+    Some(format!("PRIMARY KEY ({})", cols.join(", ")))
+}
+
+/// `pg_get_viewdef(view [, pretty])`: the view's query as stored, written
+/// as PostgreSQL writes it (a leading space, a closing semicolon).
+fn view_def(source: &dyn CatalogSource, view: &ScalarValue) -> Result<Option<String>> {
+    let catalog = source.catalog();
+    let Ok(db) = catalog.database(&source.database()) else {
+        return Ok(None);
+    };
+    let found = match int(view) {
+        Some(oid) => db
+            .views
+            .values()
+            .find(|v| i64::from(oids::view_oid(&v.name)) == oid),
+        None => match text(view) {
+            Some(name) => {
+                let oid = regclass(source, &name)?.0;
+                db.views.values().find(|v| oids::view_oid(&v.name) == oid)
+            }
+            None => None,
+        },
+    };
+    Ok(found.map(|v| format!(" {};", v.query.trim_end_matches(';'))))
+}
+
 /// The functions, for a session reading `source`.
 pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
     let owner = source.owner();
     let (s1, s2) = (source.clone(), source.clone());
+    let (s3, s4, s5) = (source.clone(), source.clone(), source.clone());
     vec![
+        try_row_udf(
+            "pg_get_indexdef",
+            vec![
+                vec![DataType::Int64],
+                vec![DataType::Int64, DataType::Int64, DataType::Boolean],
+            ],
+            DataType::Utf8,
+            move |a| {
+                let column = a.get(1).and_then(int).unwrap_or(0);
+                Ok(ScalarValue::Utf8(
+                    int(&a[0]).and_then(|oid| index_def(&*s3, oid, column)),
+                ))
+            },
+        ),
+        try_row_udf(
+            "pg_get_constraintdef",
+            vec![
+                vec![DataType::Int64],
+                vec![DataType::Int64, DataType::Boolean],
+            ],
+            DataType::Utf8,
+            move |a| {
+                Ok(ScalarValue::Utf8(
+                    int(&a[0]).and_then(|oid| constraint_def(&*s4, oid)),
+                ))
+            },
+        ),
+        try_row_udf(
+            "pg_get_viewdef",
+            vec![
+                vec![DataType::Int64],
+                vec![DataType::Int64, DataType::Boolean],
+                vec![DataType::Utf8],
+                vec![DataType::Utf8, DataType::Boolean],
+            ],
+            DataType::Utf8,
+            move |a| Ok(ScalarValue::Utf8(view_def(&*s5, &a[0])?)),
+        ),
         text_udf("prism_regclass", DataType::Int64, move |t| {
             Ok(ScalarValue::Int64(Some(i64::from(regclass(&*s1, t)?.0))))
         }),
@@ -491,6 +635,82 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
             Ok(ScalarValue::Utf8(Some(
                 format_type(oid, None).unwrap_or_else(|| oid.to_string()),
             )))
+        }),
+        text_udf("prism_regnamespace", DataType::Int64, |t| {
+            let t = t.trim();
+            if let Ok(oid) = t.parse::<i64>() {
+                return Ok(ScalarValue::Int64(Some(oid)));
+            }
+            let name = name_parts(t).pop().unwrap_or_default();
+            crate::tables::namespaces()
+                .iter()
+                .find(|(_, n)| *n == name)
+                .map(|(oid, _)| ScalarValue::Int64(Some(i64::from(*oid))))
+                .ok_or_else(|| {
+                    external(prismdb_common::Error::UndefinedObject(format!(
+                        "schema \"{name}\" does not exist"
+                    )))
+                })
+        }),
+        text_udf("prism_regnamespace_name", DataType::Utf8, |t| {
+            let t = t.trim();
+            let named = t.parse::<u32>().ok().and_then(|oid| {
+                crate::tables::namespaces()
+                    .iter()
+                    .find(|(o, _)| *o == oid)
+                    .map(|(_, n)| quote_ident(n))
+            });
+            Ok(ScalarValue::Utf8(Some(
+                named.unwrap_or_else(|| t.to_string()),
+            )))
+        }),
+        {
+            let role = source.owner();
+            text_udf("prism_regrole", DataType::Int64, move |t| {
+                let t = t.trim();
+                if let Ok(oid) = t.parse::<i64>() {
+                    return Ok(ScalarValue::Int64(Some(oid)));
+                }
+                if name_parts(t).pop().unwrap_or_default() == role {
+                    return Ok(ScalarValue::Int64(Some(i64::from(oids::BOOTSTRAP_ROLE))));
+                }
+                Err(external(prismdb_common::Error::UndefinedObject(format!(
+                    "role \"{t}\" does not exist"
+                ))))
+            })
+        },
+        {
+            let role = source.owner();
+            text_udf("prism_regrole_name", DataType::Utf8, move |t| {
+                let t = t.trim();
+                Ok(ScalarValue::Utf8(Some(
+                    if t.parse::<u32>().ok() == Some(oids::BOOTSTRAP_ROLE) {
+                        quote_ident(&role)
+                    } else {
+                        t.to_string()
+                    },
+                )))
+            })
+        },
+        // Functions, operators, text-search objects: PrismDB has none of
+        // its own; OIDs pass through and 0 prints as `-`.
+        text_udf("prism_regother", DataType::Int64, |t| {
+            t.trim()
+                .parse::<i64>()
+                .map(|o| ScalarValue::Int64(Some(o)))
+                .map_err(|_| {
+                    external(prismdb_common::Error::UndefinedFunction(format!(
+                        "function \"{t}\" does not exist"
+                    )))
+                })
+        }),
+        text_udf("prism_regother_name", DataType::Utf8, |t| {
+            let t = t.trim();
+            Ok(ScalarValue::Utf8(Some(if t == "0" {
+                "-".into()
+            } else {
+                t.into()
+            })))
         }),
         row_udf(
             "pg_get_userbyid",

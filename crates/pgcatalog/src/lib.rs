@@ -13,6 +13,8 @@
 //!   column types to them (`atttypid`, `atttypmod`, `format_type`);
 //! * [`tables`] builds each `pg_catalog` relation as an Arrow batch from one
 //!   catalog snapshot;
+//!   [`stubs`] are the relations of objects PrismDB does not have, with
+//!   PostgreSQL's columns and no rows;
 //! * [`schema`] serves them to DataFusion as the `pg_catalog` schema, read
 //!   at the snapshot of the statement that scans them;
 //! * [`functions`] are the catalog functions clients call with them
@@ -21,6 +23,7 @@
 pub mod functions;
 pub mod oids;
 pub mod schema;
+pub mod stubs;
 pub mod tables;
 pub mod types;
 

@@ -1,7 +1,7 @@
 //! The `pg_catalog` schema as DataFusion sees it: each relation is built
 //! when a statement scans it, from the catalog that statement reads.
 
-use crate::tables::{RELATIONS, Relation, Snapshot};
+use crate::tables::{Relation, Snapshot};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::catalog::{SchemaProvider, Session};
@@ -42,7 +42,9 @@ impl PgCatalogSchema {
 #[async_trait]
 impl SchemaProvider for PgCatalogSchema {
     fn table_names(&self) -> Vec<String> {
-        RELATIONS.iter().map(|r| r.name.to_string()).collect()
+        crate::tables::all_relations()
+            .map(|r| r.name.to_string())
+            .collect()
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {

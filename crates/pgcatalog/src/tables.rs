@@ -47,6 +47,8 @@ pub enum Kind {
     I32,
     I64,
     F32,
+    F64,
+    TimestampTz,
 }
 
 impl Kind {
@@ -64,6 +66,8 @@ impl Kind {
             Kind::I32 => (Some(SqlType::Int32), None),
             Kind::I64 => (Some(SqlType::Int64), None),
             Kind::F32 => (Some(SqlType::Float32), None),
+            Kind::F64 => (Some(SqlType::Float64), None),
+            Kind::TimestampTz => (Some(SqlType::TimestampTz), None),
         }
     }
 
@@ -134,7 +138,8 @@ impl Relation {
     }
 }
 
-/// Every relation of the schema.
+/// The relations of the schema that describe PrismDB's objects (see
+/// [`crate::stubs::STUBS`] for the others).
 pub const RELATIONS: &[Relation] = &[
     PG_NAMESPACE,
     PG_CLASS,
@@ -151,16 +156,30 @@ pub const RELATIONS: &[Relation] = &[
     PG_TABLES,
     PG_VIEWS,
     PG_INDEXES,
-    PG_INHERITS,
     PG_EXTENSION,
     PG_ENUM,
     PG_COLLATION,
     PG_SEQUENCE,
 ];
 
+/// Whether `column` is an array column of a pg_catalog relation, all of
+/// which PrismDB leaves NULL (`reloptions`, `proargnames`, ...).
+pub fn is_null_array_column(column: &str) -> bool {
+    all_relations().any(|r| {
+        r.columns
+            .iter()
+            .any(|(n, k)| *n == column && matches!(k, Kind::TextArray))
+    })
+}
+
+/// Every relation of the schema.
+pub fn all_relations() -> impl Iterator<Item = &'static Relation> {
+    RELATIONS.iter().chain(crate::stubs::STUBS)
+}
+
 /// A relation by name.
 pub fn relation(name: &str) -> Option<&'static Relation> {
-    RELATIONS.iter().find(|r| r.name == name)
+    all_relations().find(|r| r.name == name)
 }
 
 /// The schemas, with their OIDs.
@@ -220,11 +239,41 @@ fn key_attnums(t: &Table) -> Vec<i16> {
         .collect()
 }
 
-fn primary_key_name(t: &Table) -> String {
+pub(crate) fn primary_key_name(t: &Table) -> String {
     format!("{}_pkey", t.name)
 }
 
-fn index_definition(t: &Table) -> String {
+/// `typstorage`: plain for fixed-size types, main for numeric, extended
+/// for other variable-length ones.
+fn storage(oid: u32, len: i16) -> &'static str {
+    match (oid, len) {
+        (1700, _) => "m",
+        (_, -1) => "x",
+        _ => "p",
+    }
+}
+
+/// A column DEFAULT as `pg_get_expr` prints it: a string literal or a
+/// negative number with a cast to the column's type, as PostgreSQL
+/// deparses constants (`'x'::character varying`, `'-1'::integer`).
+fn default_expression(default: &str, ty: &SqlType) -> String {
+    let d = default.trim();
+    let cast = || types::format_type(type_oid(ty), None).unwrap_or_else(|| "text".into());
+    let single_literal = d.len() >= 2
+        && d.starts_with('\'')
+        && d.ends_with('\'')
+        && !d[1..d.len() - 1].replace("''", "").contains('\'');
+    if single_literal {
+        return format!("{d}::{}", cast());
+    }
+    if d.starts_with('-') && d[1..].parse::<f64>().is_ok() {
+        return format!("'{d}'::{}", cast());
+    }
+    d.to_string()
+}
+
+/// `pg_get_indexdef` of a table's primary-key index.
+pub fn index_definition(t: &Table) -> String {
     let cols: Vec<String> = t
         .primary_key
         .iter()
@@ -534,7 +583,7 @@ const PG_ATTRIBUTE: Relation = Relation {
                         8 => "d",
                         _ => "i",
                     }),
-                    s(if len == -1 { "x" } else { "p" }),
+                    s(storage(oid, len)),
                     s(""),
                     Value::Bool(notnull),
                     Value::Bool(def),
@@ -582,7 +631,8 @@ const PG_ATTRIBUTE: Relation = Relation {
         for (name, v) in views(snap) {
             let rel = oids::view_oid(name);
             for (i, c) in v.columns.iter().enumerate() {
-                rows.push(attr(rel, c, None, i as i16 + 1, false, false));
+                let ty = v.types.get(i).and_then(Option::as_ref);
+                rows.push(attr(rel, c, ty, i as i16 + 1, false, false));
             }
         }
         rows
@@ -675,7 +725,7 @@ const PG_TYPE: Relation = Relation {
                         8 => "d",
                         _ => "i",
                     }),
-                    s(if t.len == -1 { "x" } else { "p" }),
+                    s(storage(t.oid, t.len)),
                     Value::Bool(false),
                     oid_value(0),
                     Value::Int32(-1),
@@ -1020,7 +1070,7 @@ const PG_ATTRDEF: Relation = Relation {
                         oid_value(oids::attrdef_oid(t, num)),
                         oid_value(oids::table_oid(t)),
                         Value::Int16(num),
-                        Value::Text(d.clone()),
+                        Value::Text(default_expression(d, &c.ty)),
                     ]);
                 }
             }
@@ -1118,17 +1168,6 @@ const PG_INDEXES: Relation = Relation {
             })
             .collect()
     },
-};
-
-const PG_INHERITS: Relation = Relation {
-    name: "pg_inherits",
-    columns: &[
-        ("inhrelid", Kind::Oid),
-        ("inhparent", Kind::Oid),
-        ("inhseqno", Kind::I32),
-        ("inhdetachpending", Kind::Bool),
-    ],
-    rows: |_| Vec::new(),
 };
 
 const PG_EXTENSION: Relation = Relation {

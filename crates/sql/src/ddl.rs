@@ -331,6 +331,7 @@ pub fn bind_create_view(cv: &CreateView) -> Result<View> {
         name: object_name(&cv.name)?,
         query: cv.query.to_string(),
         columns,
+        types: Vec::new(),
     })
 }
 

@@ -29,6 +29,17 @@ pub fn expand_views(
     impl VisitorMut for Expander<'_> {
         type Break = Error;
         fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<Error> {
+            // `pg_catalog.unnest(...)` in FROM is `unnest(...)`.
+            if let TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            } = tf
+                && name.0.len() == 2
+                && name.0[0].as_ident().map(normalize).as_deref() == Some("pg_catalog")
+            {
+                name.0.remove(0);
+            }
             let TableFactor::Table {
                 name,
                 alias,
@@ -263,6 +274,16 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             ControlFlow::Continue(())
         }
 
+        fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
+            // No rows to order (see `reads_no_rows` below).
+            if let SetExpr::Select(select) = query.body.as_ref()
+                && reads_no_rows(select)
+            {
+                query.order_by = None;
+            }
+            ControlFlow::Continue(())
+        }
+
         fn pre_visit_select(
             &mut self,
             select: &mut crate::sqlparser::ast::Select,
@@ -303,6 +324,25 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                     expr,
                     alias: Ident::with_quote('"', name),
                 };
+            }
+            // Over a pg_catalog relation that never has rows, the select
+            // list and WHERE are never evaluated: computed columns become
+            // NULL and the condition FALSE, so that what DataFusion cannot
+            // plan (psql's correlated `ARRAY(SELECT ...)` over pg_policy,
+            // functions of objects PrismDB has none of) still gives
+            // PostgreSQL's empty answer.
+            if reads_no_rows(select) && !aggregates(select) {
+                for item in select.projection.iter_mut() {
+                    if let SelectItem::ExprWithAlias { expr: e, .. } = item
+                        && !matches!(e, Expr::Identifier(_) | Expr::CompoundIdentifier(_))
+                    {
+                        *e = Expr::value(crate::sqlparser::ast::Value::Null);
+                    }
+                }
+                if select.selection.is_some() {
+                    select.selection =
+                        Some(Expr::value(crate::sqlparser::ast::Value::Boolean(false)));
+                }
             }
             // A set-returning function in the select list returns rows,
             // not one array.
@@ -467,6 +507,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 f.name.0.remove(0);
             }
             niladic_function(expr);
+            if let Err(e) = array_subquery(expr) {
+                return ControlFlow::Break(e);
+            }
             // `pg_typeof(1)` is integer, as the literal's type is.
             if let Expr::Function(f) = expr
                 && last_name(&f.name) == "pg_typeof"
@@ -605,6 +648,146 @@ fn niladic_function(expr: &mut Expr) {
     } else if let Ok(call) = parse_expr(&format!("{target}()")) {
         *expr = call;
     }
+}
+
+/// `ARRAY(SELECT e FROM ... [ORDER BY o])` collects its rows as
+/// `(SELECT coalesce(array_agg(e [ORDER BY o]), make_array()) FROM ...)`
+/// (no rows: an empty array).
+fn array_subquery(expr: &mut Expr) -> Result<()> {
+    use crate::sqlparser::ast::FunctionArguments;
+    let Expr::Function(f) = expr else {
+        return Ok(());
+    };
+    let FunctionArguments::Subquery(query) = &f.args else {
+        return Ok(());
+    };
+    if last_name(&f.name) != "array" {
+        return Ok(());
+    }
+    let mut query = (**query).clone();
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Err(Error::NotSupported(
+            "ARRAY(subquery) of a set operation is not supported".into(),
+        ));
+    };
+    // Over the elements of a catalog array PrismDB always leaves NULL
+    // (psql: `array(select 'toast.' || x from unnest(tc.reloptions) x)`),
+    // the array is empty.
+    if let [twj] = select.from.as_slice()
+        && twj.joins.is_empty()
+        && let TableFactor::Table {
+            name,
+            args: Some(args),
+            ..
+        } = &twj.relation
+        && last_name(name) == "unnest"
+        && let [
+            crate::sqlparser::ast::FunctionArg::Unnamed(
+                crate::sqlparser::ast::FunctionArgExpr::Expr(Expr::CompoundIdentifier(parts)),
+            ),
+        ] = args.args.as_slice()
+        && parts
+            .last()
+            .is_some_and(|c| prismdb_pgcatalog::tables::is_null_array_column(&normalize(c)))
+    {
+        *expr = parse_expr("CAST(make_array() AS TEXT[])")?;
+        return Ok(());
+    }
+    let [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] =
+        select.projection.as_mut_slice()
+    else {
+        return Err(Error::Syntax("subquery must return only one column".into()));
+    };
+    let order = query
+        .order_by
+        .take()
+        .map(|o| format!(" {o}"))
+        .unwrap_or_default();
+    *e = parse_expr(&format!("coalesce(array_agg({e}{order}), make_array())"))?;
+    *expr = Expr::Subquery(Box::new(query));
+    Ok(())
+}
+
+/// Whether a SELECT's FROM holds a pg_catalog relation that never has
+/// rows where that empties the whole result (leftmost, or inner-joined).
+fn reads_no_rows(select: &crate::sqlparser::ast::Select) -> bool {
+    use crate::sqlparser::ast::JoinOperator;
+    let stub = |f: &TableFactor| match f {
+        TableFactor::Table {
+            name, args: None, ..
+        } => {
+            let parts: Vec<String> = name
+                .0
+                .iter()
+                .filter_map(|p| p.as_ident())
+                .map(normalize)
+                .collect();
+            match parts.as_slice() {
+                [n] | [_, n] if parts.len() == 1 || parts[0] == prismdb_pgcatalog::PG_CATALOG => {
+                    prismdb_pgcatalog::stubs::is_stub(n)
+                }
+                _ => false,
+            }
+        }
+        _ => false,
+    };
+    select.from.iter().any(|twj| {
+        let outer = |j: &crate::sqlparser::ast::Join| {
+            matches!(
+                j.join_operator,
+                JoinOperator::Right(_)
+                    | JoinOperator::RightOuter(_)
+                    | JoinOperator::FullOuter(_)
+                    | JoinOperator::RightSemi(_)
+                    | JoinOperator::RightAnti(_)
+            )
+        };
+        (stub(&twj.relation) && !twj.joins.iter().any(outer))
+            || twj.joins.iter().any(|j| {
+                stub(&j.relation)
+                    && matches!(
+                        j.join_operator,
+                        JoinOperator::Inner(_) | JoinOperator::Join(_) | JoinOperator::CrossJoin(_)
+                    )
+            })
+    })
+}
+
+/// Whether a SELECT aggregates (one row even without input rows).
+fn aggregates(select: &crate::sqlparser::ast::Select) -> bool {
+    use crate::sqlparser::ast::{GroupByExpr, Visit, Visitor};
+    /// Aggregates of this SELECT, not of its subqueries.
+    struct Finds(bool, usize);
+    impl Visitor for Finds {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.1 += 1;
+            ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.1 -= 1;
+            ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            if self.1 == 0
+                && let Expr::Function(f) = e
+                && AGGREGATES.contains(&last_name(&f.name).as_str())
+            {
+                self.0 = true;
+                return ControlFlow::Break(());
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let grouped = match &select.group_by {
+        GroupByExpr::All(_) => true,
+        GroupByExpr::Expressions(e, _) => !e.is_empty(),
+    };
+    let mut f = Finds(false, 0);
+    for item in &select.projection {
+        let _ = Visit::visit(item, &mut f);
+    }
+    grouped || select.having.is_some() || f.0
 }
 
 /// The plain argument expressions of a function call.
@@ -981,6 +1164,7 @@ fn outer_conditions(query: &mut crate::sqlparser::ast::Query) -> Option<String> 
             inner.push(c);
         }
     }
+    substitute_correlations(&mut inner, &inner_names);
     select.selection = inner.into_iter().reduce(|a, b| Expr::BinaryOp {
         left: Box::new(a),
         op: crate::sqlparser::ast::BinaryOperator::And,
@@ -998,10 +1182,100 @@ fn outer_conditions(query: &mut crate::sqlparser::ast::Query) -> Option<String> 
     )
 }
 
+/// Rewrites conditions of a subquery's WHERE that compare outer and inner
+/// columns other than by equality (which DataFusion cannot decorrelate)
+/// into conditions on inner columns alone, where an equality among the
+/// conjuncts says which inner expression an outer column equals:
+/// `c.oid = a.attcollation AND a.attcollation <> t.typcollation` becomes
+/// `c.oid = a.attcollation AND c.oid <> t.typcollation`. A row passes the
+/// WHERE only if the equality holds, so the value is the same.
+fn substitute_correlations(conjuncts: &mut [Expr], inner_names: &[String]) {
+    use crate::sqlparser::ast::{BinaryOperator, Visit, Visitor};
+    struct Qualifiers(Vec<String>, bool);
+    impl Visitor for Qualifiers {
+        type Break = ();
+        fn pre_visit_expr(&mut self, e: &Expr) -> ControlFlow<()> {
+            match e {
+                Expr::Identifier(_) | Expr::Subquery(_) | Expr::Exists { .. } => self.1 = true,
+                Expr::CompoundIdentifier(parts) if parts.len() >= 2 => {
+                    self.0.push(normalize(&parts[parts.len() - 2]));
+                }
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    // (all qualifiers inner, any qualifier outer), or None when unsure.
+    let sides = |e: &Expr| -> Option<(bool, bool)> {
+        let mut q = Qualifiers(Vec::new(), false);
+        let _ = Visit::visit(e, &mut q);
+        if q.1 {
+            return None;
+        }
+        let inner = q.0.iter().all(|n| inner_names.contains(n));
+        let outer = q.0.iter().any(|n| !inner_names.contains(n));
+        Some((inner, outer))
+    };
+    let is_outer_column = |e: &Expr| {
+        matches!(e, Expr::CompoundIdentifier(p) if p.len() >= 2) && sides(e) == Some((false, true))
+    };
+    let mut equal: Vec<(String, Expr)> = Vec::new();
+    for c in conjuncts.iter() {
+        if let Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Eq,
+            right,
+        } = c
+        {
+            for (outer, inner) in [(left, right), (right, left)] {
+                if is_outer_column(outer) && sides(inner).is_some_and(|(i, _)| i) {
+                    equal.push((outer.to_string(), (**inner).clone()));
+                }
+            }
+        }
+    }
+    if equal.is_empty() {
+        return;
+    }
+    struct Substitute<'a>(&'a [(String, Expr)]);
+    impl VisitorMut for Substitute<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            if matches!(e, Expr::CompoundIdentifier(_)) {
+                let text = e.to_string();
+                if let Some((_, inner)) = self.0.iter().find(|(o, _)| *o == text) {
+                    *e = Expr::Nested(Box::new(inner.clone()));
+                }
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    for c in conjuncts.iter_mut() {
+        let correlating_equality = matches!(
+            c,
+            Expr::BinaryOp {
+                op: BinaryOperator::Eq,
+                ..
+            }
+        ) && sides(c).is_some_and(|(_, outer)| outer);
+        let mixed = sides(c).is_some_and(|(inner, outer)| !inner && outer);
+        if mixed && !correlating_equality {
+            let _ = VisitMut::visit(c, &mut Substitute(&equal));
+        }
+    }
+}
+
 /// Type names as catalog queries write them: `pg_catalog.text` is `text`,
 /// `name` and `"char"` are text, `oid` is `bigint` (its values fit).
 fn system_type(data_type: &mut crate::sqlparser::ast::DataType) {
-    use crate::sqlparser::ast::DataType;
+    use crate::sqlparser::ast::{ArrayElemTypeDef, DataType};
+    if let DataType::Array(
+        ArrayElemTypeDef::SquareBracket(inner, _) | ArrayElemTypeDef::AngleBracket(inner),
+    ) = data_type
+    {
+        system_type(inner);
+        return;
+    }
     let DataType::Custom(name, modifiers) = data_type else {
         return;
     };
@@ -1018,7 +1292,8 @@ fn system_type(data_type: &mut crate::sqlparser::ast::DataType) {
     match last.as_str() {
         "name" | "char" => *data_type = DataType::Text,
         "oid" => *data_type = DataType::BigInt(None),
-        "regclass" | "regtype" | "regproc" => {
+        "regclass" | "regtype" | "regproc" | "regnamespace" | "regrole" | "regprocedure"
+        | "regoper" | "regoperator" | "regconfig" | "regdictionary" | "regcollation" => {
             *name = crate::sqlparser::ast::ObjectName::from(vec![Ident::new(last)]);
         }
         _ if parts.len() == 2 => {
@@ -1056,6 +1331,12 @@ fn object_id_cast(expr: &mut Expr) -> Result<()> {
             [p] => match p.as_ident().map(normalize).as_deref() {
                 Some("regclass") => Some("regclass"),
                 Some("regtype") => Some("regtype"),
+                Some("regnamespace") => Some("regnamespace"),
+                Some("regrole") => Some("regrole"),
+                Some(
+                    "regproc" | "regprocedure" | "regoper" | "regoperator" | "regconfig"
+                    | "regdictionary" | "regcollation",
+                ) => Some("regother"),
                 _ => None,
             },
             _ => None,
