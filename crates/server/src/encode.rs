@@ -8,8 +8,9 @@ use arrow::array::{
     Array, ArrayRef, AsArray, BinaryArray, BinaryViewArray, BooleanArray, Date32Array,
     Decimal128Array, Decimal256Array, DurationMicrosecondArray, FixedSizeBinaryArray, Float32Array,
     Float64Array, Int8Array, Int16Array, Int32Array, Int64Array, IntervalMonthDayNanoArray,
-    LargeBinaryArray, LargeStringArray, StringArray, StringViewArray, Time64MicrosecondArray,
-    TimestampMicrosecondArray, UInt8Array, UInt16Array, UInt32Array, UInt64Array,
+    LargeBinaryArray, LargeStringArray, ListArray, StringArray, StringViewArray,
+    Time64MicrosecondArray, TimestampMicrosecondArray, UInt8Array, UInt16Array, UInt32Array,
+    UInt64Array,
 };
 use arrow::buffer::NullBuffer;
 use arrow::datatypes::{DataType, Fields, IntervalUnit, Schema, TimeUnit};
@@ -20,6 +21,7 @@ use pgwire::messages::data::{DataRow, RowDescription};
 use prismdb_common::{Error, Result};
 use std::fmt::Write;
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Encodes the rows of one result set: fixed column types and formats.
 #[derive(Debug, Clone)]
@@ -199,6 +201,15 @@ fn normalize(array: &ArrayRef) -> Result<ArrayRef> {
         Interval(IntervalUnit::YearMonth | IntervalUnit::DayTime) => {
             Interval(IntervalUnit::MonthDayNano)
         }
+        // Lists: one layout (32-bit offsets), elements normalized too.
+        List(f) | LargeList(f) | FixedSizeList(f, _) => {
+            let element = normalized_type(f.data_type());
+            let target = List(Arc::new(f.as_ref().clone().with_data_type(element)));
+            if &target == array.data_type() {
+                return Ok(array.clone());
+            }
+            target
+        }
         _ => return Ok(array.clone()),
     };
     let cast = arrow::compute::cast(array, &target)
@@ -208,6 +219,28 @@ fn normalize(array: &ArrayRef) -> Result<ArrayRef> {
         normalize(&cast)
     } else {
         Ok(cast)
+    }
+}
+
+/// The type [`normalize`] turns arrays of `dt` into.
+fn normalized_type(dt: &DataType) -> DataType {
+    use DataType::*;
+    match dt {
+        Dictionary(_, v) => normalized_type(v),
+        RunEndEncoded(_, v) => normalized_type(v.data_type()),
+        Float16 => Float32,
+        Decimal32(p, s) | Decimal64(p, s) => Decimal128(*p, *s),
+        Date64 => Date32,
+        Timestamp(_, tz) => Timestamp(TimeUnit::Microsecond, tz.clone()),
+        Time32(_) | Time64(_) => Time64(TimeUnit::Microsecond),
+        Duration(_) => Duration(TimeUnit::Microsecond),
+        Interval(_) => Interval(IntervalUnit::MonthDayNano),
+        List(f) | LargeList(f) | FixedSizeList(f, _) => List(Arc::new(
+            f.as_ref()
+                .clone()
+                .with_data_type(normalized_type(f.data_type())),
+        )),
+        other => other.clone(),
     }
 }
 
@@ -239,6 +272,9 @@ enum Column<'a> {
     Time(&'a Time64MicrosecondArray),
     Duration(&'a DurationMicrosecondArray),
     Interval(&'a IntervalMonthDayNanoArray),
+    /// A list (normalized to 32-bit offsets): its elements, their column
+    /// and their wire form.
+    List(&'a ListArray, Box<Column<'a>>, Wire),
     /// Anything else, shown as Arrow displays it and sent as text.
     Display(ArrayFormatter<'a>),
 }
@@ -295,6 +331,11 @@ impl<'a> Column<'a> {
             }
             DataType::Interval(IntervalUnit::MonthDayNano) => {
                 Column::Interval(downcast!(a, as_primitive_opt::<IntervalMonthDayNanoType>))
+            }
+            DataType::List(f) => {
+                let list = downcast!(a, as_list_opt::<i32>);
+                let wire = types::wire_of(&types::pg_type(f)).unwrap_or(Wire::Text);
+                Column::List(list, Box::new(Column::new(list.values())?), wire)
             }
             _ => Column::Display(
                 ArrayFormatter::try_new(a, &FormatOptions::default()).map_err(|e| {
@@ -405,6 +446,25 @@ impl<'a> Column<'a> {
                 format::write_timestamp(out, a.value(row), wire == Wire::TimestampTz)?
             }
             Column::Time(a) => format::write_time(out, a.value(row))?,
+            Column::List(list, elements, element_wire) => {
+                let (start, end) = list_bounds(list, row);
+                let nulls = list.values().logical_nulls();
+                let mut element = BytesMut::new();
+                out.put_u8(b'{');
+                for i in start..end {
+                    if i > start {
+                        out.put_u8(b',');
+                    }
+                    if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                        out.put_slice(b"NULL");
+                        continue;
+                    }
+                    element.clear();
+                    elements.write_text(i, *element_wire, &mut element)?;
+                    put_array_element(out, &element);
+                }
+                out.put_u8(b'}');
+            }
             Column::Display(f) => fmt(write!(out, "{}", f.value(row)))?,
             _ => {}
         }
@@ -467,12 +527,71 @@ impl<'a> Column<'a> {
                     .ok_or_else(|| out_of_range("timestamp"))?,
             }),
             Column::Time(a) => out.put_i64(a.value(row)),
+            Column::List(list, elements, element_wire) => {
+                let (start, end) = list_bounds(list, row);
+                let nulls = list.values().logical_nulls();
+                let has_nulls = (start..end).any(|i| nulls.as_ref().is_some_and(|n| n.is_null(i)));
+                let element_type = types::pg_type(match list.data_type() {
+                    DataType::List(f) => f.as_ref(),
+                    _ => return Err(Error::Internal("list column without a list type".into())),
+                });
+                let count = i32::try_from(end - start)
+                    .map_err(|_| Error::OutOfMemory("array too large for the wire".into()))?;
+                out.put_i32(i32::from(count > 0));
+                out.put_i32(i32::from(has_nulls));
+                out.put_u32(element_type.oid());
+                if count > 0 {
+                    out.put_i32(count);
+                    out.put_i32(1);
+                }
+                for i in start..end {
+                    if nulls.as_ref().is_some_and(|n| n.is_null(i)) {
+                        out.put_i32(-1);
+                        continue;
+                    }
+                    let at = out.len();
+                    out.put_i32(0);
+                    elements.write_binary(i, *element_wire, out)?;
+                    let len = i32::try_from(out.len() - at - 4)
+                        .map_err(|_| Error::OutOfMemory("value too large for the wire".into()))?;
+                    out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+                }
+            }
             Column::Display(f) => write!(out, "{}", f.value(row))
                 .map_err(|_| Error::Internal("formatting a value failed".into()))?,
             _ => {}
         }
         Ok(())
     }
+}
+
+/// The range of a list's elements in its values array.
+fn list_bounds(list: &ListArray, row: usize) -> (usize, usize) {
+    let offsets = list.value_offsets();
+    (offsets[row] as usize, offsets[row + 1] as usize)
+}
+
+/// One element of an array's text form, quoted as PostgreSQL quotes it:
+/// when empty, when it is `NULL`, or when it holds a brace, a comma, a
+/// double quote, a backslash or white space.
+fn put_array_element(out: &mut BytesMut, text: &[u8]) {
+    let quote = text.is_empty()
+        || text.eq_ignore_ascii_case(b"null")
+        || text
+            .iter()
+            .any(|b| matches!(b, b'{' | b'}' | b',' | b'"' | b'\\') || b.is_ascii_whitespace());
+    if !quote {
+        out.put_slice(text);
+        return;
+    }
+    out.put_u8(b'"');
+    for &b in text {
+        if b == b'"' || b == b'\\' {
+            out.put_u8(b'\\');
+        }
+        out.put_u8(b);
+    }
+    out.put_u8(b'"');
 }
 
 /// Binary form of a text-backed value of a text-like type.

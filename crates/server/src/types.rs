@@ -43,6 +43,9 @@ pub enum Wire {
     TimestampTz,
     Time,
     Interval,
+    /// A one-dimensional array: `{a,b}` in text, PostgreSQL's array layout
+    /// in binary; its elements go as the element type's wire says.
+    Array,
 }
 
 /// The kind of data an Arrow type holds, for checking a named type fits it.
@@ -58,6 +61,7 @@ enum Class {
     Timestamp,
     Time,
     Interval,
+    List,
 }
 
 /// The type a value of `dt` has once dictionaries and run-end encoding are
@@ -82,6 +86,7 @@ fn class_of(dt: &DataType) -> Class {
         Timestamp(..) => Class::Timestamp,
         Time32(_) | Time64(_) => Class::Time,
         Interval(_) | Duration(_) => Class::Interval,
+        List(_) | LargeList(_) | FixedSizeList(..) => Class::List,
         _ => Class::Text,
     }
 }
@@ -113,8 +118,50 @@ pub fn wire_of(t: &Type) -> Option<Wire> {
         Type::TIMESTAMPTZ => Wire::TimestampTz,
         Type::TIME => Wire::Time,
         Type::INTERVAL => Wire::Interval,
+        _ if element_of(t).is_some() => Wire::Array,
         _ => return None,
     })
+}
+
+/// The array types of the element types arrays can hold, as pairs.
+const ARRAY_TYPES: &[(Type, Type)] = &[
+    (Type::BOOL, Type::BOOL_ARRAY),
+    (Type::INT2, Type::INT2_ARRAY),
+    (Type::INT4, Type::INT4_ARRAY),
+    (Type::INT8, Type::INT8_ARRAY),
+    (Type::OID, Type::OID_ARRAY),
+    (Type::FLOAT4, Type::FLOAT4_ARRAY),
+    (Type::FLOAT8, Type::FLOAT8_ARRAY),
+    (Type::NUMERIC, Type::NUMERIC_ARRAY),
+    (Type::TEXT, Type::TEXT_ARRAY),
+    (Type::VARCHAR, Type::VARCHAR_ARRAY),
+    (Type::BPCHAR, Type::BPCHAR_ARRAY),
+    (Type::NAME, Type::NAME_ARRAY),
+    (Type::JSON, Type::JSON_ARRAY),
+    (Type::JSONB, Type::JSONB_ARRAY),
+    (Type::UUID, Type::UUID_ARRAY),
+    (Type::BYTEA, Type::BYTEA_ARRAY),
+    (Type::DATE, Type::DATE_ARRAY),
+    (Type::TIME, Type::TIME_ARRAY),
+    (Type::TIMESTAMP, Type::TIMESTAMP_ARRAY),
+    (Type::TIMESTAMPTZ, Type::TIMESTAMPTZ_ARRAY),
+    (Type::INTERVAL, Type::INTERVAL_ARRAY),
+];
+
+/// The element type of an array type.
+pub fn element_of(t: &Type) -> Option<Type> {
+    ARRAY_TYPES
+        .iter()
+        .find(|(_, a)| a == t)
+        .map(|(e, _)| e.clone())
+}
+
+/// The array type of an element type (`text[]` for anything else).
+pub fn array_of(element: &Type) -> Type {
+    ARRAY_TYPES
+        .iter()
+        .find(|(e, _)| e == element)
+        .map_or(Type::TEXT_ARRAY, |(_, a)| a.clone())
 }
 
 fn wire_class(w: Wire) -> Class {
@@ -129,6 +176,7 @@ fn wire_class(w: Wire) -> Class {
         Wire::Timestamp | Wire::TimestampTz => Class::Timestamp,
         Wire::Time => Class::Time,
         Wire::Interval => Class::Interval,
+        Wire::Array => Class::List,
     }
 }
 
@@ -150,6 +198,7 @@ pub fn default_pg_type(dt: &DataType) -> Type {
         Timestamp(_, Some(_)) => Type::TIMESTAMPTZ,
         Time32(_) | Time64(_) => Type::TIME,
         Interval(_) | Duration(_) => Type::INTERVAL,
+        List(f) | LargeList(f) | FixedSizeList(f, _) => array_of(&pg_type(f)),
         _ => Type::TEXT,
     }
 }

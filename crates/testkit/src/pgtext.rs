@@ -45,8 +45,51 @@ fn i64_at(raw: &[u8], at: usize) -> Result<i64, BoxError> {
     Ok(i64::from_be_bytes(be::<8>(raw, at)?))
 }
 
+/// Renders a one-dimensional binary array (`ndim`, has-nulls flag,
+/// element OID, then length and lower bound, then each element's length
+/// and bytes) as PostgreSQL's text form, quoting elements as it does.
+fn render_array(element: &Type, raw: &[u8]) -> Result<String, BoxError> {
+    let ndim = i32_at(raw, 0)?;
+    if ndim == 0 {
+        return Ok("{}".into());
+    }
+    if ndim != 1 {
+        return Err(format!("cannot render a {ndim}-dimensional array").into());
+    }
+    let count = i32_at(raw, 12)?;
+    let mut at = 20;
+    let mut parts = Vec::new();
+    for _ in 0..count {
+        let len = i32_at(raw, at)?;
+        at += 4;
+        if len < 0 {
+            parts.push("NULL".to_string());
+            continue;
+        }
+        let bytes = raw
+            .get(at..at + len as usize)
+            .ok_or("truncated array element")?;
+        at += len as usize;
+        let text = render(element, bytes)?;
+        let quote = text.is_empty()
+            || text.eq_ignore_ascii_case("null")
+            || text
+                .chars()
+                .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace());
+        parts.push(if quote {
+            format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+        } else {
+            text
+        });
+    }
+    Ok(format!("{{{}}}", parts.join(",")))
+}
+
 /// Renders one non-NULL binary value of type `ty` as text.
 pub fn render(ty: &Type, raw: &[u8]) -> Result<String, BoxError> {
+    if let tokio_postgres::types::Kind::Array(element) = ty.kind() {
+        return render_array(element, raw);
+    }
     Ok(match *ty {
         Type::BOOL => match raw.first() {
             Some(0) => "f".to_string(),
