@@ -29,6 +29,8 @@ pub enum Value {
     Timestamp(i64),
     /// Microseconds since 1970-01-01 00:00:00 UTC.
     TimestampTz(i64),
+    /// A one-dimensional array (a bound parameter; no column stores one).
+    List(Vec<Value>),
 }
 
 impl Value {
@@ -57,6 +59,12 @@ impl Value {
             (Date(a), Date(b)) => a.cmp(b),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
+            (List(a), List(b)) => a
+                .iter()
+                .zip(b)
+                .map(|(x, y)| x.sql_cmp(y))
+                .find(|o| o.is_ne())
+                .unwrap_or_else(|| a.len().cmp(&b.len())),
             _ => self.rank().cmp(&other.rank()),
         }
     }
@@ -76,6 +84,7 @@ impl Value {
             Value::Date(_) => 10,
             Value::Timestamp(_) => 11,
             Value::TimestampTz(_) => 12,
+            Value::List(_) => 13,
         }
     }
 }
@@ -99,6 +108,22 @@ impl std::fmt::Display for Value {
             Value::Date(d) => write!(f, "{}", format_date(*d)),
             Value::Timestamp(t) => write!(f, "{}", format_timestamp(*t)),
             Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(*t)),
+            Value::List(items) => {
+                write!(f, "{{")?;
+                for (i, v) in items.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ",")?;
+                    }
+                    match v {
+                        Value::Null => write!(f, "NULL")?,
+                        Value::Text(s) => {
+                            write!(f, "\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))?
+                        }
+                        other => write!(f, "{other}")?,
+                    }
+                }
+                write!(f, "}}")
+            }
         }
     }
 }

@@ -139,6 +139,27 @@ pub fn value_to_scalar(v: &Value) -> ScalarValue {
         Value::Date(d) => ScalarValue::Date32(Some(*d)),
         Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(*t), None),
         Value::TimestampTz(t) => ScalarValue::TimestampMicrosecond(Some(*t), Some("+00:00".into())),
+        Value::List(items) => {
+            let scalars: Vec<ScalarValue> = items.iter().map(value_to_scalar).collect();
+            // The element type is the first non-NULL element's.
+            let element = scalars
+                .iter()
+                .find(|s| !s.is_null())
+                .map_or(datafusion::arrow::datatypes::DataType::Null, |s| {
+                    s.data_type()
+                });
+            let scalars: Vec<ScalarValue> = scalars
+                .into_iter()
+                .map(|s| {
+                    if s.is_null() {
+                        ScalarValue::try_from(&element).unwrap_or(ScalarValue::Null)
+                    } else {
+                        s
+                    }
+                })
+                .collect();
+            ScalarValue::List(ScalarValue::new_list(&scalars, &element, true))
+        }
     }
 }
 

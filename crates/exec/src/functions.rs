@@ -56,7 +56,37 @@ pub fn session_functions(info: SessionInfo<'_>) -> Vec<ScalarUDF> {
         cancel,
         scan,
     } = info;
-    let mut out = base_functions(settings, database, pid);
+    let mut out = base_functions(settings.clone(), database, pid);
+    // `set_config(name, value, is_local)`: SET from a query (a local
+    // setting lasts for the session here, not only the transaction).
+    out.push(row_function(
+        "set_config",
+        vec![vec![DataType::Utf8, DataType::Utf8, DataType::Boolean]],
+        DataType::Utf8,
+        Volatility::Volatile,
+        move |a| {
+            let text = |v: &ScalarValue| match v {
+                ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => {
+                    s.clone()
+                }
+                _ => None,
+            };
+            let Some(name) = text(&a[0]) else {
+                return Err(DataFusionError::External(Box::new(
+                    prismdb_common::Error::InvalidParameterValue(
+                        "SET requires parameter name".into(),
+                    ),
+                )));
+            };
+            let external = |e| DataFusionError::External(Box::new(e));
+            let mut s = settings.write();
+            match text(&a[1]) {
+                Some(v) => s.set(&name, &v).map_err(external)?,
+                None => s.reset(&name).map_err(external)?,
+            }
+            Ok(ScalarValue::Utf8(Some(s.get(&name).map_err(external)?)))
+        },
+    ));
     for name in ["current_user", "session_user", "current_role", "user"] {
         out.push(constant(name, user.to_string()));
     }

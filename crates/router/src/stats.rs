@@ -82,6 +82,7 @@ pub fn value_width(v: &Value) -> usize {
         Value::Decimal(..) => 16,
         Value::Text(s) => s.len(),
         Value::Bytes(b) => b.len(),
+        Value::List(items) => items.iter().map(value_width).sum(),
     }
 }
 

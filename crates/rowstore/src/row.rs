@@ -67,6 +67,13 @@ pub fn encode_row(values: &[Value]) -> Vec<u8> {
                 out.push(12);
                 out.extend(t.to_le_bytes());
             }
+            // No column stores an array: a list is kept as its text form.
+            Value::List(_) => {
+                let s = v.to_string();
+                out.push(8);
+                put_varint(&mut out, s.len() as u64);
+                out.extend(s.as_bytes());
+            }
         }
     }
     out

@@ -170,7 +170,7 @@ fn binary_matches_postgres_send_formats() {
     );
     assert_eq!(
         binary(Arc::new(UInt32Array::from(vec![7]))),
-        7i64.to_be_bytes()
+        7u32.to_be_bytes()
     );
     assert_eq!(
         binary(Arc::new(Float64Array::from(vec![0.5]))),

@@ -103,6 +103,15 @@ fn parse_float(text: &str, type_name: &str) -> Result<f64> {
 fn decode_text(ty: &DataType, text: &str) -> Result<Value> {
     use DataType::*;
     Ok(match ty {
+        List(f) | LargeList(f) => Value::List(
+            parse_array_literal(text)?
+                .into_iter()
+                .map(|item| match item {
+                    None => Ok(Value::Null),
+                    Some(t) => decode_text(f.data_type(), &t),
+                })
+                .collect::<Result<_>>()?,
+        ),
         Boolean => Value::Bool(format::parse_bool(text)?),
         Int8 | Int16 | UInt8 => {
             Value::Int16(parse_int(text, "smallint", i16::MIN as i64, i16::MAX as i64)? as i16)
@@ -134,6 +143,9 @@ fn decode_binary(ty: &DataType, bytes: &[u8], index: usize) -> Result<Value> {
             "incorrect binary data format in bind parameter {index}"
         ))
     };
+    if let List(f) | LargeList(f) = ty {
+        return decode_binary_array(f.data_type(), bytes, index).ok_or_else(bad)?;
+    }
     let out_of_range = |name: &str| Error::NumericOutOfRange(format!("{name} out of range"));
     // Integers are read by their width, so a client may send any integer type.
     let int = || -> Result<i64> {
@@ -194,6 +206,109 @@ fn decode_binary(ty: &DataType, bytes: &[u8], index: usize) -> Result<Value> {
         // Text-like and unknown types: the binary form of text is its UTF-8.
         _ => Value::Text(utf8(bytes)?.to_owned()),
     })
+}
+
+/// A binary one-dimensional array: dimensions, has-nulls flag, element
+/// OID, then per dimension its length and lower bound, then each element's
+/// length (-1: NULL) and bytes. `None` when the layout is broken.
+fn decode_binary_array(element: &DataType, bytes: &[u8], index: usize) -> Option<Result<Value>> {
+    let int = |at: usize| -> Option<i32> {
+        Some(i32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+    };
+    let ndim = int(0)?;
+    if ndim == 0 {
+        return Some(Ok(Value::List(Vec::new())));
+    }
+    if ndim != 1 {
+        return Some(Err(Error::NotSupported(
+            "multidimensional arrays are not supported".into(),
+        )));
+    }
+    let count = usize::try_from(int(12)?).ok()?;
+    let mut at = 20;
+    let mut items = Vec::with_capacity(count.min(4096));
+    for _ in 0..count {
+        let len = int(at)?;
+        at += 4;
+        if len < 0 {
+            items.push(Value::Null);
+            continue;
+        }
+        let value = bytes.get(at..at + len as usize)?;
+        at += len as usize;
+        match decode_binary(element, value, index) {
+            Ok(v) => items.push(v),
+            Err(e) => return Some(Err(e)),
+        }
+    }
+    (at == bytes.len()).then_some(Ok(Value::List(items)))
+}
+
+/// The elements of a one-dimensional array literal (`{1,2}`,
+/// `{"a b",NULL}`), `None` for NULL elements.
+pub fn parse_array_literal(text: &str) -> Result<Vec<Option<String>>> {
+    let malformed = || Error::InvalidText(format!("malformed array literal: \"{text}\""));
+    let inner = text
+        .trim()
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .ok_or_else(malformed)?;
+    let mut items = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(items);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut item = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('\\') => item.push(chars.next().ok_or_else(malformed)?),
+                    Some('"') => break,
+                    Some(c) => item.push(c),
+                    None => return Err(malformed()),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if c == '{' || c == '"' {
+                    return Err(malformed());
+                }
+                chars.next();
+                if c == '\\' {
+                    item.push(chars.next().ok_or_else(malformed)?);
+                } else {
+                    item.push(c);
+                }
+            }
+            item = item.trim_end().to_string();
+            if item.is_empty() {
+                return Err(malformed());
+            }
+        }
+        items.push(if !quoted && item.eq_ignore_ascii_case("null") {
+            None
+        } else {
+            Some(item)
+        });
+        match chars.next() {
+            None => break,
+            Some(',') => continue,
+            Some(_) => return Err(malformed()),
+        }
+    }
+    Ok(items)
 }
 
 #[cfg(test)]

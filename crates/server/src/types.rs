@@ -187,7 +187,9 @@ pub fn default_pg_type(dt: &DataType) -> Type {
         Boolean => Type::BOOL,
         Int8 | Int16 | UInt8 => Type::INT2,
         Int32 | UInt16 => Type::INT4,
-        Int64 | UInt32 => Type::INT8,
+        Int64 => Type::INT8,
+        // Casts to `oid` give unsigned 32-bit integers (as oid values are).
+        UInt32 => Type::OID,
         UInt64 => Type::NUMERIC,
         Float16 | Float32 => Type::FLOAT4,
         Float64 => Type::FLOAT8,
@@ -288,6 +290,12 @@ pub fn type_modifier(field: &Field) -> i32 {
 /// for "unspecified" (0) and types without a counterpart.
 pub fn param_type_hint(oid: u32) -> Option<DataType> {
     let t = Type::from_oid(oid)?;
+    if let Some(element) = element_of(&t) {
+        let element = param_type_hint(element.oid())?;
+        return Some(DataType::List(std::sync::Arc::new(
+            arrow::datatypes::Field::new_list_field(element, true),
+        )));
+    }
     Some(match t {
         Type::BOOL => DataType::Boolean,
         Type::INT2 => DataType::Int16,

@@ -17,7 +17,7 @@ fn arrow_types_map_to_postgres_oids() {
     assert_eq!(oid(Int64), 20);
     assert_eq!(oid(UInt8), 21);
     assert_eq!(oid(UInt16), 23);
-    assert_eq!(oid(UInt32), 20);
+    assert_eq!(oid(UInt32), 26);
     assert_eq!(oid(UInt64), 1700);
     assert_eq!(oid(Float16), 700);
     assert_eq!(oid(Float32), 700);

@@ -16,6 +16,7 @@
 //! 4. Queries and DML are planned by DataFusion's SQL planner in the `exec`
 //!    crate; its errors come back through [`error::from_datafusion`].
 
+pub mod clients;
 pub mod ddl;
 pub mod depth;
 pub mod dialect;
@@ -38,6 +39,7 @@ use sqlparser::parser::Parser;
 /// before it is parsed, and AND/OR chains come out balanced (see
 /// [`depth`]).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
+    let sql = clients::substitute(sql).unwrap_or(sql);
     depth::check(sql)?;
     let dialect = PrismDialect::default();
     let parsed = Parser::new(&dialect)

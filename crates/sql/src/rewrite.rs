@@ -1266,7 +1266,8 @@ fn substitute_correlations(conjuncts: &mut [Expr], inner_names: &[String]) {
 }
 
 /// Type names as catalog queries write them: `pg_catalog.text` is `text`,
-/// `name` and `"char"` are text, `oid` is `bigint` (its values fit).
+/// `name` and `"char"` are text, `oid` is an unsigned 32-bit integer (reported
+/// as `oid`).
 fn system_type(data_type: &mut crate::sqlparser::ast::DataType) {
     use crate::sqlparser::ast::{ArrayElemTypeDef, DataType};
     if let DataType::Array(
@@ -1291,7 +1292,7 @@ fn system_type(data_type: &mut crate::sqlparser::ast::DataType) {
     };
     match last.as_str() {
         "name" | "char" => *data_type = DataType::Text,
-        "oid" => *data_type = DataType::BigInt(None),
+        "oid" => *data_type = DataType::IntUnsigned(None),
         "regclass" | "regtype" | "regproc" | "regnamespace" | "regrole" | "regprocedure"
         | "regoper" | "regoperator" | "regconfig" | "regdictionary" | "regcollation" => {
             *name = crate::sqlparser::ast::ObjectName::from(vec![Ident::new(last)]);
