@@ -2,8 +2,8 @@
 
 use super::*;
 use arrow::array::{
-    DictionaryArray, IntervalDayTimeArray, ListArray, NullArray, Time32SecondArray,
-    TimestampSecondArray,
+    DictionaryArray, IntervalDayTimeArray, ListArray, ListBuilder, NullArray, StringBuilder,
+    Time32SecondArray, TimestampSecondArray,
 };
 use arrow::datatypes::{Field, Int32Type, IntervalDayTime, IntervalMonthDayNano};
 use bytes::Buf;
@@ -148,9 +148,22 @@ fn text_matches_postgres_output() {
     assert_eq!(text(Arc::new(NullArray::new(2))), ["NULL", "NULL"]);
     let dict: DictionaryArray<Int32Type> = vec!["x", "y", "x"].into_iter().collect();
     assert_eq!(text(Arc::new(dict)), ["x", "y", "x"]);
-    let list =
-        ListArray::from_iter_primitive::<Int32Type, _, _>(vec![Some(vec![Some(1), Some(2)])]);
-    assert_eq!(text(Arc::new(list)), ["[1, 2]"]);
+    let list = ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+        Some(vec![Some(1), Some(2)]),
+        Some(vec![]),
+        Some(vec![None, Some(-3)]),
+    ]);
+    assert_eq!(text(Arc::new(list)), ["{1,2}", "{}", "{NULL,-3}"]);
+    let words: Vec<Option<Vec<Option<&str>>>> =
+        vec![Some(vec![Some("a b"), Some(""), Some("q\"\\")])];
+    let mut builder = ListBuilder::new(StringBuilder::new());
+    for row in words {
+        builder.append_option(row);
+    }
+    assert_eq!(
+        text(Arc::new(builder.finish())),
+        ["{\"a b\",\"\",\"q\\\"\\\\\"}"]
+    );
 }
 
 fn binary(array: ArrayRef) -> Vec<u8> {

@@ -39,7 +39,8 @@ fn arrow_types_map_to_postgres_oids() {
     assert_eq!(oid(Time64(TimeUnit::Microsecond)), 1083);
     assert_eq!(oid(Interval(IntervalUnit::MonthDayNano)), 1186);
     assert_eq!(oid(Null), 25);
-    assert_eq!(oid(List(Arc::new(Field::new("item", Int32, true)))), 25);
+    assert_eq!(oid(List(Arc::new(Field::new("item", Int32, true)))), 1007);
+    assert_eq!(oid(List(Arc::new(Field::new("item", Utf8, true)))), 1009);
     assert_eq!(oid(Dictionary(Box::new(Int32), Box::new(Utf8))), 25);
 }
 
