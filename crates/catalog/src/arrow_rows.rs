@@ -62,7 +62,12 @@ pub fn build_array<'a>(
                     .map_err(|e| Error::Internal(e.to_string()))?,
             )
         }
-        SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => {
+        SqlType::Text
+        | SqlType::Varchar(_)
+        | SqlType::Char(_)
+        | SqlType::Json
+        | SqlType::Jsonb
+        | SqlType::Uuid => {
             build!(StringBuilder::with_capacity(n, n * 16), Value::Text(v) => v.as_str())
         }
         SqlType::Bytea => {

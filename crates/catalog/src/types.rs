@@ -32,6 +32,12 @@ pub enum SqlType {
     Date,
     Timestamp,
     TimestampTz,
+    /// `json`: the text as given, checked to be JSON.
+    Json,
+    /// `jsonb`: JSON kept in PostgreSQL's normalized text form.
+    Jsonb,
+    /// `uuid`, kept as its canonical text form.
+    Uuid,
 }
 
 impl SqlType {
@@ -47,7 +53,12 @@ impl SqlType {
             SqlType::Numeric {
                 precision, scale, ..
             } => DataType::Decimal128(*precision, *scale),
-            SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => DataType::Utf8,
+            SqlType::Text
+            | SqlType::Varchar(_)
+            | SqlType::Char(_)
+            | SqlType::Json
+            | SqlType::Jsonb
+            | SqlType::Uuid => DataType::Utf8,
             SqlType::Bytea => DataType::Binary,
             SqlType::Date => DataType::Date32,
             SqlType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
@@ -64,6 +75,9 @@ impl SqlType {
         let pg = match self {
             SqlType::Varchar(_) => Some("varchar"),
             SqlType::Char(_) => Some("bpchar"),
+            SqlType::Json => Some("json"),
+            SqlType::Jsonb => Some("jsonb"),
+            SqlType::Uuid => Some("uuid"),
             SqlType::Numeric {
                 unconstrained: true,
                 ..
@@ -111,6 +125,15 @@ impl SqlType {
             (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, Some("bpchar")) => {
                 SqlType::Char(length.unwrap_or(1))
             }
+            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, Some("json")) => {
+                SqlType::Json
+            }
+            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, Some("jsonb")) => {
+                SqlType::Jsonb
+            }
+            (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, Some("uuid")) => {
+                SqlType::Uuid
+            }
             (DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View, _) => SqlType::Text,
             (DataType::Boolean, _) => SqlType::Bool,
             (DataType::Int8 | DataType::Int16, _) => SqlType::Int16,
@@ -141,7 +164,12 @@ impl SqlType {
             SqlType::Float32 => KeyKind::Float32,
             SqlType::Float64 => KeyKind::Float64,
             SqlType::Numeric { scale, .. } => KeyKind::Decimal(*scale),
-            SqlType::Text | SqlType::Varchar(_) | SqlType::Char(_) => KeyKind::Text,
+            SqlType::Text
+            | SqlType::Varchar(_)
+            | SqlType::Char(_)
+            | SqlType::Json
+            | SqlType::Jsonb
+            | SqlType::Uuid => KeyKind::Text,
             SqlType::Bytea => KeyKind::Bytes,
             SqlType::Date => KeyKind::Date,
             SqlType::Timestamp => KeyKind::Timestamp,
@@ -183,6 +211,9 @@ impl SqlType {
             SqlType::Date => "date".into(),
             SqlType::Timestamp => "timestamp without time zone".into(),
             SqlType::TimestampTz => "timestamp with time zone".into(),
+            SqlType::Json => "json".into(),
+            SqlType::Jsonb => "jsonb".into(),
+            SqlType::Uuid => "uuid".into(),
         }
     }
 }

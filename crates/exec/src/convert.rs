@@ -49,8 +49,13 @@ pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<V
         }
         let scalar = ScalarValue::try_from_array(&array, row)
             .map_err(prismdb_sql::error::from_datafusion)?;
-        let v = scalar_to_value(&scalar)?;
+        let mut v = scalar_to_value(&scalar)?;
         check_value(&v, column, table)?;
+        if let Value::Text(t) = &v
+            && let Some(canonical) = crate::json::stored_text(&column.ty, t)?
+        {
+            v = Value::Text(canonical);
+        }
         out.push(v);
     }
     Ok(out)

@@ -229,6 +229,7 @@ impl Session {
         })
         .into_iter()
         .chain(prismdb_pgcatalog::functions::builtin_functions())
+        .chain(crate::json::json_functions())
         .chain(columnar.into_iter().flat_map(columnar_functions))
         .chain(prismdb_pgcatalog::functions::catalog_functions(
             catalog_source,

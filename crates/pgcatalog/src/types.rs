@@ -140,6 +140,9 @@ pub fn type_oid(ty: &SqlType) -> u32 {
         SqlType::Date => 1082,
         SqlType::Timestamp => 1114,
         SqlType::TimestampTz => 1184,
+        SqlType::Json => 114,
+        SqlType::Jsonb => 3802,
+        SqlType::Uuid => 2950,
     }
 }
 

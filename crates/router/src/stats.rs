@@ -68,6 +68,8 @@ pub fn default_width(ty: &SqlType) -> f64 {
         SqlType::Char(n) => f64::from(*n),
         SqlType::Varchar(Some(n)) => f64::from(*n).min(32.0),
         SqlType::Text | SqlType::Varchar(None) | SqlType::Bytea => 32.0,
+        SqlType::Uuid => 36.0,
+        SqlType::Json | SqlType::Jsonb => 64.0,
     }
 }
 

@@ -424,6 +424,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                     system_type(data_type);
                 }
             }
+            if let Err(e) = typed_text_cast(expr) {
+                return ControlFlow::Break(e);
+            }
             match object_id_cast(expr) {
                 Ok(()) => ControlFlow::Continue(()),
                 Err(e) => ControlFlow::Break(e),
@@ -507,6 +510,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 f.name.0.remove(0);
             }
             niladic_function(expr);
+            if let Err(e) = json_operator(expr) {
+                return ControlFlow::Break(e);
+            }
             if let Err(e) = array_subquery(expr) {
                 return ControlFlow::Break(e);
             }
@@ -788,6 +794,58 @@ fn aggregates(select: &crate::sqlparser::ast::Select) -> bool {
         let _ = Visit::visit(item, &mut f);
     }
     grouped || select.having.is_some() || f.0
+}
+
+/// Casts to `json`, `jsonb` and `uuid` (text underneath) check and
+/// normalize the text: `x::jsonb` is `prism_jsonb(CAST(x AS TEXT))`.
+fn typed_text_cast(expr: &mut Expr) -> Result<()> {
+    use crate::sqlparser::ast::DataType;
+    let Expr::Cast {
+        expr: inner,
+        data_type,
+        ..
+    } = expr
+    else {
+        return Ok(());
+    };
+    let function = match data_type {
+        DataType::JSON => "prism_json",
+        DataType::JSONB => "prism_jsonb",
+        DataType::Uuid => "prism_uuid",
+        DataType::Custom(name, m) if m.is_empty() => match last_name(name).as_str() {
+            "json" => "prism_json",
+            "jsonb" => "prism_jsonb",
+            "uuid" => "prism_uuid",
+            _ => return Ok(()),
+        },
+        _ => return Ok(()),
+    };
+    *expr = parse_expr(&format!("{function}(CAST({inner} AS TEXT))"))?;
+    Ok(())
+}
+
+/// The JSON operators as functions: `->`, `->>`, `#>`, `#>>`, `@>`,
+/// `<@`, `?`, `?|`, `?&`.
+fn json_operator(expr: &mut Expr) -> Result<()> {
+    use crate::sqlparser::ast::BinaryOperator as Op;
+    let Expr::BinaryOp { left, op, right } = expr else {
+        return Ok(());
+    };
+    let (function, swap) = match op {
+        Op::Arrow => ("prism_json_get", false),
+        Op::LongArrow => ("prism_json_get_text", false),
+        Op::HashArrow => ("prism_json_path", false),
+        Op::HashLongArrow => ("prism_json_path_text", false),
+        Op::AtArrow => ("prism_jsonb_contains", false),
+        Op::ArrowAt => ("prism_jsonb_contains", true),
+        Op::Question => ("prism_jsonb_exists", false),
+        Op::QuestionPipe => ("prism_jsonb_exists_any", false),
+        Op::QuestionAnd => ("prism_jsonb_exists_all", false),
+        _ => return Ok(()),
+    };
+    let (a, b) = if swap { (right, left) } else { (left, right) };
+    *expr = parse_expr(&format!("{function}({a}, {b})"))?;
+    Ok(())
 }
 
 /// The plain argument expressions of a function call.

@@ -25,6 +25,9 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType> {
         }
         D::Char(len) | D::Character(len) => SqlType::Char(char_len(len.as_ref())?.unwrap_or(1)),
         D::Bytea => SqlType::Bytea,
+        D::JSON => SqlType::Json,
+        D::JSONB => SqlType::Jsonb,
+        D::Uuid => SqlType::Uuid,
         D::Date => SqlType::Date,
         D::Timestamp(_, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone) => SqlType::TimestampTz,
         D::Timestamp(_, _) => SqlType::Timestamp,
@@ -36,6 +39,9 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType> {
             "float4" => SqlType::Float32,
             "float8" => SqlType::Float64,
             "bpchar" => SqlType::Char(1),
+            "json" => SqlType::Json,
+            "jsonb" => SqlType::Jsonb,
+            "uuid" => SqlType::Uuid,
             "serial" | "bigserial" | "smallserial" => {
                 return Err(Error::NotSupported(format!("type {name} is not supported")));
             }
