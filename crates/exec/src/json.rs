@@ -641,7 +641,7 @@ fn type_name(v: &Json) -> String {
 }
 
 fn build_object(a: &[ScalarValue], fields: &[FieldRef]) -> Result<Json> {
-    if a.len() % 2 != 0 {
+    if !a.len().is_multiple_of(2) {
         return Err(Error::InvalidParameterValue(
             "argument list must have even number of elements".into(),
         ));
