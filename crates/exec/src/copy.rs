@@ -50,6 +50,8 @@ pub(crate) struct CopyIn {
     /// The transaction of a COPY run outside a transaction block; inside
     /// one, the rows join the block's transaction.
     own_txn: Option<Txn>,
+    /// The client sends binary rows (decoded to text by the wire layer).
+    binary: bool,
     load: Load,
 }
 
@@ -252,6 +254,28 @@ impl Options {
             header: f.header,
             force_quote: quoted,
         })
+    }
+
+    /// The text format binary COPY FROM rows arrive in, once the wire
+    /// layer decoded them; options that binary COPY refuses are refused.
+    fn binary_in(&self) -> Result<CopyFormat> {
+        for (given, name) in [
+            (self.delimiter.is_some(), "DELIMITER"),
+            (self.null.is_some(), "NULL"),
+            (self.header.is_some(), "HEADER"),
+            (self.quote.is_some(), "QUOTE"),
+            (self.escape.is_some(), "ESCAPE"),
+        ] {
+            if given {
+                return Err(Error::Syntax(format!(
+                    "cannot specify {name} in BINARY mode"
+                )));
+            }
+        }
+        if self.force_null.is_some() || self.force_not_null.is_some() {
+            return Err(unsupported("COPY force null available only in CSV mode"));
+        }
+        Ok(CopyFormat::new(Kind::Text))
     }
 
     /// The data format, checked the way PostgreSQL's `ProcessCopyOptions`
@@ -480,7 +504,14 @@ impl Session {
             None => Some(Txn::begin(self.engine.snapshot().await?, false)),
         };
         let table = self.table(&object_name(table_name)?)?;
-        let mut format = options.format()?;
+        // Binary rows are turned into text rows by the wire layer, which
+        // decodes each value by its column's type (see `copy_in_binary`).
+        let binary = options.format.as_deref() == Some("binary");
+        let mut format = if binary {
+            options.binary_in()?
+        } else {
+            options.format()?
+        };
         let targets: Vec<usize> = if columns.is_empty() {
             table.visible_columns().map(|(i, _)| i).collect()
         } else {
@@ -516,6 +547,7 @@ impl Session {
         let builders = targets.iter().map(|_| StringBuilder::new()).collect();
         self.copy = Some(Box::new(CopyIn {
             own_txn,
+            binary,
             load: Load {
                 table,
                 targets,
@@ -534,6 +566,24 @@ impl Session {
     /// of its rows has (for CopyInResponse).
     pub fn copy_in_columns(&self) -> Option<usize> {
         self.copy.as_ref().map(|c| c.load.targets.len())
+    }
+
+    /// For a binary `COPY ... FROM STDIN`: the fields of its columns, by
+    /// which the wire layer decodes each value before passing the rows on
+    /// as text (tab-separated, `\N` for NULL, backslash escapes).
+    pub fn copy_in_binary(&self) -> Option<Vec<datafusion::arrow::datatypes::Field>> {
+        let copy = self.copy.as_ref().filter(|c| c.binary)?;
+        let table = &copy.load.table;
+        Some(
+            copy.load
+                .targets
+                .iter()
+                .map(|&i| {
+                    let c = &table.columns[i];
+                    c.ty.arrow_field(&c.name, c.nullable)
+                })
+                .collect(),
+        )
     }
 
     /// One CopyData chunk of the running COPY. After an error the COPY is
@@ -612,7 +662,7 @@ impl Session {
     /// Loads the complete rows buffered in `copy` into its transaction
     /// (its own or the block's); `finished` after CopyDone.
     fn feed(&mut self, copy: &mut CopyIn, finished: bool) -> Result<()> {
-        let CopyIn { own_txn, load } = copy;
+        let CopyIn { own_txn, load, .. } = copy;
         if let Some(txn) = own_txn {
             return self.load_rows(load, txn, finished);
         }

@@ -35,6 +35,9 @@ pub fn deallocation(stmt: &Statement) -> Option<Option<String>> {
         } else {
             Some(normalize(name))
         }),
+        Statement::Discard {
+            object_type: prismdb_sql::sqlparser::ast::DiscardObject::ALL,
+        } => Some(None),
         _ => None,
     }
 }

@@ -567,6 +567,7 @@ impl Session {
             StatementKind::Copy => self.copy(stmt).await,
             StatementKind::Prepared => self.prepared_statement(stmt).await,
             StatementKind::Cursor => self.cursor_statement(stmt, params).await,
+            StatementKind::SessionControl => self.session_control(stmt),
             StatementKind::Analyze => {
                 let guard = self.guard.clone();
                 guard.run(self.analyze(stmt)).await
@@ -744,6 +745,40 @@ impl Session {
             }
             _ => Err(Error::NotSupported(
                 "unsupported transaction statement".into(),
+            )),
+        }
+    }
+
+    /// DISCARD and the notification statements. DISCARD ALL resets the
+    /// session as PostgreSQL's does (settings, cursors, prepared
+    /// statements, advisory locks aside); UNLISTEN has nothing to undo, as
+    /// no channel can be listened to; LISTEN and NOTIFY are refused.
+    fn session_control(&mut self, stmt: &Statement) -> Result<Output> {
+        use prismdb_sql::sqlparser::ast::DiscardObject;
+        match stmt {
+            Statement::Discard { object_type } => match object_type {
+                DiscardObject::ALL => {
+                    if self.txn.is_some() {
+                        return Err(Error::ActiveSqlTransaction(
+                            "DISCARD ALL cannot run inside a transaction block".into(),
+                        ));
+                    }
+                    self.settings.write().reset_all();
+                    self.cursors.clear();
+                    self.sql_prepared.clear();
+                    self.plan_cache.clear();
+                    Ok(Output::command("DISCARD ALL"))
+                }
+                DiscardObject::PLANS => {
+                    self.plan_cache.clear();
+                    Ok(Output::command("DISCARD PLANS"))
+                }
+                DiscardObject::SEQUENCES => Ok(Output::command("DISCARD SEQUENCES")),
+                DiscardObject::TEMP => Ok(Output::command("DISCARD TEMP")),
+            },
+            Statement::UNLISTEN { .. } => Ok(Output::command("UNLISTEN")),
+            _ => Err(Error::NotSupported(
+                "LISTEN and NOTIFY are not supported".into(),
             )),
         }
     }

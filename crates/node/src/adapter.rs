@@ -117,6 +117,10 @@ impl SqlSession for SessionAdapter {
         stmt.deallocates()
     }
 
+    fn copy_in_binary(&self) -> Option<Vec<arrow::datatypes::Field>> {
+        self.0.copy_in_binary()
+    }
+
     fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
         self.0.cursor_schema(name)
     }

@@ -31,6 +31,7 @@ pub(super) async fn start_copy_in<C>(
     client: &mut C,
     columns: usize,
     extended: bool,
+    binary: bool,
 ) -> PgWireResult<()>
 where
     C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send,
@@ -41,9 +42,9 @@ where
     let count = i16::try_from(columns).unwrap_or(i16::MAX);
     client
         .feed(PgWireBackendMessage::CopyInResponse(CopyInResponse::new(
-            0,
+            i8::from(binary),
             count,
-            vec![0; columns],
+            vec![i16::from(binary); columns],
         )))
         .await?;
     client.flush().await?;
@@ -59,9 +60,22 @@ impl<E: SqlEngine> CopyHandler for Connection<E> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut state = self.state.lock().await;
+        let mut guard = self.state.lock().await;
+        let state = &mut *guard;
         let session = state.session.as_mut().ok_or_else(no_session)?;
-        let result = session.copy_data(&copy_data.data).await;
+        let result = match state.binary_copy.as_mut() {
+            Some(decoder) => match decoder.feed(&copy_data.data) {
+                Ok(rows) if rows.is_empty() => Ok(()),
+                Ok(rows) => session.copy_data(&rows).await,
+                Err(e) => {
+                    state.binary_copy = None;
+                    // The session's COPY ends with the error.
+                    let _ = session.copy_fail(&e.to_string());
+                    Err(e)
+                }
+            },
+            None => session.copy_data(&copy_data.data).await,
+        };
         if let Err(e) = result {
             client.set_transaction_status(txn_status(session.txn_state()));
             return Err(to_pgwire(&e));
@@ -75,8 +89,16 @@ impl<E: SqlEngine> CopyHandler for Connection<E> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        let mut state = self.state.lock().await;
+        let mut guard = self.state.lock().await;
+        let state = &mut *guard;
         let session = state.session.as_mut().ok_or_else(no_session)?;
+        if let Some(decoder) = state.binary_copy.take()
+            && let Err(e) = decoder.finish()
+        {
+            let _ = session.copy_fail(&e.to_string());
+            client.set_transaction_status(txn_status(session.txn_state()));
+            return Err(to_pgwire(&e));
+        }
         let result = session.copy_done().await;
         client.set_transaction_status(txn_status(session.txn_state()));
         let QueryResult { tag, .. } = result.map_err(|e| to_pgwire(&e))?;
@@ -96,6 +118,7 @@ impl<E: SqlEngine> CopyHandler for Connection<E> {
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
         let mut state = self.state.lock().await;
+        state.binary_copy = None;
         let Some(session) = state.session.as_mut() else {
             return no_session();
         };

@@ -171,6 +171,14 @@ pub trait SqlSession: Send + 'static {
         None
     }
 
+    /// Set while a binary `COPY ... FROM STDIN` waits for the client's
+    /// data: the fields of its columns, by whose types the server decodes
+    /// the binary rows into the text rows it passes to
+    /// [`SqlSession::copy_data`].
+    fn copy_in_binary(&self) -> Option<Vec<arrow::datatypes::Field>> {
+        None
+    }
+
     /// One CopyData message of the running COPY (text or CSV, as the COPY
     /// said; rows may span messages). An error ends the COPY.
     async fn copy_data(&mut self, _data: &[u8]) -> Result<()> {

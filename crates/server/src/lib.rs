@@ -14,6 +14,7 @@
 //! * [`threads`] — the single-threaded runtimes connections run on.
 //! * [`wire`] — checking frontend messages before pgwire decodes them.
 pub mod cancel;
+mod copy_binary;
 mod copy_out;
 pub mod encode;
 pub mod format;

@@ -194,6 +194,8 @@ struct State<S: SqlSession> {
     session: Option<S>,
     statements: HashMap<String, Arc<Prepared<S::Statement>>>,
     portals: HashMap<String, Portal<S::Statement>>,
+    /// The decoder of a running binary COPY FROM STDIN.
+    binary_copy: Option<crate::copy_binary::BinaryCopyIn>,
 }
 
 /// A parsed statement (Parse).
@@ -297,6 +299,7 @@ impl<E: SqlEngine> Connection<E> {
                 session: None,
                 statements: HashMap::new(),
                 portals: HashMap::new(),
+                binary_copy: None,
             }),
             cancel: std::sync::OnceLock::new(),
         }
@@ -329,6 +332,7 @@ impl<E: SqlEngine> Connection<E> {
         let State {
             session,
             statements,
+            binary_copy,
             ..
         } = &mut *guard;
         let session = session.as_mut().ok_or_else(no_session)?;
@@ -385,7 +389,10 @@ impl<E: SqlEngine> Connection<E> {
         let status = txn_status(session.txn_state());
         client.set_transaction_status(status);
         if let Some(columns) = copy_in {
-            return copy::start_copy_in(client, columns, false).await;
+            *binary_copy = session
+                .copy_in_binary()
+                .map(crate::copy_binary::BinaryCopyIn::new);
+            return copy::start_copy_in(client, columns, false, binary_copy.is_some()).await;
         }
         client
             .feed(PgWireBackendMessage::ReadyForQuery(ReadyForQuery::new(
@@ -656,6 +663,7 @@ impl<E: SqlEngine> Connection<E> {
             session,
             portals,
             statements,
+            binary_copy,
         } = &mut *guard;
         let session = session.as_mut().ok_or_else(no_session)?;
         let portal = portals
@@ -693,7 +701,10 @@ impl<E: SqlEngine> Connection<E> {
                 Ok(QueryResult { tag, .. }) if session.copy_in_columns().is_some() => {
                     let columns = session.copy_in_columns().unwrap_or_default();
                     portal.state = PortalState::Done(tag);
-                    return copy::start_copy_in(client, columns, true).await;
+                    *binary_copy = session
+                        .copy_in_binary()
+                        .map(crate::copy_binary::BinaryCopyIn::new);
+                    return copy::start_copy_in(client, columns, true, binary_copy.is_some()).await;
                 }
                 Ok(QueryResult {
                     rows: Some(rows),

@@ -82,6 +82,8 @@ pub enum StatementKind {
     Prepared,
     /// DECLARE ... CURSOR, FETCH, MOVE, CLOSE.
     Cursor,
+    /// DISCARD, LISTEN / UNLISTEN / NOTIFY.
+    SessionControl,
     /// Anything else: answered with 0A000.
     Unsupported,
 }
@@ -109,6 +111,9 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         Analyze(_) => StatementKind::Analyze,
         Prepare { .. } | Execute { .. } | Deallocate { .. } => StatementKind::Prepared,
         Declare { .. } | Fetch { .. } | Close { .. } => StatementKind::Cursor,
+        Discard { .. } | LISTEN { .. } | UNLISTEN { .. } | NOTIFY { .. } => {
+            StatementKind::SessionControl
+        }
         _ => StatementKind::Unsupported,
     }
 }
