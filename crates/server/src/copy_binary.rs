@@ -60,10 +60,7 @@ impl BinaryCopyIn {
             self.header_read = true;
             at = end;
         }
-        loop {
-            let Some(count) = i16_at(&self.buf, at) else {
-                break;
-            };
+        while let Some(count) = i16_at(&self.buf, at) {
             if count == -1 {
                 self.ended = true;
                 at = self.buf.len();
