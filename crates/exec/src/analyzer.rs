@@ -5,6 +5,8 @@
 //! * [`ArrayLiterals`]: a string literal compared with an array is an
 //!   array literal of the array's type (`polroles = '{0}'`), as PostgreSQL
 //!   types an unknown literal after the other operand.
+//! * [`ArrayText`]: an array cast to text is written as PostgreSQL writes
+//!   it (`{1,2}`, `int2vector`'s `1 2`), not as Arrow displays lists.
 //! * [`RoundingCasts`]: a cast of a float or numeric value to an integer
 //!   type rounds (PostgreSQL) instead of truncating (Arrow): `2.7::int` is 3,
 //!   `(-2.5)::numeric::int` is -3. Float halves round away from zero, where
@@ -325,4 +327,104 @@ fn checked_arithmetic(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     Ok(Transformed::yes(
         udf.call(vec![left.as_ref().clone(), right.as_ref().clone()]),
     ))
+}
+
+/// See [`ArrayText`].
+#[derive(Debug, Default)]
+pub struct ArrayText;
+
+impl AnalyzerRule for ArrayText {
+    fn analyze(&self, plan: LogicalPlan, _config: &ConfigOptions) -> Result<LogicalPlan> {
+        rewrite_plan(plan, array_cast_to_text)
+    }
+
+    fn name(&self) -> &str {
+        "prism_array_text"
+    }
+}
+
+/// The functions writing an array's text: PostgreSQL's `{a,"b c",NULL}`,
+/// and `int2vector`'s `1 2`.
+static ARRAY_TEXT: LazyLock<(Arc<ScalarUDF>, Arc<ScalarUDF>)> = LazyLock::new(|| {
+    let udf = |name: &str, vector: bool| {
+        Arc::new(ScalarUDF::new_from_impl(
+            datafusion::logical_expr::SimpleScalarUDF::new_with_signature(
+                name,
+                datafusion::logical_expr::Signature::any(1, Volatility::Immutable),
+                DataType::Utf8,
+                Arc::new(move |args: &[ColumnarValue]| array_text(args, vector)),
+            ),
+        ))
+    };
+    (
+        udf("prism_array_text", false),
+        udf("prism_int2vector_text", true),
+    )
+});
+
+fn array_text(args: &[ColumnarValue], vector: bool) -> Result<ColumnarValue> {
+    use datafusion::arrow::array::{Array, AsArray, StringBuilder};
+    use datafusion::common::ScalarValue;
+    let arrays = ColumnarValue::values_to_arrays(args)?;
+    let lists = arrays[0].as_list::<i32>();
+    let mut out = StringBuilder::new();
+    for row in 0..lists.len() {
+        if lists.is_null(row) {
+            out.append_null();
+            continue;
+        }
+        let values = lists.value(row);
+        let mut parts = Vec::with_capacity(values.len());
+        for i in 0..values.len() {
+            if values.is_null(i) {
+                parts.push("NULL".to_string());
+                continue;
+            }
+            let v = ScalarValue::try_from_array(&values, i)?;
+            let text = match &v {
+                ScalarValue::Utf8(Some(s)) | ScalarValue::LargeUtf8(Some(s)) => s.clone(),
+                ScalarValue::Boolean(Some(b)) => if *b { "t" } else { "f" }.to_string(),
+                other => other.to_string(),
+            };
+            let quote = !vector
+                && (text.is_empty()
+                    || text.eq_ignore_ascii_case("null")
+                    || text
+                        .chars()
+                        .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace()));
+            parts.push(if quote {
+                format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
+            } else {
+                text
+            });
+        }
+        if vector {
+            out.append_value(parts.join(" "));
+        } else {
+            out.append_value(format!("{{{}}}", parts.join(",")));
+        }
+    }
+    Ok(ColumnarValue::Array(Arc::new(out.finish())))
+}
+
+fn array_cast_to_text(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    let Expr::Cast(Cast { expr, field }) = &e else {
+        return Ok(Transformed::no(e));
+    };
+    if !matches!(field.data_type(), DataType::Utf8 | DataType::Utf8View) {
+        return Ok(Transformed::no(e));
+    }
+    let Ok(source) = expr.to_field(schema) else {
+        return Ok(Transformed::no(e));
+    };
+    if !matches!(source.1.data_type(), DataType::List(_)) {
+        return Ok(Transformed::no(e));
+    }
+    let vector = source.1.metadata().get("pg_type").map(String::as_str) == Some("int2vector");
+    let udf = if vector { &ARRAY_TEXT.1 } else { &ARRAY_TEXT.0 };
+    let call = udf.call(vec![expr.as_ref().clone()]);
+    Ok(Transformed::yes(Expr::Cast(Cast {
+        expr: Box::new(call),
+        field: field.clone(),
+    })))
 }

@@ -307,19 +307,39 @@ impl Session {
 
 /// Parameter types of a plan in `$1..$n` order; unknown types are `Null`.
 /// A parameter DataFusion could not type but that is cast explicitly
-/// (`$1::integer`) takes the cast's type, as in PostgreSQL.
+/// (`$1::integer`) takes the cast's type, as in PostgreSQL; one that is the
+/// array of `x = ANY($1)` is an array of `x`'s type.
 pub(crate) fn param_types(plan: &LogicalPlan) -> Result<Vec<DataType>> {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     use datafusion::logical_expr::Expr;
     let mut types = plan.get_parameter_types().map_err(from_datafusion)?;
     let mut casts: Vec<(String, DataType)> = Vec::new();
     plan.apply_with_subqueries(|node| {
+        let inputs = node.inputs();
+        let schema = if inputs.is_empty() {
+            node.schema().as_ref().clone()
+        } else {
+            datafusion::logical_expr::utils::merge_schema(&inputs)
+        };
         node.apply_expressions(|e| {
             e.apply(|x| {
                 if let Expr::Cast(datafusion::logical_expr::Cast { expr, field }) = x
                     && let Expr::Placeholder(p) = expr.as_ref()
                 {
                     casts.push((p.id.clone(), field.data_type().clone()));
+                }
+                if let Expr::ScalarFunction(f) = x
+                    && f.name() == "array_has"
+                    && let [Expr::Placeholder(p), element] = f.args.as_slice()
+                    && let Ok(ty) =
+                        datafusion::logical_expr::ExprSchemable::get_type(element, &schema)
+                {
+                    casts.push((
+                        p.id.clone(),
+                        DataType::List(std::sync::Arc::new(
+                            datafusion::arrow::datatypes::Field::new_list_field(ty, true),
+                        )),
+                    ));
                 }
                 Ok(TreeNodeRecursion::Continue)
             })

@@ -210,9 +210,13 @@ impl Session {
             .with_runtime_env(engine.analytics.env())
             .with_catalog_list(catalog_list)
             .with_analyzer_rules(
-                std::iter::once(Arc::new(crate::analyzer::ArrayLiterals) as _)
-                    .chain(datafusion::optimizer::Analyzer::new().rules)
-                    .collect(),
+                [
+                    Arc::new(crate::analyzer::ArrayLiterals) as _,
+                    Arc::new(crate::analyzer::ArrayText) as _,
+                ]
+                .into_iter()
+                .chain(datafusion::optimizer::Analyzer::new().rules)
+                .collect(),
             )
             .build();
         state.add_analyzer_rule(Arc::new(crate::analyzer::RoundingCasts));

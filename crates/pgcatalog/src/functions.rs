@@ -231,6 +231,17 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
         DataType::Utf8,
         |a| Ok(ScalarValue::Utf8(int(&a[0]).map(size_pretty))),
     ));
+    out.push(row_udf(
+        "prism_like_escape",
+        vec![DataType::Utf8, DataType::Utf8],
+        DataType::Utf8,
+        |a| {
+            let (Some(p), Some(e)) = (text(&a[0]), text(&a[1])) else {
+                return ScalarValue::Utf8(None);
+            };
+            ScalarValue::Utf8(Some(like_with_backslash(&p, e.chars().next())))
+        },
+    ));
     for (name, upper) in [("array_lower", false), ("array_upper", true)] {
         out.push(with_signature(
             name,
@@ -249,6 +260,29 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
                 }))
             },
         ));
+    }
+    out
+}
+
+/// A LIKE pattern written with escape character `escape` (none: `ESCAPE
+/// ''`) rewritten to use backslash.
+pub fn like_with_backslash(pattern: &str, escape: Option<char>) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if Some(c) == escape {
+            match chars.next() {
+                Some(next) => {
+                    out.push('\\');
+                    out.push(next);
+                }
+                None => out.push_str("\\\\"),
+            }
+        } else if c == '\\' {
+            out.push_str("\\\\");
+        } else {
+            out.push(c);
+        }
     }
     out
 }
@@ -627,6 +661,46 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
         }),
         text_udf("prism_regclass_name", DataType::Utf8, move |t| {
             Ok(ScalarValue::Utf8(Some(regclass(&*s2, t)?.1)))
+        }),
+        // to_regclass / to_regtype: the OID, or NULL where the cast errs.
+        {
+            let s = source.clone();
+            text_udf("to_regclass", DataType::Int64, move |t| {
+                Ok(ScalarValue::Int64(
+                    regclass(&*s, t).ok().map(|r| i64::from(r.0)),
+                ))
+            })
+        },
+        text_udf("to_regtype", DataType::Int64, |t| {
+            Ok(ScalarValue::Int64(regtype(t).ok().map(i64::from)))
+        }),
+        text_udf("to_regnamespace", DataType::Int64, |t| {
+            let name = name_parts(t).pop().unwrap_or_default();
+            Ok(ScalarValue::Int64(
+                crate::tables::namespaces()
+                    .iter()
+                    .find(|(_, n)| *n == name)
+                    .map(|(oid, _)| i64::from(*oid)),
+            ))
+        }),
+        text_udf("to_regproc", DataType::Int64, |_| {
+            Ok(ScalarValue::Int64(None))
+        }),
+        // No column owns a sequence (yet).
+        row_udf(
+            "pg_get_serial_sequence",
+            vec![DataType::Utf8, DataType::Utf8],
+            DataType::Utf8,
+            |_| ScalarValue::Utf8(None),
+        ),
+        row_udf(
+            "pg_collation_is_visible",
+            vec![DataType::Int64],
+            DataType::Boolean,
+            |a| ScalarValue::Boolean(int(&a[0]).map(|_| true)),
+        ),
+        text_udf("to_regprocedure", DataType::Int64, |_| {
+            Ok(ScalarValue::Int64(None))
         }),
         text_udf("prism_regtype", DataType::Int64, |t| {
             Ok(ScalarValue::Int64(Some(i64::from(regtype(t)?))))

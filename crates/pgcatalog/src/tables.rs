@@ -49,6 +49,13 @@ pub enum Kind {
     F32,
     F64,
     TimestampTz,
+    /// An array of smallint (`int2[]`), from `Value::List`s.
+    I16Array,
+    /// `int2vector` (`indkey`): an array of smallint that prints as
+    /// `1 2`.
+    Int2Vector,
+    /// `oidvector` (`indclass`): an array of OIDs that prints as `1 2`.
+    OidVector,
 }
 
 impl Kind {
@@ -68,18 +75,28 @@ impl Kind {
             Kind::F32 => (Some(SqlType::Float32), None),
             Kind::F64 => (Some(SqlType::Float64), None),
             Kind::TimestampTz => (Some(SqlType::TimestampTz), None),
+            Kind::I16Array | Kind::Int2Vector | Kind::OidVector => (None, None),
         }
     }
 
     fn field(self, name: &str) -> Field {
         let (stored, pg) = self.stored();
+        let element = match self {
+            Kind::I16Array | Kind::Int2Vector => DataType::Int16,
+            Kind::OidVector => DataType::Int64,
+            _ => DataType::Utf8,
+        };
         let field = match stored {
             Some(ty) => Field::new(name, ty.arrow_type(), true),
             None => Field::new(
                 name,
-                DataType::List(Arc::new(Field::new_list_field(DataType::Utf8, true))),
+                DataType::List(Arc::new(Field::new_list_field(element, true))),
                 true,
             ),
+        };
+        let pg = match self {
+            Kind::Int2Vector | Kind::OidVector => Some("int2vector"),
+            _ => pg,
         };
         match pg {
             Some(pg) => field.with_metadata(HashMap::from([("pg_type".into(), pg.into())])),
@@ -125,6 +142,46 @@ impl Relation {
             let values = rows.iter().map(|r| r.get(i).unwrap_or(&Value::Null));
             let array = match kind.stored().0 {
                 Some(ty) => build_array(&ty, values).map_err(|e| mismatch(name, &e))?,
+                None if matches!(kind, Kind::OidVector) => {
+                    let mut b = datafusion::arrow::array::ListBuilder::new(
+                        datafusion::arrow::array::Int64Builder::new(),
+                    );
+                    for v in values {
+                        match v {
+                            Value::List(items) => {
+                                for item in items {
+                                    match item {
+                                        Value::Int64(i) => b.values().append_value(*i),
+                                        _ => b.values().append_null(),
+                                    }
+                                }
+                                b.append(true);
+                            }
+                            _ => b.append(false),
+                        }
+                    }
+                    Arc::new(b.finish()) as ArrayRef
+                }
+                None if matches!(kind, Kind::I16Array | Kind::Int2Vector) => {
+                    let mut b = datafusion::arrow::array::ListBuilder::new(
+                        datafusion::arrow::array::Int16Builder::new(),
+                    );
+                    for v in values {
+                        match v {
+                            Value::List(items) => {
+                                for item in items {
+                                    match item {
+                                        Value::Int16(i) => b.values().append_value(*i),
+                                        _ => b.values().append_null(),
+                                    }
+                                }
+                                b.append(true);
+                            }
+                            _ => b.append(false),
+                        }
+                    }
+                    Arc::new(b.finish()) as ArrayRef
+                }
                 None => {
                     if let Some(v) = values.clone().find(|v| !v.is_null()) {
                         return Err(mismatch(name, &format!("{v:?} in an array column")));
@@ -159,7 +216,6 @@ pub const RELATIONS: &[Relation] = &[
     PG_EXTENSION,
     PG_ENUM,
     PG_COLLATION,
-    PG_SEQUENCE,
 ];
 
 /// Whether `column` is an array column of a pg_catalog relation, all of
@@ -946,10 +1002,10 @@ const PG_INDEX: Relation = Relation {
         ("indisready", Kind::Bool),
         ("indislive", Kind::Bool),
         ("indisreplident", Kind::Bool),
-        ("indkey", Kind::Text),
-        ("indcollation", Kind::Text),
-        ("indclass", Kind::Text),
-        ("indoption", Kind::Text),
+        ("indkey", Kind::Int2Vector),
+        ("indcollation", Kind::OidVector),
+        ("indclass", Kind::OidVector),
+        ("indoption", Kind::Int2Vector),
         ("indexprs", Kind::Text),
         ("indpred", Kind::Text),
     ],
@@ -960,7 +1016,6 @@ const PG_INDEX: Relation = Relation {
             .map(|t| {
                 let keys = key_attnums(t);
                 let n = keys.len() as i16;
-                let join = |v: Vec<String>| v.join(" ");
                 vec![
                     oid_value(oids::primary_key_oid(t)),
                     oid_value(oids::table_oid(t)),
@@ -977,15 +1032,15 @@ const PG_INDEX: Relation = Relation {
                     Value::Bool(true),
                     Value::Bool(true),
                     Value::Bool(false),
-                    Value::Text(join(keys.iter().map(|k| k.to_string()).collect())),
-                    Value::Text(join(
+                    Value::List(keys.iter().map(|k| Value::Int16(*k)).collect()),
+                    Value::List(
                         t.primary_key
                             .iter()
-                            .map(|&i| collation_of(&t.columns[i].ty).to_string())
+                            .map(|&i| Value::Int64(collation_of(&t.columns[i].ty).into()))
                             .collect(),
-                    )),
-                    Value::Text(join(vec!["0".to_string(); keys.len()])),
-                    Value::Text(join(vec!["0".to_string(); keys.len()])),
+                    ),
+                    Value::List(vec![Value::Int64(0); keys.len()]),
+                    Value::List(vec![Value::Int16(0); keys.len()]),
                     Value::Null,
                     Value::Null,
                 ]
@@ -1015,7 +1070,7 @@ const PG_CONSTRAINT: Relation = Relation {
         ("conislocal", Kind::Bool),
         ("coninhcount", Kind::I32),
         ("connoinherit", Kind::Bool),
-        ("conkey", Kind::Text),
+        ("conkey", Kind::I16Array),
         ("confkey", Kind::Text),
         ("conbin", Kind::Text),
     ],
@@ -1024,7 +1079,7 @@ const PG_CONSTRAINT: Relation = Relation {
             .into_iter()
             .filter(|t| has_primary_key(t))
             .map(|t| {
-                let keys: Vec<String> = key_attnums(t).iter().map(|k| k.to_string()).collect();
+                let keys = key_attnums(t);
                 vec![
                     oid_value(oids::primary_key_constraint_oid(t)),
                     Value::Text(primary_key_name(t)),
@@ -1044,7 +1099,7 @@ const PG_CONSTRAINT: Relation = Relation {
                     Value::Bool(true),
                     Value::Int32(0),
                     Value::Bool(true),
-                    Value::Text(format!("{{{}}}", keys.join(","))),
+                    Value::List(keys.iter().map(|k| Value::Int16(*k)).collect()),
                     Value::Null,
                     Value::Null,
                 ]
@@ -1236,21 +1291,6 @@ const PG_COLLATION: Relation = Relation {
         })
         .collect()
     },
-};
-
-const PG_SEQUENCE: Relation = Relation {
-    name: "pg_sequence",
-    columns: &[
-        ("seqrelid", Kind::Oid),
-        ("seqtypid", Kind::Oid),
-        ("seqstart", Kind::I64),
-        ("seqincrement", Kind::I64),
-        ("seqmax", Kind::I64),
-        ("seqmin", Kind::I64),
-        ("seqcache", Kind::I64),
-        ("seqcycle", Kind::Bool),
-    ],
-    rows: |_| Vec::new(),
 };
 
 #[cfg(test)]

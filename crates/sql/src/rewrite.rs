@@ -349,12 +349,25 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             for item in select.projection.iter_mut() {
                 if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
                     && let Expr::Function(f) = e
-                    && f.name.0.len() == 1
-                    && last_name(&f.name) == "generate_series"
+                    && f.name.0.len() <= 2
+                    && matches!(
+                        last_name(&f.name).as_str(),
+                        "generate_series" | "generate_subscripts"
+                    )
                 {
-                    let call =
-                        std::mem::replace(e, Expr::value(crate::sqlparser::ast::Value::Null));
-                    match parse_expr(&format!("unnest({call})")) {
+                    let sql = if last_name(&f.name) == "generate_subscripts" {
+                        // The subscripts of a one-dimensional array: 1..n.
+                        match function_args(f).as_slice() {
+                            [array, dim] => format!(
+                                "unnest(generate_series(1, CAST(array_length({array}, {dim}) AS BIGINT)))"
+                            ),
+                            _ => continue,
+                        }
+                    } else {
+                        f.name = ObjectName::from(vec![Ident::new("generate_series")]);
+                        format!("unnest({f})")
+                    };
+                    match parse_expr(&sql) {
                         Ok(u) => *e = u,
                         Err(err) => return ControlFlow::Break(err),
                     }
@@ -510,6 +523,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 f.name.0.remove(0);
             }
             niladic_function(expr);
+            if let Err(e) = like_escape(expr) {
+                return ControlFlow::Break(e);
+            }
             if let Err(e) = json_operator(expr) {
                 return ControlFlow::Break(e);
             }
@@ -824,6 +840,41 @@ fn typed_text_cast(expr: &mut Expr) -> Result<()> {
     Ok(())
 }
 
+/// `LIKE p ESCAPE 'c'` with an escape character other than backslash
+/// (which DataFusion takes only) is `LIKE prism_like_escape(p, 'c')`: the
+/// pattern rewritten to use backslash.
+fn like_escape(expr: &mut Expr) -> Result<()> {
+    use crate::sqlparser::ast::Value;
+    let (Expr::Like {
+        pattern,
+        escape_char,
+        ..
+    }
+    | Expr::ILike {
+        pattern,
+        escape_char,
+        ..
+    }) = expr
+    else {
+        return Ok(());
+    };
+    let Some(escape) = escape_char.as_ref() else {
+        return Ok(());
+    };
+    let c = match &escape.value {
+        Value::SingleQuotedString(s) | Value::EscapedStringLiteral(s) => s.clone(),
+        _ => return Ok(()),
+    };
+    if c == "\\" {
+        return Ok(());
+    }
+    let literal = c.replace('\'', "''");
+    let rewritten = parse_expr(&format!("prism_like_escape({pattern}, '{literal}')"))?;
+    **pattern = rewritten;
+    *escape_char = None;
+    Ok(())
+}
+
 /// The JSON operators as functions: `->`, `->>`, `#>`, `#>>`, `@>`,
 /// `<@`, `?`, `?|`, `?&`.
 fn json_operator(expr: &mut Expr) -> Result<()> {
@@ -873,6 +924,7 @@ fn is_constant(e: &Expr) -> bool {
             is_constant(expr)
         }
         Expr::BinaryOp { left, right, .. } => is_constant(left) && is_constant(right),
+        Expr::Array(a) => a.elem.iter().all(is_constant),
         Expr::Case {
             operand,
             conditions,
@@ -891,9 +943,9 @@ fn is_constant(e: &Expr) -> bool {
 
 /// Types integer literals of a select list as PostgreSQL does: `int4`
 /// when they fit, `int8` otherwise (DataFusion reads all as `int8`). Only
-/// literals that are the item itself or operands of its arithmetic and
-/// CASE branches are touched; function arguments and window frames keep
-/// their literal form.
+/// literals that are the item itself, operands of its arithmetic and CASE
+/// branches, or elements of an ARRAY[...] are touched; function arguments
+/// and window frames keep their literal form.
 fn int4_literals(e: &mut Expr) {
     use crate::sqlparser::ast::{CastKind, DataType, Value};
     match e {
@@ -910,6 +962,7 @@ fn int4_literals(e: &mut Expr) {
             }
         }
         Expr::UnaryOp { expr, .. } | Expr::Nested(expr) => int4_literals(expr),
+        Expr::Array(a) => a.elem.iter_mut().for_each(int4_literals),
         Expr::BinaryOp { left, right, .. } => {
             int4_literals(left);
             int4_literals(right);
