@@ -149,6 +149,31 @@ pub fn session_functions(info: SessionInfo<'_>) -> Vec<ScalarUDF> {
         },
     ));
     out.extend(advisory_locks());
+    // The schemas of the search path; with `true`, the implicit
+    // pg_catalog first.
+    out.push(row_function(
+        "current_schemas",
+        vec![vec![DataType::Boolean]],
+        DataType::List(Arc::new(
+            datafusion::arrow::datatypes::Field::new_list_field(DataType::Utf8, true),
+        )),
+        Volatility::Stable,
+        |a| {
+            let implicit = matches!(a[0], ScalarValue::Boolean(Some(true)));
+            let mut names = Vec::new();
+            if implicit {
+                names.push(ScalarValue::Utf8(Some("pg_catalog".into())));
+            }
+            names.push(ScalarValue::Utf8(Some(
+                prismdb_catalog::DEFAULT_SCHEMA.to_string(),
+            )));
+            Ok(ScalarValue::List(ScalarValue::new_list(
+                &names,
+                &DataType::Utf8,
+                true,
+            )))
+        },
+    ));
     out
 }
 
