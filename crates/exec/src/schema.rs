@@ -106,6 +106,7 @@ pub struct PrismCatalog {
     pub public: Arc<PrismSchema>,
     pub cluster: Arc<crate::system::ClusterSchema>,
     pub pg_catalog: Arc<prismdb_pgcatalog::PgCatalogSchema>,
+    pub information_schema: Arc<prismdb_pgcatalog::PgCatalogSchema>,
 }
 
 /// What `pg_catalog` reads: the session's catalog (its open transaction's
@@ -140,6 +141,7 @@ impl CatalogProvider for PrismCatalog {
             DEFAULT_SCHEMA.to_string(),
             crate::system::CLUSTER_SCHEMA.to_string(),
             prismdb_pgcatalog::PG_CATALOG.to_string(),
+            prismdb_pgcatalog::information_schema::INFORMATION_SCHEMA.to_string(),
         ]
     }
 
@@ -148,6 +150,9 @@ impl CatalogProvider for PrismCatalog {
             DEFAULT_SCHEMA => Some(self.public.clone()),
             crate::system::CLUSTER_SCHEMA => Some(self.cluster.clone()),
             prismdb_pgcatalog::PG_CATALOG => Some(self.pg_catalog.clone()),
+            prismdb_pgcatalog::information_schema::INFORMATION_SCHEMA => {
+                Some(self.information_schema.clone())
+            }
             _ => None,
         }
     }

@@ -188,12 +188,15 @@ impl Session {
                 pg_catalog: Arc::new(prismdb_pgcatalog::PgCatalogSchema::new(
                     catalog_source.clone(),
                 )),
+                information_schema: Arc::new(
+                    prismdb_pgcatalog::PgCatalogSchema::information_schema(catalog_source.clone()),
+                ),
             }),
         });
         let mut config = SessionConfig::new()
             .with_default_catalog_and_schema(database, DEFAULT_SCHEMA)
             .with_create_default_catalog_and_schema(false)
-            .with_information_schema(true)
+            .with_information_schema(false)
             .with_target_partitions(engine.analytics.options().threads.max(1));
         let opts = config.options_mut();
         opts.sql_parser.parse_float_as_decimal = true;

@@ -15,12 +15,14 @@
 //!   catalog snapshot;
 //!   [`stubs`] are the relations of objects PrismDB does not have, with
 //!   PostgreSQL's columns and no rows;
+//! * [`information_schema`] is the standard's schema, PostgreSQL-shaped;
 //! * [`schema`] serves them to DataFusion as the `pg_catalog` schema, read
 //!   at the snapshot of the statement that scans them;
 //! * [`functions`] are the catalog functions clients call with them
 //!   (`format_type`, `pg_get_userbyid`, `pg_table_is_visible`, ...).
 
 pub mod functions;
+pub mod information_schema;
 pub mod oids;
 pub mod schema;
 pub mod stubs;

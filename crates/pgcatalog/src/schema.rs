@@ -31,25 +31,53 @@ pub trait CatalogSource: fmt::Debug + Send + Sync {
 #[derive(Debug)]
 pub struct PgCatalogSchema {
     source: Arc<dyn CatalogSource>,
+    /// `pg_catalog` or `information_schema`.
+    name: &'static str,
+    lookup: fn(&str) -> Option<&'static Relation>,
+    names: fn() -> Vec<String>,
 }
 
 impl PgCatalogSchema {
+    /// The `pg_catalog` schema.
     pub fn new(source: Arc<dyn CatalogSource>) -> PgCatalogSchema {
-        PgCatalogSchema { source }
+        PgCatalogSchema {
+            source,
+            name: crate::PG_CATALOG,
+            lookup: crate::tables::relation,
+            names: || {
+                crate::tables::all_relations()
+                    .map(|r| r.name.to_string())
+                    .collect()
+            },
+        }
+    }
+
+    /// The `information_schema` schema.
+    pub fn information_schema(source: Arc<dyn CatalogSource>) -> PgCatalogSchema {
+        PgCatalogSchema {
+            source,
+            name: crate::information_schema::INFORMATION_SCHEMA,
+            lookup: crate::information_schema::relation,
+            names: || {
+                crate::information_schema::RELATIONS
+                    .iter()
+                    .map(|r| r.name.to_string())
+                    .collect()
+            },
+        }
     }
 }
 
 #[async_trait]
 impl SchemaProvider for PgCatalogSchema {
     fn table_names(&self) -> Vec<String> {
-        crate::tables::all_relations()
-            .map(|r| r.name.to_string())
-            .collect()
+        (self.names)()
     }
 
     async fn table(&self, name: &str) -> Result<Option<Arc<dyn TableProvider>>> {
-        Ok(crate::tables::relation(name).map(|relation| {
+        Ok((self.lookup)(name).map(|relation| {
             Arc::new(CatalogTable {
+                schema: self.name,
                 relation,
                 source: self.source.clone(),
             }) as Arc<dyn TableProvider>
@@ -57,19 +85,20 @@ impl SchemaProvider for PgCatalogSchema {
     }
 
     fn table_exist(&self, name: &str) -> bool {
-        crate::tables::relation(name).is_some()
+        (self.lookup)(name).is_some()
     }
 }
 
 /// One relation, built at scan time.
 struct CatalogTable {
+    schema: &'static str,
     relation: &'static Relation,
     source: Arc<dyn CatalogSource>,
 }
 
 impl fmt::Debug for CatalogTable {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pg_catalog.{}", self.relation.name)
+        write!(f, "{}.{}", self.schema, self.relation.name)
     }
 }
 

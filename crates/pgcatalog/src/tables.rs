@@ -105,7 +105,7 @@ impl Kind {
     }
 }
 
-fn s(v: impl Into<String>) -> Value {
+pub(crate) fn s(v: impl Into<String>) -> Value {
     Value::Text(v.into())
 }
 
@@ -257,7 +257,7 @@ pub fn role_oid(snapshot: &Snapshot<'_>, role: &str) -> u32 {
     }
 }
 
-fn tables<'a>(snapshot: &Snapshot<'a>) -> Vec<&'a Arc<Table>> {
+pub(crate) fn tables<'a>(snapshot: &Snapshot<'a>) -> Vec<&'a Arc<Table>> {
     snapshot
         .catalog
         .database(snapshot.database)
@@ -265,7 +265,9 @@ fn tables<'a>(snapshot: &Snapshot<'a>) -> Vec<&'a Arc<Table>> {
         .unwrap_or_default()
 }
 
-fn views<'a>(snapshot: &Snapshot<'a>) -> Vec<(&'a String, &'a Arc<prismdb_catalog::View>)> {
+pub(crate) fn views<'a>(
+    snapshot: &Snapshot<'a>,
+) -> Vec<(&'a String, &'a Arc<prismdb_catalog::View>)> {
     snapshot
         .catalog
         .database(snapshot.database)
@@ -274,12 +276,12 @@ fn views<'a>(snapshot: &Snapshot<'a>) -> Vec<(&'a String, &'a Arc<prismdb_catalo
 }
 
 /// Whether a table has a declared primary key (not the hidden row id).
-fn has_primary_key(t: &Table) -> bool {
+pub(crate) fn has_primary_key(t: &Table) -> bool {
     !t.has_rowid()
 }
 
 /// The visible columns with their `attnum` (from 1).
-fn attributes(t: &Table) -> impl Iterator<Item = (i16, &prismdb_catalog::Column)> {
+pub(crate) fn attributes(t: &Table) -> impl Iterator<Item = (i16, &prismdb_catalog::Column)> {
     t.visible_columns()
         .enumerate()
         .map(|(i, (_, c))| (i as i16 + 1, c))
@@ -312,7 +314,7 @@ fn storage(oid: u32, len: i16) -> &'static str {
 /// A column DEFAULT as `pg_get_expr` prints it: a string literal or a
 /// negative number with a cast to the column's type, as PostgreSQL
 /// deparses constants (`'x'::character varying`, `'-1'::integer`).
-fn default_expression(default: &str, ty: &SqlType) -> String {
+pub(crate) fn default_expression(default: &str, ty: &SqlType) -> String {
     let d = default.trim();
     let cast = || types::format_type(type_oid(ty), None).unwrap_or_else(|| "text".into());
     let single_literal = d.len() >= 2
