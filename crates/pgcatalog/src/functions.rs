@@ -242,11 +242,41 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
             ScalarValue::Utf8(Some(like_with_backslash(&p, e.chars().next())))
         },
     ));
+    // `parse_ident('a."B c"')`: the parts of a qualified name.
+    out.push(with_signature(
+        "parse_ident",
+        Signature::one_of(
+            vec![
+                TypeSignature::Exact(vec![DataType::Utf8]),
+                TypeSignature::Exact(vec![DataType::Utf8, DataType::Boolean]),
+            ],
+            Volatility::Immutable,
+        ),
+        DataType::List(Arc::new(
+            datafusion::arrow::datatypes::Field::new_list_field(DataType::Utf8, true),
+        )),
+        |a| {
+            let Some(t) = text(&a[0]) else {
+                return Ok(ScalarValue::Null);
+            };
+            let parts: Vec<ScalarValue> = name_parts(&t)
+                .into_iter()
+                .map(|p| ScalarValue::Utf8(Some(p)))
+                .collect();
+            Ok(ScalarValue::List(ScalarValue::new_list(
+                &parts,
+                &DataType::Utf8,
+                true,
+            )))
+        },
+    ));
+    // Bounds are bigint here (PostgreSQL: integer) so that they feed
+    // generate_series, which takes bigint.
     for (name, upper) in [("array_lower", false), ("array_upper", true)] {
         out.push(with_signature(
             name,
             Signature::any(2, Volatility::Immutable),
-            DataType::Int32,
+            DataType::Int64,
             move |a| {
                 let len = match &a[0] {
                     ScalarValue::List(l) if !l.is_null(0) => Some(l.value(0).len()),
@@ -254,8 +284,8 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
                     _ => None,
                 };
                 let dim = int(&a[1]);
-                Ok(ScalarValue::Int32(match (len, dim) {
-                    (Some(n), Some(1)) if n > 0 => Some(if upper { n as i32 } else { 1 }),
+                Ok(ScalarValue::Int64(match (len, dim) {
+                    (Some(n), Some(1)) if n > 0 => Some(if upper { n as i64 } else { 1 }),
                     _ => None,
                 }))
             },

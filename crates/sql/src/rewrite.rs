@@ -274,6 +274,13 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             ControlFlow::Continue(())
         }
 
+        fn post_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
+            match sort_by_subqueries(query) {
+                Ok(()) => ControlFlow::Continue(()),
+                Err(e) => ControlFlow::Break(e),
+            }
+        }
+
         fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
             // No rows to order (see `reads_no_rows` below).
             if let SetExpr::Select(select) = query.body.as_ref()
@@ -377,6 +384,54 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
         }
 
         fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<Error> {
+            // A scalar function in FROM (`string_to_array(...) s`) is one
+            // row holding its value, in a column named after the alias.
+            if let TableFactor::Table {
+                name,
+                args: Some(args),
+                alias,
+                ..
+            } = tf
+                && !matches!(
+                    last_name(name).as_str(),
+                    "generate_series" | "unnest" | "range" | "generate_subscripts"
+                )
+                && prismdb_pgcatalog::tables::relation(&last_name(name)).is_none()
+            {
+                let fname = last_name(name);
+                let column = alias
+                    .as_ref()
+                    .map(|a| {
+                        a.columns
+                            .first()
+                            .map_or_else(|| normalize(&a.name), |c| normalize(&c.name))
+                    })
+                    .unwrap_or_else(|| fname.clone());
+                let table = alias
+                    .as_ref()
+                    .map_or_else(|| fname.clone(), |a| normalize(&a.name));
+                let call = format!(
+                    "{fname}({})",
+                    args.args
+                        .iter()
+                        .map(|a| a.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+                let sql = format!("SELECT * FROM (SELECT {call} AS \"{column}\") AS \"{table}\"");
+                match parse(&sql).map(|mut v| v.pop()) {
+                    Ok(Some(Statement::Query(q))) => {
+                        if let SetExpr::Select(sel) = *q.body
+                            && let Some(from) = sel.from.into_iter().next()
+                        {
+                            *tf = from.relation;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => return ControlFlow::Break(e),
+                }
+                return ControlFlow::Continue(());
+            }
             // A function in FROM returning one column names that column
             // after its alias, or after itself without one.
             let named = match tf {
@@ -523,6 +578,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 f.name.0.remove(0);
             }
             niladic_function(expr);
+            if let Err(e) = case_membership(expr) {
+                return ControlFlow::Break(e);
+            }
             if let Err(e) = like_escape(expr) {
                 return ControlFlow::Break(e);
             }
@@ -896,6 +954,162 @@ fn json_operator(expr: &mut Expr) -> Result<()> {
     };
     let (a, b) = if swap { (right, left) } else { (left, right) };
     *expr = parse_expr(&format!("{function}({a}, {b})"))?;
+    Ok(())
+}
+
+/// `CASE WHEN x IN (SELECT e ...) THEN` — a membership test DataFusion
+/// plans only in WHERE — tests `x` against the subquery's values collected
+/// into an array: `CASE WHEN array_has((SELECT array_agg(e) ...), x)`. As
+/// a CASE condition, unknown and false lead to the same branch.
+fn case_membership(expr: &mut Expr) -> Result<()> {
+    let Expr::Case { conditions, .. } = expr else {
+        return Ok(());
+    };
+    for when in conditions.iter_mut() {
+        let Expr::InSubquery {
+            expr: x,
+            subquery,
+            negated,
+        } = &when.condition
+        else {
+            continue;
+        };
+        let mut values = (**subquery).clone();
+        let SetExpr::Select(select) = values.body.as_mut() else {
+            continue;
+        };
+        let [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] =
+            select.projection.as_mut_slice()
+        else {
+            continue;
+        };
+        // Trees, not text: the parts were rewritten already, and some
+        // rewritten forms (`user()`) do not parse again.
+        let item = std::mem::replace(e, Expr::value(crate::sqlparser::ast::Value::Null));
+        let mut agg = parse_expr("array_agg(__prism_item)")?;
+        replace_identifier(&mut agg, "__prism_item", item);
+        *e = agg;
+        values.order_by = None;
+        let x = (**x).clone();
+        let mut test = parse_expr(if *negated {
+            "NOT coalesce(array_has(__prism_values, __prism_x), false)"
+        } else {
+            "coalesce(array_has(__prism_values, __prism_x), false)"
+        })?;
+        replace_identifier(
+            &mut test,
+            "__prism_values",
+            Expr::Subquery(Box::new(values)),
+        );
+        replace_identifier(&mut test, "__prism_x", x);
+        when.condition = test;
+    }
+    Ok(())
+}
+
+/// Puts `with` in place of the identifier `name` in `expr`.
+fn replace_identifier(expr: &mut Expr, name: &str, with: Expr) {
+    struct Put<'a>(&'a str, Option<Expr>);
+    impl VisitorMut for Put<'_> {
+        type Break = ();
+        fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<()> {
+            if matches!(e, Expr::Identifier(i) if i.value == self.0)
+                && let Some(w) = self.1.take()
+            {
+                *e = w;
+            }
+            ControlFlow::Continue(())
+        }
+    }
+    let _ = VisitMut::visit(expr, &mut Put(name, Some(with)));
+}
+
+/// Whether an expression holds a subquery.
+fn has_subquery(e: &Expr) -> bool {
+    use crate::sqlparser::ast::{Visit, Visitor};
+    struct Finds(bool);
+    impl Visitor for Finds {
+        type Break = ();
+        fn pre_visit_query(&mut self, _q: &Query) -> ControlFlow<()> {
+            self.0 = true;
+            ControlFlow::Break(())
+        }
+    }
+    let mut f = Finds(false);
+    let _ = Visit::visit(e, &mut f);
+    f.0
+}
+
+/// ORDER BY expressions holding subqueries (Grafana's `ORDER BY CASE WHEN
+/// schema IN (SELECT ...) THEN 0 ELSE 1 END`), which DataFusion plans only
+/// in a select list: each becomes a hidden output column of the query,
+/// which is wrapped to sort by it and return only its own columns.
+fn sort_by_subqueries(query: &mut Query) -> Result<()> {
+    use crate::sqlparser::ast::OrderByKind;
+    let Some(order) = query.order_by.as_mut() else {
+        return Ok(());
+    };
+    let OrderByKind::Expressions(items) = &mut order.kind else {
+        return Ok(());
+    };
+    if !items.iter().any(|i| has_subquery(&i.expr)) {
+        return Ok(());
+    }
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Ok(());
+    };
+    let names: Option<Vec<String>> = select
+        .projection
+        .iter()
+        .map(|item| match item {
+            SelectItem::ExprWithAlias { alias, .. } => Some(normalize(alias)),
+            SelectItem::UnnamedExpr(e @ (Expr::Identifier(_) | Expr::CompoundIdentifier(_))) => {
+                Some(expr_name(e))
+            }
+            _ => None,
+        })
+        .collect();
+    let Some(names) = names else {
+        return Ok(());
+    };
+    for (k, item) in items.iter_mut().enumerate() {
+        if has_subquery(&item.expr) {
+            let hidden = format!("__prism_order_{k}");
+            let expr = std::mem::replace(&mut item.expr, Expr::Identifier(Ident::new(&hidden)));
+            select.projection.push(SelectItem::ExprWithAlias {
+                expr,
+                alias: Ident::with_quote('"', hidden),
+            });
+        }
+    }
+    let inner = Query {
+        order_by: None,
+        limit_clause: None,
+        fetch: None,
+        ..query.clone()
+    };
+    let columns: Vec<String> = names
+        .iter()
+        .map(|n| format!("__prism_sorted.\"{}\"", n.replace('"', "\"\"")))
+        .collect();
+    let outer = format!(
+        "SELECT {} FROM (SELECT 1) AS __prism_sorted",
+        columns.join(", ")
+    );
+    let Some(Statement::Query(mut wrapped)) = parse(&outer)?.pop() else {
+        return Ok(());
+    };
+    // The inner query goes in as a tree: it was rewritten already.
+    if let SetExpr::Select(outer_select) = wrapped.body.as_mut()
+        && let Some(from) = outer_select.from.first_mut()
+        && let TableFactor::Derived { subquery, .. } = &mut from.relation
+    {
+        **subquery = inner;
+    }
+    wrapped.order_by = query.order_by.take();
+    wrapped.limit_clause = query.limit_clause.take();
+    wrapped.fetch = query.fetch.take();
+    *query = *wrapped;
     Ok(())
 }
 
