@@ -590,6 +590,30 @@ pub fn json_functions() -> Vec<ScalarUDF> {
                 )))
             },
         ),
+        // json_agg / jsonb_agg: the JSON texts of the values, collected,
+        // as one array (`[a, b]` for json, normalized for jsonb).
+        function(
+            "prism_json_agg_text",
+            Signature::any(1, Volatility::Immutable),
+            Returns::Typed("json"),
+            |a, _| {
+                Ok(ScalarValue::Utf8(
+                    json_texts(&a[0])?.map(|items| format!("[{}]", items.join(", "))),
+                ))
+            },
+        ),
+        function(
+            "prism_jsonb_agg_text",
+            Signature::any(1, Volatility::Immutable),
+            Returns::Typed("jsonb"),
+            |a, _| {
+                let Some(items) = json_texts(&a[0])? else {
+                    return Ok(ScalarValue::Utf8(None));
+                };
+                let values = items.iter().map(|t| parse(t)).collect::<Result<Vec<_>>>()?;
+                Ok(ScalarValue::Utf8(Some(jsonb_out(&Json::Array(values)))))
+            },
+        ),
         function(
             "jsonb_typeof",
             Signature::any(1, Volatility::Immutable),
@@ -626,6 +650,25 @@ fn json_build_out(v: &Json) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// The elements of a list of JSON texts (NULL elements: `null`); `None`
+/// for a NULL list.
+fn json_texts(v: &ScalarValue) -> Result<Option<Vec<String>>> {
+    let ScalarValue::List(l) = v else {
+        return Ok(None);
+    };
+    if l.is_null(0) {
+        return Ok(None);
+    }
+    let values = l.value(0);
+    let mut out = Vec::with_capacity(values.len());
+    for i in 0..values.len() {
+        let s = ScalarValue::try_from_array(&values, i)
+            .map_err(|e| Error::Internal(format!("reading an array element: {e}")))?;
+        out.push(text(&s).unwrap_or_else(|| "null".into()));
+    }
+    Ok(Some(out))
 }
 
 fn type_name(v: &Json) -> String {

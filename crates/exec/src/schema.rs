@@ -115,6 +115,8 @@ pub struct PrismCatalog {
 pub struct SessionCatalogSource {
     pub state: Arc<SchemaState>,
     pub user: String,
+    /// The session's settings, for `pg_settings`.
+    pub settings: crate::settings::SharedSettings,
 }
 
 impl prismdb_pgcatalog::CatalogSource for SessionCatalogSource {
@@ -132,6 +134,10 @@ impl prismdb_pgcatalog::CatalogSource for SessionCatalogSource {
 
     fn owner(&self) -> String {
         prismdb_pgcatalog::oids::BOOTSTRAP_ROLE_NAME.to_string()
+    }
+
+    fn settings(&self) -> Vec<(String, String)> {
+        self.settings.read().all()
     }
 }
 

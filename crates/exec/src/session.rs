@@ -179,6 +179,7 @@ impl Session {
             Arc::new(crate::schema::SessionCatalogSource {
                 state: schema.clone(),
                 user: user.to_string(),
+                settings: settings.clone(),
             });
         let catalog_list = Arc::new(PrismCatalogList {
             name: database.to_string(),
@@ -510,7 +511,7 @@ impl Session {
         self.activity.start_statement(text, self.txn.is_some());
         let kind = classify(stmt);
         let r = if kind == StatementKind::Transaction {
-            let r = self.transaction_control(stmt).await;
+            let r = Box::pin(self.transaction_control(stmt)).await;
             if r.is_err() {
                 // A savepoint command that failed fails its block.
                 self.fail_txn();
@@ -570,10 +571,10 @@ impl Session {
             }
             StatementKind::Ddl => Box::pin(self.ddl(stmt)).await,
             StatementKind::Dml | StatementKind::Query => self.in_txn(stmt, key, params).await,
-            StatementKind::Transaction => self.transaction_control(stmt).await,
-            StatementKind::Copy => self.copy(stmt).await,
-            StatementKind::Prepared => self.prepared_statement(stmt).await,
-            StatementKind::Cursor => self.cursor_statement(stmt, params).await,
+            StatementKind::Transaction => Box::pin(self.transaction_control(stmt)).await,
+            StatementKind::Copy => Box::pin(self.copy(stmt)).await,
+            StatementKind::Prepared => Box::pin(self.prepared_statement(stmt)).await,
+            StatementKind::Cursor => Box::pin(self.cursor_statement(stmt, params)).await,
             StatementKind::SessionControl => self.session_control(stmt),
             StatementKind::Analyze => {
                 let guard = self.guard.clone();

@@ -45,12 +45,14 @@ async fn execute(
     p: &prismdb_exec::Prepared,
     params: &[prismdb_common::Value],
 ) -> Result<Output, Error> {
-    let out = s.execute(p, params).await?;
+    let out = Box::pin(s.execute(p, params)).await?;
     prismdb_exec::collect_output(out).await
 }
 
 async fn exec(s: &mut Session, sql: &str) -> Result<Output, Error> {
-    let mut out = s.simple_query(sql).await;
+    // Boxed: a long test awaits this many times, and in debug builds each
+    // await keeps its own copy of the future in the test's stack frame.
+    let mut out = Box::pin(s.simple_query(sql)).await;
     assert_eq!(out.len(), 1, "{sql}");
     out.pop().unwrap()
 }

@@ -25,6 +25,10 @@ pub trait CatalogSource: fmt::Debug + Send + Sync {
     fn user(&self) -> String;
     /// The role that owns every object.
     fn owner(&self) -> String;
+    /// The session's settings and their values (`pg_settings`).
+    fn settings(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
 }
 
 /// `pg_catalog`.
@@ -125,11 +129,18 @@ impl TableProvider for CatalogTable {
             self.source.user(),
             self.source.owner(),
         );
+        // Only pg_settings reads the settings.
+        let settings = if self.relation.name == "pg_settings" {
+            self.source.settings()
+        } else {
+            Vec::new()
+        };
         let snapshot = Snapshot {
             catalog: &catalog,
             database: &database,
             owner: &owner,
             user: &user,
+            settings: &settings,
         };
         let batch = self
             .relation

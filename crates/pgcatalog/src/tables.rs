@@ -30,6 +30,8 @@ pub struct Snapshot<'a> {
     pub owner: &'a str,
     /// The session's user.
     pub user: &'a str,
+    /// The session's settings (`pg_settings`).
+    pub settings: &'a [(String, String)],
 }
 
 /// A column's type.
@@ -198,6 +200,8 @@ impl Relation {
 /// The relations of the schema that describe PrismDB's objects (see
 /// [`crate::stubs::STUBS`] for the others).
 pub const RELATIONS: &[Relation] = &[
+    PG_SETTINGS,
+    PG_STAT_USER_TABLES,
     PG_NAMESPACE,
     PG_CLASS,
     PG_ATTRIBUTE,
@@ -1105,6 +1109,112 @@ const PG_CONSTRAINT: Relation = Relation {
                     Value::Null,
                     Value::Null,
                 ]
+            })
+            .collect()
+    },
+};
+
+const PG_SETTINGS: Relation = Relation {
+    name: "pg_settings",
+    columns: &[
+        ("name", Kind::Text),
+        ("setting", Kind::Text),
+        ("unit", Kind::Text),
+        ("category", Kind::Text),
+        ("short_desc", Kind::Text),
+        ("extra_desc", Kind::Text),
+        ("context", Kind::Text),
+        ("vartype", Kind::Text),
+        ("source", Kind::Text),
+        ("min_val", Kind::Text),
+        ("max_val", Kind::Text),
+        ("enumvals", Kind::TextArray),
+        ("boot_val", Kind::Text),
+        ("reset_val", Kind::Text),
+        ("sourcefile", Kind::Text),
+        ("sourceline", Kind::I32),
+        ("pending_restart", Kind::Bool),
+    ],
+    rows: |snap| {
+        snap.settings
+            .iter()
+            .map(|(name, value)| {
+                let vartype = if matches!(value.as_str(), "on" | "off") {
+                    "bool"
+                } else if value.parse::<i64>().is_ok() {
+                    "integer"
+                } else {
+                    "string"
+                };
+                vec![
+                    s(name.as_str()),
+                    s(value.as_str()),
+                    Value::Null,
+                    s(if name.starts_with("prism.") {
+                        "Customized Options"
+                    } else {
+                        "Client Connection Defaults"
+                    }),
+                    s(""),
+                    Value::Null,
+                    s("user"),
+                    s(vartype),
+                    s("default"),
+                    Value::Null,
+                    Value::Null,
+                    Value::Null,
+                    s(value.as_str()),
+                    s(value.as_str()),
+                    Value::Null,
+                    Value::Null,
+                    Value::Bool(false),
+                ]
+            })
+            .collect()
+    },
+};
+
+/// Per-table activity counters: PrismDB keeps none, so they read 0.
+const PG_STAT_USER_TABLES: Relation = Relation {
+    name: "pg_stat_user_tables",
+    columns: &[
+        ("relid", Kind::Oid),
+        ("schemaname", Kind::Name),
+        ("relname", Kind::Name),
+        ("seq_scan", Kind::I64),
+        ("seq_tup_read", Kind::I64),
+        ("idx_scan", Kind::I64),
+        ("idx_tup_fetch", Kind::I64),
+        ("n_tup_ins", Kind::I64),
+        ("n_tup_upd", Kind::I64),
+        ("n_tup_del", Kind::I64),
+        ("n_tup_hot_upd", Kind::I64),
+        ("n_live_tup", Kind::I64),
+        ("n_dead_tup", Kind::I64),
+        ("n_mod_since_analyze", Kind::I64),
+        ("n_ins_since_vacuum", Kind::I64),
+        ("last_vacuum", Kind::TimestampTz),
+        ("last_autovacuum", Kind::TimestampTz),
+        ("last_analyze", Kind::TimestampTz),
+        ("last_autoanalyze", Kind::TimestampTz),
+        ("vacuum_count", Kind::I64),
+        ("autovacuum_count", Kind::I64),
+        ("analyze_count", Kind::I64),
+        ("autoanalyze_count", Kind::I64),
+    ],
+    rows: |snap| {
+        tables(snap)
+            .iter()
+            .map(|t| {
+                let mut row = vec![
+                    oid_value(oids::table_oid(t)),
+                    s(DEFAULT_SCHEMA),
+                    s(t.name.as_str()),
+                ];
+                row.extend((0..12).map(|_| Value::Int64(0)));
+                row.extend((0..4).map(|_| Value::Null));
+                row.extend((0..4).map(|_| Value::Int64(0)));
+                row
             })
             .collect()
     },

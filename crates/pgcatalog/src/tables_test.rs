@@ -60,6 +60,7 @@ fn snapshot(catalog: &Catalog) -> Snapshot<'_> {
         database: "prism",
         owner: "prism",
         user: "prism",
+        settings: &[],
     }
 }
 

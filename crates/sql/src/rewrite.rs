@@ -578,6 +578,38 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 f.name.0.remove(0);
             }
             niladic_function(expr);
+            // `jsonb_agg(x)` / `json_agg(x)` collect each value's JSON text
+            // with array_agg and join them into an array.
+            if let Expr::Function(f) = expr
+                && f.over.is_none()
+                && matches!(last_name(&f.name).as_str(), "jsonb_agg" | "json_agg")
+            {
+                let jsonb = last_name(&f.name) == "jsonb_agg";
+                let (target, element) = if jsonb {
+                    ("prism_jsonb_agg_text", "to_jsonb")
+                } else {
+                    ("prism_json_agg_text", "to_json")
+                };
+                for arg in function_args(f) {
+                    let value =
+                        std::mem::replace(arg, Expr::value(crate::sqlparser::ast::Value::Null));
+                    let mut call = match parse_expr(&format!("{element}(__prism_value)")) {
+                        Ok(c) => c,
+                        Err(e) => return ControlFlow::Break(e),
+                    };
+                    replace_identifier(&mut call, "__prism_value", value);
+                    *arg = call;
+                }
+                f.name = ObjectName::from(vec![Ident::new("array_agg")]);
+                let inner =
+                    std::mem::replace(expr, Expr::value(crate::sqlparser::ast::Value::Null));
+                let mut call = match parse_expr(&format!("{target}(__prism_agg)")) {
+                    Ok(c) => c,
+                    Err(e) => return ControlFlow::Break(e),
+                };
+                replace_identifier(&mut call, "__prism_agg", inner);
+                *expr = call;
+            }
             if let Err(e) = case_membership(expr) {
                 return ControlFlow::Break(e);
             }
