@@ -381,3 +381,100 @@ pub fn columnar_functions(columnar: Arc<ColumnStore>) -> Vec<ScalarUDF> {
         action("prism_columnar_apply_paused", move || paused.is_paused()),
     ]
 }
+
+/// `prism_expandarray(a)`: the elements of a one-dimensional array with
+/// their positions, as a list of records `{x, n}` (what pgjdbc's
+/// `information_schema._pg_expandarray` returns, one row each once
+/// unnested).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct ExpandArray {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl Default for ExpandArray {
+    fn default() -> Self {
+        ExpandArray {
+            signature: datafusion::logical_expr::Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+fn expanded_type(arg: &DataType) -> datafusion::error::Result<DataType> {
+    use datafusion::arrow::datatypes::{Field, Fields};
+    let element = match arg {
+        DataType::List(f) | DataType::LargeList(f) => f.data_type().clone(),
+        DataType::Null => DataType::Int64,
+        other => {
+            return Err(DataFusionError::Plan(format!(
+                "_pg_expandarray expects an array, not {other}"
+            )));
+        }
+    };
+    let record = DataType::Struct(Fields::from(vec![
+        Field::new("x", element, true),
+        Field::new("n", DataType::Int32, false),
+    ]));
+    Ok(DataType::List(Arc::new(Field::new_list_field(
+        record, true,
+    ))))
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for ExpandArray {
+    fn name(&self) -> &str {
+        "prism_expandarray"
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
+        expanded_type(&args[0])
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        use datafusion::arrow::array::{AsArray, Int32Array, ListArray, StructArray};
+        use datafusion::arrow::buffer::OffsetBuffer;
+        let out_type = args.return_field.data_type().clone();
+        let DataType::List(record_field) = &out_type else {
+            return Err(DataFusionError::Internal("bad return type".into()));
+        };
+        let DataType::Struct(fields) = record_field.data_type() else {
+            return Err(DataFusionError::Internal("bad record type".into()));
+        };
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let input = &arrays[0];
+        if matches!(input.data_type(), DataType::Null) {
+            return Ok(ColumnarValue::Array(
+                datafusion::arrow::array::new_null_array(&out_type, input.len()),
+            ));
+        }
+        let lists = input.as_list::<i32>();
+        let values = lists.values().clone();
+        let offsets = lists.value_offsets();
+        let positions: Int32Array = (0..lists.len())
+            .flat_map(|row| {
+                let len = (offsets[row + 1] - offsets[row]) as i32;
+                1..=len
+            })
+            .collect();
+        let start = offsets[0] as usize;
+        let end = offsets[lists.len()] as usize;
+        let records = StructArray::try_new(
+            fields.clone(),
+            vec![values.slice(start, end - start), Arc::new(positions)],
+            None,
+        )?;
+        let rebased: Vec<i32> = offsets.iter().map(|o| o - offsets[0]).collect();
+        let list = ListArray::try_new(
+            record_field.clone(),
+            OffsetBuffer::new(rebased.into()),
+            Arc::new(records),
+            lists.nulls().cloned(),
+        )?;
+        Ok(ColumnarValue::Array(Arc::new(list)))
+    }
+}

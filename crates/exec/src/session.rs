@@ -238,6 +238,11 @@ impl Session {
         .into_iter()
         .chain(prismdb_pgcatalog::functions::builtin_functions())
         .chain(crate::json::json_functions())
+        .chain(std::iter::once(
+            datafusion::logical_expr::ScalarUDF::new_from_impl(
+                crate::functions::ExpandArray::default(),
+            ),
+        ))
         .chain(columnar.into_iter().flat_map(columnar_functions))
         .chain(prismdb_pgcatalog::functions::catalog_functions(
             catalog_source,

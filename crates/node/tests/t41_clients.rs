@@ -2,8 +2,8 @@
 //! (type introspection, arrays, json, prepared statements, binary COPY,
 //! pools), node-postgres (parameters of every common type, arrays, named
 //! statements, transactions, pools), pgjdbc (batches, generated keys,
-//! `DatabaseMetaData` tables and columns, fetch-size cursors, query
-//! timeouts, result metadata) and SQLAlchemy 2 with pandas (ORM CRUD,
+//! `DatabaseMetaData` tables, columns, primary keys, indexes and foreign
+//! keys, fetch-size cursors, query timeouts, result metadata) and SQLAlchemy 2 with pandas (ORM CRUD,
 //! `inspect()`, `MetaData.reflect`, `read_sql`/`to_sql`).
 //!
 //! Each client is installed by `scripts/setup`; a test whose client is
@@ -214,6 +214,16 @@ public class JdbcCheck {
                 + rs.getInt("COLUMN_SIZE") + ":" + rs.getString("IS_NULLABLE"));
             check(cols.equals(List.of("id:int4:10:NO", "name:varchar:20:NO", "score:numeric:5:YES", "at:timestamp:29:YES")),
                 "getColumns " + cols);
+            rs = dm.getPrimaryKeys(null, "public", "jd");
+            List<String> pk = new ArrayList<>();
+            while (rs.next()) pk.add(rs.getString("COLUMN_NAME") + "/" + rs.getShort("KEY_SEQ") + "/" + rs.getString("PK_NAME"));
+            check(pk.equals(List.of("id/1/jd_pkey")), "getPrimaryKeys " + pk);
+            rs = dm.getIndexInfo(null, "public", "jd", false, false);
+            List<String> idx = new ArrayList<>();
+            while (rs.next()) idx.add(rs.getString("INDEX_NAME") + "/" + rs.getString("COLUMN_NAME") + "/" + rs.getBoolean("NON_UNIQUE"));
+            check(idx.equals(List.of("jd_pkey/id/false")), "getIndexInfo " + idx);
+            rs = dm.getImportedKeys(null, "public", "jd");
+            check(!rs.next(), "getImportedKeys");
             rs = dm.getSchemas();
             List<String> schemas = new ArrayList<>();
             while (rs.next()) schemas.add(rs.getString(1));

@@ -1077,7 +1077,7 @@ const PG_CONSTRAINT: Relation = Relation {
         ("coninhcount", Kind::I32),
         ("connoinherit", Kind::Bool),
         ("conkey", Kind::I16Array),
-        ("confkey", Kind::Text),
+        ("confkey", Kind::I16Array),
         ("conbin", Kind::Text),
     ],
     rows: |snap| {

@@ -29,17 +29,6 @@ pub fn expand_views(
     impl VisitorMut for Expander<'_> {
         type Break = Error;
         fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<Error> {
-            // `pg_catalog.unnest(...)` in FROM is `unnest(...)`.
-            if let TableFactor::Table {
-                name,
-                args: Some(_),
-                ..
-            } = tf
-                && name.0.len() == 2
-                && name.0[0].as_ident().map(normalize).as_deref() == Some("pg_catalog")
-            {
-                name.0.remove(0);
-            }
             let TableFactor::Table {
                 name,
                 alias,
@@ -156,6 +145,10 @@ fn expr_name(e: &Expr) -> String {
             }
         },
         Expr::Nested(inner) => expr_name(inner),
+        Expr::CompoundFieldAccess { access_chain, .. } => match access_chain.last() {
+            Some(crate::sqlparser::ast::AccessExpr::Dot(Expr::Identifier(i))) => normalize(i),
+            _ => "?column?".into(),
+        },
         Expr::Value(v) if matches!(v.value, crate::sqlparser::ast::Value::Boolean(_)) => {
             "bool".into()
         }
@@ -384,6 +377,17 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
         }
 
         fn pre_visit_table_factor(&mut self, tf: &mut TableFactor) -> ControlFlow<Error> {
+            // `pg_catalog.unnest(...)` in FROM is `unnest(...)`.
+            if let TableFactor::Table {
+                name,
+                args: Some(_),
+                ..
+            } = tf
+                && name.0.len() == 2
+                && name.0[0].as_ident().map(normalize).as_deref() == Some("pg_catalog")
+            {
+                name.0.remove(0);
+            }
             // A scalar function in FROM (`string_to_array(...) s`) is one
             // row holding its value, in a column named after the alias.
             if let TableFactor::Table {
@@ -578,6 +582,10 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 f.name.0.remove(0);
             }
             niladic_function(expr);
+            expand_array(expr);
+            if let Err(e) = field_access(expr) {
+                return ControlFlow::Break(e);
+            }
             // `jsonb_agg(x)` / `json_agg(x)` collect each value's JSON text
             // with array_agg and join them into an array.
             if let Expr::Function(f) = expr
@@ -1054,6 +1062,57 @@ fn replace_identifier(expr: &mut Expr, name: &str, with: Expr) {
         }
     }
     let _ = VisitMut::visit(expr, &mut Put(name, Some(with)));
+}
+
+/// `information_schema._pg_expandarray(a)` (pgjdbc's key-column queries):
+/// one row per element, a record of the element `x` and its 1-based
+/// position `n` — `unnest(prism_expandarray(a))`.
+fn expand_array(expr: &mut Expr) {
+    let Expr::Function(f) = expr else {
+        return;
+    };
+    if last_name(&f.name) != "_pg_expandarray" {
+        return;
+    }
+    f.name = ObjectName::from(vec![Ident::new("prism_expandarray")]);
+    let inner = std::mem::replace(expr, Expr::value(crate::sqlparser::ast::Value::Null));
+    let Ok(mut call) = parse_expr("unnest(__prism_array)") else {
+        return;
+    };
+    replace_identifier(&mut call, "__prism_array", inner);
+    *expr = call;
+}
+
+/// A record's field, `(r).x`: `get_field(r, 'x')`.
+fn field_access(expr: &mut Expr) -> Result<()> {
+    use crate::sqlparser::ast::AccessExpr;
+    let Expr::CompoundFieldAccess { root, access_chain } = expr else {
+        return Ok(());
+    };
+    if !matches!(root.as_ref(), Expr::Nested(_))
+        || !access_chain
+            .iter()
+            .all(|a| matches!(a, AccessExpr::Dot(Expr::Identifier(_))))
+    {
+        return Ok(());
+    }
+    let mut out = std::mem::replace(
+        root.as_mut(),
+        Expr::value(crate::sqlparser::ast::Value::Null),
+    );
+    for access in access_chain.iter() {
+        let AccessExpr::Dot(Expr::Identifier(field)) = access else {
+            continue;
+        };
+        let mut call = parse_expr(&format!(
+            "get_field(__prism_record, '{}')",
+            normalize(field).replace('\'', "''")
+        ))?;
+        replace_identifier(&mut call, "__prism_record", out);
+        out = call;
+    }
+    *expr = out;
+    Ok(())
 }
 
 /// Whether an expression holds a subquery.
