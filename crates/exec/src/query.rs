@@ -259,10 +259,11 @@ impl Session {
             let (_, batches) = Box::pin(self.collect_with_schema(plan)).await?;
             return explain_output(batches);
         }
+        let origins = column_origins(&plan);
         let failed = Arc::new(AtomicBool::new(false));
         let (physical_schema, stream) = Box::pin(self.start(plan, Some(failed.clone()))).await?;
         self.stream_failed = Some(failed);
-        let schema = output_schema(stmt, &physical_schema);
+        let schema = self.with_origins(output_schema(stmt, &physical_schema), &origins);
         let renamed = schema.clone();
         let stream = stream
             .map(move |b| {
@@ -297,7 +298,10 @@ impl Session {
                 let params = param_types(&plan)?;
                 let schema = match plan {
                     LogicalPlan::Explain(_) | LogicalPlan::Analyze(_) => explain_schema(),
-                    _ => output_schema(stmt, plan.schema().inner()),
+                    _ => self.with_origins(
+                        output_schema(stmt, plan.schema().inner()),
+                        &column_origins(&plan),
+                    ),
                 };
                 Ok((params, Some(schema)))
             }
@@ -386,6 +390,90 @@ pub(crate) fn renamed_rows(
         batches,
         rest: None,
     })
+}
+
+/// For each result column that is a plain column of a table (through
+/// sorts and limits, qualified by the table's name), the table and column.
+fn column_origins(plan: &LogicalPlan) -> Vec<Option<(String, String)>> {
+    use datafusion::logical_expr::Expr;
+    let mut p = plan;
+    loop {
+        match p {
+            LogicalPlan::Sort(s) => p = &s.input,
+            LogicalPlan::Limit(l) => p = &l.input,
+            LogicalPlan::Projection(_) | LogicalPlan::TableScan(_) => break,
+            _ => return Vec::new(),
+        }
+    }
+    match p {
+        LogicalPlan::Projection(projection) => projection
+            .expr
+            .iter()
+            .map(|e| {
+                let mut e = e;
+                while let Expr::Alias(a) = e {
+                    e = &a.expr;
+                }
+                match e {
+                    Expr::Column(c) => c
+                        .relation
+                        .as_ref()
+                        .map(|r| (r.table().to_string(), c.name.clone())),
+                    _ => None,
+                }
+            })
+            .collect(),
+        LogicalPlan::TableScan(scan) => scan
+            .projected_schema
+            .fields()
+            .iter()
+            .map(|f| Some((scan.table_name.table().to_string(), f.name().clone())))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Session {
+    /// Marks the result columns that come straight from a table with the
+    /// table's OID and the column's number, which RowDescription reports
+    /// (JDBC's `getTableName`, `isNullable`).
+    fn with_origins(&self, schema: SchemaRef, origins: &[Option<(String, String)>]) -> SchemaRef {
+        if origins.len() != schema.fields().len() || origins.iter().all(Option::is_none) {
+            return schema;
+        }
+        let catalog = self.schema.current();
+        let Ok(db) = catalog.database(&self.database) else {
+            return schema;
+        };
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .zip(origins)
+            .map(|(f, origin)| {
+                let Some((table, column)) = origin else {
+                    return f.as_ref().clone();
+                };
+                let Some(t) = db.tables.get(table) else {
+                    return f.as_ref().clone();
+                };
+                let Some(attnum) = t
+                    .visible_columns()
+                    .position(|(_, c)| &c.name == column)
+                    .map(|p| p + 1)
+                else {
+                    return f.as_ref().clone();
+                };
+                let mut metadata = f.metadata().clone();
+                metadata.insert(
+                    "pg_table_oid".into(),
+                    prismdb_pgcatalog::oids::table_oid(t).to_string(),
+                );
+                metadata.insert("pg_attnum".into(), attnum.to_string());
+                f.as_ref().clone().with_metadata(metadata)
+            })
+            .collect();
+        Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()))
+    }
 }
 
 fn output_schema(stmt: &Statement, schema: &SchemaRef) -> SchemaRef {

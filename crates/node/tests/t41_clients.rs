@@ -193,6 +193,8 @@ public class JdbcCheck {
             ResultSet rs = s.executeQuery("SELECT id, name, score, at FROM jd ORDER BY id");
             ResultSetMetaData md = rs.getMetaData();
             check(md.getColumnTypeName(2).equals("varchar") && md.getPrecision(2) == 20, "result metadata");
+            check(md.getTableName(2).equals("jd") && md.isNullable(2) == ResultSetMetaData.columnNoNulls
+                && md.isNullable(3) == ResultSetMetaData.columnNullable, "column origin");
             int n = 0;
             while (rs.next()) {
                 if (rs.getInt(1) == 1) {

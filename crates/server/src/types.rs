@@ -355,10 +355,17 @@ pub fn row_description<'a>(
             } else {
                 FORMAT_CODE_TEXT
             };
+            let number = |key: &str| {
+                field
+                    .metadata()
+                    .get(key)
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0)
+            };
             FieldDescription::new(
                 field.name().clone(),
-                0,
-                0,
+                number("pg_table_oid"),
+                number("pg_attnum") as i16,
                 t.oid(),
                 type_size(&t),
                 type_modifier(field),
