@@ -149,6 +149,24 @@ enum Returns {
     LikeFirst,
     Boolean,
     Int32,
+    /// A list of text (`jsonb_array_elements`).
+    TextList,
+    /// A list of `{key, value}` records of text (`json_each`).
+    KeyValueList,
+}
+
+fn key_value_type() -> DataType {
+    DataType::Struct(
+        vec![
+            Field::new("key", DataType::Utf8, true),
+            Field::new("value", DataType::Utf8, true),
+        ]
+        .into(),
+    )
+}
+
+fn list_of(element: DataType) -> DataType {
+    DataType::List(Arc::new(Field::new_list_field(element, true)))
 }
 
 type RowFn = fn(&[ScalarValue], &[FieldRef]) -> Result<ScalarValue>;
@@ -190,6 +208,8 @@ impl ScalarUDFImpl for TextFunction {
         Ok(match self.returns {
             Returns::Boolean => DataType::Boolean,
             Returns::Int32 => DataType::Int32,
+            Returns::TextList => list_of(DataType::Utf8),
+            Returns::KeyValueList => list_of(key_value_type()),
             _ => DataType::Utf8,
         })
     }
@@ -198,6 +218,10 @@ impl ScalarUDFImpl for TextFunction {
         Ok(match self.returns {
             Returns::Boolean => Arc::new(Field::new(self.name, DataType::Boolean, true)),
             Returns::Int32 => Arc::new(Field::new(self.name, DataType::Int32, true)),
+            Returns::TextList => Arc::new(Field::new(self.name, list_of(DataType::Utf8), true)),
+            Returns::KeyValueList => {
+                Arc::new(Field::new(self.name, list_of(key_value_type()), true))
+            }
             Returns::Typed(t) => typed_field(self.name, t),
             Returns::LikeFirst => {
                 let first = args.arg_fields.first().and_then(|f| pg_type_of(f));
@@ -615,6 +639,42 @@ pub fn json_functions() -> Vec<ScalarUDF> {
             },
         ),
         function(
+            "prism_json_elements",
+            Signature::any(1, Volatility::Immutable),
+            Returns::TextList,
+            |a, _| elements(a, false, false),
+        ),
+        function(
+            "prism_jsonb_elements",
+            Signature::any(1, Volatility::Immutable),
+            Returns::TextList,
+            |a, _| elements(a, true, false),
+        ),
+        function(
+            "prism_json_elements_text",
+            Signature::any(1, Volatility::Immutable),
+            Returns::TextList,
+            |a, _| elements(a, false, true),
+        ),
+        function(
+            "prism_json_each",
+            Signature::any(1, Volatility::Immutable),
+            Returns::KeyValueList,
+            |a, _| members(a, false, false),
+        ),
+        function(
+            "prism_jsonb_each",
+            Signature::any(1, Volatility::Immutable),
+            Returns::KeyValueList,
+            |a, _| members(a, true, false),
+        ),
+        function(
+            "prism_json_each_text",
+            Signature::any(1, Volatility::Immutable),
+            Returns::KeyValueList,
+            |a, _| members(a, false, true),
+        ),
+        function(
             "jsonb_typeof",
             Signature::any(1, Volatility::Immutable),
             Returns::Typed("text"),
@@ -650,6 +710,113 @@ fn json_build_out(v: &Json) -> String {
         }
         other => other.to_string(),
     }
+}
+
+/// A list of text values (NULL elements where `None`).
+fn text_list(items: Vec<Option<String>>) -> ScalarValue {
+    let values: Vec<ScalarValue> = items.into_iter().map(ScalarValue::Utf8).collect();
+    ScalarValue::List(ScalarValue::new_list(&values, &DataType::Utf8, true))
+}
+
+/// A list of `{key, value}` records.
+fn key_value_list(pairs: Vec<(String, Option<String>)>) -> Result<ScalarValue> {
+    use datafusion::arrow::array::{ListArray, StringArray, StructArray};
+    use datafusion::arrow::buffer::OffsetBuffer;
+    let DataType::Struct(fields) = key_value_type() else {
+        return Err(Error::Internal("record type".into()));
+    };
+    let n = pairs.len();
+    let keys: StringArray = pairs.iter().map(|(k, _)| Some(k.as_str())).collect();
+    let values: StringArray = pairs.iter().map(|(_, v)| v.as_deref()).collect();
+    let records = StructArray::try_new(fields, vec![Arc::new(keys), Arc::new(values)], None)
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let list = ListArray::try_new(
+        Arc::new(Field::new_list_field(key_value_type(), true)),
+        OffsetBuffer::from_lengths([n]),
+        Arc::new(records),
+        None,
+    )
+    .map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(ScalarValue::List(Arc::new(list)))
+}
+
+/// The elements of a JSON array as JSON texts (`as_text`: as `->>` gives
+/// them); 22023 for a value that is not an array.
+fn elements(a: &[ScalarValue], jsonb: bool, as_text: bool) -> Result<ScalarValue> {
+    let Some(v) = first_json(a)? else {
+        return Ok(ScalarValue::List(ScalarValue::new_list(
+            &[],
+            &DataType::Utf8,
+            true,
+        )));
+    };
+    let items = match v {
+        Json::Array(items) => items,
+        Json::Object(_) => {
+            return Err(Error::InvalidParameterValue(
+                "cannot extract elements from an object".into(),
+            ));
+        }
+        _ => {
+            return Err(Error::InvalidParameterValue(
+                "cannot extract elements from a scalar".into(),
+            ));
+        }
+    };
+    Ok(text_list(
+        items
+            .iter()
+            .map(|i| {
+                if as_text {
+                    json_text(i)
+                } else if jsonb {
+                    Some(jsonb_out(i))
+                } else {
+                    Some(i.to_string())
+                }
+            })
+            .collect(),
+    ))
+}
+
+/// The members of a JSON object as `{key, value}` records; 22023 for a
+/// value that is not an object.
+fn members(a: &[ScalarValue], jsonb: bool, as_text: bool) -> Result<ScalarValue> {
+    let Some(v) = first_json(a)? else {
+        return key_value_list(Vec::new());
+    };
+    let map = match v {
+        Json::Object(map) => map,
+        Json::Array(_) => {
+            return Err(Error::InvalidParameterValue(
+                "cannot deconstruct an array as an object".into(),
+            ));
+        }
+        _ => {
+            return Err(Error::InvalidParameterValue(
+                "cannot deconstruct a scalar".into(),
+            ));
+        }
+    };
+    let mut keys: Vec<&String> = map.keys().collect();
+    if jsonb {
+        keys.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+    }
+    key_value_list(
+        keys.into_iter()
+            .map(|k| {
+                let v = &map[k];
+                let value = if as_text {
+                    json_text(v)
+                } else if jsonb {
+                    Some(jsonb_out(v))
+                } else {
+                    Some(v.to_string())
+                };
+                (k.clone(), value)
+            })
+            .collect(),
+    )
 }
 
 /// The elements of a list of JSON texts (NULL elements: `null`); `None`

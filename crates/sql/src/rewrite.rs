@@ -350,12 +350,15 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
                     && let Expr::Function(f) = e
                     && f.name.0.len() <= 2
-                    && matches!(
+                    && (matches!(
                         last_name(&f.name).as_str(),
                         "generate_series" | "generate_subscripts"
-                    )
+                    ) || json_set_function(&last_name(&f.name)).is_some_and(|(_, each)| !each))
                 {
-                    let sql = if last_name(&f.name) == "generate_subscripts" {
+                    let sql = if let Some((inner, _)) = json_set_function(&last_name(&f.name)) {
+                        f.name = ObjectName::from(vec![Ident::new(inner)]);
+                        format!("unnest({f})")
+                    } else if last_name(&f.name) == "generate_subscripts" {
                         // The subscripts of a one-dimensional array: 1..n.
                         match function_args(f).as_slice() {
                             [array, dim] => format!(
@@ -422,7 +425,27 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                         .collect::<Vec<_>>()
                         .join(", ")
                 );
-                let sql = format!("SELECT * FROM (SELECT {call} AS \"{column}\") AS \"{table}\"");
+                let arguments = args
+                    .args
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let value_column = alias
+                    .as_ref()
+                    .and_then(|a| a.columns.first())
+                    .map_or_else(|| "value".to_string(), |c| normalize(&c.name));
+                let sql = match json_set_function(&fname) {
+                    Some((inner, false)) => format!(
+                        "SELECT * FROM (SELECT unnest({inner}({arguments})) AS \"{value_column}\") AS \"{table}\""
+                    ),
+                    Some((inner, true)) => format!(
+                        "SELECT * FROM (SELECT get_field(__prism_member, 'key') AS key, \
+                         get_field(__prism_member, 'value') AS value \
+                         FROM (SELECT unnest({inner}({arguments})) AS __prism_member) AS __prism_members) AS \"{table}\""
+                    ),
+                    None => format!("SELECT * FROM (SELECT {call} AS \"{column}\") AS \"{table}\""),
+                };
                 match parse(&sql).map(|mut v| v.pop()) {
                     Ok(Some(Statement::Query(q))) => {
                         if let SetExpr::Select(sel) = *q.body
@@ -1062,6 +1085,22 @@ fn replace_identifier(expr: &mut Expr, name: &str, with: Expr) {
         }
     }
     let _ = VisitMut::visit(expr, &mut Put(name, Some(with)));
+}
+
+/// The set-returning JSON functions: the function giving their rows as a
+/// list, and whether the rows are `{key, value}` records.
+fn json_set_function(name: &str) -> Option<(&'static str, bool)> {
+    Some(match name {
+        "jsonb_array_elements" => ("prism_jsonb_elements", false),
+        "json_array_elements" => ("prism_json_elements", false),
+        "jsonb_array_elements_text" | "json_array_elements_text" => {
+            ("prism_json_elements_text", false)
+        }
+        "jsonb_each" => ("prism_jsonb_each", true),
+        "json_each" => ("prism_json_each", true),
+        "jsonb_each_text" | "json_each_text" => ("prism_json_each_text", true),
+        _ => return None,
+    })
 }
 
 /// `information_schema._pg_expandarray(a)` (pgjdbc's key-column queries):
