@@ -478,3 +478,78 @@ impl datafusion::logical_expr::ScalarUDFImpl for ExpandArray {
         Ok(ColumnarValue::Array(Arc::new(list)))
     }
 }
+
+/// `prism_percentile_disc(sorted, f)`: of a sorted list of the non-NULL
+/// values, the first whose position reaches the fraction `f` (what
+/// `percentile_disc(f) WITHIN GROUP (ORDER BY x)` returns; see
+/// `sql::rewrite`).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub(crate) struct PercentileDisc {
+    signature: datafusion::logical_expr::Signature,
+}
+
+impl Default for PercentileDisc {
+    fn default() -> Self {
+        PercentileDisc {
+            signature: datafusion::logical_expr::Signature::any(2, Volatility::Immutable),
+        }
+    }
+}
+
+impl datafusion::logical_expr::ScalarUDFImpl for PercentileDisc {
+    fn name(&self) -> &str {
+        "prism_percentile_disc"
+    }
+
+    fn signature(&self) -> &datafusion::logical_expr::Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, args: &[DataType]) -> datafusion::error::Result<DataType> {
+        match &args[0] {
+            DataType::List(f) | DataType::LargeList(f) => Ok(f.data_type().clone()),
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn invoke_with_args(
+        &self,
+        args: datafusion::logical_expr::ScalarFunctionArgs,
+    ) -> datafusion::error::Result<ColumnarValue> {
+        use datafusion::arrow::array::{Array, AsArray};
+        let out_type = args.return_field.data_type().clone();
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        if matches!(arrays[0].data_type(), DataType::Null) {
+            return Ok(ColumnarValue::Array(
+                datafusion::arrow::array::new_null_array(&out_type, arrays[0].len()),
+            ));
+        }
+        let lists = arrays[0].as_list::<i32>();
+        let fractions = datafusion::arrow::compute::cast(&arrays[1], &DataType::Float64)?;
+        let fractions = fractions.as_primitive::<datafusion::arrow::datatypes::Float64Type>();
+        let mut out = Vec::with_capacity(lists.len());
+        for row in 0..lists.len() {
+            if lists.is_null(row) || fractions.is_null(row) {
+                out.push(ScalarValue::try_from(&out_type)?);
+                continue;
+            }
+            let f = fractions.value(row);
+            if !(0.0..=1.0).contains(&f) {
+                return Err(DataFusionError::External(Box::new(
+                    prismdb_common::Error::NumericOutOfRange(format!(
+                        "percentile value {f} is not between 0 and 1"
+                    )),
+                )));
+            }
+            let values = lists.value(row);
+            let n = values.len();
+            if n == 0 {
+                out.push(ScalarValue::try_from(&out_type)?);
+                continue;
+            }
+            let k = ((f * n as f64).ceil() as usize).clamp(1, n);
+            out.push(ScalarValue::try_from_array(&values, k - 1)?);
+        }
+        Ok(ColumnarValue::Array(ScalarValue::iter_to_array(out)?))
+    }
+}

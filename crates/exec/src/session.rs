@@ -238,11 +238,14 @@ impl Session {
         .into_iter()
         .chain(prismdb_pgcatalog::functions::builtin_functions())
         .chain(crate::json::json_functions())
-        .chain(std::iter::once(
+        .chain([
             datafusion::logical_expr::ScalarUDF::new_from_impl(
                 crate::functions::ExpandArray::default(),
             ),
-        ))
+            datafusion::logical_expr::ScalarUDF::new_from_impl(
+                crate::functions::PercentileDisc::default(),
+            ),
+        ])
         .chain(columnar.into_iter().flat_map(columnar_functions))
         .chain(prismdb_pgcatalog::functions::catalog_functions(
             catalog_source,

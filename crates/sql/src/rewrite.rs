@@ -605,6 +605,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 f.name.0.remove(0);
             }
             niladic_function(expr);
+            if let Err(e) = percentile_disc(expr) {
+                return ControlFlow::Break(e);
+            }
             expand_array(expr);
             if let Err(e) = field_access(expr) {
                 return ControlFlow::Break(e);
@@ -1085,6 +1088,34 @@ fn replace_identifier(expr: &mut Expr, name: &str, with: Expr) {
         }
     }
     let _ = VisitMut::visit(expr, &mut Put(name, Some(with)));
+}
+
+/// `percentile_disc(f) WITHIN GROUP (ORDER BY x)`: the first value, in
+/// that order, whose position reaches `f` of the non-NULL values —
+/// `prism_percentile_disc(array_agg(x ORDER BY x) FILTER (WHERE x IS NOT
+/// NULL), f)`.
+fn percentile_disc(expr: &mut Expr) -> Result<()> {
+    let Expr::Function(f) = expr else {
+        return Ok(());
+    };
+    if last_name(&f.name) != "percentile_disc" || f.within_group.len() != 1 || f.over.is_some() {
+        return Ok(());
+    }
+    let order = f.within_group[0].clone();
+    let fraction = match function_args(f).as_slice() {
+        [fraction] => (*fraction).clone(),
+        _ => return Ok(()),
+    };
+    let sort = order.expr.clone();
+    let mut call = parse_expr(&format!(
+        "prism_percentile_disc(array_agg(__prism_sort ORDER BY {order}) FILTER (WHERE __prism_sort IS NOT NULL), __prism_fraction)"
+    ))?;
+    replace_identifier(&mut call, "__prism_fraction", fraction);
+    // Twice: in the aggregate and in its filter.
+    replace_identifier(&mut call, "__prism_sort", sort.clone());
+    replace_identifier(&mut call, "__prism_sort", sort);
+    *expr = call;
+    Ok(())
 }
 
 /// The set-returning JSON functions: the function giving their rows as a
