@@ -39,6 +39,10 @@ pub fn build_array<'a>(
         SqlType::Int16 => build!(Int16Builder::with_capacity(n), Value::Int16(v) => *v),
         SqlType::Int32 => build!(Int32Builder::with_capacity(n), Value::Int32(v) => *v),
         SqlType::Int64 => build!(Int64Builder::with_capacity(n), Value::Int64(v) => *v),
+        SqlType::Time => build!(
+            time_builder(n),
+            Value::Int64(v) => *v
+        ),
         SqlType::Float32 => build!(Float32Builder::with_capacity(n), Value::Float32(v) => *v),
         SqlType::Float64 => build!(Float64Builder::with_capacity(n), Value::Float64(v) => *v),
         SqlType::Numeric {
@@ -124,4 +128,9 @@ pub fn rows_to_batch(
         &RecordBatchOptions::new().with_row_count(Some(rows.len())),
     )
     .map_err(|e| Error::Internal(e.to_string()))
+}
+
+/// A builder of `time` values (microseconds since midnight).
+fn time_builder(n: usize) -> arrow::array::Time64MicrosecondBuilder {
+    arrow::array::Time64MicrosecondBuilder::with_capacity(n)
 }

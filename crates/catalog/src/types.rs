@@ -38,6 +38,9 @@ pub enum SqlType {
     Jsonb,
     /// `uuid`, kept as its canonical text form.
     Uuid,
+    /// `time` (without time zone): microseconds since midnight, stored as
+    /// a 64-bit integer.
+    Time,
 }
 
 impl SqlType {
@@ -62,6 +65,7 @@ impl SqlType {
             SqlType::Bytea => DataType::Binary,
             SqlType::Date => DataType::Date32,
             SqlType::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, None),
+            SqlType::Time => DataType::Time64(TimeUnit::Microsecond),
             SqlType::TimestampTz => {
                 DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
             }
@@ -149,6 +153,7 @@ impl SqlType {
             (DataType::Binary | DataType::LargeBinary | DataType::BinaryView, _) => SqlType::Bytea,
             (DataType::Date32 | DataType::Date64, _) => SqlType::Date,
             (DataType::Timestamp(_, None), _) => SqlType::Timestamp,
+            (DataType::Time32(_) | DataType::Time64(_), _) => SqlType::Time,
             (DataType::Timestamp(_, Some(_)), _) => SqlType::TimestampTz,
             _ => return None,
         })
@@ -173,6 +178,7 @@ impl SqlType {
             SqlType::Bytea => KeyKind::Bytes,
             SqlType::Date => KeyKind::Date,
             SqlType::Timestamp => KeyKind::Timestamp,
+            SqlType::Time => KeyKind::Int64,
             SqlType::TimestampTz => KeyKind::TimestampTz,
         }
     }
@@ -183,6 +189,7 @@ impl SqlType {
             SqlType::Varchar(_) | SqlType::Char(_) => "VARCHAR".into(),
             SqlType::TimestampTz => "TIMESTAMP WITH TIME ZONE".into(),
             SqlType::Timestamp => "TIMESTAMP".into(),
+            SqlType::Time => "TIME".into(),
             other => other.pg_name(),
         }
     }
@@ -214,6 +221,7 @@ impl SqlType {
             SqlType::Json => "json".into(),
             SqlType::Jsonb => "jsonb".into(),
             SqlType::Uuid => "uuid".into(),
+            SqlType::Time => "time without time zone".into(),
         }
     }
 }

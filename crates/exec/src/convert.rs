@@ -119,6 +119,9 @@ pub fn scalar_to_value(s: &ScalarValue) -> Result<Value> {
         ScalarValue::Date32(Some(v)) => Value::Date(*v),
         ScalarValue::TimestampMicrosecond(Some(v), None) => Value::Timestamp(*v),
         ScalarValue::TimestampMicrosecond(Some(v), Some(_)) => Value::TimestampTz(*v),
+        // `time`: microseconds since midnight.
+        ScalarValue::Time64Microsecond(Some(v)) => Value::Int64(*v),
+        ScalarValue::Time64Nanosecond(Some(v)) => Value::Int64(*v / 1000),
         other => {
             return Err(Error::NotSupported(format!(
                 "values of type {} cannot be stored",

@@ -45,7 +45,7 @@ fn python_has(modules: &str) -> bool {
 }
 
 const ASYNCPG: &str = r#"
-import asyncio, sys, json, decimal
+import asyncio, sys, json, decimal, datetime
 import asyncpg
 
 async def main(port):
@@ -59,6 +59,9 @@ async def main(port):
     assert await conn.fetchval("SELECT array[1, 2]") == [1, 2]
     assert await conn.fetchval("SELECT $1::text[]", ["x", "y z"]) == ["x", "y z"]
     assert await conn.fetchval("SELECT doc ->> 'k' FROM ap WHERE id = 1") == "1"
+    await conn.execute("CREATE TABLE at (id int PRIMARY KEY, t time)")
+    await conn.execute("INSERT INTO at VALUES ($1, $2)", 1, datetime.time(8, 30, 15, 250000))
+    assert await conn.fetchval("SELECT t FROM at WHERE t = $1", datetime.time(8, 30, 15, 250000)) == datetime.time(8, 30, 15, 250000)
     stmt = await conn.prepare("SELECT name FROM ap WHERE id = $1")
     assert await stmt.fetchval(2) == "b"
     await conn.copy_records_to_table("ap", records=[(3, "c", decimal.Decimal("2"), None, None)],

@@ -143,6 +143,7 @@ pub fn type_oid(ty: &SqlType) -> u32 {
         SqlType::Json => 114,
         SqlType::Jsonb => 3802,
         SqlType::Uuid => 2950,
+        SqlType::Time => 1083,
     }
 }
 

@@ -63,7 +63,11 @@ pub fn default_width(ty: &SqlType) -> f64 {
         SqlType::Bool => 1.0,
         SqlType::Int16 => 2.0,
         SqlType::Int32 | SqlType::Float32 | SqlType::Date => 4.0,
-        SqlType::Int64 | SqlType::Float64 | SqlType::Timestamp | SqlType::TimestampTz => 8.0,
+        SqlType::Int64
+        | SqlType::Float64
+        | SqlType::Timestamp
+        | SqlType::TimestampTz
+        | SqlType::Time => 8.0,
         SqlType::Numeric { .. } => 16.0,
         SqlType::Char(n) => f64::from(*n),
         SqlType::Varchar(Some(n)) => f64::from(*n).min(32.0),

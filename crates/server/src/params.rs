@@ -203,6 +203,13 @@ fn decode_binary(ty: &DataType, bytes: &[u8], index: usize) -> Result<Value> {
                 Value::Timestamp(t)
             }
         }
+        // `time` goes on as its text, which the statement casts.
+        Time32(_) | Time64(_) => {
+            let micros = i64::from_be_bytes(bytes.try_into().map_err(|_| bad())?);
+            let mut text = String::new();
+            format::write_time(&mut text, micros)?;
+            Value::Text(text)
+        }
         // Text-like and unknown types: the binary form of text is its UTF-8.
         _ => Value::Text(utf8(bytes)?.to_owned()),
     })

@@ -112,6 +112,9 @@ fn cast_error(m: String) -> Error {
         || m.contains("precision")
     {
         Error::NumericOutOfRange(format!("value out of range: {m}"))
+    } else if m.contains("Cannot cast string") && m.contains("Time64") {
+        let quoted = m.split('\'').nth(1).unwrap_or("");
+        Error::InvalidDatetime(format!("invalid input syntax for type time: \"{quoted}\""))
     } else if m.contains("Date")
         || m.contains("Timestamp")
         || m.contains("date")

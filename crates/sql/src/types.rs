@@ -31,6 +31,7 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType> {
         D::Date => SqlType::Date,
         D::Timestamp(_, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone) => SqlType::TimestampTz,
         D::Timestamp(_, _) => SqlType::Timestamp,
+        D::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => SqlType::Time,
         D::Custom(name, args) if args.is_empty() => match crate::object_name(name)?.as_str() {
             "timestamptz" => SqlType::TimestampTz,
             "int2" => SqlType::Int16,
