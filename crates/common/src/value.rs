@@ -212,3 +212,70 @@ pub fn parse_bytea(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 #[path = "value_test.rs"]
 mod tests;
+
+/// The elements of a one-dimensional array literal (`{1,2}`,
+/// `{"a b",NULL}`), `None` for NULL elements.
+pub fn parse_array_literal(text: &str) -> crate::Result<Vec<Option<String>>> {
+    let malformed = || crate::Error::InvalidText(format!("malformed array literal: \"{text}\""));
+    let inner = text
+        .trim()
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .ok_or_else(malformed)?;
+    let mut items = Vec::new();
+    if inner.trim().is_empty() {
+        return Ok(items);
+    }
+    let mut chars = inner.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let mut item = String::new();
+        let quoted = chars.peek() == Some(&'"');
+        if quoted {
+            chars.next();
+            loop {
+                match chars.next() {
+                    Some('\\') => item.push(chars.next().ok_or_else(malformed)?),
+                    Some('"') => break,
+                    Some(c) => item.push(c),
+                    None => return Err(malformed()),
+                }
+            }
+            while chars.peek().is_some_and(|c| c.is_whitespace()) {
+                chars.next();
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' {
+                    break;
+                }
+                if c == '{' || c == '"' {
+                    return Err(malformed());
+                }
+                chars.next();
+                if c == '\\' {
+                    item.push(chars.next().ok_or_else(malformed)?);
+                } else {
+                    item.push(c);
+                }
+            }
+            item = item.trim_end().to_string();
+            if item.is_empty() {
+                return Err(malformed());
+            }
+        }
+        items.push(if !quoted && item.eq_ignore_ascii_case("null") {
+            None
+        } else {
+            Some(item)
+        });
+        match chars.next() {
+            None => break,
+            Some(',') => continue,
+            Some(_) => return Err(malformed()),
+        }
+    }
+    Ok(items)
+}

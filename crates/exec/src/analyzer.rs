@@ -86,57 +86,8 @@ fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>
 /// of `element`s.
 fn array_literal(text: &str, element: &DataType) -> Result<Expr> {
     use datafusion::common::ScalarValue;
-    let malformed = || {
-        datafusion::error::DataFusionError::External(Box::new(prismdb_common::Error::InvalidText(
-            format!("malformed array literal: \"{text}\""),
-        )))
-    };
-    let inner = text
-        .trim()
-        .strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .ok_or_else(malformed)?;
-    let mut items: Vec<Option<String>> = Vec::new();
-    let mut chars = inner.chars().peekable();
-    while chars.peek().is_some() {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut item = String::new();
-        let mut quoted = false;
-        if chars.peek() == Some(&'"') {
-            quoted = true;
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('\\') => item.push(chars.next().ok_or_else(malformed)?),
-                    Some('"') => break,
-                    Some(c) => item.push(c),
-                    None => return Err(malformed()),
-                }
-            }
-        }
-        while let Some(&c) = chars.peek() {
-            if c == ',' {
-                break;
-            }
-            chars.next();
-            if !quoted {
-                item.push(c);
-            }
-        }
-        chars.next();
-        let item = if quoted {
-            item
-        } else {
-            item.trim().to_string()
-        };
-        if !quoted && item.eq_ignore_ascii_case("null") {
-            items.push(None);
-        } else if quoted || !item.is_empty() {
-            items.push(Some(item));
-        }
-    }
+    let items = prismdb_common::value::parse_array_literal(text)
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
     let values = items
         .into_iter()
         .map(|v| ScalarValue::Utf8(v).cast_to(element))

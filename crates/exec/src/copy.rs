@@ -175,19 +175,7 @@ impl Options {
     /// columns it writes (FORCE_QUOTE names some of them).
     pub(crate) fn format_out(&self, columns: &[String]) -> Result<CopyOutFormat> {
         if self.format.as_deref() == Some("binary") {
-            for (given, name) in [
-                (self.delimiter.is_some(), "DELIMITER"),
-                (self.null.is_some(), "NULL"),
-                (self.header.is_some(), "HEADER"),
-                (self.quote.is_some(), "QUOTE"),
-                (self.escape.is_some(), "ESCAPE"),
-            ] {
-                if given {
-                    return Err(Error::Syntax(format!(
-                        "cannot specify {name} in BINARY mode"
-                    )));
-                }
-            }
+            self.refuse_text_options_in_binary()?;
             if self.force_quote.is_some() {
                 return Err(unsupported("COPY force quote available only in CSV mode"));
             }
@@ -256,9 +244,8 @@ impl Options {
         })
     }
 
-    /// The text format binary COPY FROM rows arrive in, once the wire
-    /// layer decoded them; options that binary COPY refuses are refused.
-    fn binary_in(&self) -> Result<CopyFormat> {
+    /// Binary COPY takes none of the text formats' options (42601).
+    fn refuse_text_options_in_binary(&self) -> Result<()> {
         for (given, name) in [
             (self.delimiter.is_some(), "DELIMITER"),
             (self.null.is_some(), "NULL"),
@@ -272,6 +259,13 @@ impl Options {
                 )));
             }
         }
+        Ok(())
+    }
+
+    /// The text format binary COPY FROM rows arrive in, once the wire
+    /// layer decoded them; options that binary COPY refuses are refused.
+    fn binary_in(&self) -> Result<CopyFormat> {
+        self.refuse_text_options_in_binary()?;
         if self.force_null.is_some() || self.force_not_null.is_some() {
             return Err(unsupported("COPY force null available only in CSV mode"));
         }

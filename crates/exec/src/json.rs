@@ -364,16 +364,7 @@ fn get_path<'a>(mut v: &'a Json, path: &ScalarValue) -> Option<&'a Json> {
                 .map(|i| strings.value(i).to_string())
                 .collect()
         }
-        other => {
-            let t = text(other)?;
-            t.trim()
-                .trim_start_matches('{')
-                .trim_end_matches('}')
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(|s| s.trim().trim_matches('"').to_string())
-                .collect()
-        }
+        other => array_items(&text(other)?),
     };
     for step in steps {
         v = match v {

@@ -145,44 +145,10 @@ impl Relation {
             let array = match kind.stored().0 {
                 Some(ty) => build_array(&ty, values).map_err(|e| mismatch(name, &e))?,
                 None if matches!(kind, Kind::OidVector) => {
-                    let mut b = datafusion::arrow::array::ListBuilder::new(
-                        datafusion::arrow::array::Int64Builder::new(),
-                    );
-                    for v in values {
-                        match v {
-                            Value::List(items) => {
-                                for item in items {
-                                    match item {
-                                        Value::Int64(i) => b.values().append_value(*i),
-                                        _ => b.values().append_null(),
-                                    }
-                                }
-                                b.append(true);
-                            }
-                            _ => b.append(false),
-                        }
-                    }
-                    Arc::new(b.finish()) as ArrayRef
+                    list_array(&SqlType::Int64, values).map_err(|e| mismatch(name, &e))?
                 }
                 None if matches!(kind, Kind::I16Array | Kind::Int2Vector) => {
-                    let mut b = datafusion::arrow::array::ListBuilder::new(
-                        datafusion::arrow::array::Int16Builder::new(),
-                    );
-                    for v in values {
-                        match v {
-                            Value::List(items) => {
-                                for item in items {
-                                    match item {
-                                        Value::Int16(i) => b.values().append_value(*i),
-                                        _ => b.values().append_null(),
-                                    }
-                                }
-                                b.append(true);
-                            }
-                            _ => b.append(false),
-                        }
-                    }
-                    Arc::new(b.finish()) as ArrayRef
+                    list_array(&SqlType::Int16, values).map_err(|e| mismatch(name, &e))?
                 }
                 None => {
                     if let Some(v) = values.clone().find(|v| !v.is_null()) {
@@ -195,6 +161,41 @@ impl Relation {
         }
         RecordBatch::try_new(self.schema(), arrays)
     }
+}
+
+/// A list array of `element`s from `Value::List`s (anything else: NULL),
+/// its elements built as stored columns of that type are.
+fn list_array<'a>(
+    element: &SqlType,
+    values: impl Iterator<Item = &'a Value>,
+) -> prismdb_common::Result<ArrayRef> {
+    use datafusion::arrow::array::ListArray;
+    use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
+    let mut lengths = Vec::new();
+    let mut present = Vec::new();
+    let mut items: Vec<&Value> = Vec::new();
+    for v in values {
+        match v {
+            Value::List(list) => {
+                lengths.push(list.len());
+                present.push(true);
+                items.extend(list.iter());
+            }
+            _ => {
+                lengths.push(0);
+                present.push(false);
+            }
+        }
+    }
+    let elements = build_array(element, items.into_iter())?;
+    ListArray::try_new(
+        Arc::new(Field::new_list_field(element.arrow_type(), true)),
+        OffsetBuffer::from_lengths(lengths),
+        elements,
+        Some(NullBuffer::from(present)),
+    )
+    .map(|a| Arc::new(a) as ArrayRef)
+    .map_err(|e| prismdb_common::Error::Internal(e.to_string()))
 }
 
 /// The relations of the schema that describe PrismDB's objects (see

@@ -104,7 +104,7 @@ fn decode_text(ty: &DataType, text: &str) -> Result<Value> {
     use DataType::*;
     Ok(match ty {
         List(f) | LargeList(f) => Value::List(
-            parse_array_literal(text)?
+            prismdb_common::value::parse_array_literal(text)?
                 .into_iter()
                 .map(|item| match item {
                     None => Ok(Value::Null),
@@ -249,73 +249,6 @@ fn decode_binary_array(element: &DataType, bytes: &[u8], index: usize) -> Option
         }
     }
     (at == bytes.len()).then_some(Ok(Value::List(items)))
-}
-
-/// The elements of a one-dimensional array literal (`{1,2}`,
-/// `{"a b",NULL}`), `None` for NULL elements.
-pub fn parse_array_literal(text: &str) -> Result<Vec<Option<String>>> {
-    let malformed = || Error::InvalidText(format!("malformed array literal: \"{text}\""));
-    let inner = text
-        .trim()
-        .strip_prefix('{')
-        .and_then(|t| t.strip_suffix('}'))
-        .ok_or_else(malformed)?;
-    let mut items = Vec::new();
-    if inner.trim().is_empty() {
-        return Ok(items);
-    }
-    let mut chars = inner.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| c.is_whitespace()) {
-            chars.next();
-        }
-        let mut item = String::new();
-        let quoted = chars.peek() == Some(&'"');
-        if quoted {
-            chars.next();
-            loop {
-                match chars.next() {
-                    Some('\\') => item.push(chars.next().ok_or_else(malformed)?),
-                    Some('"') => break,
-                    Some(c) => item.push(c),
-                    None => return Err(malformed()),
-                }
-            }
-            while chars.peek().is_some_and(|c| c.is_whitespace()) {
-                chars.next();
-            }
-        } else {
-            while let Some(&c) = chars.peek() {
-                if c == ',' {
-                    break;
-                }
-                if c == '{' || c == '"' {
-                    return Err(malformed());
-                }
-                chars.next();
-                if c == '\\' {
-                    item.push(chars.next().ok_or_else(malformed)?);
-                } else {
-                    item.push(c);
-                }
-            }
-            item = item.trim_end().to_string();
-            if item.is_empty() {
-                return Err(malformed());
-            }
-        }
-        items.push(if !quoted && item.eq_ignore_ascii_case("null") {
-            None
-        } else {
-            Some(item)
-        });
-        match chars.next() {
-            None => break,
-            Some(',') => continue,
-            Some(_) => return Err(malformed()),
-        }
-    }
-    Ok(items)
 }
 
 #[cfg(test)]
