@@ -279,3 +279,26 @@ pub fn parse_array_literal(text: &str) -> crate::Result<Vec<Option<String>>> {
     }
     Ok(items)
 }
+
+/// Appends one element of an array's text form, quoted as PostgreSQL
+/// quotes it: when empty, when it is `NULL`, or when it holds a brace, a
+/// comma, a double quote, a backslash or (ASCII) white space.
+pub fn push_array_element(out: &mut impl Extend<u8>, text: &[u8]) {
+    let quote = text.is_empty()
+        || text.eq_ignore_ascii_case(b"null")
+        || text
+            .iter()
+            .any(|b| matches!(b, b'{' | b'}' | b',' | b'"' | b'\\') || b.is_ascii_whitespace());
+    if !quote {
+        out.extend(text.iter().copied());
+        return;
+    }
+    out.extend([b'"']);
+    for &b in text {
+        if b == b'"' || b == b'\\' {
+            out.extend([b'\\']);
+        }
+        out.extend([b]);
+    }
+    out.extend([b'"']);
+}

@@ -337,16 +337,12 @@ fn array_text(args: &[ColumnarValue], vector: bool) -> Result<ColumnarValue> {
                 ScalarValue::Boolean(Some(b)) => if *b { "t" } else { "f" }.to_string(),
                 other => other.to_string(),
             };
-            let quote = !vector
-                && (text.is_empty()
-                    || text.eq_ignore_ascii_case("null")
-                    || text
-                        .chars()
-                        .any(|c| matches!(c, '{' | '}' | ',' | '"' | '\\') || c.is_whitespace()));
-            parts.push(if quote {
-                format!("\"{}\"", text.replace('\\', "\\\\").replace('"', "\\\""))
-            } else {
+            parts.push(if vector {
                 text
+            } else {
+                let mut quoted = Vec::with_capacity(text.len());
+                prismdb_common::value::push_array_element(&mut quoted, text.as_bytes());
+                String::from_utf8_lossy(&quoted).into_owned()
             });
         }
         if vector {

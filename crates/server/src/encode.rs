@@ -461,7 +461,7 @@ impl<'a> Column<'a> {
                     }
                     element.clear();
                     elements.write_text(i, *element_wire, &mut element)?;
-                    put_array_element(out, &element);
+                    prismdb_common::value::push_array_element(out, &element);
                 }
                 out.put_u8(b'}');
             }
@@ -569,29 +569,6 @@ impl<'a> Column<'a> {
 fn list_bounds(list: &ListArray, row: usize) -> (usize, usize) {
     let offsets = list.value_offsets();
     (offsets[row] as usize, offsets[row + 1] as usize)
-}
-
-/// One element of an array's text form, quoted as PostgreSQL quotes it:
-/// when empty, when it is `NULL`, or when it holds a brace, a comma, a
-/// double quote, a backslash or white space.
-fn put_array_element(out: &mut BytesMut, text: &[u8]) {
-    let quote = text.is_empty()
-        || text.eq_ignore_ascii_case(b"null")
-        || text
-            .iter()
-            .any(|b| matches!(b, b'{' | b'}' | b',' | b'"' | b'\\') || b.is_ascii_whitespace());
-    if !quote {
-        out.put_slice(text);
-        return;
-    }
-    out.put_u8(b'"');
-    for &b in text {
-        if b == b'"' || b == b'\\' {
-            out.put_u8(b'\\');
-        }
-        out.put_u8(b);
-    }
-    out.put_u8(b'"');
 }
 
 /// Binary form of a text-backed value of a text-like type.
