@@ -10,8 +10,10 @@
 //! column (see [`ROWID_COLUMN`]) that serves as their key; it is never shown.
 
 pub mod arrow_rows;
+pub mod roles;
 mod types;
 
+pub use roles::{AclItem, Ownership, Role};
 pub use types::{DEFAULT_NUMERIC, SqlType};
 
 use prismdb_common::{Error, Result, TableId};
@@ -50,6 +52,9 @@ pub struct Table {
     /// (0: none).
     #[serde(default)]
     pub columnar_replicas: u32,
+    /// Owner and grants.
+    #[serde(default)]
+    pub ownership: Ownership,
 }
 
 impl Table {
@@ -90,6 +95,9 @@ pub struct View {
     /// (`None` where no column type matches), for `pg_attribute`.
     #[serde(default)]
     pub types: Vec<Option<SqlType>>,
+    /// Owner and grants.
+    #[serde(default)]
+    pub ownership: Ownership,
 }
 
 /// One database: a namespace of tables and views (schema `public`).
@@ -97,6 +105,10 @@ pub struct View {
 pub struct Database {
     pub tables: BTreeMap<String, Arc<Table>>,
     pub views: BTreeMap<String, Arc<View>>,
+    /// Roles (OIDs, [`roles::PUBLIC_GRANTEE`] for all) granted CREATE on
+    /// schema `public`; superusers need no grant.
+    #[serde(default)]
+    pub create_grantees: Vec<u32>,
 }
 
 impl Database {
@@ -115,6 +127,17 @@ pub struct Catalog {
     /// role → parameter → value.
     #[serde(default)]
     pub role_settings: BTreeMap<String, BTreeMap<String, String>>,
+    /// Roles by name; a catalog written before roles existed has only the
+    /// bootstrap superuser.
+    #[serde(default = "roles::default_roles")]
+    pub roles: BTreeMap<String, Role>,
+    /// The OID the next `CREATE ROLE` takes.
+    #[serde(default = "first_role_oid")]
+    pub next_role_oid: u32,
+}
+
+fn first_role_oid() -> u32 {
+    roles::FIRST_ROLE_OID
 }
 
 impl Default for Catalog {
@@ -125,6 +148,8 @@ impl Default for Catalog {
             databases,
             next_table_id: 1,
             role_settings: BTreeMap::new(),
+            roles: roles::default_roles(),
+            next_role_oid: roles::FIRST_ROLE_OID,
         }
     }
 }
@@ -163,6 +188,29 @@ impl Catalog {
                 .find(|t| t.id == id)
                 .map(|t| (db.as_str(), t))
         })
+    }
+
+    /// A role by name.
+    pub fn role(&self, name: &str) -> Option<&Role> {
+        self.roles.get(name)
+    }
+
+    /// A role by OID.
+    pub fn role_by_oid(&self, oid: u32) -> Option<&Role> {
+        self.roles.values().find(|r| r.oid == oid)
+    }
+
+    /// The name of a role OID as PostgreSQL prints an unknown one.
+    pub fn role_name(&self, oid: u32) -> String {
+        self.role_by_oid(oid)
+            .map(|r| r.name.clone())
+            .unwrap_or_else(|| oid.to_string())
+    }
+
+    /// Whether clients must prove a password: once any role has one, every
+    /// login is authenticated with SCRAM-SHA-256.
+    pub fn passwords_required(&self) -> bool {
+        self.roles.values().any(|r| r.password.is_some())
     }
 
     /// A mutable copy of one database, for building the next catalog.

@@ -116,6 +116,24 @@ pub enum Error {
     /// A prepared statement named that does not exist (26000).
     #[error("{0}")]
     InvalidStatementName(String),
+    /// The role may not do this (42501).
+    #[error("{0}")]
+    InsufficientPrivilege(String),
+    /// A login refused: the role does not exist or may not log in (28000).
+    #[error("{0}")]
+    InvalidAuthorization(String),
+    /// A login refused for its password (28P01).
+    #[error("{0}")]
+    InvalidPassword(String),
+    /// An object (a role) that already exists (42710).
+    #[error("{0}")]
+    DuplicateObject(String),
+    /// An object others depend on (2BP01).
+    #[error("{0}")]
+    DependentObjectsStillExist(String),
+    /// An object in use (55006), such as the session's own role.
+    #[error("{0}")]
+    ObjectInUse(String),
     /// A statement in a transaction block that already failed (25P02).
     #[error("current transaction is aborted, commands ignored until end of transaction block")]
     InFailedTransaction,

@@ -13,6 +13,8 @@
 //!   bytes.
 //! * [`limits`] — the expression depth a statement may have and the stack
 //!   every statement-handling thread gets for it.
+//! * [`scram`] — SCRAM-SHA-256 password verifiers: made when a password is
+//!   set, parsed when a client authenticates.
 //! * [`sched`] — asking the kernel for short scheduler slices, so woken
 //!   latency threads preempt analytics at once.
 //! * [`Version`] — a commit version. Today a local monotonic counter; when
@@ -25,6 +27,7 @@ pub mod files;
 pub mod keycode;
 pub mod limits;
 pub mod sched;
+pub mod scram;
 pub mod value;
 
 pub use error::{Error, Result};

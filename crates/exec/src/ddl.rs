@@ -1,4 +1,5 @@
-//! DDL: CREATE/DROP DATABASE, TABLE and VIEW; ALTER TABLE.
+//! DDL: CREATE/DROP DATABASE, TABLE and VIEW; ALTER TABLE; the role
+//! statements of [`crate::roles`].
 //!
 //! Each DDL statement takes the engine's DDL lock, builds the next catalog
 //! from the current one, and commits it through the row store (with the
@@ -87,6 +88,7 @@ impl Session {
             None => engine.store.last_version(),
         };
         let base = self.schema.current();
+        let actor = crate::roles::acting_role(&base, &self.user);
         let mut next: Catalog = base.as_ref().clone();
         let mut drop_tables: Vec<TableId> = Vec::new();
         let mut rewrite: Option<Rewrite> = None;
@@ -118,7 +120,8 @@ impl Session {
                         "relation \"{name}\" already exists"
                     )));
                 }
-                let table = bind_create_table(ct, next.next_table_id)?;
+                let mut table = bind_create_table(ct, next.next_table_id)?;
+                table.ownership = prismdb_catalog::Ownership::owned_by(actor.oid);
                 next.next_table_id += 1;
                 next.database_mut(&self.database)?
                     .tables
@@ -127,6 +130,7 @@ impl Session {
             }
             Statement::CreateView(cv) => {
                 let mut view = bind_create_view(cv)?;
+                view.ownership = prismdb_catalog::Ownership::owned_by(actor.oid);
                 let db = next.database(&self.database)?;
                 if db.tables.contains_key(&view.name)
                     || (db.views.contains_key(&view.name) && !cv.or_replace)
@@ -232,6 +236,11 @@ impl Session {
                     }
                     "DROP DATABASE"
                 }
+                ObjectType::Role | ObjectType::User => {
+                    crate::roles::drop_roles(&mut next, &actor, names, *if_exists)?;
+                    crate::roles::check_passwords(&next)?;
+                    "DROP ROLE"
+                }
                 other => {
                     return Err(Error::NotSupported(format!(
                         "DROP {other} is not supported"
@@ -239,8 +248,39 @@ impl Session {
                 }
             },
             Statement::AlterRole { name, operation } => {
-                alter_role_settings(&mut next, &prismdb_sql::normalize(name), operation)?;
+                let name = prismdb_sql::normalize(name);
+                crate::roles::alter_role(&mut next, &actor, &name, operation)?;
+                crate::roles::check_passwords(&next)?;
                 "ALTER ROLE"
+            }
+            Statement::CreateRole(cr) => {
+                crate::roles::create_role(&mut next, &actor, cr)?;
+                crate::roles::check_passwords(&next)?;
+                "CREATE ROLE"
+            }
+            Statement::Grant(g) => {
+                crate::roles::grant_or_revoke(
+                    &mut next,
+                    &self.database,
+                    &actor,
+                    &g.privileges,
+                    g.objects.as_ref(),
+                    &g.grantees,
+                    true,
+                )?;
+                "GRANT"
+            }
+            Statement::Revoke(r) => {
+                crate::roles::grant_or_revoke(
+                    &mut next,
+                    &self.database,
+                    &actor,
+                    &r.privileges,
+                    r.objects.as_ref(),
+                    &r.grantees,
+                    false,
+                )?;
+                "REVOKE"
             }
             Statement::AlterTable(at) => {
                 let Some(altered) = self.alter_table(at, &mut next)? else {
@@ -405,81 +445,4 @@ impl Session {
             })
             .collect())
     }
-}
-
-/// `ALTER ROLE r SET p = v | TO DEFAULT`, `ALTER ROLE r RESET p | ALL`:
-/// the settings `r`'s new sessions start with (PostgreSQL's
-/// `pg_db_role_setting`, without the per-database form). Values are
-/// checked as `SET` checks them.
-fn alter_role_settings(
-    catalog: &mut prismdb_catalog::Catalog,
-    role: &str,
-    operation: &prismdb_sql::sqlparser::ast::AlterRoleOperation,
-) -> Result<()> {
-    use prismdb_sql::sqlparser::ast::{AlterRoleOperation, ResetConfig, SetConfigValue};
-    let parameter =
-        |name: &prismdb_sql::sqlparser::ast::ObjectName| name.to_string().to_lowercase();
-    match operation {
-        AlterRoleOperation::Set {
-            config_name,
-            config_value,
-            in_database: None,
-        } => {
-            let name = parameter(config_name);
-            match config_value {
-                SetConfigValue::Value(e) => {
-                    let value = crate::session::setting_value(e);
-                    let mut probe = crate::settings::Settings::default();
-                    probe.set(&name, &value)?;
-                    let value = probe.get(&name)?;
-                    catalog
-                        .role_settings
-                        .entry(role.to_string())
-                        .or_default()
-                        .insert(name, value);
-                }
-                SetConfigValue::Default => {
-                    if let Some(settings) = catalog.role_settings.get_mut(role) {
-                        settings.remove(&name);
-                    }
-                }
-                SetConfigValue::FromCurrent => {
-                    return Err(Error::NotSupported(
-                        "ALTER ROLE ... SET ... FROM CURRENT is not supported".into(),
-                    ));
-                }
-            }
-        }
-        AlterRoleOperation::Reset {
-            config_name,
-            in_database: None,
-        } => match config_name {
-            ResetConfig::ALL => {
-                catalog.role_settings.remove(role);
-            }
-            ResetConfig::ConfigName(name) => {
-                if let Some(settings) = catalog.role_settings.get_mut(role) {
-                    settings.remove(&parameter(name));
-                }
-            }
-        },
-        AlterRoleOperation::Set { .. } | AlterRoleOperation::Reset { .. } => {
-            return Err(Error::NotSupported(
-                "ALTER ROLE ... IN DATABASE is not supported".into(),
-            ));
-        }
-        _ => {
-            return Err(Error::NotSupported(
-                "only ALTER ROLE ... SET and RESET are supported".into(),
-            ));
-        }
-    }
-    if catalog
-        .role_settings
-        .get(role)
-        .is_some_and(|s| s.is_empty())
-    {
-        catalog.role_settings.remove(role);
-    }
-    Ok(())
 }

@@ -49,6 +49,7 @@ mod point;
 pub mod prepared;
 pub mod provider;
 mod query;
+pub mod roles;
 pub mod route;
 pub mod schema;
 mod session;
@@ -279,6 +280,11 @@ impl Engine {
         Ok(self.store.pin_latest())
     }
 
+    /// How a client logging in as `user` must authenticate.
+    pub fn login(&self, user: &str) -> roles::Login {
+        roles::login(&self.catalog(), user)
+    }
+
     /// Opens a session on `database` for `user`, with the client's start-up
     /// parameters applied to its settings.
     pub fn session(
@@ -287,7 +293,9 @@ impl Engine {
         database: &str,
         options: &[(String, String)],
     ) -> Result<Session> {
-        self.catalog().database(database)?;
+        let catalog = self.catalog();
+        roles::check_login(&catalog, user)?;
+        catalog.database(database)?;
         let pid = self.next_pid.fetch_add(1, Ordering::Relaxed);
         Session::new(self.clone(), user, database, options, pid)
     }

@@ -25,6 +25,7 @@ fn catalog() -> Catalog {
         columns: vec![column("id", SqlType::Int64), column("v", SqlType::Text)],
         primary_key: vec![0],
         columnar_replicas: 0,
+        ownership: Default::default(),
     };
     let c = Table {
         id: 2,
@@ -36,6 +37,7 @@ fn catalog() -> Catalog {
         ],
         primary_key: vec![0, 1],
         columnar_replicas: 0,
+        ownership: Default::default(),
     };
     let f = Table {
         id: 3,
@@ -43,6 +45,7 @@ fn catalog() -> Catalog {
         columns: vec![column("x", SqlType::Float64)],
         primary_key: vec![0],
         columnar_replicas: 0,
+        ownership: Default::default(),
     };
     let mut db = Database::default();
     for table in [t, c, f] {

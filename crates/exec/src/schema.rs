@@ -133,7 +133,9 @@ impl prismdb_pgcatalog::CatalogSource for SessionCatalogSource {
     }
 
     fn owner(&self) -> String {
-        prismdb_pgcatalog::oids::BOOTSTRAP_ROLE_NAME.to_string()
+        self.state
+            .current()
+            .role_name(prismdb_catalog::roles::BOOTSTRAP_ROLE_OID)
     }
 
     fn settings(&self) -> Vec<(String, String)> {

@@ -80,6 +80,8 @@ pub struct Prepared {
 pub struct Session {
     pub(crate) engine: Arc<Engine>,
     pub(crate) database: String,
+    /// The role the session logged in as.
+    pub(crate) user: String,
     /// Shared with the analytics task of the statement that runs; unique
     /// again between statements.
     pub(crate) state: Arc<SessionState>,
@@ -264,6 +266,7 @@ impl Session {
         Ok(Session {
             engine,
             database: database.to_string(),
+            user: user.to_string(),
             state: Arc::new(state),
             schema,
             settings,
@@ -572,6 +575,16 @@ impl Session {
         key: Option<&str>,
         params: &[Value],
     ) -> Result<Output> {
+        {
+            let catalog = self.schema.current();
+            match catalog.role(&self.user) {
+                Some(role) if role.superuser => {}
+                _ => {
+                    let role = crate::roles::acting_role(&catalog, &self.user);
+                    crate::roles::check_statement(&catalog, &self.database, &role, kind, stmt)?;
+                }
+            }
+        }
         match kind {
             StatementKind::Setting => self.setting(stmt),
             StatementKind::Ddl if matches!(stmt, Statement::Truncate(_)) => {

@@ -415,6 +415,7 @@ mod tests {
                 .collect(),
             primary_key: vec![0],
             columnar_replicas: 0,
+            ownership: Default::default(),
         }
     }
 

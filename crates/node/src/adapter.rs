@@ -4,8 +4,11 @@ use arrow::datatypes::{DataType, SchemaRef};
 use async_trait::async_trait;
 use futures::StreamExt;
 use prismdb_common::{Result, Value};
+use prismdb_exec::roles::Login;
 use prismdb_exec::{Engine, Output, Prepared, Session, SimpleStatement, TxnStatus};
-use prismdb_server::{QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState};
+use prismdb_server::{
+    Authentication, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState,
+};
 use std::sync::Arc;
 
 /// The engine as the server sees it.
@@ -22,6 +25,13 @@ impl EngineAdapter {
 #[async_trait]
 impl SqlEngine for EngineAdapter {
     type Session = SessionAdapter;
+
+    fn authentication(&self, user: &str) -> Authentication {
+        match self.engine.login(user) {
+            Login::Trust => Authentication::Trust,
+            Login::Scram(verifier) => Authentication::Scram(verifier),
+        }
+    }
 
     async fn connect(&self, params: &StartupParams) -> Result<SessionAdapter> {
         let options: Vec<(String, String)> = params

@@ -131,6 +131,20 @@ pub struct StartOptions {
     /// runtime instead [default: 4 per CPU].
     #[arg(long, env = "PRISM_SQL_THREADS")]
     pub sql_threads: Option<usize>,
+    /// Name of the superuser a new cluster starts with [default: prism].
+    #[arg(long, env = "PRISM_SUPERUSER")]
+    pub superuser: Option<String>,
+    /// Password of that superuser; once set, every login must give a
+    /// password (SCRAM-SHA-256) [default: none, logins by name].
+    #[arg(long, env = "PRISM_SUPERUSER_PASSWORD", hide_env_values = true)]
+    pub superuser_password: Option<String>,
+    /// PEM certificate chain for TLS; with --tls-key, clients may connect
+    /// with sslmode=require.
+    #[arg(long, env = "PRISM_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "PRISM_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// Default connection threads per CPU. More threads than cores lets the
@@ -167,6 +181,11 @@ pub struct NodeConfig {
     pub analytics: AnalyticsOptions,
     /// Connection threads (0: connections share the main runtime).
     pub sql_threads: usize,
+    /// The superuser a new cluster starts with, and its password.
+    pub superuser: String,
+    pub superuser_password: Option<String>,
+    /// TLS certificate chain and key files, when clients may use TLS.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
 impl StartOptions {
@@ -257,6 +276,16 @@ impl StartOptions {
             sql_threads: o.sql_threads.unwrap_or_else(|| {
                 SQL_THREADS_PER_CPU * std::thread::available_parallelism().map_or(1, |n| n.get())
             }),
+            superuser: o
+                .superuser
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| prismdb_catalog::roles::BOOTSTRAP_ROLE_NAME.into()),
+            superuser_password: o.superuser_password.filter(|s| !s.is_empty()),
+            tls: match (o.tls_cert, o.tls_key) {
+                (Some(cert), Some(key)) => Some((cert, key)),
+                (None, None) => None,
+                _ => bail!("--tls-cert and --tls-key go together"),
+            },
             columnar_role,
             columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
             columnar_checkpoint: Duration::from_millis(o.columnar_checkpoint_ms.unwrap_or(5000)),
@@ -311,6 +340,10 @@ impl StartOptions {
             analytics_yield_us: self.analytics_yield_us.or(file.analytics_yield_us),
             analytics_slice_us: self.analytics_slice_us.or(file.analytics_slice_us),
             sql_threads: self.sql_threads.or(file.sql_threads),
+            superuser: self.superuser.or(file.superuser),
+            superuser_password: self.superuser_password.or(file.superuser_password),
+            tls_cert: self.tls_cert.or(file.tls_cert),
+            tls_key: self.tls_key.or(file.tls_key),
         }
     }
 }

@@ -154,6 +154,21 @@ impl Node {
                 statistics_file: Some(config.data_dir.join("statistics")),
             },
         )?;
+        if config.cluster_state == prismdb_raft::ClusterState::New {
+            let bootstrap = bootstrap_superuser(
+                Arc::downgrade(&engine),
+                config.superuser.clone(),
+                config.superuser_password.clone(),
+                stop_rx.clone(),
+            );
+            if config.initial_cluster.len() == 1 {
+                // A single member can commit at once: its first client
+                // already meets the configured superuser.
+                bootstrap.await;
+            } else {
+                tasks.push(tokio::spawn(bootstrap));
+            }
+        }
         columnar.start(engine.catalog(), columnar::hosting(&replica, &config.name));
         tasks.push(tokio::spawn(hosting_loop(
             replica.clone(),
@@ -272,6 +287,13 @@ pub async fn run(
     let http = tokio::net::TcpListener::bind(config.http)
         .await
         .with_context(|| format!("binding {}", config.http))?;
+    let tls = match &config.tls {
+        Some((cert, key)) => Some(
+            prismdb_server::Tls::from_pem_files(cert, key)
+                .context("loading the TLS certificate")?,
+        ),
+        None => None,
+    };
     let node = Node::start(&config).await?;
     let metrics = Arc::new(Metrics::new());
     tracing::info!(
@@ -299,6 +321,7 @@ pub async fn run(
         metrics,
         threads.clone(),
         cancels,
+        tls,
         wait_stop(stop_rx),
     ));
     shutdown.await;
@@ -336,6 +359,39 @@ async fn wait_stop(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// Gives a new cluster's superuser the configured name and password,
+/// retrying while the cluster cannot commit yet (no leader, no quorum).
+async fn bootstrap_superuser(
+    engine: std::sync::Weak<Engine>,
+    name: String,
+    password: Option<String>,
+    mut stop: watch::Receiver<bool>,
+) {
+    if name == prismdb_catalog::roles::BOOTSTRAP_ROLE_NAME && password.is_none() {
+        return;
+    }
+    loop {
+        let Some(e) = engine.upgrade() else { return };
+        match e.bootstrap_superuser(&name, password.as_deref()).await {
+            Ok(_) => return,
+            Err(
+                err @ (prismdb_common::Error::Unavailable(_)
+                | prismdb_common::Error::SerializationFailure(_)
+                | prismdb_common::Error::CommitUnknown(_)),
+            ) => tracing::debug!("superuser not set up yet: {err}"),
+            Err(err) => {
+                tracing::error!("cannot set up the superuser {name}: {err}");
+                return;
+            }
+        }
+        drop(e);
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+            _ = stop.changed() => return,
         }
     }
 }

@@ -644,7 +644,7 @@ fn view_def(source: &dyn CatalogSource, view: &ScalarValue) -> Result<Option<Str
 
 /// The functions, for a session reading `source`.
 pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
-    let owner = source.owner();
+    let owner = source.clone();
     let (s1, s2) = (source.clone(), source.clone());
     let (s3, s4, s5) = (source.clone(), source.clone(), source.clone());
     vec![
@@ -770,31 +770,33 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
             )))
         }),
         {
-            let role = source.owner();
+            let source = source.clone();
             text_udf("prism_regrole", DataType::Int64, move |t| {
                 let t = t.trim();
                 if let Ok(oid) = t.parse::<i64>() {
                     return Ok(ScalarValue::Int64(Some(oid)));
                 }
-                if name_parts(t).pop().unwrap_or_default() == role {
-                    return Ok(ScalarValue::Int64(Some(i64::from(oids::BOOTSTRAP_ROLE))));
+                let name = name_parts(t).pop().unwrap_or_default();
+                match source.catalog().role(&name) {
+                    Some(r) => Ok(ScalarValue::Int64(Some(i64::from(r.oid)))),
+                    None => Err(external(prismdb_common::Error::UndefinedObject(format!(
+                        "role \"{t}\" does not exist"
+                    )))),
                 }
-                Err(external(prismdb_common::Error::UndefinedObject(format!(
-                    "role \"{t}\" does not exist"
-                ))))
             })
         },
         {
-            let role = source.owner();
+            let source = source.clone();
             text_udf("prism_regrole_name", DataType::Utf8, move |t| {
                 let t = t.trim();
-                Ok(ScalarValue::Utf8(Some(
-                    if t.parse::<u32>().ok() == Some(oids::BOOTSTRAP_ROLE) {
-                        quote_ident(&role)
-                    } else {
-                        t.to_string()
-                    },
-                )))
+                let role = t
+                    .parse::<u32>()
+                    .ok()
+                    .and_then(|oid| source.catalog().role_by_oid(oid).map(|r| r.name.clone()));
+                Ok(ScalarValue::Utf8(Some(match role {
+                    Some(name) => quote_ident(&name),
+                    None => t.to_string(),
+                })))
             })
         },
         // Functions, operators, text-search objects: PrismDB has none of
@@ -822,12 +824,13 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
             vec![DataType::Int64],
             DataType::Utf8,
             move |a| {
+                let catalog = owner.catalog();
                 ScalarValue::Utf8(int(&a[0]).map(|oid| {
-                    if oid == i64::from(crate::oids::BOOTSTRAP_ROLE) {
-                        owner.clone()
-                    } else {
-                        format!("unknown (OID={oid})")
-                    }
+                    u32::try_from(oid)
+                        .ok()
+                        .and_then(|oid| catalog.role_by_oid(oid))
+                        .map(|r| r.name.clone())
+                        .unwrap_or_else(|| format!("unknown (OID={oid})"))
                 }))
             },
         ),

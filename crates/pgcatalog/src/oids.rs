@@ -15,11 +15,8 @@ pub const INFORMATION_SCHEMA_NAMESPACE: u32 = 13000;
 pub const PRISM_CLUSTER_NAMESPACE: u32 = 13100;
 
 /// The bootstrap superuser (PostgreSQL's `BOOTSTRAP_SUPERUSERID`), which
-/// owns every object.
-pub const BOOTSTRAP_ROLE: u32 = 10;
-
-/// Its name.
-pub const BOOTSTRAP_ROLE_NAME: &str = "prism";
+/// owns the built-in objects.
+pub const BOOTSTRAP_ROLE: u32 = prismdb_catalog::roles::BOOTSTRAP_ROLE_OID;
 
 /// Access methods (`pg_am`).
 pub const HEAP_AM: u32 = 2;

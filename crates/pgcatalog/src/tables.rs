@@ -11,7 +11,7 @@
 
 use crate::oids::{self, BOOTSTRAP_ROLE, PG_CATALOG_NAMESPACE, PUBLIC_NAMESPACE};
 use crate::types::{self, BUILTIN_TYPES, type_modifier, type_oid};
-use datafusion::arrow::array::{ArrayRef, new_null_array};
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -150,12 +150,7 @@ impl Relation {
                 None if matches!(kind, Kind::I16Array | Kind::Int2Vector) => {
                     list_array(&SqlType::Int16, values).map_err(|e| mismatch(name, &e))?
                 }
-                None => {
-                    if let Some(v) = values.clone().find(|v| !v.is_null()) {
-                        return Err(mismatch(name, &format!("{v:?} in an array column")));
-                    }
-                    new_null_array(kind.field(name).data_type(), rows.len())
-                }
+                None => list_array(&SqlType::Text, values).map_err(|e| mismatch(name, &e))?,
             };
             arrays.push(array);
         }
@@ -255,11 +250,7 @@ pub fn namespaces() -> [(u32, &'static str); 4] {
 
 /// A role's OID: the owner is the bootstrap superuser.
 pub fn role_oid(snapshot: &Snapshot<'_>, role: &str) -> u32 {
-    if role == snapshot.owner {
-        BOOTSTRAP_ROLE
-    } else {
-        oids::FIRST_USER_OID - 1 - (oids::view_oid(role) & 0x0fff)
-    }
+    snapshot.catalog.role(role).map_or(0, |r| r.oid)
 }
 
 pub(crate) fn tables<'a>(snapshot: &Snapshot<'a>) -> Vec<&'a Arc<Table>> {
@@ -566,27 +557,34 @@ const PG_CLASS: Relation = Relation {
                 t.visible_columns().count(),
             );
             row[13] = Value::Bool(has_primary_key(t));
+            row[5] = oid_value(t.ownership.owner);
+            row[30] = relacl(snap, &t.ownership);
             rows.push(row);
             if has_primary_key(t) {
-                rows.push(class(
+                let mut index = class(
                     oids::primary_key_oid(t),
                     primary_key_name(t),
                     0,
                     oids::BTREE_AM,
                     "i",
                     t.primary_key.len(),
-                ));
+                );
+                index[5] = oid_value(t.ownership.owner);
+                rows.push(index);
             }
         }
         for (name, v) in views(snap) {
-            rows.push(class(
+            let mut row = class(
                 oids::view_oid(name),
                 name.clone(),
                 0,
                 0,
                 "v",
                 v.columns.len(),
-            ));
+            );
+            row[5] = oid_value(v.ownership.owner);
+            row[30] = relacl(snap, &v.ownership);
+            rows.push(row);
         }
         rows
     },
@@ -904,13 +902,30 @@ const PG_DATABASE: Relation = Relation {
     },
 };
 
-/// The roles: the owner, and the session's user if another.
-fn roles(snap: &Snapshot<'_>) -> Vec<String> {
-    let mut roles = vec![snap.owner.to_string()];
-    if snap.user != snap.owner {
-        roles.push(snap.user.to_string());
+/// The roles of the cluster.
+fn roles<'a>(snap: &Snapshot<'a>) -> impl Iterator<Item = &'a prismdb_catalog::Role> {
+    snap.catalog.roles.values()
+}
+
+/// `rolconfig`: the role's `ALTER ROLE ... SET` settings as `name=value`.
+fn role_config(snap: &Snapshot<'_>, role: &str) -> Value {
+    match snap.catalog.role_settings.get(role) {
+        Some(settings) if !settings.is_empty() => Value::List(
+            settings
+                .iter()
+                .map(|(k, v)| Value::Text(format!("{k}={v}")))
+                .collect(),
+        ),
+        _ => Value::Null,
     }
-    roles
+}
+
+/// `relacl` of a relation.
+fn relacl(snap: &Snapshot<'_>, ownership: &prismdb_catalog::Ownership) -> Value {
+    match ownership.acl_items(|oid| snap.catalog.role_name(oid)) {
+        Some(items) => Value::List(items.into_iter().map(Value::Text).collect()),
+        None => Value::Null,
+    }
 }
 
 const PG_ROLES: Relation = Relation {
@@ -932,24 +947,21 @@ const PG_ROLES: Relation = Relation {
     ],
     rows: |snap| {
         roles(snap)
-            .into_iter()
             .map(|r| {
-                let oid = role_oid(snap, &r);
-                let sup = oid == BOOTSTRAP_ROLE;
                 vec![
-                    Value::Text(r),
-                    Value::Bool(sup),
-                    Value::Bool(true),
-                    Value::Bool(sup),
-                    Value::Bool(sup),
-                    Value::Bool(true),
-                    Value::Bool(sup),
-                    Value::Int32(-1),
+                    Value::Text(r.name.clone()),
+                    Value::Bool(r.superuser),
+                    Value::Bool(r.inherit),
+                    Value::Bool(r.create_role),
+                    Value::Bool(r.create_db),
+                    Value::Bool(r.login),
+                    Value::Bool(r.replication),
+                    Value::Int32(r.connection_limit),
                     s("********"),
-                    Value::Null,
-                    Value::Bool(sup),
-                    Value::Null,
-                    oid_value(oid),
+                    r.valid_until.clone().map_or(Value::Null, Value::Text),
+                    Value::Bool(r.bypass_rls),
+                    role_config(snap, &r.name),
+                    oid_value(r.oid),
                 ]
             })
             .collect()
@@ -971,20 +983,18 @@ const PG_USER: Relation = Relation {
     ],
     rows: |snap| {
         roles(snap)
-            .into_iter()
+            .filter(|r| r.login)
             .map(|r| {
-                let oid = role_oid(snap, &r);
-                let sup = oid == BOOTSTRAP_ROLE;
                 vec![
-                    Value::Text(r),
-                    oid_value(oid),
-                    Value::Bool(sup),
-                    Value::Bool(sup),
-                    Value::Bool(sup),
-                    Value::Bool(sup),
+                    Value::Text(r.name.clone()),
+                    oid_value(r.oid),
+                    Value::Bool(r.create_db),
+                    Value::Bool(r.superuser),
+                    Value::Bool(r.replication),
+                    Value::Bool(r.bypass_rls),
                     s("********"),
-                    Value::Null,
-                    Value::Null,
+                    r.valid_until.clone().map_or(Value::Null, Value::Text),
+                    role_config(snap, &r.name),
                 ]
             })
             .collect()
@@ -1277,7 +1287,7 @@ const PG_TABLES: Relation = Relation {
                 vec![
                     s(DEFAULT_SCHEMA),
                     Value::Text(t.name.clone()),
-                    s(snap.owner),
+                    Value::Text(snap.catalog.role_name(t.ownership.owner)),
                     Value::Null,
                     Value::Bool(has_primary_key(t)),
                     Value::Bool(false),
@@ -1304,7 +1314,7 @@ const PG_VIEWS: Relation = Relation {
                 vec![
                     s(DEFAULT_SCHEMA),
                     Value::Text(name.clone()),
-                    s(snap.owner),
+                    Value::Text(snap.catalog.role_name(v.ownership.owner)),
                     Value::Text(format!(" {};", v.query.trim_end_matches(';'))),
                 ]
             })

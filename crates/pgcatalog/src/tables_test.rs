@@ -25,6 +25,7 @@ fn catalog() -> Catalog {
         ],
         primary_key: vec![0],
         columnar_replicas: 0,
+        ownership: Default::default(),
     };
     t.columns[1].default = Some("'x'".into());
     let log = Table {
@@ -36,6 +37,7 @@ fn catalog() -> Catalog {
         ],
         primary_key: vec![1],
         columnar_replicas: 0,
+        ownership: Default::default(),
     };
     let mut db = Database::default();
     db.tables.insert("t".into(), Arc::new(t));
@@ -47,6 +49,7 @@ fn catalog() -> Catalog {
             query: "SELECT id FROM t".into(),
             columns: vec!["id".into()],
             types: vec![Some(SqlType::Int32)],
+            ownership: Default::default(),
         }),
     );
     let mut catalog = Catalog::default();

@@ -35,6 +35,7 @@ fn orders() -> Table {
         ],
         primary_key: vec![0],
         columnar_replicas: 1,
+        ownership: Default::default(),
     }
 }
 
@@ -50,6 +51,7 @@ fn events() -> Table {
         ],
         primary_key: vec![0, 1],
         columnar_replicas: 1,
+        ownership: Default::default(),
     }
 }
 

@@ -6,6 +6,8 @@
 //! which calls the [`Connection`]'s handlers. Around that it does what
 //! pgwire's own loop cannot:
 //!
+//! * a client that asks for TLS gets it first, when a certificate is
+//!   configured ([`crate::tls`]);
 //! * a message [`crate::wire::check`] refused gets its ErrorResponse
 //!   (08P01): FATAL and the end of the connection for a broken frame, ERROR
 //!   and the next message (after Sync, for the extended protocol) for a
@@ -23,7 +25,7 @@ use futures::{SinkExt, StreamExt};
 use pgwire::api::{ClientInfo, DefaultClient, ErrorHandler, PgWireConnectionState};
 use pgwire::error::{ErrorInfo, PgWireError, SEVERITY_ERROR, SEVERITY_FATAL};
 use pgwire::messages::{PgWireBackendMessage, PgWireFrontendMessage};
-use pgwire::tokio::server::{PgWireMessageServerCodec, process_error, process_message};
+use pgwire::tokio::server::{MaybeTls, PgWireMessageServerCodec, process_error, process_message};
 use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::Arc;
@@ -37,7 +39,7 @@ const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often a running statement's client is checked for a hang-up.
 const HANGUP_CHECK: Duration = Duration::from_secs(1);
 
-type Socket<S> = Framed<GuardedStream<TcpStream>, PgWireMessageServerCodec<S>>;
+type Socket<S> = Framed<GuardedStream<MaybeTls>, PgWireMessageServerCodec<S>>;
 
 /// Serves one client until it leaves, breaks the protocol fatally or the
 /// connection fails.
@@ -50,9 +52,11 @@ pub(super) async fn drive<E: SqlEngine>(
     // A second descriptor of the socket, to look for a hang-up while the
     // codec owns the first.
     let watch = tcp.as_fd().try_clone_to_owned().ok();
-    let client = DefaultClient::new(addr, false);
+    let startup_deadline = Instant::now() + STARTUP_TIMEOUT;
+    let (stream, secure) = crate::tls::negotiate(tcp, connection.tls(), STARTUP_TIMEOUT).await?;
+    let client = DefaultClient::new(addr, secure);
     let mut socket: Socket<String> = Framed::new(
-        GuardedStream::new(tcp),
+        GuardedStream::new(stream),
         PgWireMessageServerCodec::new(client),
     );
     socket.set_state(PgWireConnectionState::AwaitingStartup);
@@ -60,7 +64,6 @@ pub(super) async fn drive<E: SqlEngine>(
     // The connection plays every handler role.
     let handler = &connection;
 
-    let startup_deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         let next = if matches!(
             socket.state(),
@@ -146,6 +149,11 @@ pub(super) async fn drive<E: SqlEngine>(
         if is_cancel {
             break;
         }
+        let authenticating = matches!(
+            socket.state(),
+            PgWireConnectionState::AuthenticationInProgress
+        );
+        socket.get_mut().set_authenticating(authenticating);
     }
     Ok(())
 }

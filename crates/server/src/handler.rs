@@ -71,10 +71,24 @@ pub enum TxnState {
     Failed,
 }
 
+/// How a client must prove who it is before its session opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authentication {
+    /// The user name is enough.
+    Trust,
+    /// SCRAM-SHA-256 against this stored verifier
+    /// (`SCRAM-SHA-256$<iterations>:<salt>$<StoredKey>:<ServerKey>`); with
+    /// `None` (no such role, or no password) the exchange runs and fails.
+    Scram(Option<String>),
+}
+
 /// The engine as seen by the server: makes one session per connection.
 #[async_trait]
 pub trait SqlEngine: Send + Sync + 'static {
     type Session: SqlSession;
+
+    /// How a client logging in as `user` must authenticate.
+    fn authentication(&self, user: &str) -> Authentication;
 
     /// Opens a session for a client that completed start-up. Fails with
     /// `Error::UndefinedDatabase` for an unknown database.

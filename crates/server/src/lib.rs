@@ -13,6 +13,7 @@
 //! * [`metrics`] — connection, statement and error metrics.
 //! * [`threads`] — the single-threaded runtimes connections run on.
 //! * [`wire`] — checking frontend messages before pgwire decodes them.
+mod auth;
 pub mod cancel;
 mod copy_binary;
 mod copy_out;
@@ -24,6 +25,7 @@ pub mod params;
 pub mod server;
 pub mod sqlstate;
 pub mod threads;
+pub mod tls;
 pub mod types;
 pub mod wire;
 
@@ -33,3 +35,4 @@ pub use metrics::Metrics;
 pub use server::{SERVER_VERSION, serve};
 pub use sqlstate::sqlstate;
 pub use threads::ConnectionThreads;
+pub use tls::Tls;

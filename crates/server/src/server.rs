@@ -20,10 +20,12 @@ mod copy;
 #[path = "driver.rs"]
 mod driver;
 
+use crate::auth::{ScramLogin, Step};
 use crate::cancel::{CancelRegistry, secret_bytes};
 use crate::encode::ResultEncoder;
 use crate::handler::{
-    Canceller, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState,
+    Authentication as Login, Canceller, QueryResult, Rows, SqlEngine, SqlSession, StartupParams,
+    TxnState,
 };
 use crate::metrics::Metrics;
 use crate::params::decode_params;
@@ -46,7 +48,7 @@ use pgwire::api::{
     ClientInfo, ClientPortalStore, ErrorHandler, PgWireConnectionState, PidSecretKeyGenerator,
     RandomPidSecretKeyGenerator,
 };
-use pgwire::error::{PgWireError, PgWireResult};
+use pgwire::error::{ErrorInfo, PgWireError, PgWireResult, SEVERITY_FATAL};
 use pgwire::messages::cancel::CancelRequest;
 use pgwire::messages::data::{DataRow, NoData, ParameterDescription};
 use pgwire::messages::extendedquery::{
@@ -80,6 +82,7 @@ pub async fn serve<E, F>(
     metrics: Arc<Metrics>,
     threads: Arc<ConnectionThreads>,
     cancels: Arc<CancelRegistry>,
+    tls: Option<crate::tls::Tls>,
     shutdown: F,
 ) -> std::io::Result<()>
 where
@@ -91,6 +94,7 @@ where
         metrics,
         pids: RandomPidSecretKeyGenerator::default(),
         cancels,
+        tls,
     });
     tokio::pin!(shutdown);
     loop {
@@ -168,6 +172,8 @@ struct Shared<E> {
     /// The running sessions by process id: their secret key and how to
     /// cancel their statement.
     cancels: Arc<CancelRegistry>,
+    /// TLS for clients that ask for it, when configured.
+    tls: Option<crate::tls::Tls>,
 }
 
 /// One client connection: the engine session and the extended protocol's
@@ -196,6 +202,8 @@ struct State<S: SqlSession> {
     portals: HashMap<String, Portal<S::Statement>>,
     /// The decoder of a running binary COPY FROM STDIN.
     binary_copy: Option<crate::copy_binary::BinaryCopyIn>,
+    /// A start-up waiting for the client's password proof.
+    login: Option<(StartupParams, ScramLogin)>,
 }
 
 /// A parsed statement (Parse).
@@ -292,6 +300,11 @@ enum Progress {
 }
 
 impl<E: SqlEngine> Connection<E> {
+    /// The TLS set-up, if clients may ask for TLS.
+    fn tls(&self) -> Option<&crate::tls::Tls> {
+        self.shared.tls.as_ref()
+    }
+
     fn new(shared: Arc<Shared<E>>) -> Self {
         Connection {
             shared,
@@ -300,6 +313,7 @@ impl<E: SqlEngine> Connection<E> {
                 statements: HashMap::new(),
                 portals: HashMap::new(),
                 binary_copy: None,
+                login: None,
             }),
             cancel: std::sync::OnceLock::new(),
         }
@@ -664,6 +678,7 @@ impl<E: SqlEngine> Connection<E> {
             portals,
             statements,
             binary_copy,
+            ..
         } = &mut *guard;
         let session = session.as_mut().ok_or_else(no_session)?;
         let portal = portals
@@ -939,9 +954,34 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
         C::Error: Debug,
         PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
     {
-        // No authentication: only the start-up packet matters.
-        let PgWireFrontendMessage::Startup(startup) = message else {
-            return Ok(());
+        let startup = match message {
+            PgWireFrontendMessage::Startup(startup) => startup,
+            PgWireFrontendMessage::PasswordMessageFamily(password) => {
+                let pending = self.state.lock().await.login.take();
+                let Some((params, mut login)) = pending else {
+                    return Err(PgWireError::UserError(Box::new(ErrorInfo::new(
+                        SEVERITY_FATAL.to_owned(),
+                        "08P01".to_owned(),
+                        "unexpected password message".to_owned(),
+                    ))));
+                };
+                return match login.step(password)? {
+                    Step::Continue(reply) => {
+                        client
+                            .send(PgWireBackendMessage::Authentication(reply))
+                            .await?;
+                        self.state.lock().await.login = Some((params, login));
+                        Ok(())
+                    }
+                    Step::Done(reply) => {
+                        client
+                            .feed(PgWireBackendMessage::Authentication(reply))
+                            .await?;
+                        self.open_session(client, params).await
+                    }
+                };
+            }
+            _ => return Ok(()),
         };
         protocol_negotiation(client, &startup).await?;
         save_startup_parameters_to_metadata(client, &startup);
@@ -957,7 +997,31 @@ impl<E: SqlEngine> StartupHandler for Connection<E> {
                 ),
             )));
         }
-        // A FATAL error: pgwire sends it and closes the connection.
+        match self.shared.engine.authentication(&params.user) {
+            Login::Trust => self.open_session(client, params).await,
+            Login::Scram(verifier) => {
+                let login = ScramLogin::new(&params.user, verifier);
+                self.state.lock().await.login = Some((params, login));
+                client
+                    .send(PgWireBackendMessage::Authentication(ScramLogin::request()))
+                    .await?;
+                client.set_state(PgWireConnectionState::AuthenticationInProgress);
+                Ok(())
+            }
+        }
+    }
+}
+
+impl<E: SqlEngine> Connection<E> {
+    /// Opens the engine session of a client that authenticated and sends
+    /// the rest of the start-up reply: AuthenticationOk, the parameters,
+    /// BackendKeyData and the first ReadyForQuery.
+    async fn open_session<C>(&self, client: &mut C, params: StartupParams) -> PgWireResult<()>
+    where
+        C: ClientInfo + Sink<PgWireBackendMessage> + Unpin + Send + Sync,
+        C::Error: Debug,
+        PgWireError: From<<C as Sink<PgWireBackendMessage>>::Error>,
+    {
         let session = self
             .shared
             .engine

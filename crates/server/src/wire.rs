@@ -77,6 +77,9 @@ pub enum Phase {
     Startup,
     /// After it: typed messages.
     Typed,
+    /// Typed messages while a password exchange runs: password messages
+    /// (whose bodies the authentication reads itself) are expected.
+    Auth,
     /// A CancelRequest was passed on, or a fatal violation reported: nothing
     /// more is read.
     Closed,
@@ -110,7 +113,8 @@ fn fatal(code: &'static str, message: impl Into<String>) -> Violation {
 pub fn check(buf: &[u8], phase: Phase) -> (Check, Phase) {
     match phase {
         Phase::Startup => check_startup(buf),
-        Phase::Typed => (check_typed(buf), Phase::Typed),
+        Phase::Typed => (check_typed(buf, false), Phase::Typed),
+        Phase::Auth => (check_typed(buf, true), Phase::Auth),
         Phase::Closed => (Check::Incomplete, Phase::Closed),
     }
 }
@@ -182,7 +186,7 @@ fn startup_parameters(body: &[u8]) -> Result<(), String> {
         .map_err(|_| "invalid startup packet layout: expected terminator as last byte".to_string())
 }
 
-fn check_typed(buf: &[u8]) -> Check {
+fn check_typed(buf: &[u8], authenticating: bool) -> Check {
     if buf.len() < 5 {
         return Check::Incomplete;
     }
@@ -206,6 +210,9 @@ fn check_typed(buf: &[u8]) -> Check {
         return Check::Incomplete;
     }
     let body = &buf[5..total];
+    if authenticating && kind == b'p' {
+        return Check::Pass(total);
+    }
     match check_body(kind, body) {
         Ok(()) => Check::Pass(total),
         Err(v) => Check::Reject(total, v),
@@ -397,6 +404,15 @@ impl<S> GuardedStream<S> {
 
     pub fn get_ref(&self) -> &S {
         &self.inner
+    }
+
+    /// Whether a password exchange is running (password messages pass).
+    pub fn set_authenticating(&mut self, on: bool) {
+        self.phase = match (self.phase, on) {
+            (Phase::Typed, true) => Phase::Auth,
+            (Phase::Auth, false) => Phase::Typed,
+            (phase, _) => phase,
+        };
     }
 
     /// Checks as many whole messages as the buffer holds.

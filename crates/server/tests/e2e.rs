@@ -14,8 +14,8 @@ use bytes::{Buf, BufMut, BytesMut};
 use futures::stream;
 use prismdb_common::{Error, Result, Value};
 use prismdb_server::{
-    ConnectionThreads, Metrics, QueryResult, Rows, SqlEngine, SqlSession, StartupParams, TxnState,
-    serve,
+    Authentication, ConnectionThreads, Metrics, QueryResult, Rows, SqlEngine, SqlSession,
+    StartupParams, TxnState, serve,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -138,6 +138,19 @@ fn echo(types: &[DataType], params: Vec<Value>) -> Result<Rows> {
 #[async_trait]
 impl SqlEngine for FakeEngine {
     type Session = FakeSession;
+
+    /// `secure` logs in with the password `s3cret`; everyone else by name.
+    fn authentication(&self, user: &str) -> Authentication {
+        match user {
+            "secure" => Authentication::Scram(Some(prismdb_common::scram::make_verifier(
+                "s3cret",
+                b"0123456789abcdef",
+                4096,
+            ))),
+            "nobody" => Authentication::Scram(None),
+            _ => Authentication::Trust,
+        }
+    }
 
     async fn connect(&self, params: &StartupParams) -> Result<FakeSession> {
         if params.database != "prism" {
@@ -305,6 +318,7 @@ impl TestServer {
             // Connections on threads of their own, as a node serves them.
             Arc::new(ConnectionThreads::start(2).unwrap()),
             prismdb_server::CancelRegistry::new(),
+            None,
             stopped,
         ));
         TestServer {
@@ -546,6 +560,47 @@ async fn unknown_database_is_fatal_3d000() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn scram_logins_need_the_right_password() {
+    let server = TestServer::start().await;
+    let config = |user: &str, password: &str| {
+        format!(
+            "host=127.0.0.1 port={} user={user} password={password} dbname=prism",
+            server.addr.port()
+        )
+    };
+    let (client, conn) = tokio_postgres::connect(&config("secure", "s3cret"), NoTls)
+        .await
+        .expect("the right password logs in");
+    let task = tokio::spawn(conn);
+    client.simple_query("SELECT 1").await.unwrap();
+    drop(client);
+    let _ = task.await;
+    for (user, password) in [("secure", "wrong"), ("nobody", "s3cret")] {
+        let err = tokio_postgres::connect(&config(user, password), NoTls)
+            .await
+            .err()
+            .expect("a wrong password is refused");
+        let db = err.as_db_error().expect("a server error");
+        assert_eq!(db.code().code(), "28P01", "{user}");
+        assert_eq!(db.severity(), "FATAL");
+        assert_eq!(
+            db.message(),
+            format!("password authentication failed for user \"{user}\"")
+        );
+    }
+    // A malformed SASL message ends the connection with an error, not a panic.
+    let mut raw = Raw::startup(server.addr, "secure").await;
+    assert_eq!(raw.recv().await.0, b'R', "the SASL request");
+    let mut out = BytesMut::new();
+    Raw::message(&mut out, b'p', b"SCRAM-SHA-256\0\x7f\xff\xff\xffxx");
+    raw.send(&out).await;
+    let (tag, body) = raw.recv().await;
+    assert_eq!(tag, b'E', "{}", String::from_utf8_lossy(&body));
+    assert!(String::from_utf8_lossy(&body).contains("08P01"));
+    server.stop().await;
+}
+
 /// A minimal protocol client speaking raw messages.
 struct Raw {
     stream: TcpStream,
@@ -554,6 +609,13 @@ struct Raw {
 
 impl Raw {
     async fn connect(addr: SocketAddr) -> (Raw, Vec<(u8, Vec<u8>)>) {
+        let mut raw = Raw::startup(addr, "prism").await;
+        let startup = raw.until_ready().await;
+        (raw, startup)
+    }
+
+    /// Sends a StartupMessage for `user` and nothing more.
+    async fn startup(addr: SocketAddr, user: &str) -> Raw {
         let stream = TcpStream::connect(addr).await.unwrap();
         let mut raw = Raw {
             stream,
@@ -561,7 +623,7 @@ impl Raw {
         };
         let mut body = BytesMut::new();
         body.put_i32(196_608);
-        for (k, v) in [("user", "prism"), ("application_name", "raw")] {
+        for (k, v) in [("user", user), ("application_name", "raw")] {
             body.put_slice(k.as_bytes());
             body.put_u8(0);
             body.put_slice(v.as_bytes());
@@ -572,8 +634,7 @@ impl Raw {
         msg.put_i32(body.len() as i32 + 4);
         msg.put_slice(&body);
         raw.stream.write_all(&msg).await.unwrap();
-        let startup = raw.until_ready().await;
-        (raw, startup)
+        raw
     }
 
     fn message(out: &mut BytesMut, tag: u8, body: &[u8]) {

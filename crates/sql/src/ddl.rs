@@ -77,6 +77,7 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
         columns,
         primary_key,
         columnar_replicas: 0,
+        ownership: Default::default(),
     })
 }
 
@@ -332,6 +333,7 @@ pub fn bind_create_view(cv: &CreateView) -> Result<View> {
         query: cv.query.to_string(),
         columns,
         types: Vec::new(),
+        ownership: Default::default(),
     })
 }
 

@@ -18,6 +18,9 @@
 //!   `FROM` are optional and counts may be signed) become
 //!   `Statement::Fetch`; a MOVE is told apart by its `into` target,
 //!   [`MOVE_MARKER`] (PostgreSQL's FETCH has no INTO).
+//! * `CREATE USER` and `ALTER USER` in PostgreSQL's grammar (sqlparser
+//!   reads them as Snowflake's) become `Statement::CreateRole` (with LOGIN
+//!   unless NOLOGIN is given) and `Statement::AlterRole`.
 
 use crate::ddl::COLUMNAR_REPLICA_PROPERTY;
 use crate::sqlparser::ast::helpers::attached_token::AttachedToken;
@@ -51,7 +54,11 @@ pub fn parse_statements(parser: &mut Parser<'_>) -> Result<Vec<Statement>, Parse
             Some(prefix) => set_columnar_replica(parser, prefix)?,
             None => match fetch_keyword(parser) {
                 Some(is_move) => fetch(parser, is_move)?,
-                None => parser.parse_statement()?,
+                None => match user_statement(parser) {
+                    Some(UserStatement::Create) => create_user(parser)?,
+                    Some(UserStatement::Alter) => parser.parse_alter_role()?,
+                    None => parser.parse_statement()?,
+                },
             },
         };
         stmts.push(stmt);
@@ -115,6 +122,29 @@ fn set_columnar_replica(
         table_type: None,
         end_token: AttachedToken::empty(),
     }))
+}
+
+enum UserStatement {
+    Create,
+    Alter,
+}
+
+/// Consumes `CREATE USER` or `ALTER USER` if the statement starts so.
+fn user_statement(parser: &mut Parser<'_>) -> Option<UserStatement> {
+    if parser.parse_keywords(&[Keyword::CREATE, Keyword::USER]) {
+        Some(UserStatement::Create)
+    } else if parser.parse_keywords(&[Keyword::ALTER, Keyword::USER]) {
+        Some(UserStatement::Alter)
+    } else {
+        None
+    }
+}
+
+/// The rest of `CREATE USER`: a `CREATE ROLE` that can log in by default.
+fn create_user(parser: &mut Parser<'_>) -> Result<Statement, ParserError> {
+    let mut role = parser.parse_create_role()?;
+    role.login.get_or_insert(true);
+    Ok(Statement::CreateRole(role))
 }
 
 /// The `into` target that marks a `Statement::Fetch` as a MOVE.

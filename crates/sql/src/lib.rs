@@ -68,7 +68,8 @@ pub enum StatementKind {
     Transaction,
     /// SET / RESET / SHOW of a setting.
     Setting,
-    /// CREATE / DROP of databases, tables, views; ALTER TABLE; TRUNCATE.
+    /// CREATE / DROP of databases, tables, views, roles; ALTER TABLE and
+    /// ROLE; GRANT / REVOKE; TRUNCATE.
     Ddl,
     /// INSERT / UPDATE / DELETE.
     Dml,
@@ -104,6 +105,9 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         | Drop { .. }
         | AlterTable(_)
         | AlterRole { .. }
+        | CreateRole(_)
+        | Grant(_)
+        | Revoke(_)
         | Truncate(_) => StatementKind::Ddl,
         Insert(_) | Update(_) | Delete(_) => StatementKind::Dml,
         Query(_) | Explain { .. } => StatementKind::Query,
