@@ -150,6 +150,10 @@ pub(crate) fn create_role(catalog: &mut Catalog, actor: &Role, cr: &CreateRole) 
     if !(actor.superuser || actor.create_role) {
         return Err(denied("permission denied to create role"));
     }
+    if cr.if_not_exists {
+        // Not PostgreSQL's grammar.
+        return Err(Error::Syntax("syntax error at or near \"NOT\"".into()));
+    }
     if cr.superuser == Some(true) && !actor.superuser {
         return Err(denied("must be superuser to create superusers"));
     }
@@ -167,9 +171,6 @@ pub(crate) fn create_role(catalog: &mut Catalog, actor: &Role, cr: &CreateRole) 
         let name = role_name(name)?;
         check_new_name(&name)?;
         if catalog.roles.contains_key(&name) {
-            if cr.if_not_exists {
-                continue;
-            }
             return Err(Error::DuplicateObject(format!(
                 "role \"{name}\" already exists"
             )));
@@ -322,6 +323,9 @@ pub(crate) fn drop_roles(
         }
         let mut owns = Vec::new();
         for db in catalog.databases.values() {
+            if db.create_grantees.contains(&role.oid) {
+                owns.push("privileges for schema public".to_string());
+            }
             for t in db.tables.values() {
                 if t.ownership.owner == role.oid {
                     owns.push(format!("owner of table {}", t.name));

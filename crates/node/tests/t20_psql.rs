@@ -352,6 +352,37 @@ async fn psql_describes_tables_views_functions_and_roles() {
         "{}",
         text(&out.stdout)
     );
+    // Roles, their settings and table privileges as psql lists them.
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "CREATE ROLE reader LOGIN CREATEDB",
+            "-c",
+            "ALTER ROLE reader SET statement_timeout = '5s'",
+            "-c",
+            "GRANT SELECT ON t TO reader",
+            "-c",
+            "\\du reader",
+            "-c",
+            "\\drds",
+            "-c",
+            "\\dp t",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "CREATE ROLE\nALTER ROLE\nGRANT\n\
+         reader|Create DB|{}\n\
+         reader||statement_timeout=5s\n\
+         public|t|table|prism=arwdDxt/prism\nreader=r/prism||\n",
+    );
     let out = psql(
         &server,
         &[

@@ -179,11 +179,8 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
         ),
     ];
     for name in [
-        "has_table_privilege",
         "has_schema_privilege",
         "has_database_privilege",
-        "has_column_privilege",
-        "has_any_column_privilege",
         "has_function_privilege",
         "has_sequence_privilege",
         "has_type_privilege",
@@ -583,6 +580,106 @@ fn text(v: &ScalarValue) -> Option<String> {
     }
 }
 
+/// `has_table_privilege([user,] table, privileges)` and its column forms
+/// (`has_column_privilege([user,] table, column, privileges)`,
+/// `has_any_column_privilege`), answered at table level: whether the role
+/// holds any of the comma-separated privileges. A role given by name or
+/// OID; relations outside `public` (the catalogs) are readable by all.
+fn has_privilege(source: &dyn CatalogSource, name: &str, a: &[ScalarValue]) -> Result<ScalarValue> {
+    if a.iter().any(ScalarValue::is_null) {
+        return Ok(ScalarValue::Boolean(None));
+    }
+    let column_form = name == "has_column_privilege";
+    let with_user = a.len() == if column_form { 4 } else { 3 };
+    let (user, rest) = if with_user {
+        (Some(&a[0]), &a[1..])
+    } else {
+        (None, a)
+    };
+    let (Some(table), Some(wanted)) = (rest.first(), rest.last().and_then(text)) else {
+        return Err(DataFusionError::Plan(format!(
+            "function {name} does not take {} arguments",
+            a.len()
+        )));
+    };
+    let catalog = source.catalog();
+    let role = match user {
+        None => catalog.role(&source.user()).cloned(),
+        Some(u) => match text(u) {
+            Some(n) => Some(catalog.role(&n).cloned().ok_or_else(|| {
+                external(prismdb_common::Error::UndefinedObject(format!(
+                    "role \"{n}\" does not exist"
+                )))
+            })?),
+            None => int(u).and_then(|oid| {
+                u32::try_from(oid)
+                    .ok()
+                    .and_then(|oid| catalog.role_by_oid(oid).cloned())
+            }),
+        },
+    };
+    let Some(role) = role else {
+        return Ok(ScalarValue::Boolean(None));
+    };
+    let db = source.database();
+    let Ok(database) = catalog.database(&db) else {
+        return Ok(ScalarValue::Boolean(None));
+    };
+    let ownership = match text(table) {
+        Some(t) => {
+            let parts = name_parts(&t);
+            match parts.as_slice() {
+                [n] | [_, n] if parts.len() == 1 || parts[0] == "public" => database
+                    .tables
+                    .get(n)
+                    .map(|t| &t.ownership)
+                    .or_else(|| database.views.get(n).map(|v| &v.ownership)),
+                _ => None,
+            }
+        }
+        None => int(table).and_then(|oid| {
+            database
+                .tables
+                .values()
+                .find(|t| i64::from(oids::table_oid(t)) == oid)
+                .map(|t| &t.ownership)
+                .or_else(|| {
+                    database
+                        .views
+                        .iter()
+                        .find(|(n, _)| i64::from(oids::view_oid(n)) == oid)
+                        .map(|(_, v)| &v.ownership)
+                })
+        }),
+    };
+    let Some(ownership) = ownership else {
+        return Ok(ScalarValue::Boolean(Some(true)));
+    };
+    use prismdb_catalog::roles::privilege;
+    let mut bits = 0;
+    for p in wanted.split(',') {
+        let p = p.trim().to_ascii_uppercase();
+        let p = p.strip_suffix(" WITH GRANT OPTION").unwrap_or(&p).trim();
+        bits |= match p {
+            "SELECT" => privilege::SELECT,
+            "INSERT" => privilege::INSERT,
+            "UPDATE" => privilege::UPDATE,
+            "DELETE" => privilege::DELETE,
+            "TRUNCATE" => privilege::TRUNCATE,
+            "REFERENCES" => privilege::REFERENCES,
+            "TRIGGER" => privilege::TRIGGER,
+            other => {
+                return Err(external(prismdb_common::Error::InvalidParameterValue(
+                    format!("unrecognized privilege type: \"{other}\""),
+                )));
+            }
+        };
+    }
+    Ok(ScalarValue::Boolean(Some(
+        ownership.privileges_of(&role) & bits != 0,
+    )))
+}
+
 /// The tables of the session's database.
 fn tables(source: &dyn CatalogSource) -> Vec<Arc<prismdb_catalog::Table>> {
     source
@@ -645,6 +742,22 @@ fn view_def(source: &dyn CatalogSource, view: &ScalarValue) -> Result<Option<Str
 /// The functions, for a session reading `source`.
 pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
     let owner = source.clone();
+    let privileges = [
+        "has_table_privilege",
+        "has_any_column_privilege",
+        "has_column_privilege",
+    ]
+    .into_iter()
+    .map(|name| {
+        let source = source.clone();
+        with_signature(
+            name,
+            Signature::variadic_any(Volatility::Stable),
+            DataType::Boolean,
+            move |a| has_privilege(source.as_ref(), name, a),
+        )
+    })
+    .collect::<Vec<_>>();
     let (s1, s2) = (source.clone(), source.clone());
     let (s3, s4, s5) = (source.clone(), source.clone(), source.clone());
     vec![
@@ -906,4 +1019,7 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
             |_| ScalarValue::Utf8(None),
         ),
     ]
+    .into_iter()
+    .chain(privileges)
+    .collect()
 }

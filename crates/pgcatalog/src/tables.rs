@@ -206,6 +206,7 @@ pub const RELATIONS: &[Relation] = &[
     PG_DATABASE,
     PG_ROLES,
     PG_USER,
+    PG_DB_ROLE_SETTING,
     PG_INDEX,
     PG_CONSTRAINT,
     PG_ATTRDEF,
@@ -964,6 +965,23 @@ const PG_ROLES: Relation = Relation {
                     oid_value(r.oid),
                 ]
             })
+            .collect()
+    },
+};
+
+/// `ALTER ROLE ... SET` settings (PrismDB has no per-database form:
+/// `setdatabase` is 0).
+const PG_DB_ROLE_SETTING: Relation = Relation {
+    name: "pg_db_role_setting",
+    columns: &[
+        ("setdatabase", Kind::Oid),
+        ("setrole", Kind::Oid),
+        ("setconfig", Kind::TextArray),
+    ],
+    rows: |snap| {
+        roles(snap)
+            .filter(|r| snap.catalog.role_settings.contains_key(&r.name))
+            .map(|r| vec![oid_value(0), oid_value(r.oid), role_config(snap, &r.name)])
             .collect()
     },
 };
