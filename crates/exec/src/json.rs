@@ -356,16 +356,10 @@ fn get<'a>(v: &'a Json, key: &ScalarValue) -> Option<&'a Json> {
 
 /// The element a `#>` path (`{a,0,b}`) selects.
 fn get_path<'a>(mut v: &'a Json, path: &ScalarValue) -> Option<&'a Json> {
-    let steps: Vec<String> = match path {
-        ScalarValue::List(l) => {
-            let values = l.value(0);
-            let strings = values.as_string_opt::<i32>()?;
-            (0..strings.len())
-                .map(|i| strings.value(i).to_string())
-                .collect()
-        }
-        other => array_items(&text(other)?),
-    };
+    if path.is_null() {
+        return None;
+    }
+    let steps = keys_of(path);
     for step in steps {
         v = match v {
             Json::Object(m) => m.get(&step)?,
@@ -405,15 +399,18 @@ fn exists(a: &Json, key: &str) -> bool {
 }
 
 fn keys_of(v: &ScalarValue) -> Vec<String> {
-    match v {
-        ScalarValue::List(l) => {
-            let values = l.value(0);
-            match values.as_string_opt::<i32>() {
-                Some(s) => (0..s.len()).map(|i| s.value(i).to_string()).collect(),
-                None => Vec::new(),
-            }
-        }
-        other => text(other).map(|t| array_items(&t)).unwrap_or_default(),
+    let values = match v {
+        ScalarValue::List(l) => l.value(0),
+        ScalarValue::LargeList(l) => l.value(0),
+        other => return text(other).map(|t| array_items(&t)).unwrap_or_default(),
+    };
+    // Elements of any string (or other) type, as text.
+    let Ok(values) = datafusion::arrow::compute::cast(&values, &DataType::Utf8) else {
+        return Vec::new();
+    };
+    match values.as_string_opt::<i32>() {
+        Some(s) => (0..s.len()).map(|i| s.value(i).to_string()).collect(),
+        None => Vec::new(),
     }
 }
 

@@ -111,12 +111,22 @@ pub struct PrismCatalog {
 
 /// What `pg_catalog` reads: the session's catalog (its open transaction's
 /// DDL included), database and user.
-#[derive(Debug)]
 pub struct SessionCatalogSource {
     pub state: Arc<SchemaState>,
     pub user: String,
     /// The session's settings, for `pg_settings`.
     pub settings: crate::settings::SharedSettings,
+    /// The row store, for live row counts.
+    pub store: Arc<prismdb_rowstore::RowStore>,
+}
+
+impl std::fmt::Debug for SessionCatalogSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionCatalogSource")
+            .field("database", &self.state.database)
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 impl prismdb_pgcatalog::CatalogSource for SessionCatalogSource {
@@ -140,6 +150,10 @@ impl prismdb_pgcatalog::CatalogSource for SessionCatalogSource {
 
     fn settings(&self) -> Vec<(String, String)> {
         self.settings.read().all()
+    }
+
+    fn row_count(&self, table: prismdb_common::TableId) -> u64 {
+        self.store.row_count(table)
     }
 }
 

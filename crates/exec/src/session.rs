@@ -182,6 +182,7 @@ impl Session {
                 state: schema.clone(),
                 user: user.to_string(),
                 settings: settings.clone(),
+                store: engine.store.clone(),
             });
         let catalog_list = Arc::new(PrismCatalogList {
             name: database.to_string(),
@@ -902,6 +903,12 @@ impl Session {
                     }
                     Set::SetNamesDefault {} => settings.reset("client_encoding")?,
                     Set::SetTransaction { .. } | Set::SetSessionParam(_) => {}
+                    // Acting as another role is not supported; going back
+                    // to (or staying) the session's own role is.
+                    Set::SetRole { role_name, .. }
+                        if role_name
+                            .as_ref()
+                            .is_none_or(|r| prismdb_sql::normalize(r) == self.user) => {}
                     other => return Err(Error::NotSupported(format!("{other} is not supported"))),
                 }
                 Ok(Output::command("SET"))

@@ -167,6 +167,15 @@ pub fn builtin_functions() -> Vec<ScalarUDF> {
         text_udf("quote_literal", DataType::Utf8, |t| {
             Ok(ScalarValue::Utf8(Some(quote_literal(t))))
         }),
+        with_signature(
+            "format",
+            Signature::variadic_any(Volatility::Immutable),
+            DataType::Utf8,
+            |a| match a.first().and_then(text) {
+                None => Ok(ScalarValue::Utf8(None)),
+                Some(f) => format_text(&f, &a[1..]).map(|t| ScalarValue::Utf8(Some(t))),
+            },
+        ),
         row_udf(
             "quote_nullable",
             vec![DataType::Utf8],
@@ -342,6 +351,93 @@ pub fn quote_literal(t: &str) -> String {
     } else {
         format!("'{body}'")
     }
+}
+
+/// A value as `format`'s `%s` prints it (PostgreSQL's text output).
+fn format_arg(v: &ScalarValue) -> Option<String> {
+    if v.is_null() {
+        return None;
+    }
+    Some(match v {
+        ScalarValue::Boolean(Some(b)) => if *b { "t" } else { "f" }.to_string(),
+        v => text(v).unwrap_or_else(|| v.to_string()),
+    })
+}
+
+/// PostgreSQL's `format(formatstr, args...)`: `%s` (text, NULL as empty),
+/// `%I` (identifier, quoted if needed), `%L` (literal, NULL as `NULL`) and
+/// `%%`, each with an optional `n$` position and `-`/width flags.
+fn format_text(f: &str, args: &[ScalarValue]) -> Result<String> {
+    let invalid = |m: &str| external(prismdb_common::Error::InvalidParameterValue(m.to_string()));
+    let mut out = String::new();
+    let mut chars = f.chars().peekable();
+    let mut next = 0usize;
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            out.push(c);
+            continue;
+        }
+        if chars.peek() == Some(&'%') {
+            chars.next();
+            out.push('%');
+            continue;
+        }
+        // [n$][-][width]type
+        let mut spec = String::new();
+        while let Some(&d) = chars.peek() {
+            if d.is_ascii_digit() || d == '$' || d == '-' {
+                spec.push(d);
+                chars.next();
+            } else {
+                break;
+            }
+        }
+        let Some(kind) = chars.next() else {
+            return Err(invalid("unterminated format() type specifier"));
+        };
+        let (position, rest) = match spec.split_once('$') {
+            Some((n, rest)) => {
+                let n: usize = n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    invalid("format specifies argument 0, but arguments are numbered from 1")
+                })?;
+                (n - 1, rest.to_string())
+            }
+            None => (next, spec),
+        };
+        next = position + 1;
+        let left = rest.starts_with('-');
+        let width: usize = rest.trim_start_matches('-').parse().unwrap_or(0);
+        let arg = args
+            .get(position)
+            .ok_or_else(|| invalid("too few arguments for format()"))?;
+        let value = format_arg(arg);
+        let piece = match kind {
+            's' => value.unwrap_or_default(),
+            'I' => match value {
+                Some(v) => crate::tables::quote_ident(&v),
+                None => {
+                    return Err(invalid(
+                        "null values cannot be formatted as an SQL identifier",
+                    ));
+                }
+            },
+            'L' => value.map_or_else(|| "NULL".to_string(), |v| quote_literal(&v)),
+            other => {
+                return Err(invalid(&format!(
+                    "unrecognized format() type specifier \"{other}\""
+                )));
+            }
+        };
+        let pad = width.saturating_sub(piece.chars().count());
+        if left {
+            out.push_str(&piece);
+            out.extend(std::iter::repeat_n(' ', pad));
+        } else {
+            out.extend(std::iter::repeat_n(' ', pad));
+            out.push_str(&piece);
+        }
+    }
+    Ok(out)
 }
 
 type RowFn = Arc<dyn Fn(&[ScalarValue]) -> Result<ScalarValue> + Send + Sync>;
@@ -680,6 +776,17 @@ fn has_privilege(source: &dyn CatalogSource, name: &str, a: &[ScalarValue]) -> R
     )))
 }
 
+/// A function named as `regproc` prints it: its name without the schema,
+/// `-` for 0.
+fn regproc(t: &str) -> Result<ScalarValue> {
+    let t = t.trim();
+    Ok(ScalarValue::Utf8(Some(if t == "0" {
+        "-".into()
+    } else {
+        name_parts(t).pop().unwrap_or_default()
+    })))
+}
+
 /// The tables of the session's database.
 fn tables(source: &dyn CatalogSource) -> Vec<Arc<prismdb_catalog::Table>> {
     source
@@ -924,6 +1031,10 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
                     )))
                 })
         }),
+        // Functions (`regproc`) are named, as `pg_type.typinput` names
+        // them: `'pg_catalog.array_in'::regproc` is `array_in`.
+        text_udf("prism_regproc", DataType::Utf8, regproc),
+        text_udf("prism_regproc_name", DataType::Utf8, regproc),
         text_udf("prism_regother_name", DataType::Utf8, |t| {
             let t = t.trim();
             Ok(ScalarValue::Utf8(Some(if t == "0" {
@@ -1020,6 +1131,29 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
         ),
     ]
     .into_iter()
+    .chain(
+        // Definitions of objects PrismDB has none of (functions, triggers,
+        // rules, partitioning): NULL, as PostgreSQL answers an unknown OID.
+        [
+            "pg_get_function_result",
+            "pg_get_function_arguments",
+            "pg_get_function_identity_arguments",
+            "pg_get_functiondef",
+            "pg_get_triggerdef",
+            "pg_get_ruledef",
+            "pg_get_partkeydef",
+            "pg_get_statisticsobjdef",
+        ]
+        .into_iter()
+        .map(|name| {
+            with_signature(
+                name,
+                Signature::variadic_any(Volatility::Stable),
+                DataType::Utf8,
+                |_| Ok(ScalarValue::Utf8(None)),
+            )
+        }),
+    )
     .chain(privileges)
     .collect()
 }

@@ -29,6 +29,10 @@ pub trait CatalogSource: fmt::Debug + Send + Sync {
     fn settings(&self) -> Vec<(String, String)> {
         Vec::new()
     }
+    /// The live rows of a table (`pg_stat_user_tables.n_live_tup`).
+    fn row_count(&self, _table: prismdb_common::TableId) -> u64 {
+        0
+    }
 }
 
 /// `pg_catalog`.
@@ -135,12 +139,26 @@ impl TableProvider for CatalogTable {
         } else {
             Vec::new()
         };
+        let row_counts = if self.relation.name == "pg_stat_user_tables" {
+            catalog
+                .database(&database)
+                .map(|db| {
+                    db.tables
+                        .values()
+                        .map(|t| (t.id, self.source.row_count(t.id)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            Default::default()
+        };
         let snapshot = Snapshot {
             catalog: &catalog,
             database: &database,
             owner: &owner,
             user: &user,
             settings: &settings,
+            row_counts: &row_counts,
         };
         let batch = self
             .relation

@@ -32,6 +32,9 @@ pub struct Snapshot<'a> {
     pub user: &'a str,
     /// The session's settings (`pg_settings`).
     pub settings: &'a [(String, String)],
+    /// Live rows per table, for the relations that report them
+    /// (`pg_stat_user_tables.n_live_tup`); empty for the others.
+    pub row_counts: &'a std::collections::HashMap<prismdb_common::TableId, u64>,
 }
 
 /// A column's type.
@@ -1203,7 +1206,8 @@ const PG_SETTINGS: Relation = Relation {
     },
 };
 
-/// Per-table activity counters: PrismDB keeps none, so they read 0.
+/// Per-table activity counters: the live rows (exact, as the row store
+/// keeps them); PrismDB counts no scans or vacuums, so those read 0.
 const PG_STAT_USER_TABLES: Relation = Relation {
     name: "pg_stat_user_tables",
     columns: &[
@@ -1241,6 +1245,12 @@ const PG_STAT_USER_TABLES: Relation = Relation {
                     s(t.name.as_str()),
                 ];
                 row.extend((0..12).map(|_| Value::Int64(0)));
+                // n_live_tup
+                row[11] = Value::Int64(
+                    snap.row_counts
+                        .get(&t.id)
+                        .map_or(0, |n| i64::try_from(*n).unwrap_or(i64::MAX)),
+                );
                 row.extend((0..4).map(|_| Value::Null));
                 row.extend((0..4).map(|_| Value::Int64(0)));
                 row

@@ -64,6 +64,7 @@ fn snapshot(catalog: &Catalog) -> Snapshot<'_> {
         owner: "prism",
         user: "prism",
         settings: &[],
+        row_counts: Box::leak(Box::default()),
     }
 }
 

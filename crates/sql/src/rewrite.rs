@@ -345,34 +345,13 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 }
             }
             // A set-returning function in the select list returns rows,
-            // not one array.
+            // not one array, also inside an expression (`'a' || g(...)`).
             for item in select.projection.iter_mut() {
                 if let SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } = item
-                    && let Expr::Function(f) = e
-                    && f.name.0.len() <= 2
-                    && (matches!(
-                        last_name(&f.name).as_str(),
-                        "generate_series" | "generate_subscripts"
-                    ) || json_set_function(&last_name(&f.name)).is_some_and(|(_, each)| !each))
                 {
-                    let sql = if let Some((inner, _)) = json_set_function(&last_name(&f.name)) {
-                        f.name = ObjectName::from(vec![Ident::new(inner)]);
-                        format!("unnest({f})")
-                    } else if last_name(&f.name) == "generate_subscripts" {
-                        // The subscripts of a one-dimensional array: 1..n.
-                        match function_args(f).as_slice() {
-                            [array, dim] => format!(
-                                "unnest(generate_series(1, CAST(array_length({array}, {dim}) AS BIGINT)))"
-                            ),
-                            _ => continue,
-                        }
-                    } else {
-                        f.name = ObjectName::from(vec![Ident::new("generate_series")]);
-                        format!("unnest({f})")
-                    };
-                    match parse_expr(&sql) {
-                        Ok(u) => *e = u,
-                        Err(err) => return ControlFlow::Break(err),
+                    let mut srf = SelectListSrf::default();
+                    if let ControlFlow::Break(err) = e.visit(&mut srf) {
+                        return ControlFlow::Break(err);
                     }
                 }
             }
@@ -656,6 +635,12 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             if let Err(e) = array_subquery(expr) {
                 return ControlFlow::Break(e);
             }
+            if let Err(e) = array_fill(expr) {
+                return ControlFlow::Break(e);
+            }
+            if let Err(e) = array_length(expr) {
+                return ControlFlow::Break(e);
+            }
             // `pg_typeof(1)` is integer, as the literal's type is.
             if let Expr::Function(f) = expr
                 && last_name(&f.name) == "pg_typeof"
@@ -796,6 +781,28 @@ fn niladic_function(expr: &mut Expr) {
     }
 }
 
+/// `array_fill(v, ARRAY[n])`, a one-dimensional array of `n` copies of
+/// `v`, is `array_repeat(v, n)` (PrismDB's arrays have one dimension;
+/// lower bounds other than 1 are refused).
+fn array_fill(expr: &mut Expr) -> Result<()> {
+    let Expr::Function(f) = expr else {
+        return Ok(());
+    };
+    if last_name(&f.name) != "array_fill" || f.name.0.len() > 2 {
+        return Ok(());
+    }
+    let call = match function_args(f).as_slice() {
+        [value, dims] => format!("array_repeat({value}, CAST(({dims})[1] AS BIGINT))"),
+        _ => {
+            return Err(Error::NotSupported(
+                "array_fill with lower bounds is not supported".into(),
+            ));
+        }
+    };
+    *expr = parse_expr(&call)?;
+    Ok(())
+}
+
 /// `ARRAY(SELECT e FROM ... [ORDER BY o])` collects its rows as
 /// `(SELECT coalesce(array_agg(e [ORDER BY o]), make_array()) FROM ...)`
 /// (no rows: an empty array).
@@ -844,6 +851,38 @@ fn array_subquery(expr: &mut Expr) -> Result<()> {
     else {
         return Err(Error::Syntax("subquery must return only one column".into()));
     };
+    // A set-returning item (rewritten to `unnest` already) cannot sit in
+    // an aggregate: its rows are made in a derived table first.
+    let mut returns_set = false;
+    let _ = crate::sqlparser::ast::visit_expressions(e, |x| {
+        if let Expr::Function(f) = x
+            && last_name(&f.name) == "unnest"
+        {
+            returns_set = true;
+        }
+        ControlFlow::<()>::Continue(())
+    });
+    if returns_set {
+        let item = std::mem::replace(e, Expr::value(crate::sqlparser::ast::Value::Null));
+        select.projection = vec![SelectItem::ExprWithAlias {
+            expr: item,
+            alias: Ident::new("__prism_v"),
+        }];
+        let Ok(Some(Statement::Query(mut outer))) = parse(
+            "SELECT coalesce(array_agg(__prism_v), make_array()) FROM (SELECT 1) AS __prism_a",
+        )
+        .map(|mut v| v.pop()) else {
+            return Err(Error::Internal("ARRAY(subquery) template".into()));
+        };
+        if let SetExpr::Select(o) = outer.body.as_mut()
+            && let Some(TableFactor::Derived { subquery, .. }) =
+                o.from.first_mut().map(|t| &mut t.relation)
+        {
+            *subquery = Box::new(query);
+        }
+        *expr = Expr::Subquery(outer);
+        return Ok(());
+    }
     let order = query
         .order_by
         .take()
@@ -851,6 +890,21 @@ fn array_subquery(expr: &mut Expr) -> Result<()> {
         .unwrap_or_default();
     *e = parse_expr(&format!("coalesce(array_agg({e}{order}), make_array())"))?;
     *expr = Expr::Subquery(Box::new(query));
+    Ok(())
+}
+
+/// `array_length` is PostgreSQL's `integer`, not an unsigned count.
+fn array_length(expr: &mut Expr) -> Result<()> {
+    let Expr::Function(f) = expr else {
+        return Ok(());
+    };
+    if last_name(&f.name) != "array_length" || f.name.0.len() > 2 {
+        return Ok(());
+    }
+    let call = std::mem::replace(expr, Expr::value(crate::sqlparser::ast::Value::Null));
+    let mut cast = parse_expr("CAST(__prism_len AS INT)")?;
+    replace_identifier(&mut cast, "__prism_len", call);
+    *expr = cast;
     Ok(())
 }
 
@@ -996,6 +1050,77 @@ fn like_escape(expr: &mut Expr) -> Result<()> {
     let rewritten = parse_expr(&format!("prism_like_escape({pattern}, '{literal}')"))?;
     **pattern = rewritten;
     *escape_char = None;
+    Ok(())
+}
+
+/// Rewrites the set-returning functions of one select-list item with
+/// [`select_list_srf`], except inside an `unnest` (one made by an earlier
+/// pass, so the rewrite can run twice over a statement).
+#[derive(Default)]
+struct SelectListSrf {
+    /// For each expression entered: whether it is an `unnest` call.
+    entered: Vec<bool>,
+    /// How many `unnest` calls enclose the current expression.
+    inside_unnest: usize,
+}
+
+impl VisitorMut for SelectListSrf {
+    type Break = Error;
+
+    fn pre_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<Error> {
+        let unnest = matches!(e, Expr::Function(f) if last_name(&f.name) == "unnest");
+        self.entered.push(unnest);
+        if unnest {
+            self.inside_unnest += 1;
+        }
+        ControlFlow::Continue(())
+    }
+
+    fn post_visit_expr(&mut self, e: &mut Expr) -> ControlFlow<Error> {
+        if self.entered.pop().unwrap_or(false) {
+            self.inside_unnest -= 1;
+            return ControlFlow::Continue(());
+        }
+        if self.inside_unnest == 0
+            && let Err(err) = select_list_srf(e)
+        {
+            return ControlFlow::Break(err);
+        }
+        ControlFlow::Continue(())
+    }
+}
+
+/// A set-returning function of the select list as the `unnest` of the
+/// array it makes, so each element is a row (PostgreSQL's semantics):
+/// `generate_series`, `generate_subscripts` and the JSON array functions.
+/// Called on the way up, so the `unnest` made is not visited again.
+fn select_list_srf(e: &mut Expr) -> Result<()> {
+    let Expr::Function(f) = e else {
+        return Ok(());
+    };
+    let name = last_name(&f.name);
+    if f.name.0.len() > 2
+        || !(matches!(name.as_str(), "generate_series" | "generate_subscripts")
+            || json_set_function(&name).is_some_and(|(_, each)| !each))
+    {
+        return Ok(());
+    }
+    let sql = if let Some((inner, _)) = json_set_function(&name) {
+        f.name = ObjectName::from(vec![Ident::new(inner)]);
+        format!("unnest({f})")
+    } else if name == "generate_subscripts" {
+        // The subscripts of a one-dimensional array: 1..n.
+        match function_args(f).as_slice() {
+            [array, dim] => {
+                format!("unnest(generate_series(1, CAST(array_length({array}, {dim}) AS BIGINT)))")
+            }
+            _ => return Ok(()),
+        }
+    } else {
+        f.name = ObjectName::from(vec![Ident::new("generate_series")]);
+        format!("unnest({f})")
+    };
+    *e = parse_expr(&sql)?;
     Ok(())
 }
 
@@ -1820,9 +1945,9 @@ fn object_id_cast(expr: &mut Expr) -> Result<()> {
                 Some("regtype") => Some("regtype"),
                 Some("regnamespace") => Some("regnamespace"),
                 Some("regrole") => Some("regrole"),
+                Some("regproc" | "regprocedure") => Some("regproc"),
                 Some(
-                    "regproc" | "regprocedure" | "regoper" | "regoperator" | "regconfig"
-                    | "regdictionary" | "regcollation",
+                    "regoper" | "regoperator" | "regconfig" | "regdictionary" | "regcollation",
                 ) => Some("regother"),
                 _ => None,
             },
