@@ -21,8 +21,9 @@
 //! any error or on CopyFail); inside a block its rows join the block's
 //! transaction, and an error fails the block.
 //!
-//! Not supported (0A000): files and programs, the binary format of COPY
-//! FROM. `COPY ... TO STDOUT` is [`crate::copy_out`]'s.
+//! The binary format reaches this module as text rows: the wire layer
+//! decodes it by column type first. Not supported (0A000): files and
+//! programs. `COPY ... TO STDOUT` is [`crate::copy_out`]'s.
 
 use crate::convert::column_values;
 use crate::copy_format::{CopyFormat, Fields, Kind, Next, RowReader, invalid_byte};

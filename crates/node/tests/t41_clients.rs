@@ -253,6 +253,17 @@ public class JdbcCheck {
                 }
             }
             check(s.executeQuery("SELECT 1").next(), "usable after timeout");
+            // jsonb, uuid and array columns: pgjdbc looks their types up
+            // (typinput = 'array_in'::regproc) before it reads them.
+            s.execute("CREATE TABLE jj (id int PRIMARY KEY, doc jsonb, u uuid)");
+            s.execute("INSERT INTO jj VALUES (1, '{\"a\": [1, 2]}', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11')");
+            rs = s.executeQuery("SELECT doc, u, doc -> 'a' AS a, ARRAY[1, 2] AS arr FROM jj");
+            check(rs.next(), "jsonb row");
+            check(rs.getString(1).equals("{\"a\": [1, 2]}"), "jsonb " + rs.getString(1));
+            check(rs.getObject(2).equals(java.util.UUID.fromString("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11")), "uuid");
+            check(rs.getMetaData().getColumnTypeName(1).equals("jsonb"), "jsonb type " + rs.getMetaData().getColumnTypeName(1));
+            Integer[] arr = (Integer[]) rs.getArray(4).getArray();
+            check(Arrays.equals(arr, new Integer[]{1, 2}), "array " + Arrays.toString(arr));
             System.out.println("jdbc ok");
         }
     }
