@@ -96,6 +96,43 @@ pub fn build_array<'a>(
             }
             Arc::new(b.finish())
         }
+        SqlType::Array(element) => {
+            let mut lengths = Vec::with_capacity(n);
+            let mut present = Vec::with_capacity(n);
+            let mut items: Vec<&Value> = Vec::new();
+            for value in values {
+                match value {
+                    Value::List(list) => {
+                        lengths.push(list.len());
+                        present.push(true);
+                        items.extend(list.iter());
+                    }
+                    Value::Null => {
+                        lengths.push(0);
+                        present.push(false);
+                    }
+                    other => {
+                        return Err(Error::Internal(format!(
+                            "stored value {other:?} is not an array"
+                        )));
+                    }
+                }
+            }
+            let element = element.sql_type();
+            let elements = build_array(&element, items.into_iter())?;
+            Arc::new(
+                arrow::array::ListArray::try_new(
+                    Arc::new(arrow::datatypes::Field::new_list_field(
+                        element.arrow_type(),
+                        true,
+                    )),
+                    arrow::buffer::OffsetBuffer::from_lengths(lengths),
+                    elements,
+                    Some(arrow::buffer::NullBuffer::from(present)),
+                )
+                .map_err(|e| Error::Internal(e.to_string()))?,
+            )
+        }
     })
 }
 

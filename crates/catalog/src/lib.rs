@@ -14,7 +14,7 @@ pub mod roles;
 mod types;
 
 pub use roles::{AclItem, Ownership, Role};
-pub use types::{DEFAULT_NUMERIC, SqlType};
+pub use types::{ArrayElement, DEFAULT_NUMERIC, SqlType};
 
 use prismdb_common::{Error, Result, TableId};
 use serde::{Deserialize, Serialize};

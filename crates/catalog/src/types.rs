@@ -41,6 +41,65 @@ pub enum SqlType {
     /// `time` (without time zone): microseconds since midnight, stored as
     /// a 64-bit integer.
     Time,
+    /// A one-dimensional array (`int[]`, `text[]`, ...), stored as a list
+    /// of its elements and scanned as an Arrow list.
+    Array(ArrayElement),
+}
+
+/// The element types arrays may have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ArrayElement {
+    Bool,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    Text,
+    Varchar,
+    Date,
+    Timestamp,
+    TimestampTz,
+    Uuid,
+}
+
+impl ArrayElement {
+    /// The element's own column type.
+    pub fn sql_type(self) -> SqlType {
+        match self {
+            ArrayElement::Bool => SqlType::Bool,
+            ArrayElement::Int16 => SqlType::Int16,
+            ArrayElement::Int32 => SqlType::Int32,
+            ArrayElement::Int64 => SqlType::Int64,
+            ArrayElement::Float32 => SqlType::Float32,
+            ArrayElement::Float64 => SqlType::Float64,
+            ArrayElement::Text => SqlType::Text,
+            ArrayElement::Varchar => SqlType::Varchar(None),
+            ArrayElement::Date => SqlType::Date,
+            ArrayElement::Timestamp => SqlType::Timestamp,
+            ArrayElement::TimestampTz => SqlType::TimestampTz,
+            ArrayElement::Uuid => SqlType::Uuid,
+        }
+    }
+
+    /// The element kind of arrays of `ty`, if arrays of it are supported.
+    pub fn of(ty: &SqlType) -> Option<ArrayElement> {
+        Some(match ty {
+            SqlType::Bool => ArrayElement::Bool,
+            SqlType::Int16 => ArrayElement::Int16,
+            SqlType::Int32 => ArrayElement::Int32,
+            SqlType::Int64 => ArrayElement::Int64,
+            SqlType::Float32 => ArrayElement::Float32,
+            SqlType::Float64 => ArrayElement::Float64,
+            SqlType::Text => ArrayElement::Text,
+            SqlType::Varchar(None) => ArrayElement::Varchar,
+            SqlType::Date => ArrayElement::Date,
+            SqlType::Timestamp => ArrayElement::Timestamp,
+            SqlType::TimestampTz => ArrayElement::TimestampTz,
+            SqlType::Uuid => ArrayElement::Uuid,
+            _ => return None,
+        })
+    }
 }
 
 impl SqlType {
@@ -69,6 +128,10 @@ impl SqlType {
             SqlType::TimestampTz => {
                 DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
             }
+            SqlType::Array(e) => DataType::List(std::sync::Arc::new(Field::new_list_field(
+                e.sql_type().arrow_type(),
+                true,
+            ))),
         }
     }
 
@@ -86,6 +149,8 @@ impl SqlType {
                 unconstrained: true,
                 ..
             } => Some("numeric"),
+            SqlType::Array(ArrayElement::Varchar) => Some("_varchar"),
+            SqlType::Array(ArrayElement::Uuid) => Some("_uuid"),
             _ => None,
         };
         let mut metadata = HashMap::new();
@@ -155,6 +220,14 @@ impl SqlType {
             (DataType::Timestamp(_, None), _) => SqlType::Timestamp,
             (DataType::Time32(_) | DataType::Time64(_), _) => SqlType::Time,
             (DataType::Timestamp(_, Some(_)), _) => SqlType::TimestampTz,
+            (DataType::List(f) | DataType::LargeList(f), named) => {
+                let element = match named {
+                    Some("_varchar") => SqlType::Varchar(None),
+                    Some("_uuid") => SqlType::Uuid,
+                    _ => SqlType::from_arrow(f)?,
+                };
+                SqlType::Array(ArrayElement::of(&element)?)
+            }
             _ => return None,
         })
     }
@@ -180,6 +253,8 @@ impl SqlType {
             SqlType::Timestamp => KeyKind::Timestamp,
             SqlType::Time => KeyKind::Int64,
             SqlType::TimestampTz => KeyKind::TimestampTz,
+            // Never a key column (CREATE TABLE refuses it).
+            SqlType::Array(_) => KeyKind::Bytes,
         }
     }
 
@@ -190,6 +265,7 @@ impl SqlType {
             SqlType::TimestampTz => "TIMESTAMP WITH TIME ZONE".into(),
             SqlType::Timestamp => "TIMESTAMP".into(),
             SqlType::Time => "TIME".into(),
+            SqlType::Array(e) => format!("{}[]", e.sql_type().cast_name()),
             other => other.pg_name(),
         }
     }
@@ -222,6 +298,7 @@ impl SqlType {
             SqlType::Jsonb => "jsonb".into(),
             SqlType::Uuid => "uuid".into(),
             SqlType::Time => "time without time zone".into(),
+            SqlType::Array(e) => format!("{}[]", e.sql_type().pg_name()),
         }
     }
 }

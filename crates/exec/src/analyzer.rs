@@ -4,7 +4,9 @@
 //!
 //! * [`ArrayLiterals`]: a string literal compared with an array is an
 //!   array literal of the array's type (`polroles = '{0}'`), as PostgreSQL
-//!   types an unknown literal after the other operand.
+//!   types an unknown literal after the other operand; and a string literal
+//!   cast to an array type (`'{1,2}'::int[]`, a literal inserted into an
+//!   array column) is parsed as one.
 //! * [`ArrayText`]: an array cast to text is written as PostgreSQL writes
 //!   it (`{1,2}`, `int2vector`'s `1 2`), not as Arrow displays lists.
 //! * [`RoundingCasts`]: a cast of a float or numeric value to an integer
@@ -44,6 +46,22 @@ impl AnalyzerRule for ArrayLiterals {
 }
 
 fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    // `'{1,2}'::int[]` (and a text literal stored into an array column):
+    // Arrow would cast the whole text to one element.
+    if let Expr::Cast(datafusion::logical_expr::Cast { expr, field })
+    | Expr::TryCast(datafusion::logical_expr::TryCast { expr, field }) = &e
+        && let data_type = field.data_type()
+        && let DataType::List(f) | DataType::LargeList(f) = data_type
+        && let Expr::Literal(
+            datafusion::common::ScalarValue::Utf8(Some(s))
+            | datafusion::common::ScalarValue::Utf8View(Some(s))
+            | datafusion::common::ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) = expr.as_ref()
+        && matches!(data_type, DataType::List(_))
+    {
+        return Ok(Transformed::yes(array_literal(s, f.data_type())?));
+    }
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
         return Ok(Transformed::no(e));
     };

@@ -32,6 +32,9 @@ pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<V
             })
             .collect();
     }
+    if let SqlType::Array(element) = column.ty {
+        return array_values(array, element.sql_type(), column, table);
+    }
     let array = if array.data_type() == &target {
         array.clone()
     } else {
@@ -59,6 +62,67 @@ pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<V
         out.push(v);
     }
     Ok(out)
+}
+
+/// Values for an array column: lists cast element-wise to the element
+/// type, or array literals (`'{1,2}'`) parsed and their elements cast.
+fn array_values(
+    array: &ArrayRef,
+    element: SqlType,
+    column: &Column,
+    table: &str,
+) -> Result<Vec<Value>> {
+    use datafusion::arrow::array::{AsArray, StringArray};
+    use datafusion::arrow::datatypes::DataType;
+    let opts = CastOptions {
+        safe: false,
+        ..Default::default()
+    };
+    let element_column = Column {
+        ty: element,
+        nullable: true,
+        ..column.clone()
+    };
+    let elements = |items: &ArrayRef| -> Result<Value> {
+        column_values(items, &element_column, table).map(Value::List)
+    };
+    match array.data_type() {
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => {
+            let text = cast_with_options(array, &DataType::Utf8, &opts)
+                .map_err(prismdb_sql::error::from_arrow)?;
+            let text = text.as_string::<i32>();
+            (0..text.len())
+                .map(|row| {
+                    if text.is_null(row) {
+                        return Ok(Value::Null);
+                    }
+                    let items = prismdb_common::value::parse_array_literal(text.value(row))?;
+                    let items: ArrayRef = std::sync::Arc::new(StringArray::from(items));
+                    elements(&items)
+                })
+                .collect()
+        }
+        DataType::List(_) | DataType::LargeList(_) | DataType::FixedSizeList(..) => {
+            let lists = cast_with_options(array, &column.ty.arrow_type(), &opts)
+                .map_err(prismdb_sql::error::from_arrow)?;
+            let lists = lists.as_list::<i32>();
+            (0..lists.len())
+                .map(|row| {
+                    if lists.is_null(row) {
+                        Ok(Value::Null)
+                    } else {
+                        elements(&lists.value(row))
+                    }
+                })
+                .collect()
+        }
+        DataType::Null => Ok(vec![Value::Null; array.len()]),
+        other => Err(Error::DatatypeMismatch(format!(
+            "column \"{}\" is of type {} but expression is of type {other}",
+            column.name,
+            column.ty.pg_name()
+        ))),
+    }
 }
 
 /// Checks type modifiers that Arrow types do not carry.

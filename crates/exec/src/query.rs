@@ -312,7 +312,8 @@ impl Session {
 /// Parameter types of a plan in `$1..$n` order; unknown types are `Null`.
 /// A parameter DataFusion could not type but that is cast explicitly
 /// (`$1::integer`) takes the cast's type, as in PostgreSQL; one that is the
-/// array of `x = ANY($1)` is an array of `x`'s type.
+/// array of `x = ANY($1)` is an array of `x`'s type, and the `$1` of
+/// `$1 = ANY(xs)` an element of `xs`'s.
 pub(crate) fn param_types(plan: &LogicalPlan) -> Result<Vec<DataType>> {
     use datafusion::common::tree_node::{TreeNode, TreeNodeRecursion};
     use datafusion::logical_expr::Expr;
@@ -344,6 +345,15 @@ pub(crate) fn param_types(plan: &LogicalPlan) -> Result<Vec<DataType>> {
                             datafusion::arrow::datatypes::Field::new_list_field(ty, true),
                         )),
                     ));
+                }
+                // `$1 = ANY(xs)`: an element of the array's type.
+                if let Expr::ScalarFunction(f) = x
+                    && f.name() == "array_has"
+                    && let [array, Expr::Placeholder(p)] = f.args.as_slice()
+                    && let Ok(DataType::List(element) | DataType::LargeList(element)) =
+                        datafusion::logical_expr::ExprSchemable::get_type(array, &schema)
+                {
+                    casts.push((p.id.clone(), element.data_type().clone()));
                 }
                 Ok(TreeNodeRecursion::Continue)
             })

@@ -25,6 +25,14 @@ with psycopg.connect(conninfo, autocommit=True) as conn:
         assert cur.fetchall() == [(2, "b"), (3, "c")], "select with parameter"
         cur.execute("SELECT count(*) FROM py WHERE score IS NULL")
         assert cur.fetchone() == (1,), "null parameter stored as NULL"
+        # Python lists to and from array columns, text and binary.
+        cur.execute("CREATE TABLE pa (id integer PRIMARY KEY, xs integer[], tags text[])")
+        cur.execute("INSERT INTO pa VALUES (%s, %s, %s)", (1, [1, 2, None], ["a", "b c"]))
+        cur.execute("INSERT INTO pa VALUES (%b, %b, %b)", (2, [5], []))
+        cur.execute("SELECT xs, tags FROM pa ORDER BY id")
+        assert cur.fetchall() == [([1, 2, None], ["a", "b c"]), ([5], [])], "arrays"
+        cur.execute("SELECT id FROM pa WHERE %s = ANY(xs)", (5,), binary=True)
+        assert cur.fetchall() == [(2,)], "ANY over a stored array"
     try:
         with conn.transaction():
             conn.execute("INSERT INTO py VALUES (4, 'd', 0)")

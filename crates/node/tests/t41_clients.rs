@@ -62,6 +62,10 @@ async def main(port):
     await conn.execute("CREATE TABLE at (id int PRIMARY KEY, t time)")
     await conn.execute("INSERT INTO at VALUES ($1, $2)", 1, datetime.time(8, 30, 15, 250000))
     assert await conn.fetchval("SELECT t FROM at WHERE t = $1", datetime.time(8, 30, 15, 250000)) == datetime.time(8, 30, 15, 250000)
+    await conn.execute("CREATE TABLE aa (id int PRIMARY KEY, xs int[], tags text[])")
+    await conn.execute("INSERT INTO aa VALUES ($1, $2, $3)", 1, [1, None, 3], ["a", "b c"])
+    row = await conn.fetchrow("SELECT xs, tags FROM aa WHERE $1 = ANY(xs)", 3)
+    assert row["xs"] == [1, None, 3] and row["tags"] == ["a", "b c"], row
     stmt = await conn.prepare("SELECT name FROM ap WHERE id = $1")
     assert await stmt.fetchval(2) == "b"
     await conn.copy_records_to_table("ap", records=[(3, "c", decimal.Decimal("2"), None, None)],

@@ -53,6 +53,7 @@ fn data_type(ty: &SqlType) -> String {
         SqlType::Varchar(_) => "character varying".into(),
         SqlType::Char(_) => "character".into(),
         SqlType::Numeric { .. } => "numeric".into(),
+        SqlType::Array(_) => "ARRAY".into(),
         other => format_type(type_oid(other), None).unwrap_or_else(|| "USER-DEFINED".into()),
     }
 }

@@ -144,6 +144,11 @@ pub fn type_oid(ty: &SqlType) -> u32 {
         SqlType::Jsonb => 3802,
         SqlType::Uuid => 2950,
         SqlType::Time => 1083,
+        // The element type's array type (`_int4` for `int[]`).
+        SqlType::Array(e) => {
+            let element = type_oid(&e.sql_type());
+            by_oid(element).map_or(0, |t| t.array)
+        }
     }
 }
 

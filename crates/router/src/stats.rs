@@ -74,6 +74,7 @@ pub fn default_width(ty: &SqlType) -> f64 {
         SqlType::Text | SqlType::Varchar(None) | SqlType::Bytea => 32.0,
         SqlType::Uuid => 36.0,
         SqlType::Json | SqlType::Jsonb => 64.0,
+        SqlType::Array(e) => 4.0 * default_width(&e.sql_type()),
     }
 }
 

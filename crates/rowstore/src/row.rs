@@ -17,66 +17,72 @@ pub fn encode_row(values: &[Value]) -> Vec<u8> {
     out.push(ROW);
     put_varint(&mut out, values.len() as u64);
     for v in values {
-        match v {
-            Value::Null => out.push(0),
-            Value::Bool(b) => out.extend([1, *b as u8]),
-            Value::Int16(i) => {
-                out.push(2);
-                out.extend(i.to_le_bytes());
-            }
-            Value::Int32(i) => {
-                out.push(3);
-                out.extend(i.to_le_bytes());
-            }
-            Value::Int64(i) => {
-                out.push(4);
-                out.extend(i.to_le_bytes());
-            }
-            Value::Float32(f) => {
-                out.push(5);
-                out.extend(f.to_le_bytes());
-            }
-            Value::Float64(f) => {
-                out.push(6);
-                out.extend(f.to_le_bytes());
-            }
-            Value::Decimal(i, s) => {
-                out.push(7);
-                out.push(*s as u8);
-                out.extend(i.to_le_bytes());
-            }
-            Value::Text(s) => {
-                out.push(8);
-                put_varint(&mut out, s.len() as u64);
-                out.extend(s.as_bytes());
-            }
-            Value::Bytes(b) => {
-                out.push(9);
-                put_varint(&mut out, b.len() as u64);
-                out.extend(b);
-            }
-            Value::Date(d) => {
-                out.push(10);
-                out.extend(d.to_le_bytes());
-            }
-            Value::Timestamp(t) => {
-                out.push(11);
-                out.extend(t.to_le_bytes());
-            }
-            Value::TimestampTz(t) => {
-                out.push(12);
-                out.extend(t.to_le_bytes());
-            }
-            // No column stores an array: a list is kept as its text form.
-            Value::List(_) => {
-                let s = v.to_string();
-                out.push(8);
-                put_varint(&mut out, s.len() as u64);
-                out.extend(s.as_bytes());
+        put_value(&mut out, v);
+    }
+    out
+}
+
+/// Appends one value: its type tag and payload.
+fn put_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Null => out.push(0),
+        Value::Bool(b) => out.extend([1, *b as u8]),
+        Value::Int16(i) => {
+            out.push(2);
+            out.extend(i.to_le_bytes());
+        }
+        Value::Int32(i) => {
+            out.push(3);
+            out.extend(i.to_le_bytes());
+        }
+        Value::Int64(i) => {
+            out.push(4);
+            out.extend(i.to_le_bytes());
+        }
+        Value::Float32(f) => {
+            out.push(5);
+            out.extend(f.to_le_bytes());
+        }
+        Value::Float64(f) => {
+            out.push(6);
+            out.extend(f.to_le_bytes());
+        }
+        Value::Decimal(i, s) => {
+            out.push(7);
+            out.push(*s as u8);
+            out.extend(i.to_le_bytes());
+        }
+        Value::Text(s) => {
+            out.push(8);
+            put_varint(out, s.len() as u64);
+            out.extend(s.as_bytes());
+        }
+        Value::Bytes(b) => {
+            out.push(9);
+            put_varint(out, b.len() as u64);
+            out.extend(b);
+        }
+        Value::Date(d) => {
+            out.push(10);
+            out.extend(d.to_le_bytes());
+        }
+        Value::Timestamp(t) => {
+            out.push(11);
+            out.extend(t.to_le_bytes());
+        }
+        Value::TimestampTz(t) => {
+            out.push(12);
+            out.extend(t.to_le_bytes());
+        }
+        // An array: its element count, then each element as a value.
+        Value::List(items) => {
+            out.push(13);
+            put_varint(out, items.len() as u64);
+            for item in items {
+                put_value(out, item);
             }
         }
     }
-    out
 }
 
 /// The stored value of a deleted row.
@@ -173,6 +179,22 @@ impl<'a> Reader<'a> {
             10 => Value::Date(i32::from_le_bytes(self.arr()?)),
             11 => Value::Timestamp(i64::from_le_bytes(self.arr()?)),
             12 => Value::TimestampTz(i64::from_le_bytes(self.arr()?)),
+            13 => {
+                let n = self.varint()? as usize;
+                // Every element takes at least its tag byte.
+                if n > self.buf.len() {
+                    return Err(corrupt("array length"));
+                }
+                let mut items = Vec::with_capacity(n);
+                for _ in 0..n {
+                    // Arrays have one dimension: no list inside a list.
+                    if self.buf.first() == Some(&13) {
+                        return Err(corrupt("nested array"));
+                    }
+                    items.push(self.value()?);
+                }
+                Value::List(items)
+            }
             t => return Err(corrupt(&format!("value tag {t}"))),
         })
     }

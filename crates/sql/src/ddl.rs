@@ -58,6 +58,17 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
             "tables without columns are not supported".into(),
         ));
     }
+    if let Some(pk) = &primary_key
+        && let Some(c) = pk
+            .iter()
+            .map(|&i| &columns[i])
+            .find(|c| matches!(c.ty, SqlType::Array(_)))
+    {
+        return Err(Error::NotSupported(format!(
+            "array column \"{}\" cannot be part of a primary key",
+            c.name
+        )));
+    }
     let primary_key = match primary_key {
         Some(pk) => pk,
         None => {

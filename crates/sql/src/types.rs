@@ -32,6 +32,21 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType> {
         D::Timestamp(_, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone) => SqlType::TimestampTz,
         D::Timestamp(_, _) => SqlType::Timestamp,
         D::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => SqlType::Time,
+        D::Array(
+            crate::sqlparser::ast::ArrayElemTypeDef::SquareBracket(inner, _)
+            | crate::sqlparser::ast::ArrayElemTypeDef::AngleBracket(inner),
+        ) => {
+            let element = sql_type(inner)?;
+            match prismdb_catalog::ArrayElement::of(&element) {
+                Some(e) => SqlType::Array(e),
+                None => {
+                    return Err(Error::NotSupported(format!(
+                        "arrays of type {} are not supported",
+                        element.pg_name()
+                    )));
+                }
+            }
+        }
         D::Custom(name, args) if args.is_empty() => match crate::object_name(name)?.as_str() {
             "timestamptz" => SqlType::TimestampTz,
             "int2" => SqlType::Int16,
