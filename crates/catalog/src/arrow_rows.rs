@@ -96,6 +96,27 @@ pub fn build_array<'a>(
             }
             Arc::new(b.finish())
         }
+        SqlType::Interval => {
+            let mut b = arrow::array::IntervalMonthDayNanoBuilder::with_capacity(n);
+            for value in values {
+                match value {
+                    Value::Interval(months, days, micros) => {
+                        b.append_value(arrow::datatypes::IntervalMonthDayNano::new(
+                            *months,
+                            *days,
+                            micros.saturating_mul(1000),
+                        ))
+                    }
+                    Value::Null => b.append_null(),
+                    other => {
+                        return Err(Error::Internal(format!(
+                            "stored value {other:?} is not an interval"
+                        )));
+                    }
+                }
+            }
+            Arc::new(b.finish())
+        }
         SqlType::Array(element) => {
             let mut lengths = Vec::with_capacity(n);
             let mut present = Vec::with_capacity(n);

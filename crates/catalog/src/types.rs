@@ -41,6 +41,8 @@ pub enum SqlType {
     /// `time` (without time zone): microseconds since midnight, stored as
     /// a 64-bit integer.
     Time,
+    /// `interval`: months, days and microseconds.
+    Interval,
     /// A one-dimensional array (`int[]`, `text[]`, ...), stored as a list
     /// of its elements and scanned as an Arrow list.
     Array(ArrayElement),
@@ -128,6 +130,7 @@ impl SqlType {
             SqlType::TimestampTz => {
                 DataType::Timestamp(TimeUnit::Microsecond, Some("+00:00".into()))
             }
+            SqlType::Interval => DataType::Interval(arrow::datatypes::IntervalUnit::MonthDayNano),
             SqlType::Array(e) => DataType::List(std::sync::Arc::new(Field::new_list_field(
                 e.sql_type().arrow_type(),
                 true,
@@ -220,6 +223,7 @@ impl SqlType {
             (DataType::Timestamp(_, None), _) => SqlType::Timestamp,
             (DataType::Time32(_) | DataType::Time64(_), _) => SqlType::Time,
             (DataType::Timestamp(_, Some(_)), _) => SqlType::TimestampTz,
+            (DataType::Interval(_) | DataType::Duration(_), _) => SqlType::Interval,
             (DataType::List(f) | DataType::LargeList(f), named) => {
                 let element = match named {
                     Some("_varchar") => SqlType::Varchar(None),
@@ -254,7 +258,7 @@ impl SqlType {
             SqlType::Time => KeyKind::Int64,
             SqlType::TimestampTz => KeyKind::TimestampTz,
             // Never a key column (CREATE TABLE refuses it).
-            SqlType::Array(_) => KeyKind::Bytes,
+            SqlType::Array(_) | SqlType::Interval => KeyKind::Bytes,
         }
     }
 
@@ -265,6 +269,7 @@ impl SqlType {
             SqlType::TimestampTz => "TIMESTAMP WITH TIME ZONE".into(),
             SqlType::Timestamp => "TIMESTAMP".into(),
             SqlType::Time => "TIME".into(),
+            SqlType::Interval => "INTERVAL".into(),
             SqlType::Array(e) => format!("{}[]", e.sql_type().cast_name()),
             other => other.pg_name(),
         }
@@ -298,6 +303,7 @@ impl SqlType {
             SqlType::Jsonb => "jsonb".into(),
             SqlType::Uuid => "uuid".into(),
             SqlType::Time => "time without time zone".into(),
+            SqlType::Interval => "interval".into(),
             SqlType::Array(e) => format!("{}[]", e.sql_type().pg_name()),
         }
     }

@@ -88,8 +88,9 @@ pub fn encode_value(out: &mut Vec<u8>, v: &Value) {
             out.push(PRESENT);
             encode_bytes(out, b);
         }
-        // No key column holds an array; a list compares by its text form.
-        Value::List(_) => {
+        // No key column holds an array or an interval; they compare by
+        // their text form.
+        Value::List(_) | Value::Interval(..) => {
             out.push(PRESENT);
             encode_bytes(out, v.to_string().as_bytes());
         }

@@ -29,8 +29,11 @@ pub enum Value {
     Timestamp(i64),
     /// Microseconds since 1970-01-01 00:00:00 UTC.
     TimestampTz(i64),
-    /// A one-dimensional array (a bound parameter; no column stores one).
+    /// A one-dimensional array.
     List(Vec<Value>),
+    /// An `interval`: months, days and microseconds, kept apart as
+    /// PostgreSQL keeps them.
+    Interval(i32, i32, i64),
 }
 
 impl Value {
@@ -59,6 +62,9 @@ impl Value {
             (Date(a), Date(b)) => a.cmp(b),
             (Timestamp(a), Timestamp(b)) => a.cmp(b),
             (TimestampTz(a), TimestampTz(b)) => a.cmp(b),
+            // PostgreSQL orders intervals by their length with 30-day
+            // months and 24-hour days.
+            (Interval(..), Interval(..)) => self.interval_micros().cmp(&other.interval_micros()),
             (List(a), List(b)) => a
                 .iter()
                 .zip(b)
@@ -85,6 +91,18 @@ impl Value {
             Value::Timestamp(_) => 11,
             Value::TimestampTz(_) => 12,
             Value::List(_) => 13,
+            Value::Interval(..) => 14,
+        }
+    }
+
+    /// An interval's length in microseconds, months as 30 days.
+    fn interval_micros(&self) -> i128 {
+        match self {
+            Value::Interval(months, days, micros) => {
+                (i128::from(*months) * 30 + i128::from(*days)) * 86_400_000_000
+                    + i128::from(*micros)
+            }
+            _ => 0,
         }
     }
 }
@@ -108,6 +126,17 @@ impl std::fmt::Display for Value {
             Value::Date(d) => write!(f, "{}", format_date(*d)),
             Value::Timestamp(t) => write!(f, "{}", format_timestamp(*t)),
             Value::TimestampTz(t) => write!(f, "{}+00", format_timestamp(*t)),
+            // A form PostgreSQL's interval input reads back.
+            Value::Interval(months, days, micros) => {
+                let sign = if *micros < 0 { "-" } else { "" };
+                let abs = micros.unsigned_abs();
+                write!(
+                    f,
+                    "{months} mons {days} days {sign}{}.{:06} secs",
+                    abs / 1_000_000,
+                    abs % 1_000_000
+                )
+            }
             Value::List(items) => {
                 write!(f, "{{")?;
                 for (i, v) in items.iter().enumerate() {
@@ -301,4 +330,110 @@ pub fn push_array_element(out: &mut impl Extend<u8>, text: &[u8]) {
         out.extend([b]);
     }
     out.extend([b'"']);
+}
+
+/// PostgreSQL's interval input (`1 day`, `2 hours 30 minutes`,
+/// `1 mon 2 days 03:04:05.5`, `-1 days +02:00`, `@ 3 days ago`,
+/// `1.5 days`): months, days and microseconds. Fractions spill as
+/// PostgreSQL's do: a fraction of a month into 30-day days, of a day into
+/// time.
+pub fn parse_interval(text: &str) -> crate::Result<(i32, i32, i64)> {
+    let bad = || {
+        crate::Error::InvalidDatetime(format!(
+            "invalid input syntax for type interval: \"{text}\""
+        ))
+    };
+    let lower = text.trim().to_ascii_lowercase();
+    let mut words: Vec<&str> = lower.split_whitespace().collect();
+    if words.first() == Some(&"@") {
+        words.remove(0);
+    }
+    let ago = words.last() == Some(&"ago");
+    if ago {
+        words.pop();
+    }
+    if words.is_empty() {
+        return Err(bad());
+    }
+    const DAY: f64 = 86_400_000_000.0;
+    let (mut months, mut days, mut micros) = (0f64, 0f64, 0f64);
+    let mut i = 0;
+    while i < words.len() {
+        let word = words[i];
+        // A time of day: [+-]HH:MM[:SS[.frac]].
+        if word.contains(':') {
+            let (sign, rest) = match word.as_bytes()[0] {
+                b'-' => (-1.0, &word[1..]),
+                b'+' => (1.0, &word[1..]),
+                _ => (1.0, word),
+            };
+            let parts: Vec<&str> = rest.split(':').collect();
+            if !(2..=3).contains(&parts.len()) {
+                return Err(bad());
+            }
+            let h: f64 = parts[0].parse().map_err(|_| bad())?;
+            let m: f64 = parts[1].parse().map_err(|_| bad())?;
+            let s: f64 = match parts.get(2) {
+                Some(s) => s.parse().map_err(|_| bad())?,
+                None => 0.0,
+            };
+            if m >= 60.0 || s >= 60.0 || h < 0.0 || m < 0.0 || s < 0.0 {
+                return Err(bad());
+            }
+            micros += sign * ((h * 60.0 + m) * 60.0 + s) * 1_000_000.0;
+            i += 1;
+            continue;
+        }
+        // A number, then its unit (the unit may be glued on: `10s`).
+        let split = word
+            .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | '+')))
+            .unwrap_or(word.len());
+        let (number, mut unit) = word.split_at(split);
+        let value: f64 = number.parse().map_err(|_| bad())?;
+        if !value.is_finite() {
+            return Err(bad());
+        }
+        if unit.is_empty() {
+            i += 1;
+            // A bare number is seconds, as in PostgreSQL.
+            unit = words.get(i).copied().unwrap_or("second");
+            if words.get(i).is_none() {
+                i -= 1;
+            }
+        }
+        match unit {
+            "microsecond" | "microseconds" | "us" | "usec" | "usecs" => micros += value,
+            "millisecond" | "milliseconds" | "ms" | "msec" | "msecs" => micros += value * 1e3,
+            "second" | "seconds" | "s" | "sec" | "secs" => micros += value * 1e6,
+            "minute" | "minutes" | "m" | "min" | "mins" => micros += value * 6e7,
+            "hour" | "hours" | "h" | "hr" | "hrs" => micros += value * 3.6e9,
+            "day" | "days" | "d" => days += value,
+            "week" | "weeks" | "w" => days += value * 7.0,
+            "month" | "months" | "mon" | "mons" => months += value,
+            "year" | "years" | "y" | "yr" | "yrs" => months += value * 12.0,
+            "decade" | "decades" => months += value * 120.0,
+            "century" | "centuries" => months += value * 1200.0,
+            "millennium" | "millennia" => months += value * 12000.0,
+            _ => return Err(bad()),
+        }
+        i += 1;
+    }
+    // Fractions spill downwards.
+    let whole_months = months.trunc();
+    days += (months - whole_months) * 30.0;
+    let whole_days = days.trunc();
+    micros += (days - whole_days) * DAY;
+    let sign = if ago { -1.0 } else { 1.0 };
+    let fits = |v: f64, max: f64| v.abs() <= max;
+    let (m, d, us) = (
+        sign * whole_months,
+        sign * whole_days,
+        (sign * micros).round(),
+    );
+    if !fits(m, i32::MAX as f64) || !fits(d, i32::MAX as f64) || !fits(us, i64::MAX as f64) {
+        return Err(crate::Error::DatetimeOverflow(
+            "interval out of range".into(),
+        ));
+    }
+    Ok((m as i32, d as i32, us as i64))
 }

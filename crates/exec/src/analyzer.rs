@@ -6,7 +6,8 @@
 //!   array literal of the array's type (`polroles = '{0}'`), as PostgreSQL
 //!   types an unknown literal after the other operand; and a string literal
 //!   cast to an array type (`'{1,2}'::int[]`, a literal inserted into an
-//!   array column) is parsed as one.
+//!   array column) is parsed as one; an interval literal is read with
+//!   PostgreSQL's interval input (`1 mon 2 days 03:04:05`).
 //! * [`ArrayText`]: an array cast to text is written as PostgreSQL writes
 //!   it (`{1,2}`, `int2vector`'s `1 2`), not as Arrow displays lists.
 //! * [`RoundingCasts`]: a cast of a float or numeric value to an integer
@@ -46,6 +47,31 @@ impl AnalyzerRule for ArrayLiterals {
 }
 
 fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
+    // `'1 mon 2 days 03:04:05'::interval`: PostgreSQL's interval input,
+    // which Arrow's parser does not read.
+    if let Expr::Cast(datafusion::logical_expr::Cast { expr, field })
+    | Expr::TryCast(datafusion::logical_expr::TryCast { expr, field }) = &e
+        && matches!(field.data_type(), DataType::Interval(_))
+        && let Expr::Literal(
+            datafusion::common::ScalarValue::Utf8(Some(s))
+            | datafusion::common::ScalarValue::Utf8View(Some(s))
+            | datafusion::common::ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) = expr.as_ref()
+    {
+        let (months, days, micros) = prismdb_common::value::parse_interval(s)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let value = datafusion::common::ScalarValue::IntervalMonthDayNano(Some(
+            datafusion::arrow::datatypes::IntervalMonthDayNano::new(
+                months,
+                days,
+                micros.saturating_mul(1000),
+            ),
+        ));
+        return Ok(Transformed::yes(
+            Expr::Literal(value, None).cast_to(field.data_type(), schema)?,
+        ));
+    }
     // `'{1,2}'::int[]` (and a text literal stored into an array column):
     // Arrow would cast the whole text to one element.
     if let Expr::Cast(datafusion::logical_expr::Cast { expr, field })
@@ -88,6 +114,40 @@ fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>
         ) => Some(s.clone()),
         _ => None,
     };
+    // An interval compared with a string literal: the literal is an interval.
+    let is_interval = |x: &Expr| matches!(x.get_type(schema), Ok(DataType::Interval(_)));
+    let interval = |s: &str| -> Result<Expr> {
+        let (months, days, micros) = prismdb_common::value::parse_interval(s)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        Ok(Expr::Literal(
+            datafusion::common::ScalarValue::IntervalMonthDayNano(Some(
+                datafusion::arrow::datatypes::IntervalMonthDayNano::new(
+                    months,
+                    days,
+                    micros.saturating_mul(1000),
+                ),
+            )),
+            None,
+        ))
+    };
+    if is_interval(left)
+        && let Some(s) = text(right)
+    {
+        return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
+            left: left.clone(),
+            op: *op,
+            right: Box::new(interval(&s)?),
+        })));
+    }
+    if is_interval(right)
+        && let Some(s) = text(left)
+    {
+        return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
+            left: Box::new(interval(&s)?),
+            op: *op,
+            right: right.clone(),
+        })));
+    }
     let (new_left, new_right) = match (element(left), text(right), element(right), text(left)) {
         (Some(ty), Some(s), _, _) => (left.as_ref().clone(), array_literal(&s, &ty)?),
         (_, _, Some(ty), Some(s)) => (array_literal(&s, &ty)?, right.as_ref().clone()),

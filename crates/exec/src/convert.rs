@@ -35,6 +35,33 @@ pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<V
     if let SqlType::Array(element) = column.ty {
         return array_values(array, element.sql_type(), column, table);
     }
+    // Interval text (COPY, text parameters) in PostgreSQL's input forms.
+    if column.ty == SqlType::Interval
+        && let Ok(text) = cast_with_options(
+            array,
+            &datafusion::arrow::datatypes::DataType::Utf8,
+            &CastOptions::default(),
+        )
+        && matches!(
+            array.data_type(),
+            datafusion::arrow::datatypes::DataType::Utf8
+                | datafusion::arrow::datatypes::DataType::LargeUtf8
+                | datafusion::arrow::datatypes::DataType::Utf8View
+        )
+    {
+        use datafusion::arrow::array::AsArray;
+        let text = text.as_string::<i32>();
+        return (0..text.len())
+            .map(|row| {
+                if text.is_null(row) {
+                    return Ok(Value::Null);
+                }
+                let (months, days, micros) =
+                    prismdb_common::value::parse_interval(text.value(row))?;
+                Ok(Value::Interval(months, days, micros))
+            })
+            .collect();
+    }
     let array = if array.data_type() == &target {
         array.clone()
     } else {
@@ -186,6 +213,23 @@ pub fn scalar_to_value(s: &ScalarValue) -> Result<Value> {
         // `time`: microseconds since midnight.
         ScalarValue::Time64Microsecond(Some(v)) => Value::Int64(*v),
         ScalarValue::Time64Nanosecond(Some(v)) => Value::Int64(*v / 1000),
+        ScalarValue::IntervalMonthDayNano(Some(v)) => {
+            Value::Interval(v.months, v.days, v.nanoseconds / 1000)
+        }
+        ScalarValue::IntervalDayTime(Some(v)) => {
+            Value::Interval(0, v.days, i64::from(v.milliseconds) * 1000)
+        }
+        ScalarValue::IntervalYearMonth(Some(v)) => Value::Interval(*v, 0, 0),
+        ScalarValue::List(l) if l.len() == 1 => {
+            let items = l.value(0);
+            let mut out = Vec::with_capacity(items.len());
+            for i in 0..items.len() {
+                let s = ScalarValue::try_from_array(&items, i)
+                    .map_err(prismdb_sql::error::from_datafusion)?;
+                out.push(scalar_to_value(&s)?);
+            }
+            Value::List(out)
+        }
         other => {
             return Err(Error::NotSupported(format!(
                 "values of type {} cannot be stored",
@@ -211,6 +255,13 @@ pub fn value_to_scalar(v: &Value) -> ScalarValue {
         Value::Date(d) => ScalarValue::Date32(Some(*d)),
         Value::Timestamp(t) => ScalarValue::TimestampMicrosecond(Some(*t), None),
         Value::TimestampTz(t) => ScalarValue::TimestampMicrosecond(Some(*t), Some("+00:00".into())),
+        Value::Interval(months, days, micros) => ScalarValue::IntervalMonthDayNano(Some(
+            datafusion::arrow::datatypes::IntervalMonthDayNano::new(
+                *months,
+                *days,
+                micros.saturating_mul(1000),
+            ),
+        )),
         Value::List(items) => {
             let scalars: Vec<ScalarValue> = items.iter().map(value_to_scalar).collect();
             // The element type is the first non-NULL element's.

@@ -66,6 +66,9 @@ async def main(port):
     await conn.execute("INSERT INTO aa VALUES ($1, $2, $3)", 1, [1, None, 3], ["a", "b c"])
     row = await conn.fetchrow("SELECT xs, tags FROM aa WHERE $1 = ANY(xs)", 3)
     assert row["xs"] == [1, None, 3] and row["tags"] == ["a", "b c"], row
+    await conn.execute("CREATE TABLE ai (id int PRIMARY KEY, d interval)")
+    await conn.execute("INSERT INTO ai VALUES ($1, $2)", 1, datetime.timedelta(days=2, hours=3, microseconds=5))
+    assert await conn.fetchval("SELECT d FROM ai WHERE d > $1", datetime.timedelta(hours=1)) == datetime.timedelta(days=2, hours=3, microseconds=5)
     stmt = await conn.prepare("SELECT name FROM ap WHERE id = $1")
     assert await stmt.fetchval(2) == "b"
     await conn.copy_records_to_table("ap", records=[(3, "c", decimal.Decimal("2"), None, None)],

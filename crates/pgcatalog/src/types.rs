@@ -144,6 +144,7 @@ pub fn type_oid(ty: &SqlType) -> u32 {
         SqlType::Jsonb => 3802,
         SqlType::Uuid => 2950,
         SqlType::Time => 1083,
+        SqlType::Interval => 1186,
         // The element type's array type (`_int4` for `int[]`).
         SqlType::Array(e) => {
             let element = type_oid(&e.sql_type());

@@ -68,7 +68,7 @@ pub fn default_width(ty: &SqlType) -> f64 {
         | SqlType::Timestamp
         | SqlType::TimestampTz
         | SqlType::Time => 8.0,
-        SqlType::Numeric { .. } => 16.0,
+        SqlType::Numeric { .. } | SqlType::Interval => 16.0,
         SqlType::Char(n) => f64::from(*n),
         SqlType::Varchar(Some(n)) => f64::from(*n).min(32.0),
         SqlType::Text | SqlType::Varchar(None) | SqlType::Bytea => 32.0,
@@ -86,7 +86,7 @@ pub fn value_width(v: &Value) -> usize {
         Value::Int16(_) => 2,
         Value::Int32(_) | Value::Float32(_) | Value::Date(_) => 4,
         Value::Int64(_) | Value::Float64(_) | Value::Timestamp(_) | Value::TimestampTz(_) => 8,
-        Value::Decimal(..) => 16,
+        Value::Decimal(..) | Value::Interval(..) => 16,
         Value::Text(s) => s.len(),
         Value::Bytes(b) => b.len(),
         Value::List(items) => items.iter().map(value_width).sum(),

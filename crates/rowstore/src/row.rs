@@ -74,6 +74,12 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
             out.push(12);
             out.extend(t.to_le_bytes());
         }
+        Value::Interval(months, days, micros) => {
+            out.push(14);
+            out.extend(months.to_le_bytes());
+            out.extend(days.to_le_bytes());
+            out.extend(micros.to_le_bytes());
+        }
         // An array: its element count, then each element as a value.
         Value::List(items) => {
             out.push(13);
@@ -179,6 +185,11 @@ impl<'a> Reader<'a> {
             10 => Value::Date(i32::from_le_bytes(self.arr()?)),
             11 => Value::Timestamp(i64::from_le_bytes(self.arr()?)),
             12 => Value::TimestampTz(i64::from_le_bytes(self.arr()?)),
+            14 => Value::Interval(
+                i32::from_le_bytes(self.arr()?),
+                i32::from_le_bytes(self.arr()?),
+                i64::from_le_bytes(self.arr()?),
+            ),
             13 => {
                 let n = self.varint()? as usize;
                 // Every element takes at least its tag byte.

@@ -203,6 +203,16 @@ fn decode_binary(ty: &DataType, bytes: &[u8], index: usize) -> Result<Value> {
                 Value::Timestamp(t)
             }
         }
+        // interval: microseconds, days, months.
+        Interval(_) => {
+            let [a, b, c, d, e, f, g, h, i, j, k, l, m, n, o, p] =
+                <[u8; 16]>::try_from(bytes).map_err(|_| bad())?;
+            Value::Interval(
+                i32::from_be_bytes([m, n, o, p]),
+                i32::from_be_bytes([i, j, k, l]),
+                i64::from_be_bytes([a, b, c, d, e, f, g, h]),
+            )
+        }
         // `time` goes on as its text, which the statement casts.
         Time32(_) | Time64(_) => {
             let micros = i64::from_be_bytes(bytes.try_into().map_err(|_| bad())?);

@@ -62,10 +62,15 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
         && let Some(c) = pk
             .iter()
             .map(|&i| &columns[i])
-            .find(|c| matches!(c.ty, SqlType::Array(_)))
+            .find(|c| matches!(c.ty, SqlType::Array(_) | SqlType::Interval))
     {
         return Err(Error::NotSupported(format!(
-            "array column \"{}\" cannot be part of a primary key",
+            "{} column \"{}\" cannot be part of a primary key",
+            if c.ty == SqlType::Interval {
+                "interval"
+            } else {
+                "array"
+            },
             c.name
         )));
     }

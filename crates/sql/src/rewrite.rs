@@ -638,6 +638,28 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             if let Err(e) = array_fill(expr) {
                 return ControlFlow::Break(e);
             }
+            // `INTERVAL '1 mon 2 days'` is the cast of its text, read with
+            // PostgreSQL's interval input (`exec::analyzer`).
+            if let Expr::Interval(i) = expr
+                && i.leading_field.is_none()
+                && i.last_field.is_none()
+                && matches!(
+                    i.value.as_ref(),
+                    Expr::Value(v) if matches!(v.value, Value::SingleQuotedString(_))
+                )
+            {
+                let value = std::mem::replace(i.value.as_mut(), Expr::value(Value::Null));
+                *expr = Expr::Cast {
+                    kind: crate::sqlparser::ast::CastKind::DoubleColon,
+                    expr: Box::new(value),
+                    data_type: DataType::Interval {
+                        fields: None,
+                        precision: None,
+                    },
+                    array: false,
+                    format: None,
+                };
+            }
             if let Err(e) = array_length(expr) {
                 return ControlFlow::Break(e);
             }
@@ -878,7 +900,7 @@ fn array_subquery(expr: &mut Expr) -> Result<()> {
             && let Some(TableFactor::Derived { subquery, .. }) =
                 o.from.first_mut().map(|t| &mut t.relation)
         {
-            *subquery = Box::new(query);
+            **subquery = query;
         }
         *expr = Expr::Subquery(outer);
         return Ok(());

@@ -32,6 +32,7 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType> {
         D::Timestamp(_, TimezoneInfo::Tz | TimezoneInfo::WithTimeZone) => SqlType::TimestampTz,
         D::Timestamp(_, _) => SqlType::Timestamp,
         D::Time(_, TimezoneInfo::None | TimezoneInfo::WithoutTimeZone) => SqlType::Time,
+        D::Interval { fields: None, .. } => SqlType::Interval,
         D::Array(
             crate::sqlparser::ast::ArrayElemTypeDef::SquareBracket(inner, _)
             | crate::sqlparser::ast::ArrayElemTypeDef::AngleBracket(inner),
