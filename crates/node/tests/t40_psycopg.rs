@@ -45,6 +45,23 @@ with psycopg.connect(conninfo, autocommit=True) as conn:
         raise AssertionError("expected an error")
     except psycopg.errors.UndefinedTable as e:
         assert e.sqlstate == "42P01", e.sqlstate
+    # Pipeline mode: many statements sent before their results are read;
+    # an error aborts the rest of the pipeline, and the connection goes on.
+    with conn.pipeline():
+        with conn.cursor() as cur:
+            for i in range(10, 20):
+                cur.execute("INSERT INTO py VALUES (%s, %s, %s)", (i, f"p{i}", i))
+            cur.execute("SELECT count(*) FROM py WHERE id >= %s", (10,))
+            assert cur.fetchone() == (10,), "pipelined inserts"
+    try:
+        with conn.pipeline():
+            conn.execute("INSERT INTO py VALUES (30, 'x', 1)")
+            conn.execute("INSERT INTO py VALUES (30, 'dup', 1)")
+            conn.execute("INSERT INTO py VALUES (31, 'never', 1)")
+        raise AssertionError("expected a unique violation")
+    except psycopg.errors.UniqueViolation:
+        pass
+    assert conn.execute("SELECT count(*) FROM py WHERE id IN (30, 31)").fetchone() == (1,), "pipeline abort"
 print("psycopg ok")
 "#;
 
