@@ -109,6 +109,23 @@ pub struct Database {
     /// schema `public`; superusers need no grant.
     #[serde(default)]
     pub create_grantees: Vec<u32>,
+    /// `COMMENT ON TABLE / COLUMN`, by table id.
+    #[serde(default)]
+    pub comments: BTreeMap<TableId, Comments>,
+}
+
+/// The comments of one table and its columns.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Comments {
+    pub table: Option<String>,
+    /// By column name.
+    pub columns: BTreeMap<String, String>,
+}
+
+impl Comments {
+    pub fn is_empty(&self) -> bool {
+        self.table.is_none() && self.columns.is_empty()
+    }
 }
 
 impl Database {

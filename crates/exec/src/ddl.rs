@@ -179,7 +179,10 @@ impl Session {
                         let name = object_name(n)?;
                         let db = next.database_mut(&self.database)?;
                         match db.tables.remove(&name) {
-                            Some(t) => drop_tables.push(t.id),
+                            Some(t) => {
+                                db.comments.remove(&t.id);
+                                drop_tables.push(t.id);
+                            }
                             None if db.views.contains_key(&name) => {
                                 return Err(Error::InvalidStatement(format!(
                                     "\"{name}\" is not a table"
@@ -253,6 +256,27 @@ impl Session {
                 crate::roles::check_passwords(&next)?;
                 "ALTER ROLE"
             }
+            Statement::Comment {
+                object_type,
+                object_name,
+                comment,
+                if_exists,
+            } => {
+                if !comment_on(
+                    &mut next,
+                    &self.database,
+                    &actor,
+                    object_type,
+                    object_name,
+                    comment.as_deref(),
+                )? && !*if_exists
+                {
+                    return Err(Error::UndefinedTable(format!(
+                        "relation \"{object_name}\" does not exist"
+                    )));
+                }
+                "COMMENT"
+            }
             Statement::CreateRole(cr) => {
                 crate::roles::create_role(&mut next, &actor, cr)?;
                 crate::roles::check_passwords(&next)?;
@@ -287,6 +311,14 @@ impl Session {
                     return Ok(Output::command("ALTER TABLE"));
                 };
                 rewrite = altered;
+                // Comments of dropped columns go with them.
+                let name = object_name(&at.name)?;
+                let db = next.database_mut(&self.database)?;
+                if let Some(t) = db.tables.get(&name).cloned()
+                    && let Some(c) = db.comments.get_mut(&t.id)
+                {
+                    c.columns.retain(|col, _| t.column_index(col).is_some());
+                }
                 "ALTER TABLE"
             }
             other => {
@@ -445,4 +477,71 @@ impl Session {
             })
             .collect())
     }
+}
+
+/// `COMMENT ON TABLE t` / `COMMENT ON COLUMN t.c` (`IS NULL` removes it).
+/// `false` when the table does not exist; 42703 for a missing column,
+/// 42501 unless the role owns the table.
+fn comment_on(
+    catalog: &mut Catalog,
+    database: &str,
+    actor: &prismdb_catalog::Role,
+    object_type: &prismdb_sql::sqlparser::ast::CommentObject,
+    name: &prismdb_sql::sqlparser::ast::ObjectName,
+    comment: Option<&str>,
+) -> Result<bool> {
+    use prismdb_sql::sqlparser::ast::{CommentObject, ObjectName};
+    let (table_name, column) = match object_type {
+        CommentObject::Table => (object_name(name)?, None),
+        CommentObject::Column => {
+            let mut parts = name.0.clone();
+            let Some(column) = parts.pop().and_then(|p| p.as_ident().cloned()) else {
+                return Err(Error::Syntax("column name must be qualified".into()));
+            };
+            if parts.is_empty() {
+                return Err(Error::Syntax("column name must be qualified".into()));
+            }
+            (
+                object_name(&ObjectName(parts))?,
+                Some(prismdb_sql::normalize(&column)),
+            )
+        }
+        other => {
+            return Err(Error::NotSupported(format!(
+                "COMMENT ON {other} is not supported"
+            )));
+        }
+    };
+    let db = catalog.database_mut(database)?;
+    let Some(table) = db.tables.get(&table_name) else {
+        return Ok(false);
+    };
+    if !actor.superuser && table.ownership.owner != actor.oid {
+        return Err(Error::InsufficientPrivilege(format!(
+            "must be owner of relation {table_name}"
+        )));
+    }
+    if let Some(c) = &column
+        && !table.visible_columns().any(|(_, col)| col.name == *c)
+    {
+        return Err(Error::UndefinedColumn(format!(
+            "column \"{c}\" of relation \"{table_name}\" does not exist"
+        )));
+    }
+    let id = table.id;
+    let comments = db.comments.entry(id).or_default();
+    let text = comment.filter(|c| !c.is_empty()).map(str::to_string);
+    match (column, text) {
+        (None, text) => comments.table = text,
+        (Some(c), Some(text)) => {
+            comments.columns.insert(c, text);
+        }
+        (Some(c), None) => {
+            comments.columns.remove(&c);
+        }
+    }
+    if comments.is_empty() {
+        db.comments.remove(&id);
+    }
+    Ok(true)
 }

@@ -776,6 +776,24 @@ fn has_privilege(source: &dyn CatalogSource, name: &str, a: &[ScalarValue]) -> R
     )))
 }
 
+/// The comment of a table (`subid` 0) or of its `subid`-th column.
+fn description(source: &dyn CatalogSource, oid: i64, subid: i64) -> Option<String> {
+    let catalog = source.catalog();
+    let db = catalog.database(&source.database()).ok()?;
+    let table = db
+        .tables
+        .values()
+        .find(|t| i64::from(oids::table_oid(t)) == oid)?;
+    let comments = db.comments.get(&table.id)?;
+    if subid == 0 {
+        return comments.table.clone();
+    }
+    let (_, column) = table
+        .visible_columns()
+        .nth(usize::try_from(subid - 1).ok()?)?;
+    comments.columns.get(&column.name).cloned()
+}
+
 /// A function named as `regproc` prints it: its name without the schema,
 /// `-` for 0.
 fn regproc(t: &str) -> Result<ScalarValue> {
@@ -1115,7 +1133,18 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
             "obj_description",
             vec![vec![DataType::Int64], vec![DataType::Int64, DataType::Utf8]],
             DataType::Utf8,
-            |_| Ok(ScalarValue::Utf8(None)),
+            {
+                let source = source.clone();
+                move |a| {
+                    // Only relations (`pg_class`) have comments.
+                    if a.get(1).and_then(text).is_some_and(|c| c != "pg_class") {
+                        return Ok(ScalarValue::Utf8(None));
+                    }
+                    Ok(ScalarValue::Utf8(
+                        int(&a[0]).and_then(|oid| description(source.as_ref(), oid, 0)),
+                    ))
+                }
+            },
         ),
         row_udf(
             "shobj_description",
@@ -1127,7 +1156,15 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
             "col_description",
             vec![DataType::Int64, DataType::Int64],
             DataType::Utf8,
-            |_| ScalarValue::Utf8(None),
+            {
+                let source = source.clone();
+                move |a| {
+                    ScalarValue::Utf8(match (int(&a[0]), int(&a[1])) {
+                        (Some(oid), Some(n)) if n > 0 => description(source.as_ref(), oid, n),
+                        _ => None,
+                    })
+                }
+            },
         ),
     ]
     .into_iter()

@@ -1293,7 +1293,35 @@ const PG_DESCRIPTION: Relation = Relation {
         ("objsubid", Kind::I32),
         ("description", Kind::Text),
     ],
-    rows: |_| Vec::new(),
+    rows: |snap| {
+        let Ok(db) = snap.catalog.database(snap.database) else {
+            return Vec::new();
+        };
+        let mut rows = Vec::new();
+        for t in db.tables.values() {
+            let Some(c) = db.comments.get(&t.id) else {
+                continue;
+            };
+            let oid = oids::table_oid(t);
+            let mut row = |subid: i32, text: &str| {
+                rows.push(vec![
+                    oid_value(oid),
+                    oid_value(1259),
+                    Value::Int32(subid),
+                    s(text),
+                ])
+            };
+            if let Some(text) = &c.table {
+                row(0, text);
+            }
+            for (n, (_, col)) in t.visible_columns().enumerate() {
+                if let Some(text) = c.columns.get(&col.name) {
+                    row(n as i32 + 1, text);
+                }
+            }
+        }
+        rows
+    },
 };
 
 const PG_TABLES: Relation = Relation {

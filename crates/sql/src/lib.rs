@@ -106,6 +106,7 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         | AlterTable(_)
         | AlterRole { .. }
         | CreateRole(_)
+        | Comment { .. }
         | Grant(_)
         | Revoke(_)
         | Truncate(_) => StatementKind::Ddl,
