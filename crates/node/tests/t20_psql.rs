@@ -352,6 +352,29 @@ async fn psql_describes_tables_views_functions_and_roles() {
         "{}",
         text(&out.stdout)
     );
+    // reg* casts in a result print names, as PostgreSQL's output does.
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "SELECT 23::regtype, 't'::regclass, 'pg_catalog'::regnamespace, \
+             'pg_catalog.array_in'::regproc, 't'::regclass::oid > 0",
+            "-c",
+            "SELECT attname, atttypid::regtype FROM pg_attribute \
+             WHERE attrelid = 't'::regclass AND attnum > 0 ORDER BY attnum",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert_eq!(
+        text(&out.stdout),
+        "integer|t|pg_catalog|array_in|t\n\
+         id|integer\nname|character varying\nscore|numeric\nn|integer\n"
+    );
     // Roles, their settings and table privileges as psql lists them.
     let out = psql(
         &server,

@@ -761,12 +761,52 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             ControlFlow::Continue(())
         }
     }
-    match stmt.visit(&mut Normalizer {
+    if let ControlFlow::Break(e) = stmt.visit(&mut Normalizer {
         database,
         set_operands: Vec::new(),
     }) {
-        ControlFlow::Break(e) => Err(e),
-        ControlFlow::Continue(()) => Ok(()),
+        return Err(e);
+    }
+    object_names_in_results(stmt);
+    Ok(())
+}
+
+/// A `reg*` cast the statement's result shows (`SELECT relid::regclass`,
+/// `SELECT 'int4'::regtype`) prints the object's name, as PostgreSQL's
+/// output function does; everywhere else (comparisons, joins, subqueries)
+/// the cast stays the OID.
+fn object_names_in_results(stmt: &mut Statement) {
+    use crate::sqlparser::ast::GroupByExpr;
+    let Statement::Query(q) = stmt else {
+        return;
+    };
+    let SetExpr::Select(select) = q.body.as_mut() else {
+        return;
+    };
+    // Grouped by expressions: the select list must stay what they group.
+    if matches!(&select.group_by, GroupByExpr::Expressions(e, _) if !e.is_empty())
+        || matches!(select.group_by, GroupByExpr::All(_))
+    {
+        return;
+    }
+    for item in select.projection.iter_mut() {
+        if let SelectItem::UnnamedExpr(Expr::Function(f))
+        | SelectItem::ExprWithAlias {
+            expr: Expr::Function(f),
+            ..
+        } = item
+            && matches!(
+                last_name(&f.name).as_str(),
+                "prism_regclass"
+                    | "prism_regtype"
+                    | "prism_regnamespace"
+                    | "prism_regrole"
+                    | "prism_regproc"
+            )
+        {
+            let name = format!("{}_name", last_name(&f.name));
+            f.name = ObjectName::from(vec![Ident::new(name)]);
+        }
     }
 }
 

@@ -109,6 +109,19 @@ impl Shared {
         let started = self.runtime.block_on(async {
             let cluster = TestCluster::start(&self.bin, 3, &[]).await?;
             let leader = cluster.leader(std::time::Duration::from_secs(30)).await?;
+            // Every member knows the membership (and so where columnar
+            // replicas may go: members refresh that twice a second)
+            // before the first file runs.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+            for i in 0..cluster.nodes.len() {
+                while cluster.members(i).await.map_or(0, |m| m.len()) < cluster.nodes.len() {
+                    if std::time::Instant::now() > deadline {
+                        anyhow::bail!("member {i} does not see the whole membership");
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(600)).await;
             anyhow::Ok((cluster, leader))
         });
         match started {
