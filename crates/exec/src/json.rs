@@ -328,11 +328,13 @@ fn json_result(v: Option<&Json>, jsonb: bool) -> ScalarValue {
     ScalarValue::Utf8(v.map(|v| if jsonb { jsonb_out(v) } else { v.to_string() }))
 }
 
-/// A JSON value's text for `->>`: strings unquoted, NULL for JSON null.
-fn json_text(v: &Json) -> Option<String> {
+/// A JSON value's text for `->>`: strings unquoted, NULL for JSON null,
+/// other values as their type prints them (`jsonb`'s `{"a": 1}`).
+fn json_text(v: &Json, jsonb: bool) -> Option<String> {
     match v {
         Json::Null => None,
         Json::String(s) => Some(s.clone()),
+        other if jsonb => Some(jsonb_out(other)),
         other => Some(other.to_string()),
     }
 }
@@ -480,10 +482,12 @@ pub fn json_functions() -> Vec<ScalarUDF> {
             "prism_json_get_text",
             two(),
             Returns::Typed("text"),
-            |a, _| {
+            |a, f| {
                 let v = first_json(a)?;
                 Ok(ScalarValue::Utf8(
-                    v.as_ref().and_then(|v| get(v, &a[1])).and_then(json_text),
+                    v.as_ref()
+                        .and_then(|v| get(v, &a[1]))
+                        .and_then(|v| json_text(v, is_jsonb(f))),
                 ))
             },
         ),
@@ -498,12 +502,12 @@ pub fn json_functions() -> Vec<ScalarUDF> {
             "prism_json_path_text",
             two(),
             Returns::Typed("text"),
-            |a, _| {
+            |a, f| {
                 let v = first_json(a)?;
                 Ok(ScalarValue::Utf8(
                     v.as_ref()
                         .and_then(|v| get_path(v, &a[1]))
-                        .and_then(json_text),
+                        .and_then(|v| json_text(v, is_jsonb(f))),
                 ))
             },
         ),
@@ -642,7 +646,7 @@ pub fn json_functions() -> Vec<ScalarUDF> {
             "prism_json_elements_text",
             Signature::any(1, Volatility::Immutable),
             Returns::TextList,
-            |a, _| elements(a, false, true),
+            |a, f| elements(a, is_jsonb(f), true),
         ),
         function(
             "prism_json_each",
@@ -660,7 +664,7 @@ pub fn json_functions() -> Vec<ScalarUDF> {
             "prism_json_each_text",
             Signature::any(1, Volatility::Immutable),
             Returns::KeyValueList,
-            |a, _| members(a, false, true),
+            |a, f| members(a, is_jsonb(f), true),
         ),
         function(
             "jsonb_typeof",
@@ -756,7 +760,7 @@ fn elements(a: &[ScalarValue], jsonb: bool, as_text: bool) -> Result<ScalarValue
             .iter()
             .map(|i| {
                 if as_text {
-                    json_text(i)
+                    json_text(i, jsonb)
                 } else if jsonb {
                     Some(jsonb_out(i))
                 } else {
@@ -795,7 +799,7 @@ fn members(a: &[ScalarValue], jsonb: bool, as_text: bool) -> Result<ScalarValue>
             .map(|k| {
                 let v = &map[k];
                 let value = if as_text {
-                    json_text(v)
+                    json_text(v, jsonb)
                 } else if jsonb {
                     Some(jsonb_out(v))
                 } else {

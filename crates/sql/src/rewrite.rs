@@ -275,6 +275,9 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
         }
 
         fn pre_visit_query(&mut self, query: &mut Query) -> ControlFlow<Error> {
+            if let Err(e) = lateral_function(query) {
+                return ControlFlow::Break(e);
+            }
             // No rows to order (see `reads_no_rows` below).
             if let SetExpr::Select(select) = query.body.as_ref()
                 && reads_no_rows(select)
@@ -1319,6 +1322,239 @@ fn json_set_function(name: &str) -> Option<(&'static str, bool)> {
         "jsonb_each_text" | "json_each_text" => ("prism_json_each_text", true),
         _ => return None,
     })
+}
+
+/// A set-returning function in FROM whose arguments read the table before
+/// it (`FROM t a, jsonb_array_elements(a.doc) e`, also written `CROSS
+/// JOIN LATERAL` or `JOIN LATERAL ... ON true`): PostgreSQL's LATERAL,
+/// which DataFusion cannot plan. The pair becomes one derived table under
+/// the table's name whose rows are the table's rows, each repeated once
+/// per element (the function moved to its select list, where it returns
+/// rows), and `e.value` reads that derived table's element column.
+/// Applies to the array functions (`jsonb_array_elements[_text]`,
+/// `json_array_elements[_text]`, `unnest`, `generate_series`) when the
+/// query names the function's columns only qualified and selects no `*`.
+fn lateral_function(query: &mut Query) -> Result<()> {
+    use crate::sqlparser::ast::{FunctionArg, FunctionArgExpr, JoinConstraint, JoinOperator};
+    let SetExpr::Select(select) = query.body.as_mut() else {
+        return Ok(());
+    };
+    // The table, then the function: two FROM items, or one join.
+    let (table, function) = match select.from.as_slice() {
+        [a, b] if a.joins.is_empty() && b.joins.is_empty() => (&a.relation, &b.relation),
+        [a] if a.joins.len() == 1
+            && match &a.joins[0].join_operator {
+                JoinOperator::CrossJoin(_) => true,
+                JoinOperator::Inner(JoinConstraint::On(Expr::Value(v)))
+                | JoinOperator::Join(JoinConstraint::On(Expr::Value(v)))
+                | JoinOperator::Left(JoinConstraint::On(Expr::Value(v)))
+                    if matches!(v.value, crate::sqlparser::ast::Value::Boolean(true)) =>
+                {
+                    // A LEFT JOIN keeps rows without elements: not this.
+                    !matches!(a.joins[0].join_operator, JoinOperator::Left(_))
+                }
+                _ => false,
+            } =>
+        {
+            (&a.relation, &a.joins[0].relation)
+        }
+        _ => return Ok(()),
+    };
+    let TableFactor::Table {
+        name: table_name,
+        alias: table_alias,
+        args: None,
+        ..
+    } = table
+    else {
+        return Ok(());
+    };
+    let (fname, args, falias) = match function {
+        TableFactor::Table {
+            name,
+            args: Some(args),
+            alias,
+            ..
+        } => (last_name(name), args.args.clone(), alias.clone()),
+        TableFactor::Function {
+            name, args, alias, ..
+        } => (last_name(name), args.clone(), alias.clone()),
+        TableFactor::UNNEST {
+            alias,
+            array_exprs,
+            with_offset: false,
+            with_ordinality: false,
+            ..
+        } => (
+            "unnest".to_string(),
+            array_exprs
+                .iter()
+                .map(|e| FunctionArg::Unnamed(FunctionArgExpr::Expr(e.clone())))
+                .collect(),
+            alias.clone(),
+        ),
+        _ => return Ok(()),
+    };
+    if !matches!(
+        fname.as_str(),
+        "jsonb_array_elements"
+            | "json_array_elements"
+            | "jsonb_array_elements_text"
+            | "json_array_elements_text"
+            | "unnest"
+            | "generate_series"
+    ) {
+        return Ok(());
+    }
+    let qualifier = table_alias
+        .as_ref()
+        .map(|a| normalize(&a.name))
+        .or_else(|| {
+            table_name
+                .0
+                .last()
+                .and_then(|p| p.as_ident())
+                .map(normalize)
+        })
+        .unwrap_or_default();
+    // Only when the function reads the table (otherwise it plans as is).
+    let reads_table = args.iter().any(|a| {
+        let FunctionArg::Unnamed(FunctionArgExpr::Expr(e)) = a else {
+            return false;
+        };
+        let mut found = false;
+        let _ = crate::sqlparser::ast::visit_expressions(e, |x| {
+            // A column of the table, qualified or not (nothing else is in
+            // scope but outer queries').
+            match x {
+                Expr::CompoundIdentifier(parts)
+                    if parts.len() == 2 && normalize(&parts[0]) == qualifier =>
+                {
+                    found = true
+                }
+                Expr::Identifier(_) => found = true,
+                _ => {}
+            }
+            ControlFlow::<()>::Continue(())
+        });
+        found
+    });
+    if !reads_table {
+        return Ok(());
+    }
+    if select.projection.iter().any(|i| {
+        matches!(
+            i,
+            SelectItem::Wildcard(_) | SelectItem::QualifiedWildcard(..)
+        )
+    }) {
+        return Ok(());
+    }
+    // The function's name for its rows and its column.
+    let fqual = falias
+        .as_ref()
+        .map(|a| normalize(&a.name))
+        .unwrap_or_else(|| fname.clone());
+    let fcolumn = falias
+        .as_ref()
+        .and_then(|a| a.columns.first())
+        .map(|c| normalize(&c.name))
+        .unwrap_or_else(|| {
+            if fname.contains("array_elements") {
+                "value".to_string()
+            } else {
+                fqual.clone()
+            }
+        });
+    let hidden = format!("__prism_{fqual}_{fcolumn}");
+    let call = format!(
+        "{fname}({})",
+        args.iter()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let alias_sql = match table_alias {
+        Some(a) => format!(" AS {}", a.name),
+        None => String::new(),
+    };
+    let sql = format!(
+        "SELECT * FROM (SELECT {qualifier_ident}.*, {call} AS \"{hidden}\" FROM {table_name}{alias_sql}) AS {qualifier_ident}",
+        qualifier_ident = Ident::with_quote('"', qualifier.clone()),
+    );
+    let Ok(Some(Statement::Query(q))) = parse(&sql).map(|mut v| v.pop()) else {
+        return Err(Error::Internal("LATERAL rewrite".into()));
+    };
+    let SetExpr::Select(template) = *q.body else {
+        return Err(Error::Internal("LATERAL rewrite".into()));
+    };
+    select.from = template.from;
+    // `e.value` (and a bare `e` for the element) read the element column.
+    let replace = |e: &mut Expr| {
+        let _ = crate::sqlparser::ast::visit_expressions_mut(e, |x| {
+            let element = match x {
+                Expr::CompoundIdentifier(parts)
+                    if parts.len() == 2
+                        && normalize(&parts[0]) == fqual
+                        && normalize(&parts[1]) == fcolumn =>
+                {
+                    true
+                }
+                Expr::Identifier(i) if normalize(i) == fqual && fqual != qualifier => true,
+                _ => false,
+            };
+            if element {
+                *x = Expr::CompoundIdentifier(vec![
+                    Ident::with_quote('"', qualifier.clone()),
+                    Ident::with_quote('"', hidden.clone()),
+                ]);
+            }
+            ControlFlow::<()>::Continue(())
+        });
+    };
+    for item in select.projection.iter_mut() {
+        match item {
+            SelectItem::UnnamedExpr(e) => {
+                // Keep the column's name (`value`, not the hidden one).
+                let named = matches!(e, Expr::CompoundIdentifier(p)
+                    if p.len() == 2 && normalize(&p[0]) == fqual)
+                    || matches!(e, Expr::Identifier(i) if normalize(i) == fqual);
+                let name = match e {
+                    Expr::CompoundIdentifier(p) => normalize(&p[1]),
+                    Expr::Identifier(i) => normalize(i),
+                    _ => String::new(),
+                };
+                replace(e);
+                if named {
+                    let expr =
+                        std::mem::replace(e, Expr::value(crate::sqlparser::ast::Value::Null));
+                    *item = SelectItem::ExprWithAlias {
+                        expr,
+                        alias: Ident::with_quote('"', name),
+                    };
+                }
+            }
+            SelectItem::ExprWithAlias { expr, .. } => replace(expr),
+            _ => {}
+        }
+    }
+    if let Some(w) = select.selection.as_mut() {
+        replace(w);
+    }
+    if let Some(h) = select.having.as_mut() {
+        replace(h);
+    }
+    if let crate::sqlparser::ast::GroupByExpr::Expressions(exprs, _) = &mut select.group_by {
+        exprs.iter_mut().for_each(replace);
+    }
+    if let Some(order) = query.order_by.as_mut()
+        && let crate::sqlparser::ast::OrderByKind::Expressions(exprs) = &mut order.kind
+    {
+        for o in exprs.iter_mut() {
+            replace(&mut o.expr);
+        }
+    }
+    Ok(())
 }
 
 /// `information_schema._pg_expandarray(a)` (pgjdbc's key-column queries):
