@@ -91,6 +91,19 @@ fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
         return Ok(Transformed::no(e));
     };
+    // `jsonb || jsonb` (an untyped literal on either side taken as jsonb).
+    if *op == Operator::StringConcat {
+        let jsonb = |x: &Expr| {
+            datafusion::logical_expr::ExprSchemable::to_field(x, schema).is_ok_and(|(_, f)| {
+                f.metadata().get("pg_type").map(String::as_str) == Some("jsonb")
+            })
+        };
+        if jsonb(left) || jsonb(right) {
+            return Ok(Transformed::yes(
+                crate::json::JSONB_CONCAT.call(vec![left.as_ref().clone(), right.as_ref().clone()]),
+            ));
+        }
+    }
     if !matches!(
         op,
         Operator::Eq

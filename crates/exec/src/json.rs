@@ -390,6 +390,26 @@ fn contains(a: &Json, b: &Json) -> bool {
     }
 }
 
+/// `a || b` on jsonb: objects merge (the right one's value wins), anything
+/// else concatenates as arrays (a non-array as a one-element array).
+fn concat(a: Json, b: Json) -> Json {
+    match (a, b) {
+        (Json::Object(mut x), Json::Object(y)) => {
+            x.extend(y);
+            Json::Object(x)
+        }
+        (a, b) => {
+            let items = |v: Json| match v {
+                Json::Array(items) => items,
+                other => vec![other],
+            };
+            let mut out = items(a);
+            out.extend(items(b));
+            Json::Array(out)
+        }
+    }
+}
+
 /// `a ? key`: a top-level key, or a string element of an array.
 fn exists(a: &Json, key: &str) -> bool {
     match a {
@@ -444,6 +464,30 @@ fn function(name: &'static str, signature: Signature, returns: Returns, f: RowFn
         returns,
         f,
     })
+}
+
+/// `jsonb || jsonb`, which the analyzer puts in place of the operator.
+pub static JSONB_CONCAT: std::sync::LazyLock<ScalarUDF> =
+    std::sync::LazyLock::new(jsonb_concat_function);
+
+/// Its result is typed `text` (jsonb's text form): the operator is
+/// replaced after the statement's result columns were described, as the
+/// `||` of two strings.
+fn jsonb_concat_function() -> ScalarUDF {
+    function(
+        "prism_jsonb_concat",
+        Signature::any(2, Volatility::Immutable),
+        Returns::Typed("text"),
+        |a, _| {
+            let (Some(x), Some(y)) = (text(&a[0]), text(&a[1])) else {
+                return Ok(ScalarValue::Utf8(None));
+            };
+            Ok(ScalarValue::Utf8(Some(jsonb_out(&concat(
+                parse(&x)?,
+                parse(&y)?,
+            )))))
+        },
+    )
 }
 
 /// The functions.
@@ -511,6 +555,7 @@ pub fn json_functions() -> Vec<ScalarUDF> {
                 ))
             },
         ),
+        jsonb_concat_function(),
         function("prism_jsonb_contains", two(), Returns::Boolean, |a, _| {
             let (Some(x), Some(y)) = (text(&a[0]), text(&a[1])) else {
                 return Ok(ScalarValue::Boolean(None));
