@@ -212,9 +212,33 @@ async fn passwords_are_checked_with_scram_over_tls() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(stored, ["********"]);
+    // pg_authid shows the verifier to superusers only.
+    let verifier: Option<String> = admin
+        .query_one(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(
+        verifier
+            .as_deref()
+            .is_some_and(|v| v.starts_with("SCRAM-SHA-256$4096:")),
+        "{verifier:?}"
+    );
     assert_eq!(login_error(&config(port, "nopw", Some("x"))).await, "28P01");
     let app = connect(&config(port, "app", Some("app-pw"))).await.unwrap();
     app.query("SELECT * FROM t", &[]).await.unwrap();
+    let hidden: Option<String> = app
+        .query_one(
+            "SELECT rolpassword FROM pg_authid WHERE rolname = 'app'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(hidden, None);
     // A role may change its own password, and only that.
     app.batch_execute("ALTER ROLE app PASSWORD 'new-pw'")
         .await

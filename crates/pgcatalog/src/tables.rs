@@ -210,6 +210,7 @@ pub const RELATIONS: &[Relation] = &[
     PG_ROLES,
     PG_USER,
     PG_DB_ROLE_SETTING,
+    PG_AUTHID,
     PG_INDEX,
     PG_CONSTRAINT,
     PG_ATTRDEF,
@@ -966,6 +967,51 @@ const PG_ROLES: Relation = Relation {
                     Value::Bool(r.bypass_rls),
                     role_config(snap, &r.name),
                     oid_value(r.oid),
+                ]
+            })
+            .collect()
+    },
+};
+
+/// The roles with their stored passwords (SCRAM verifiers), which only a
+/// superuser's session sees (PostgreSQL refuses others the relation;
+/// here `rolpassword` reads NULL for them).
+const PG_AUTHID: Relation = Relation {
+    name: "pg_authid",
+    columns: &[
+        ("oid", Kind::Oid),
+        ("rolname", Kind::Name),
+        ("rolsuper", Kind::Bool),
+        ("rolinherit", Kind::Bool),
+        ("rolcreaterole", Kind::Bool),
+        ("rolcreatedb", Kind::Bool),
+        ("rolcanlogin", Kind::Bool),
+        ("rolreplication", Kind::Bool),
+        ("rolbypassrls", Kind::Bool),
+        ("rolconnlimit", Kind::I32),
+        ("rolpassword", Kind::Text),
+        ("rolvaliduntil", Kind::Text),
+    ],
+    rows: |snap| {
+        let superuser = snap.catalog.role(snap.user).is_some_and(|r| r.superuser);
+        roles(snap)
+            .map(|r| {
+                vec![
+                    oid_value(r.oid),
+                    Value::Text(r.name.clone()),
+                    Value::Bool(r.superuser),
+                    Value::Bool(r.inherit),
+                    Value::Bool(r.create_role),
+                    Value::Bool(r.create_db),
+                    Value::Bool(r.login),
+                    Value::Bool(r.replication),
+                    Value::Bool(r.bypass_rls),
+                    Value::Int32(r.connection_limit),
+                    match (&r.password, superuser) {
+                        (Some(p), true) => Value::Text(p.clone()),
+                        _ => Value::Null,
+                    },
+                    r.valid_until.clone().map_or(Value::Null, Value::Text),
                 ]
             })
             .collect()
