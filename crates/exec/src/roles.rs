@@ -619,7 +619,12 @@ pub(crate) fn check_statement(
         Statement::Insert(ins) => {
             if let TableObject::TableName(name) = &ins.table {
                 let mut bits = privilege::INSERT;
-                if ins.on.is_some() {
+                // ON CONFLICT DO UPDATE updates (DO NOTHING only inserts).
+                if matches!(
+                    &ins.on,
+                    Some(prismdb_sql::sqlparser::ast::OnInsert::OnConflict(c))
+                        if matches!(c.action, prismdb_sql::sqlparser::ast::OnConflictAction::DoUpdate(_))
+                ) {
                     bits |= privilege::UPDATE;
                 }
                 if ins.returning.is_some() {
@@ -732,9 +737,11 @@ pub(crate) fn check_statement(
             None => Ok(()),
         },
         Statement::AlterTable(at) => checker.owns(&at.name),
-        // Role statements check their own rules; transaction control,
-        // settings and session statements touch no relation.
-        Statement::CreateRole(_)
+        // Role statements check their own rules; a prepared statement is
+        // checked when EXECUTE runs it; transaction control, settings and
+        // session statements touch no relation.
+        Statement::Prepare { .. }
+        | Statement::CreateRole(_)
         | Statement::AlterRole { .. }
         | Statement::Grant(_)
         | Statement::Revoke(_)

@@ -118,6 +118,16 @@ async fn privileges_follow_grants_and_revokes() {
         error_of(&alice, "DELETE FROM t WHERE id = 2").await,
         "42501"
     );
+    // A prepared statement is checked when it runs.
+    alice
+        .batch_execute("PREPARE ins(int) AS INSERT INTO t VALUES ($1, 'p'); EXECUTE ins(3)")
+        .await
+        .unwrap();
+    alice
+        .batch_execute("PREPARE del(int) AS DELETE FROM t WHERE id = $1")
+        .await
+        .unwrap();
+    assert_eq!(error_of(&alice, "EXECUTE del(3)").await, "42501");
 
     let acl: Vec<String> = admin
         .query_one(
