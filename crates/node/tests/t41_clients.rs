@@ -344,6 +344,20 @@ assert pk["constrained_columns"] == ["id"] and pk["name"] == "sa_item_pkey", pk
 assert insp.get_indexes("sa_item") == [] and insp.get_foreign_keys("sa_item") == []
 assert insp.get_unique_constraints("sa_item") == []
 assert "public" in insp.get_schema_names()
+with eng.begin() as c:
+    c.execute(sa.text("CREATE VIEW sa_cheap AS SELECT id, name FROM sa_item WHERE price < 10"))
+    c.execute(sa.text("COMMENT ON TABLE sa_item IS 'things we sell'"))
+insp = inspect(eng)
+assert insp.get_view_names() == ["sa_cheap"], insp.get_view_names()
+assert "sa_item" in insp.get_view_definition("sa_cheap"), insp.get_view_definition("sa_cheap")
+assert [c["name"] for c in insp.get_columns("sa_cheap")] == ["id", "name"]
+assert insp.get_table_comment("sa_item") == {"text": "things we sell"}, insp.get_table_comment("sa_item")
+assert insp.get_check_constraints("sa_item") == []
+assert insp.get_sequence_names() == []
+assert insp.has_table("sa_item") and not insp.has_table("nope")
+assert insp.get_enums() == []
+multi = insp.get_multi_pk_constraint()
+assert multi[(None, "sa_item")]["constrained_columns"] == ["id"], multi
 md = sa.MetaData()
 md.reflect(eng, only=["sa_item"])
 assert list(md.tables) == ["sa_item"] and list(md.tables["sa_item"].primary_key.columns.keys()) == ["id"]
