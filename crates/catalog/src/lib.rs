@@ -112,6 +112,34 @@ pub struct Database {
     /// `COMMENT ON TABLE / COLUMN`, by table id.
     #[serde(default)]
     pub comments: BTreeMap<TableId, Comments>,
+    /// Secondary indexes by name (names share the relations' space).
+    #[serde(default)]
+    pub indexes: BTreeMap<String, Index>,
+}
+
+/// A secondary index as declared (`CREATE INDEX`). It is recorded in the
+/// catalog and listed by `pg_catalog`; the row store does not keep its
+/// entries yet, so no read uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    /// Unique among indexes ever made: the index's OID derives from it.
+    pub id: u32,
+    pub name: String,
+    pub table: TableId,
+    pub columns: Vec<IndexColumn>,
+    /// `INCLUDE (...)` columns.
+    pub include: Vec<String>,
+    /// `WHERE ...` of a partial index, as SQL text.
+    pub predicate: Option<String>,
+}
+
+/// One key column of an index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexColumn {
+    pub name: String,
+    pub descending: bool,
+    /// NULLS FIRST (PostgreSQL's default for DESC).
+    pub nulls_first: bool,
 }
 
 /// The comments of one table and its columns.
@@ -129,9 +157,11 @@ impl Comments {
 }
 
 impl Database {
-    /// Whether a table or view of this name exists.
+    /// Whether a table, view or index of this name exists.
     pub fn has_relation(&self, name: &str) -> bool {
-        self.tables.contains_key(name) || self.views.contains_key(name)
+        self.tables.contains_key(name)
+            || self.views.contains_key(name)
+            || self.indexes.contains_key(name)
     }
 }
 
@@ -151,6 +181,9 @@ pub struct Catalog {
     /// The OID the next `CREATE ROLE` takes.
     #[serde(default = "first_role_oid")]
     pub next_role_oid: u32,
+    /// The id the next `CREATE INDEX` takes.
+    #[serde(default)]
+    pub next_index_id: u32,
 }
 
 fn first_role_oid() -> u32 {
@@ -167,6 +200,7 @@ impl Default for Catalog {
             role_settings: BTreeMap::new(),
             roles: roles::default_roles(),
             next_role_oid: roles::FIRST_ROLE_OID,
+            next_index_id: 0,
         }
     }
 }

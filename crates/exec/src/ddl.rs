@@ -182,6 +182,7 @@ impl Session {
                             Some(t) => {
                                 db.comments.remove(&t.id);
                                 drop_tables.push(t.id);
+                                crate::indexes::prune(db);
                             }
                             None if db.views.contains_key(&name) => {
                                 return Err(Error::InvalidStatement(format!(
@@ -239,6 +240,16 @@ impl Session {
                     }
                     "DROP DATABASE"
                 }
+                ObjectType::Index => {
+                    crate::indexes::drop_indexes(
+                        &mut next,
+                        &self.database,
+                        &actor,
+                        names,
+                        *if_exists,
+                    )?;
+                    "DROP INDEX"
+                }
                 ObjectType::Role | ObjectType::User => {
                     crate::roles::drop_roles(&mut next, &actor, names, *if_exists)?;
                     crate::roles::check_passwords(&next)?;
@@ -277,6 +288,18 @@ impl Session {
                 }
                 "COMMENT"
             }
+            Statement::CreateIndex(ci) => {
+                crate::indexes::create_index(&mut next, &self.database, &actor, ci)?;
+                "CREATE INDEX"
+            }
+            Statement::AlterIndex {
+                name,
+                operation:
+                    prismdb_sql::sqlparser::ast::AlterIndexOperation::RenameIndex { index_name },
+            } => {
+                crate::indexes::rename_index(&mut next, &self.database, &actor, name, index_name)?;
+                "ALTER INDEX"
+            }
             Statement::CreateRole(cr) => {
                 crate::roles::create_role(&mut next, &actor, cr)?;
                 crate::roles::check_passwords(&next)?;
@@ -311,9 +334,10 @@ impl Session {
                     return Ok(Output::command("ALTER TABLE"));
                 };
                 rewrite = altered;
-                // Comments of dropped columns go with them.
+                // Comments and indexes of dropped columns go with them.
                 let name = object_name(&at.name)?;
                 let db = next.database_mut(&self.database)?;
+                crate::indexes::prune(db);
                 if let Some(t) = db.tables.get(&name).cloned()
                     && let Some(c) = db.comments.get_mut(&t.id)
                 {

@@ -44,6 +44,7 @@ mod cursor;
 mod ddl;
 mod dml;
 mod functions;
+mod indexes;
 pub mod json;
 mod point;
 pub mod prepared;

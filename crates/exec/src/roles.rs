@@ -741,6 +741,8 @@ pub(crate) fn check_statement(
         // checked when EXECUTE runs it; transaction control, settings and
         // session statements touch no relation.
         Statement::Prepare { .. }
+        | Statement::CreateIndex(_)
+        | Statement::AlterIndex { .. }
         | Statement::CreateRole(_)
         | Statement::AlterRole { .. }
         | Statement::Grant(_)

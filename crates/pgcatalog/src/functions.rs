@@ -574,6 +574,9 @@ fn regclass(source: &dyn CatalogSource, t: &str) -> Result<(u32, String)> {
         for name in db.views.keys() {
             relations.push((oids::view_oid(name), name.clone(), "public"));
         }
+        for index in db.indexes.values() {
+            relations.push((oids::index_oid(index), index.name.clone(), "public"));
+        }
     }
     for r in crate::tables::all_relations() {
         if let Some(oid) = oids::catalog_relation_oid(r.name) {
@@ -817,6 +820,26 @@ fn tables(source: &dyn CatalogSource) -> Vec<Arc<prismdb_catalog::Table>> {
 /// `pg_get_indexdef(oid [, column, pretty])`: the CREATE INDEX statement,
 /// or with a column number the name of that key column.
 fn index_def(source: &dyn CatalogSource, oid: i64, column: i64) -> Option<String> {
+    let catalog = source.catalog();
+    if let Ok(db) = catalog.database(&source.database())
+        && let Some(index) = db
+            .indexes
+            .values()
+            .find(|i| i64::from(oids::index_oid(i)) == oid)
+    {
+        let table = db.tables.values().find(|t| t.id == index.table)?;
+        if column == 0 {
+            return Some(crate::tables::secondary_index_definition(index, table));
+        }
+        let k = usize::try_from(column - 1).ok()?;
+        let name = index
+            .columns
+            .iter()
+            .map(|c| &c.name)
+            .chain(&index.include)
+            .nth(k)?;
+        return Some(quote_ident(name));
+    }
     let table = tables(source)
         .into_iter()
         .find(|t| !t.has_rowid() && i64::from(oids::primary_key_oid(t)) == oid)?;

@@ -50,6 +50,14 @@ pub fn primary_key_constraint_oid(table: &Table) -> u32 {
     table_oid(table) + 3
 }
 
+/// Secondary indexes take OIDs of a range of their own, from their ids.
+const INDEX_OID_BASE: u32 = 0x0800_0000;
+
+/// A secondary index's OID.
+pub fn index_oid(index: &prismdb_catalog::Index) -> u32 {
+    INDEX_OID_BASE + index.id
+}
+
 /// Column defaults (`pg_attrdef`) take OIDs of a range of their own:
 /// 1,600 (PostgreSQL's column limit) per table id.
 const ATTRDEF_OID_BASE: u32 = 0x1000_0000;

@@ -331,6 +331,57 @@ pub(crate) fn default_expression(default: &str, ty: &SqlType) -> String {
     d.to_string()
 }
 
+/// The secondary indexes of the session's database with their tables.
+pub(crate) fn secondary_indexes<'a>(
+    snapshot: &Snapshot<'a>,
+) -> Vec<(&'a prismdb_catalog::Index, &'a Arc<Table>)> {
+    let Ok(db) = snapshot.catalog.database(snapshot.database) else {
+        return Vec::new();
+    };
+    db.indexes
+        .values()
+        .filter_map(|i| db.tables.values().find(|t| t.id == i.table).map(|t| (i, t)))
+        .collect()
+}
+
+/// The `attnum` of a visible column by name.
+pub(crate) fn attnum(t: &Table, name: &str) -> Option<i16> {
+    attributes(t).find(|(_, c)| c.name == name).map(|(n, _)| n)
+}
+
+/// `pg_get_indexdef` of a secondary index.
+pub fn secondary_index_definition(index: &prismdb_catalog::Index, t: &Table) -> String {
+    let cols: Vec<String> = index
+        .columns
+        .iter()
+        .map(|c| {
+            let mut s = quote_ident(&c.name);
+            match (c.descending, c.nulls_first) {
+                (false, true) => s.push_str(" NULLS FIRST"),
+                (true, true) => s.push_str(" DESC"),
+                (true, false) => s.push_str(" DESC NULLS LAST"),
+                (false, false) => {}
+            }
+            s
+        })
+        .collect();
+    let mut def = format!(
+        "CREATE INDEX {} ON {}.{} USING btree ({})",
+        quote_ident(&index.name),
+        DEFAULT_SCHEMA,
+        quote_ident(&t.name),
+        cols.join(", ")
+    );
+    if !index.include.is_empty() {
+        let include: Vec<String> = index.include.iter().map(|c| quote_ident(c)).collect();
+        def.push_str(&format!(" INCLUDE ({})", include.join(", ")));
+    }
+    if let Some(p) = &index.predicate {
+        def.push_str(&format!(" WHERE ({p})"));
+    }
+    def
+}
+
 /// `pg_get_indexdef` of a table's primary-key index.
 pub fn index_definition(t: &Table) -> String {
     let cols: Vec<String> = t
@@ -578,6 +629,18 @@ const PG_CLASS: Relation = Relation {
                 rows.push(index);
             }
         }
+        for (index, t) in secondary_indexes(snap) {
+            let mut row = class(
+                oids::index_oid(index),
+                index.name.clone(),
+                0,
+                oids::BTREE_AM,
+                "i",
+                index.columns.len() + index.include.len(),
+            );
+            row[5] = oid_value(t.ownership.owner);
+            rows.push(row);
+        }
         for (name, v) in views(snap) {
             let mut row = class(
                 oids::view_oid(name),
@@ -691,6 +754,15 @@ const PG_ATTRIBUTE: Relation = Relation {
                         false,
                         false,
                     ));
+                }
+            }
+        }
+        for (index, t) in secondary_indexes(snap) {
+            let rel = oids::index_oid(index);
+            let names = index.columns.iter().map(|c| &c.name).chain(&index.include);
+            for (i, name) in names.enumerate() {
+                if let Some((_, c)) = t.visible_columns().find(|(_, c)| c.name == *name) {
+                    rows.push(attr(rel, &c.name, Some(&c.ty), i as i16 + 1, false, false));
                 }
             }
         }
@@ -1094,6 +1166,57 @@ const PG_INDEX: Relation = Relation {
         ("indpred", Kind::Text),
     ],
     rows: |snap| {
+        let secondary = secondary_indexes(snap).into_iter().map(|(index, t)| {
+            let keys: Vec<i16> = index
+                .columns
+                .iter()
+                .map(|c| &c.name)
+                .chain(&index.include)
+                .map(|c| attnum(t, c).unwrap_or(0))
+                .collect();
+            let key_columns: Vec<&prismdb_catalog::Column> = index
+                .columns
+                .iter()
+                .filter_map(|c| t.visible_columns().find(|(_, col)| col.name == c.name))
+                .map(|(_, col)| col)
+                .collect();
+            vec![
+                oid_value(oids::index_oid(index)),
+                oid_value(oids::table_oid(t)),
+                Value::Int16(keys.len() as i16),
+                Value::Int16(index.columns.len() as i16),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Bool(false),
+                Value::List(keys.iter().map(|k| Value::Int16(*k)).collect()),
+                Value::List(
+                    key_columns
+                        .iter()
+                        .map(|c| Value::Int64(collation_of(&c.ty).into()))
+                        .collect(),
+                ),
+                Value::List(vec![Value::Int64(0); index.columns.len()]),
+                Value::List(
+                    index
+                        .columns
+                        .iter()
+                        .map(|c| {
+                            Value::Int16(i16::from(c.descending) | (i16::from(c.nulls_first) << 1))
+                        })
+                        .collect(),
+                ),
+                Value::Null,
+                index.predicate.clone().map_or(Value::Null, Value::Text),
+            ]
+        });
         tables(snap)
             .into_iter()
             .filter(|t| has_primary_key(t))
@@ -1129,6 +1252,7 @@ const PG_INDEX: Relation = Relation {
                     Value::Null,
                 ]
             })
+            .chain(secondary)
             .collect()
     },
 };
@@ -1446,6 +1570,15 @@ const PG_INDEXES: Relation = Relation {
                     Value::Text(index_definition(t)),
                 ]
             })
+            .chain(secondary_indexes(snap).into_iter().map(|(index, t)| {
+                vec![
+                    s(DEFAULT_SCHEMA),
+                    Value::Text(t.name.clone()),
+                    Value::Text(index.name.clone()),
+                    Value::Null,
+                    Value::Text(secondary_index_definition(index, t)),
+                ]
+            }))
             .collect()
     },
 };

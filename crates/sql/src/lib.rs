@@ -106,6 +106,8 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         | AlterTable(_)
         | AlterRole { .. }
         | CreateRole(_)
+        | CreateIndex(_)
+        | AlterIndex { .. }
         | Comment { .. }
         | Grant(_)
         | Revoke(_)

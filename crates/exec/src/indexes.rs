@@ -1,0 +1,243 @@
+//! Index DDL: `CREATE INDEX`, `DROP INDEX`, `ALTER INDEX ... RENAME TO`,
+//! and keeping the declared indexes consistent when tables and columns go.
+//!
+//! An index is recorded in the catalog (committed through the log, so every
+//! member has it at the same log index) and listed by `pg_catalog`, so
+//! schemas and SQL corpora that create indexes load and psql's `\d t` shows
+//! them. The row store does not maintain index entries yet and no read
+//! uses an index: results are those of the scans the router picks today.
+//! A UNIQUE index would have to be enforced to mean anything, so it is
+//! refused (0A000) until it is.
+
+use prismdb_catalog::{Catalog, Database, Index, IndexColumn, Role};
+use prismdb_common::{Error, Result};
+use prismdb_sql::sqlparser::ast::{CreateIndex, Expr, ObjectName};
+use prismdb_sql::{normalize, object_name};
+
+/// PostgreSQL's limit on identifiers.
+const NAME_LIMIT: usize = 63;
+
+fn must_own(actor: &Role, owner: u32, table: &str) -> Result<()> {
+    if actor.superuser || actor.oid == owner {
+        Ok(())
+    } else {
+        Err(Error::InsufficientPrivilege(format!(
+            "must be owner of table {table}"
+        )))
+    }
+}
+
+/// `CREATE INDEX`. `false` when `IF NOT EXISTS` found the name taken.
+pub(crate) fn create_index(
+    catalog: &mut Catalog,
+    database: &str,
+    actor: &Role,
+    ci: &CreateIndex,
+) -> Result<bool> {
+    if ci.unique {
+        return Err(Error::NotSupported(
+            "unique indexes are not supported yet".into(),
+        ));
+    }
+    if let Some(using) = &ci.using
+        && !using.to_string().eq_ignore_ascii_case("btree")
+    {
+        return Err(Error::NotSupported(format!(
+            "access method \"{}\" is not supported; indexes are btree",
+            using.to_string().to_lowercase()
+        )));
+    }
+    if !ci.with.is_empty() || ci.nulls_distinct.is_some() || !ci.index_options.is_empty() {
+        return Err(Error::NotSupported(
+            "index storage options are not supported".into(),
+        ));
+    }
+    let table_name = object_name(&ci.table_name)?;
+    let id = catalog.next_index_id;
+    let db = catalog.database_mut(database)?;
+    let Some(table) = db.tables.get(&table_name).cloned() else {
+        if db.views.contains_key(&table_name) {
+            return Err(Error::InvalidStatement(format!(
+                "cannot create index on relation \"{table_name}\": it is a view"
+            )));
+        }
+        return Err(Error::UndefinedTable(format!(
+            "relation \"{table_name}\" does not exist"
+        )));
+    };
+    must_own(actor, table.ownership.owner, &table_name)?;
+    let known = |c: &str| table.visible_columns().any(|(_, col)| col.name == c);
+    let mut columns = Vec::with_capacity(ci.columns.len());
+    for c in &ci.columns {
+        let name = match &c.column.expr {
+            Expr::Identifier(i) => normalize(i),
+            other => {
+                return Err(Error::NotSupported(format!(
+                    "indexes on expressions are not supported: {other}"
+                )));
+            }
+        };
+        if c.operator_class.is_some() {
+            return Err(Error::NotSupported(
+                "operator classes are not supported".into(),
+            ));
+        }
+        if !known(&name) {
+            return Err(Error::UndefinedColumn(format!(
+                "column \"{name}\" does not exist"
+            )));
+        }
+        let descending = c.column.options.asc == Some(false);
+        columns.push(IndexColumn {
+            name,
+            descending,
+            nulls_first: c.column.options.nulls_first.unwrap_or(descending),
+        });
+    }
+    if columns.is_empty() {
+        return Err(Error::Syntax("an index needs at least one column".into()));
+    }
+    let mut include = Vec::with_capacity(ci.include.len());
+    for i in &ci.include {
+        let name = normalize(i);
+        if !known(&name) {
+            return Err(Error::UndefinedColumn(format!(
+                "column \"{name}\" does not exist"
+            )));
+        }
+        include.push(name);
+    }
+    let name = match &ci.name {
+        Some(n) => object_name(n)?,
+        None => default_name(db, &table_name, &columns),
+    };
+    if db.has_relation(&name) || db.indexes.contains_key(&name) {
+        if ci.if_not_exists {
+            return Ok(false);
+        }
+        return Err(Error::DuplicateTable(format!(
+            "relation \"{name}\" already exists"
+        )));
+    }
+    db.indexes.insert(
+        name.clone(),
+        Index {
+            id,
+            name,
+            table: table.id,
+            columns,
+            include,
+            predicate: ci.predicate.as_ref().map(|p| p.to_string()),
+        },
+    );
+    catalog.next_index_id += 1;
+    Ok(true)
+}
+
+/// PostgreSQL's name for an unnamed index: `table_col1_col2_idx`, with a
+/// number added until it is free.
+fn default_name(db: &Database, table: &str, columns: &[IndexColumn]) -> String {
+    let base: String = std::iter::once(table)
+        .chain(columns.iter().map(|c| c.name.as_str()))
+        .collect::<Vec<_>>()
+        .join("_");
+    let mut base: String = base.chars().take(NAME_LIMIT - 4).collect();
+    while base.ends_with('_') {
+        base.pop();
+    }
+    let taken = |n: &str| db.has_relation(n) || db.indexes.contains_key(n);
+    let mut name = format!("{base}_idx");
+    let mut n = 0;
+    while taken(&name) {
+        n += 1;
+        name = format!("{base}_idx{n}");
+    }
+    name
+}
+
+/// `DROP INDEX [IF EXISTS] names`.
+pub(crate) fn drop_indexes(
+    catalog: &mut Catalog,
+    database: &str,
+    actor: &Role,
+    names: &[ObjectName],
+    if_exists: bool,
+) -> Result<()> {
+    let db = catalog.database_mut(database)?;
+    for n in names {
+        let name = object_name(n)?;
+        let Some(index) = db.indexes.get(&name) else {
+            if if_exists {
+                continue;
+            }
+            if db.has_relation(&name) {
+                return Err(Error::InvalidStatement(format!(
+                    "\"{name}\" is not an index"
+                )));
+            }
+            return Err(Error::UndefinedObject(format!(
+                "index \"{name}\" does not exist"
+            )));
+        };
+        let owner = db
+            .tables
+            .values()
+            .find(|t| t.id == index.table)
+            .map_or(actor.oid, |t| t.ownership.owner);
+        must_own(actor, owner, &name)?;
+        db.indexes.remove(&name);
+    }
+    Ok(())
+}
+
+/// `ALTER INDEX name RENAME TO new`.
+pub(crate) fn rename_index(
+    catalog: &mut Catalog,
+    database: &str,
+    actor: &Role,
+    name: &ObjectName,
+    new: &ObjectName,
+) -> Result<()> {
+    let db = catalog.database_mut(database)?;
+    let name = object_name(name)?;
+    let new = object_name(new)?;
+    let Some(mut index) = db.indexes.get(&name).cloned() else {
+        return Err(Error::UndefinedObject(format!(
+            "index \"{name}\" does not exist"
+        )));
+    };
+    let owner = db
+        .tables
+        .values()
+        .find(|t| t.id == index.table)
+        .map_or(actor.oid, |t| t.ownership.owner);
+    must_own(actor, owner, &name)?;
+    if db.has_relation(&new) || db.indexes.contains_key(&new) {
+        return Err(Error::DuplicateTable(format!(
+            "relation \"{new}\" already exists"
+        )));
+    }
+    db.indexes.remove(&name);
+    index.name = new.clone();
+    db.indexes.insert(new, index);
+    Ok(())
+}
+
+/// Drops the indexes whose table is gone or that name a column the table
+/// no longer has (PostgreSQL drops an index with its table or column).
+pub(crate) fn prune(db: &mut Database) {
+    let tables = &db.tables;
+    db.indexes.retain(|_, index| {
+        tables
+            .values()
+            .find(|t| t.id == index.table)
+            .is_some_and(|t| {
+                index
+                    .columns
+                    .iter()
+                    .map(|c| &c.name)
+                    .chain(&index.include)
+                    .all(|c| t.visible_columns().any(|(_, col)| col.name == *c))
+            })
+    });
+}
