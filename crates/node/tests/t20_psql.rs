@@ -447,3 +447,83 @@ async fn psql_describes_tables_views_functions_and_roles() {
         text(&out.stdout)
     );
 }
+
+/// pgbench's initialization: its tables, `COPY ... WITH (FREEZE on)` of
+/// the generated rows, and `VACUUM ANALYZE` (primary keys, step `p`, need
+/// ALTER TABLE ... ADD PRIMARY KEY, which PrismDB does not have yet).
+#[tokio::test]
+async fn pgbench_initializes_its_tables() {
+    let pgbench = ["/usr/lib/postgresql/15/bin/pgbench", "/usr/bin/pgbench"]
+        .into_iter()
+        .find(|p| Path::new(p).exists());
+    let Some(pgbench) = pgbench else {
+        eprintln!("skipping: pgbench not found");
+        return;
+    };
+    if !have_psql() {
+        return;
+    }
+    let server = TestServer::start(BIN).await.expect("start prismdb");
+    let port = server.pg_port().to_string();
+    let out = tokio::process::Command::new(pgbench)
+        .args([
+            "-i",
+            "-s",
+            "1",
+            "-I",
+            "dtgv",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "prism",
+            "prism",
+        ])
+        .env("PGCONNECT_TIMEOUT", "10")
+        .output()
+        .await
+        .expect("run pgbench");
+    assert!(
+        out.status.success(),
+        "pgbench -i: {}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let out = psql(
+        &server,
+        &[
+            "-At",
+            "-c",
+            "SELECT (SELECT count(*) FROM pgbench_accounts), (SELECT count(*) FROM pgbench_branches), (SELECT count(*) FROM pgbench_tellers)",
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(text(&out.stdout), "100000|1|10\n", "{}", describe(&out));
+    // VACUUM in its forms; COPY's boolean options spelled on/off.
+    let out = psql(
+        &server,
+        &[
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-At",
+            "-c",
+            "VACUUM",
+            "-c",
+            "VACUUM (VERBOSE, ANALYZE) pgbench_branches",
+            "-c",
+            "VACUUM FULL FREEZE pgbench_tellers, pgbench_history",
+            "-c",
+            "COPY pgbench_branches TO STDOUT WITH (FORMAT csv, HEADER on)",
+        ],
+        None,
+    )
+    .await;
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(
+        text(&out.stdout).ends_with("bid,bbalance,filler\n1,0,\n"),
+        "{}",
+        describe(&out)
+    );
+}

@@ -18,6 +18,13 @@
 //!   `FROM` are optional and counts may be signed) become
 //!   `Statement::Fetch`; a MOVE is told apart by its `into` target,
 //!   [`MOVE_MARKER`] (PostgreSQL's FETCH has no INTO).
+//! * `VACUUM [FULL] [FREEZE] [VERBOSE] [ANALYZE] [(options)] [tables]` in
+//!   PostgreSQL's grammar: with ANALYZE, `Statement::Analyze` of its table;
+//!   without, a `Statement::Vacuum` that does nothing (the row store
+//!   collects old versions itself).
+//! * In a COPY, the boolean options written `on` / `off` / `1` / `0`
+//!   (`WITH (FREEZE on)`, as pgbench sends it) read as TRUE / FALSE
+//!   ([`copy_boolean_options`]).
 //! * `CREATE USER` and `ALTER USER` in PostgreSQL's grammar (sqlparser
 //!   reads them as Snowflake's) become `Statement::CreateRole` (with LOGIN
 //!   unless NOLOGIN is given) and `Statement::AlterRole`.
@@ -54,6 +61,7 @@ pub fn parse_statements(parser: &mut Parser<'_>) -> Result<Vec<Statement>, Parse
             Some(prefix) => set_columnar_replica(parser, prefix)?,
             None => match fetch_keyword(parser) {
                 Some(is_move) => fetch(parser, is_move)?,
+                None if parser.peek_keyword(Keyword::VACUUM) => vacuum(parser)?,
                 None => match user_statement(parser) {
                     Some(UserStatement::Create) => create_user(parser)?,
                     Some(UserStatement::Alter) => parser.parse_alter_role()?,
@@ -122,6 +130,136 @@ fn set_columnar_replica(
         table_type: None,
         end_token: AttachedToken::empty(),
     }))
+}
+
+/// `VACUUM ...` as PostgreSQL writes it.
+fn vacuum(parser: &mut Parser<'_>) -> Result<Statement, ParserError> {
+    parser.expect_keyword_is(Keyword::VACUUM)?;
+    let mut analyze = false;
+    loop {
+        if parser.consume_token(&Token::LParen) {
+            // (FULL, ANALYZE, VERBOSE true, PARALLEL 2, ...)
+            let mut depth = 1;
+            while depth > 0 {
+                let token = parser.next_token();
+                match &token.token {
+                    Token::LParen => depth += 1,
+                    Token::RParen => depth -= 1,
+                    Token::Word(w)
+                        if matches!(w.keyword, Keyword::ANALYZE)
+                            || w.value.eq_ignore_ascii_case("analyse") =>
+                    {
+                        analyze = true
+                    }
+                    Token::EOF => return parser.expected(")", token),
+                    _ => {}
+                }
+            }
+            continue;
+        }
+        match parser.parse_one_of_keywords(&[
+            Keyword::FULL,
+            Keyword::FREEZE,
+            Keyword::VERBOSE,
+            Keyword::ANALYZE,
+        ]) {
+            Some(Keyword::ANALYZE) => analyze = true,
+            Some(_) => {}
+            None => break,
+        }
+    }
+    let mut tables = Vec::new();
+    if matches!(parser.peek_token_ref().token, Token::Word(_)) {
+        tables = parser.parse_comma_separated(|p| {
+            let name = p.parse_object_name(false)?;
+            // A column list (for ANALYZE) is read and ignored.
+            if p.consume_token(&Token::LParen) {
+                p.parse_comma_separated(|p| p.parse_identifier())?;
+                p.expect_token(&Token::RParen)?;
+            }
+            Ok(name)
+        })?;
+    }
+    if tables.len() > 1 && analyze {
+        return Err(ParserError::ParserError(
+            "VACUUM ANALYZE of more than one table is not supported".into(),
+        ));
+    }
+    let table_name = tables.into_iter().next();
+    if analyze {
+        return Ok(Statement::Analyze(crate::sqlparser::ast::Analyze {
+            table_name,
+            partitions: None,
+            for_columns: false,
+            columns: Vec::new(),
+            cache_metadata: false,
+            noscan: false,
+            compute_statistics: false,
+            has_table_keyword: false,
+        }));
+    }
+    Ok(Statement::Vacuum(crate::sqlparser::ast::VacuumStatement {
+        full: false,
+        sort_only: false,
+        delete_only: false,
+        reindex: false,
+        recluster: false,
+        table_name,
+        threshold: None,
+        boost: false,
+    }))
+}
+
+/// A COPY statement with its boolean options' `on`, `off`, `1`, `0`
+/// written as TRUE / FALSE (sqlparser reads only those); `None` when there
+/// is nothing to change.
+pub fn copy_boolean_options(sql: &str) -> Option<String> {
+    let trimmed = sql.trim_start();
+    if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("copy") {
+        return None;
+    }
+    let lower = sql.to_ascii_lowercase();
+    let mut out = String::with_capacity(sql.len());
+    let mut changed = false;
+    let mut rest = 0;
+    let bytes = lower.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let at_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        let option = ["freeze", "header"]
+            .into_iter()
+            .find(|o| at_word && lower[i..].starts_with(o));
+        if let Some(option) = option {
+            let mut j = i + option.len();
+            while j < bytes.len() && bytes[j].is_ascii_whitespace() {
+                j += 1;
+            }
+            let word_end = (j..bytes.len())
+                .find(|&k| !(bytes[k].is_ascii_alphanumeric() || bytes[k] == b'_'))
+                .unwrap_or(bytes.len());
+            let value = match &lower[j..word_end] {
+                "on" | "1" => Some("TRUE"),
+                "off" | "0" => Some("FALSE"),
+                _ => None,
+            };
+            if j > i + option.len()
+                && let Some(value) = value
+            {
+                out.push_str(&sql[rest..j]);
+                out.push_str(value);
+                rest = word_end;
+                changed = true;
+                i = word_end;
+                continue;
+            }
+        }
+        i += 1;
+    }
+    if !changed {
+        return None;
+    }
+    out.push_str(&sql[rest..]);
+    Some(out)
 }
 
 enum UserStatement {

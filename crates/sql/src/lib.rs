@@ -40,6 +40,8 @@ use sqlparser::parser::Parser;
 /// [`depth`]).
 pub fn parse(sql: &str) -> Result<Vec<Statement>> {
     let sql = clients::substitute(sql).unwrap_or(sql);
+    let copy_booleans = extensions::copy_boolean_options(sql);
+    let sql = copy_booleans.as_deref().unwrap_or(sql);
     depth::check(sql)?;
     let dialect = PrismDialect::default();
     let parsed = Parser::new(&dialect)
@@ -118,7 +120,7 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         Analyze(_) => StatementKind::Analyze,
         Prepare { .. } | Execute { .. } | Deallocate { .. } => StatementKind::Prepared,
         Declare { .. } | Fetch { .. } | Close { .. } => StatementKind::Cursor,
-        Discard { .. } | LISTEN { .. } | UNLISTEN { .. } | NOTIFY { .. } => {
+        Discard { .. } | LISTEN { .. } | UNLISTEN { .. } | NOTIFY { .. } | Vacuum(_) => {
             StatementKind::SessionControl
         }
         _ => StatementKind::Unsupported,
