@@ -374,7 +374,10 @@ impl Session {
         };
         if let Some(txn) = self.txn.as_mut() {
             for (key, row) in rows {
-                txn.update(key, row);
+                match row {
+                    Some(row) => txn.update(key, row),
+                    None => txn.delete(key),
+                }
             }
             let next = Arc::new(next);
             let ddl = txn.ddl.get_or_insert_with(|| TxnDdl {
@@ -390,11 +393,14 @@ impl Session {
         let writes = rows
             .into_iter()
             .map(|(key, row)| {
-                let put = Write::Put {
-                    row: encode_row(&row),
-                    insert: false,
+                let write = match row {
+                    Some(row) => Write::Put {
+                        row: encode_row(&row),
+                        insert: false,
+                    },
+                    None => Write::Delete,
                 };
-                (key, put)
+                (key, write)
             })
             .collect();
         let ws = WriteSet {
@@ -463,7 +469,11 @@ impl Session {
     /// column list, from the statement's read view. Added columns get their
     /// DEFAULT, evaluated once (NULL without one); a NOT NULL column added
     /// without a non-null default to a table with rows is a 23502.
-    async fn rewritten_rows(&self, rw: &Rewrite) -> Result<Vec<(RowKey, Vec<Value>)>> {
+    /// The rows of an altered table as they must be stored: each row under
+    /// its key, re-encoded; when the key itself changes (a primary key
+    /// added), the row moves: its old key is deleted (`None`), and the new
+    /// keys must be unique (23505) and not NULL (23502).
+    async fn rewritten_rows(&self, rw: &Rewrite) -> Result<Vec<(RowKey, Option<Vec<Value>>)>> {
         let added: Vec<usize> = rw
             .sources
             .iter()
@@ -484,22 +494,71 @@ impl Session {
                 }
             }
         }
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let key = (rw.old.id, key_of(&rw.old, &row));
-                let mut defaults = defaults.iter();
-                let new_row = rw
-                    .sources
+        let key_moves = rw
+            .old
+            .primary_key
+            .iter()
+            .map(|&i| &rw.old.columns[i].name)
+            .ne(rw.new.primary_key.iter().map(|&i| &rw.new.columns[i].name));
+        let mut seen = std::collections::HashSet::new();
+        let mut old_keys = Vec::new();
+        let mut out = Vec::with_capacity(rows.len() * if key_moves { 2 } else { 1 });
+        for row in rows {
+            let key = (rw.old.id, key_of(&rw.old, &row));
+            let mut defaults = defaults.iter();
+            let new_row: Vec<Value> = rw
+                .sources
+                .iter()
+                .map(|source| match source {
+                    ColumnSource::Existing(i) => row[*i].clone(),
+                    ColumnSource::Added => defaults.next().cloned().unwrap_or(Value::Null),
+                })
+                .collect();
+            if !key_moves {
+                out.push((key, Some(new_row)));
+                continue;
+            }
+            for &k in &rw.new.primary_key {
+                if new_row[k].is_null() {
+                    return Err(Error::NotNullViolation(format!(
+                        "column \"{}\" of relation \"{}\" contains null values",
+                        rw.new.columns[k].name, rw.new.name
+                    )));
+                }
+            }
+            let new_key = (rw.new.id, key_of(&rw.new, &new_row));
+            if !seen.insert(new_key.1.clone()) {
+                let values: Vec<String> = rw
+                    .new
+                    .primary_key
                     .iter()
-                    .map(|source| match source {
-                        ColumnSource::Existing(i) => row[*i].clone(),
-                        ColumnSource::Added => defaults.next().cloned().unwrap_or(Value::Null),
-                    })
+                    .map(|&k| new_row[k].to_string())
                     .collect();
-                (key, new_row)
-            })
-            .collect())
+                let names: Vec<&str> = rw
+                    .new
+                    .primary_key
+                    .iter()
+                    .map(|&k| rw.new.columns[k].name.as_str())
+                    .collect();
+                return Err(Error::UniqueViolation(format!(
+                    "could not create unique index \"{}_pkey\": key ({})=({}) is duplicated",
+                    rw.new.name,
+                    names.join(", "),
+                    values.join(", ")
+                )));
+            }
+            old_keys.push(key);
+            out.push((new_key, Some(new_row)));
+        }
+        // An old key may be some row's new key (a row id equal to a key
+        // value): only the others are deleted, and each key is written once.
+        out.extend(
+            old_keys
+                .into_iter()
+                .filter(|k| !seen.contains(&k.1))
+                .map(|k| (k, None)),
+        );
+        Ok(out)
     }
 }
 

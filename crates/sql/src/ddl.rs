@@ -203,8 +203,9 @@ pub struct AlteredTable {
 /// Applies the operations of an `ALTER TABLE` statement to `table`, in
 /// order: `ADD [COLUMN] [IF NOT EXISTS]`, `DROP [COLUMN] [IF EXISTS]` and
 /// `SET COLUMNAR REPLICA n` (which [`crate::parse`] turns into a table
-/// property). Added columns go after the existing ones; the primary key
-/// cannot be changed (0A000).
+/// property), and `ADD [CONSTRAINT c] PRIMARY KEY (cols)` on a table
+/// without one. Added columns go after the existing ones; an existing
+/// primary key cannot be changed (0A000).
 pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Result<AlteredTable> {
     let mut out = table.clone();
     let mut sources: Vec<ColumnSource> = (0..table.columns.len())
@@ -280,6 +281,30 @@ pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Re
                     }
                     columns_changed = true;
                 }
+            }
+            // A primary key for a table created without one: the hidden
+            // row id gives way to the named columns, which become NOT
+            // NULL; every row is stored again under its new key.
+            AlterTableOperation::AddConstraint {
+                constraint: TableConstraint::PrimaryKey(pk),
+                not_valid: false,
+            } if pk.index_type.is_none() && pk.index_options.is_empty() => {
+                if !out.has_rowid() {
+                    return Err(Error::InvalidStatement(format!(
+                        "multiple primary keys for table \"{relation}\" are not allowed"
+                    )));
+                }
+                let mut key = key_columns(&pk.columns, &mut out.columns)?;
+                let rowid = out.primary_key[0];
+                out.columns.remove(rowid);
+                sources.remove(rowid);
+                for k in key.iter_mut() {
+                    if *k > rowid {
+                        *k -= 1;
+                    }
+                }
+                out.primary_key = key;
+                columns_changed = true;
             }
             AlterTableOperation::SetTblProperties { table_properties } => {
                 for property in table_properties {
