@@ -215,7 +215,7 @@ fn vacuum(parser: &mut Parser<'_>) -> Result<Statement, ParserError> {
 /// is nothing to change.
 pub fn copy_boolean_options(sql: &str) -> Option<String> {
     let trimmed = sql.trim_start();
-    if trimmed.len() < 4 || !trimmed[..4].eq_ignore_ascii_case("copy") {
+    if trimmed.len() < 4 || !trimmed.as_bytes()[..4].eq_ignore_ascii_case(b"copy") {
         return None;
     }
     let lower = sql.to_ascii_lowercase();
@@ -226,9 +226,10 @@ pub fn copy_boolean_options(sql: &str) -> Option<String> {
     let mut i = 0;
     while i < bytes.len() {
         let at_word = i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_');
+        // Byte comparisons: `i` may be inside a multi-byte character.
         let option = ["freeze", "header"]
             .into_iter()
-            .find(|o| at_word && lower[i..].starts_with(o));
+            .find(|o| at_word && bytes[i..].starts_with(o.as_bytes()));
         if let Some(option) = option {
             let mut j = i + option.len();
             while j < bytes.len() && bytes[j].is_ascii_whitespace() {
@@ -237,9 +238,9 @@ pub fn copy_boolean_options(sql: &str) -> Option<String> {
             let word_end = (j..bytes.len())
                 .find(|&k| !(bytes[k].is_ascii_alphanumeric() || bytes[k] == b'_'))
                 .unwrap_or(bytes.len());
-            let value = match &lower[j..word_end] {
-                "on" | "1" => Some("TRUE"),
-                "off" | "0" => Some("FALSE"),
+            let value = match &bytes[j..word_end] {
+                b"on" | b"1" => Some("TRUE"),
+                b"off" | b"0" => Some("FALSE"),
                 _ => None,
             };
             if j > i + option.len()

@@ -1,5 +1,6 @@
 //! Unit tests of `extensions`: PrismDB's own statement forms.
 
+use super::copy_boolean_options;
 use crate::parse;
 use crate::sqlparser::ast::{AlterTableOperation, SqlOption, Statement};
 use prismdb_common::Error;
@@ -87,4 +88,31 @@ fn other_statements_parse_as_before() {
         let theirs = Parser::parse_sql(&PostgreSqlDialect {}, sql).unwrap();
         assert_eq!(ours, theirs, "{sql}");
     }
+}
+
+#[test]
+fn copy_boolean_options_read_on_and_off_and_leave_the_rest_alone() {
+    assert_eq!(
+        copy_boolean_options("copy t from stdin with (freeze on)").as_deref(),
+        Some("copy t from stdin with (freeze TRUE)")
+    );
+    assert_eq!(
+        copy_boolean_options("COPY t TO STDOUT (FORMAT csv, HEADER off)").as_deref(),
+        Some("COPY t TO STDOUT (FORMAT csv, HEADER FALSE)")
+    );
+    // Not a COPY, nothing to change, or text around multi-byte characters.
+    assert_eq!(copy_boolean_options("select 'freeze on'"), None);
+    assert_eq!(copy_boolean_options("éé freeze on"), None);
+    assert_eq!(
+        copy_boolean_options("copy t from stdin (header true)"),
+        None
+    );
+    assert_eq!(
+        copy_boolean_options("copy t from stdin (delimiter 'é')"),
+        None
+    );
+    assert_eq!(
+        copy_boolean_options("copy é from stdin (header on)").as_deref(),
+        Some("copy é from stdin (header TRUE)")
+    );
 }
