@@ -47,46 +47,23 @@ impl AnalyzerRule for ArrayLiterals {
 }
 
 fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
-    // `'1 mon 2 days 03:04:05'::interval`: PostgreSQL's interval input,
-    // which Arrow's parser does not read.
-    if let Expr::Cast(datafusion::logical_expr::Cast { expr, field })
-    | Expr::TryCast(datafusion::logical_expr::TryCast { expr, field }) = &e
-        && matches!(field.data_type(), DataType::Interval(_))
-        && let Expr::Literal(
-            datafusion::common::ScalarValue::Utf8(Some(s))
-            | datafusion::common::ScalarValue::Utf8View(Some(s))
-            | datafusion::common::ScalarValue::LargeUtf8(Some(s)),
-            _,
-        ) = expr.as_ref()
-    {
-        let (months, days, micros) = prismdb_common::value::parse_interval(s)
-            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-        let value = datafusion::common::ScalarValue::IntervalMonthDayNano(Some(
-            datafusion::arrow::datatypes::IntervalMonthDayNano::new(
-                months,
-                days,
-                micros.saturating_mul(1000),
-            ),
-        ));
-        return Ok(Transformed::yes(
-            Expr::Literal(value, None).cast_to(field.data_type(), schema)?,
-        ));
-    }
     // `'{1,2}'::int[]` (and a text literal stored into an array column):
-    // Arrow would cast the whole text to one element.
+    // Arrow would cast the whole text to one element. `'1 mon 2 days
+    // 03:04:05'::interval`: PostgreSQL's interval input, which Arrow's
+    // parser does not read.
     if let Expr::Cast(datafusion::logical_expr::Cast { expr, field })
     | Expr::TryCast(datafusion::logical_expr::TryCast { expr, field }) = &e
-        && let data_type = field.data_type()
-        && let DataType::List(f) | DataType::LargeList(f) = data_type
-        && let Expr::Literal(
-            datafusion::common::ScalarValue::Utf8(Some(s))
-            | datafusion::common::ScalarValue::Utf8View(Some(s))
-            | datafusion::common::ScalarValue::LargeUtf8(Some(s)),
-            _,
-        ) = expr.as_ref()
-        && matches!(data_type, DataType::List(_))
+        && let Some(s) = string_literal(expr)
     {
-        return Ok(Transformed::yes(array_literal(s, f.data_type())?));
+        match field.data_type() {
+            DataType::List(f) => return Ok(Transformed::yes(array_literal(s, f.data_type())?)),
+            DataType::Interval(_) => {
+                return Ok(Transformed::yes(
+                    interval_literal(s)?.cast_to(field.data_type(), schema)?,
+                ));
+            }
+            _ => {}
+        }
     }
     let Expr::BinaryExpr(BinaryExpr { left, op, right }) = &e else {
         return Ok(Transformed::no(e));
@@ -115,62 +92,49 @@ fn array_literal_operand(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>
     ) {
         return Ok(Transformed::no(e));
     }
-    let element = |x: &Expr| match x.get_type(schema) {
-        Ok(DataType::List(f)) => Some(f.data_type().clone()),
+    // A string literal compared with an array or an interval is one.
+    let literal_like = |typed: &Expr, text: &str| match typed.get_type(schema) {
+        Ok(DataType::List(f)) => Some(array_literal(text, f.data_type())),
+        Ok(DataType::Interval(_)) => Some(interval_literal(text)),
         _ => None,
     };
-    let text = |x: &Expr| match x {
-        Expr::Literal(
-            datafusion::common::ScalarValue::Utf8(Some(s))
-            | datafusion::common::ScalarValue::Utf8View(Some(s)),
-            _,
-        ) => Some(s.clone()),
-        _ => None,
-    };
-    // An interval compared with a string literal: the literal is an interval.
-    let is_interval = |x: &Expr| matches!(x.get_type(schema), Ok(DataType::Interval(_)));
-    let interval = |s: &str| -> Result<Expr> {
-        let (months, days, micros) = prismdb_common::value::parse_interval(s)
-            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-        Ok(Expr::Literal(
-            datafusion::common::ScalarValue::IntervalMonthDayNano(Some(
-                datafusion::arrow::datatypes::IntervalMonthDayNano::new(
-                    months,
-                    days,
-                    micros.saturating_mul(1000),
-                ),
-            )),
-            None,
-        ))
-    };
-    if is_interval(left)
-        && let Some(s) = text(right)
+    let (new_left, new_right) = if let Some(s) = string_literal(right)
+        && let Some(literal) = literal_like(left, s)
     {
-        return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
-            left: left.clone(),
-            op: *op,
-            right: Box::new(interval(&s)?),
-        })));
-    }
-    if is_interval(right)
-        && let Some(s) = text(left)
+        (left.as_ref().clone(), literal?)
+    } else if let Some(s) = string_literal(left)
+        && let Some(literal) = literal_like(right, s)
     {
-        return Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
-            left: Box::new(interval(&s)?),
-            op: *op,
-            right: right.clone(),
-        })));
-    }
-    let (new_left, new_right) = match (element(left), text(right), element(right), text(left)) {
-        (Some(ty), Some(s), _, _) => (left.as_ref().clone(), array_literal(&s, &ty)?),
-        (_, _, Some(ty), Some(s)) => (array_literal(&s, &ty)?, right.as_ref().clone()),
-        _ => return Ok(Transformed::no(e)),
+        (literal?, right.as_ref().clone())
+    } else {
+        return Ok(Transformed::no(e));
     };
     Ok(Transformed::yes(Expr::BinaryExpr(BinaryExpr {
         left: Box::new(new_left),
         op: *op,
         right: Box::new(new_right),
     })))
+}
+
+/// The text of a string literal.
+fn string_literal(e: &Expr) -> Option<&str> {
+    match e {
+        Expr::Literal(
+            datafusion::common::ScalarValue::Utf8(Some(s))
+            | datafusion::common::ScalarValue::Utf8View(Some(s))
+            | datafusion::common::ScalarValue::LargeUtf8(Some(s)),
+            _,
+        ) => Some(s),
+        _ => None,
+    }
+}
+
+/// An interval literal read with PostgreSQL's interval input.
+fn interval_literal(text: &str) -> Result<Expr> {
+    let (months, days, micros) = prismdb_common::value::parse_interval(text)
+        .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+    let value = prismdb_common::Value::Interval(months, days, micros);
+    Ok(Expr::Literal(crate::convert::value_to_scalar(&value), None))
 }
 
 /// A PostgreSQL array literal (`{1,2}`, `{"a b",NULL}`) as a list literal

@@ -37,16 +37,16 @@ pub fn column_values(array: &ArrayRef, column: &Column, table: &str) -> Result<V
     }
     // Interval text (COPY, text parameters) in PostgreSQL's input forms.
     if column.ty == SqlType::Interval
-        && let Ok(text) = cast_with_options(
-            array,
-            &datafusion::arrow::datatypes::DataType::Utf8,
-            &CastOptions::default(),
-        )
         && matches!(
             array.data_type(),
             datafusion::arrow::datatypes::DataType::Utf8
                 | datafusion::arrow::datatypes::DataType::LargeUtf8
                 | datafusion::arrow::datatypes::DataType::Utf8View
+        )
+        && let Ok(text) = cast_with_options(
+            array,
+            &datafusion::arrow::datatypes::DataType::Utf8,
+            &CastOptions::default(),
         )
     {
         use datafusion::arrow::array::AsArray;

@@ -27,6 +27,15 @@ fn must_own(actor: &Role, owner: u32, table: &str) -> Result<()> {
     }
 }
 
+/// The owner of an index: its table's (an index whose table is gone,
+/// which `prune` never leaves, counts as the actor's).
+fn index_owner(db: &Database, index: &Index, actor: &Role) -> u32 {
+    db.tables
+        .values()
+        .find(|t| t.id == index.table)
+        .map_or(actor.oid, |t| t.ownership.owner)
+}
+
 /// `CREATE INDEX`. `false` when `IF NOT EXISTS` found the name taken.
 pub(crate) fn create_index(
     catalog: &mut Catalog,
@@ -111,7 +120,7 @@ pub(crate) fn create_index(
         Some(n) => object_name(n)?,
         None => default_name(db, &table_name, &columns),
     };
-    if db.has_relation(&name) || db.indexes.contains_key(&name) {
+    if db.has_relation(&name) {
         if ci.if_not_exists {
             return Ok(false);
         }
@@ -145,10 +154,9 @@ fn default_name(db: &Database, table: &str, columns: &[IndexColumn]) -> String {
     while base.ends_with('_') {
         base.pop();
     }
-    let taken = |n: &str| db.has_relation(n) || db.indexes.contains_key(n);
     let mut name = format!("{base}_idx");
     let mut n = 0;
-    while taken(&name) {
+    while db.has_relation(&name) {
         n += 1;
         name = format!("{base}_idx{n}");
     }
@@ -179,12 +187,7 @@ pub(crate) fn drop_indexes(
                 "index \"{name}\" does not exist"
             )));
         };
-        let owner = db
-            .tables
-            .values()
-            .find(|t| t.id == index.table)
-            .map_or(actor.oid, |t| t.ownership.owner);
-        must_own(actor, owner, &name)?;
+        must_own(actor, index_owner(db, index, actor), &name)?;
         db.indexes.remove(&name);
     }
     Ok(())
@@ -206,13 +209,8 @@ pub(crate) fn rename_index(
             "index \"{name}\" does not exist"
         )));
     };
-    let owner = db
-        .tables
-        .values()
-        .find(|t| t.id == index.table)
-        .map_or(actor.oid, |t| t.ownership.owner);
-    must_own(actor, owner, &name)?;
-    if db.has_relation(&new) || db.indexes.contains_key(&new) {
+    must_own(actor, index_owner(db, &index, actor), &name)?;
+    if db.has_relation(&new) {
         return Err(Error::DuplicateTable(format!(
             "relation \"{new}\" already exists"
         )));

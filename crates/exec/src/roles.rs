@@ -416,6 +416,18 @@ fn grantee_oids(catalog: &Catalog, grantees: &[Grantee]) -> Result<Vec<u32>> {
         .collect()
 }
 
+/// Checks that a GRANT names no schema but `public` (42704).
+fn only_public(schemas: &[ObjectName]) -> Result<()> {
+    for s in schemas {
+        if prismdb_sql::object_name(s)? != prismdb_catalog::DEFAULT_SCHEMA {
+            return Err(Error::UndefinedObject(format!(
+                "schema \"{s}\" does not exist"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// `GRANT` (`grant`) or `REVOKE` of table privileges; GRANTs on the schema
 /// or database every role can already use are accepted and change nothing.
 pub(crate) fn grant_or_revoke(
@@ -434,24 +446,12 @@ pub(crate) fn grant_or_revoke(
             .map(prismdb_sql::object_name)
             .collect::<Result<_>>()?,
         Some(GrantObjects::AllTablesInSchema { schemas }) => {
-            for s in schemas {
-                if prismdb_sql::object_name(s)? != prismdb_catalog::DEFAULT_SCHEMA {
-                    return Err(Error::UndefinedObject(format!(
-                        "schema \"{s}\" does not exist"
-                    )));
-                }
-            }
+            only_public(schemas)?;
             let db = catalog.database(database)?;
             db.tables.keys().chain(db.views.keys()).cloned().collect()
         }
         Some(GrantObjects::Schemas(schemas)) => {
-            for s in schemas {
-                if prismdb_sql::object_name(s)? != prismdb_catalog::DEFAULT_SCHEMA {
-                    return Err(Error::UndefinedObject(format!(
-                        "schema \"{s}\" does not exist"
-                    )));
-                }
-            }
+            only_public(schemas)?;
             // USAGE on public belongs to PUBLIC; CREATE is the owner's
             // until granted (PostgreSQL 15).
             let create = match privileges {

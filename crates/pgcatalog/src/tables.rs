@@ -5,18 +5,18 @@
 //! [`Snapshot`] to rows of [`Value`]s, turned into Arrow as stored rows
 //! are (`catalog::arrow_rows::build_array`). Columns keep PostgreSQL's names,
 //! order and types (OIDs as `oid`, names as `name`); relations PrismDB has
-//! nothing to put in (descriptions, inheritance, extensions) exist with
+//! nothing to put in (inheritance, extensions) exist with
 //! their columns and no rows, so a client's catalog query returns
 //! PostgreSQL's shape instead of an error.
 
 use crate::oids::{self, BOOTSTRAP_ROLE, PG_CATALOG_NAMESPACE, PUBLIC_NAMESPACE};
 use crate::types::{self, BUILTIN_TYPES, type_modifier, type_oid};
 use datafusion::arrow::array::ArrayRef;
-use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::arrow::datatypes::{Field, Schema, SchemaRef};
 use datafusion::arrow::error::ArrowError;
 use datafusion::arrow::record_batch::RecordBatch;
 use prismdb_catalog::arrow_rows::build_array;
-use prismdb_catalog::{Catalog, DEFAULT_SCHEMA, SqlType, Table};
+use prismdb_catalog::{ArrayElement, Catalog, DEFAULT_SCHEMA, SqlType, Table};
 use prismdb_common::Value;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,45 +64,30 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The column type its values are stored as (`None`: an array, which
-    /// is always NULL), and the PostgreSQL type the wire names it, where
-    /// that is not the stored type's own.
-    fn stored(self) -> (Option<SqlType>, Option<&'static str>) {
+    /// The column type its values are stored as, and the PostgreSQL type
+    /// the wire names it, where that is not the stored type's own.
+    fn stored(self) -> (SqlType, Option<&'static str>) {
         match self {
-            Kind::Oid => (Some(SqlType::Int64), Some("oid")),
-            Kind::Name => (Some(SqlType::Text), Some("name")),
-            Kind::Text | Kind::Char => (Some(SqlType::Text), None),
-            Kind::TextArray => (None, None),
-            Kind::Bool => (Some(SqlType::Bool), None),
-            Kind::I16 => (Some(SqlType::Int16), None),
-            Kind::I32 => (Some(SqlType::Int32), None),
-            Kind::I64 => (Some(SqlType::Int64), None),
-            Kind::F32 => (Some(SqlType::Float32), None),
-            Kind::F64 => (Some(SqlType::Float64), None),
-            Kind::TimestampTz => (Some(SqlType::TimestampTz), None),
-            Kind::I16Array | Kind::Int2Vector | Kind::OidVector => (None, None),
+            Kind::Oid => (SqlType::Int64, Some("oid")),
+            Kind::Name => (SqlType::Text, Some("name")),
+            Kind::Text | Kind::Char => (SqlType::Text, None),
+            Kind::TextArray => (SqlType::Array(ArrayElement::Text), None),
+            Kind::Bool => (SqlType::Bool, None),
+            Kind::I16 => (SqlType::Int16, None),
+            Kind::I32 => (SqlType::Int32, None),
+            Kind::I64 => (SqlType::Int64, None),
+            Kind::F32 => (SqlType::Float32, None),
+            Kind::F64 => (SqlType::Float64, None),
+            Kind::TimestampTz => (SqlType::TimestampTz, None),
+            Kind::I16Array => (SqlType::Array(ArrayElement::Int16), None),
+            Kind::Int2Vector => (SqlType::Array(ArrayElement::Int16), Some("int2vector")),
+            Kind::OidVector => (SqlType::Array(ArrayElement::Int64), Some("int2vector")),
         }
     }
 
     fn field(self, name: &str) -> Field {
         let (stored, pg) = self.stored();
-        let element = match self {
-            Kind::I16Array | Kind::Int2Vector => DataType::Int16,
-            Kind::OidVector => DataType::Int64,
-            _ => DataType::Utf8,
-        };
-        let field = match stored {
-            Some(ty) => Field::new(name, ty.arrow_type(), true),
-            None => Field::new(
-                name,
-                DataType::List(Arc::new(Field::new_list_field(element, true))),
-                true,
-            ),
-        };
-        let pg = match self {
-            Kind::Int2Vector | Kind::OidVector => Some("int2vector"),
-            _ => pg,
-        };
+        let field = Field::new(name, stored.arrow_type(), true);
         match pg {
             Some(pg) => field.with_metadata(HashMap::from([("pg_type".into(), pg.into())])),
             None => field,
@@ -145,55 +130,11 @@ impl Relation {
         let mut arrays: Vec<ArrayRef> = Vec::with_capacity(self.columns.len());
         for (i, (name, kind)) in self.columns.iter().enumerate() {
             let values = rows.iter().map(|r| r.get(i).unwrap_or(&Value::Null));
-            let array = match kind.stored().0 {
-                Some(ty) => build_array(&ty, values).map_err(|e| mismatch(name, &e))?,
-                None if matches!(kind, Kind::OidVector) => {
-                    list_array(&SqlType::Int64, values).map_err(|e| mismatch(name, &e))?
-                }
-                None if matches!(kind, Kind::I16Array | Kind::Int2Vector) => {
-                    list_array(&SqlType::Int16, values).map_err(|e| mismatch(name, &e))?
-                }
-                None => list_array(&SqlType::Text, values).map_err(|e| mismatch(name, &e))?,
-            };
+            let array = build_array(&kind.stored().0, values).map_err(|e| mismatch(name, &e))?;
             arrays.push(array);
         }
         RecordBatch::try_new(self.schema(), arrays)
     }
-}
-
-/// A list array of `element`s from `Value::List`s (anything else: NULL),
-/// its elements built as stored columns of that type are.
-fn list_array<'a>(
-    element: &SqlType,
-    values: impl Iterator<Item = &'a Value>,
-) -> prismdb_common::Result<ArrayRef> {
-    use datafusion::arrow::array::ListArray;
-    use datafusion::arrow::buffer::{NullBuffer, OffsetBuffer};
-    let mut lengths = Vec::new();
-    let mut present = Vec::new();
-    let mut items: Vec<&Value> = Vec::new();
-    for v in values {
-        match v {
-            Value::List(list) => {
-                lengths.push(list.len());
-                present.push(true);
-                items.extend(list.iter());
-            }
-            _ => {
-                lengths.push(0);
-                present.push(false);
-            }
-        }
-    }
-    let elements = build_array(element, items.into_iter())?;
-    ListArray::try_new(
-        Arc::new(Field::new_list_field(element.arrow_type(), true)),
-        OffsetBuffer::from_lengths(lengths),
-        elements,
-        Some(NullBuffer::from(present)),
-    )
-    .map(|a| Arc::new(a) as ArrayRef)
-    .map_err(|e| prismdb_common::Error::Internal(e.to_string()))
 }
 
 /// The relations of the schema that describe PrismDB's objects (see

@@ -609,22 +609,18 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 for arg in function_args(f) {
                     let value =
                         std::mem::replace(arg, Expr::value(crate::sqlparser::ast::Value::Null));
-                    let mut call = match parse_expr(&format!("{element}(__prism_value)")) {
-                        Ok(c) => c,
+                    match fill(&format!("{element}(__prism_value)"), "__prism_value", value) {
+                        Ok(call) => *arg = call,
                         Err(e) => return ControlFlow::Break(e),
-                    };
-                    replace_identifier(&mut call, "__prism_value", value);
-                    *arg = call;
+                    }
                 }
                 f.name = ObjectName::from(vec![Ident::new("array_agg")]);
                 let inner =
                     std::mem::replace(expr, Expr::value(crate::sqlparser::ast::Value::Null));
-                let mut call = match parse_expr(&format!("{target}(__prism_agg)")) {
-                    Ok(c) => c,
+                match fill(&format!("{target}(__prism_agg)"), "__prism_agg", inner) {
+                    Ok(call) => *expr = call,
                     Err(e) => return ControlFlow::Break(e),
-                };
-                replace_identifier(&mut call, "__prism_agg", inner);
-                *expr = call;
+                }
             }
             if let Err(e) = case_membership(expr) {
                 return ControlFlow::Break(e);
@@ -967,9 +963,7 @@ fn array_length(expr: &mut Expr) -> Result<()> {
         return Ok(());
     }
     let call = std::mem::replace(expr, Expr::value(crate::sqlparser::ast::Value::Null));
-    let mut cast = parse_expr("CAST(__prism_len AS INT)")?;
-    replace_identifier(&mut cast, "__prism_len", call);
-    *expr = cast;
+    *expr = fill("CAST(__prism_len AS INT)", "__prism_len", call)?;
     Ok(())
 }
 
@@ -1242,9 +1236,7 @@ fn case_membership(expr: &mut Expr) -> Result<()> {
         // Trees, not text: the parts were rewritten already, and some
         // rewritten forms (`user()`) do not parse again.
         let item = std::mem::replace(e, Expr::value(crate::sqlparser::ast::Value::Null));
-        let mut agg = parse_expr("array_agg(__prism_item)")?;
-        replace_identifier(&mut agg, "__prism_item", item);
-        *e = agg;
+        *e = fill("array_agg(__prism_item)", "__prism_item", item)?;
         values.order_by = None;
         let x = (**x).clone();
         let mut test = parse_expr(if *negated {
@@ -1264,6 +1256,15 @@ fn case_membership(expr: &mut Expr) -> Result<()> {
 }
 
 /// Puts `with` in place of the identifier `name` in `expr`.
+/// `template` parsed, with the identifier `name` in it replaced by the tree
+/// `with` (trees, not text: their parts were rewritten already, and some
+/// rewritten forms do not parse again).
+fn fill(template: &str, name: &str, with: Expr) -> Result<Expr> {
+    let mut e = parse_expr(template)?;
+    replace_identifier(&mut e, name, with);
+    Ok(e)
+}
+
 fn replace_identifier(expr: &mut Expr, name: &str, with: Expr) {
     struct Put<'a>(&'a str, Option<Expr>);
     impl VisitorMut for Put<'_> {
@@ -1569,11 +1570,9 @@ fn expand_array(expr: &mut Expr) {
     }
     f.name = ObjectName::from(vec![Ident::new("prism_expandarray")]);
     let inner = std::mem::replace(expr, Expr::value(crate::sqlparser::ast::Value::Null));
-    let Ok(mut call) = parse_expr("unnest(__prism_array)") else {
-        return;
-    };
-    replace_identifier(&mut call, "__prism_array", inner);
-    *expr = call;
+    if let Ok(call) = fill("unnest(__prism_array)", "__prism_array", inner) {
+        *expr = call;
+    }
 }
 
 /// A record's field, `(r).x`: `get_field(r, 'x')`.
@@ -1597,12 +1596,14 @@ fn field_access(expr: &mut Expr) -> Result<()> {
         let AccessExpr::Dot(Expr::Identifier(field)) = access else {
             continue;
         };
-        let mut call = parse_expr(&format!(
-            "get_field(__prism_record, '{}')",
-            normalize(field).replace('\'', "''")
-        ))?;
-        replace_identifier(&mut call, "__prism_record", out);
-        out = call;
+        out = fill(
+            &format!(
+                "get_field(__prism_record, '{}')",
+                normalize(field).replace('\'', "''")
+            ),
+            "__prism_record",
+            out,
+        )?;
     }
     *expr = out;
     Ok(())
