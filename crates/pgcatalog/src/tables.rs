@@ -45,8 +45,10 @@ pub enum Kind {
     Text,
     /// PostgreSQL's one-byte `"char"`.
     Char,
-    /// An array of text (`aclitem[]`, `text[]`); always NULL so far.
+    /// An array of text (`aclitem[]`, `text[]`) PrismDB always leaves NULL.
     TextArray,
+    /// An array of text that carries values (`relacl`, `rolconfig`).
+    Texts,
     Bool,
     I16,
     I32,
@@ -71,7 +73,7 @@ impl Kind {
             Kind::Oid => (SqlType::Int64, Some("oid")),
             Kind::Name => (SqlType::Text, Some("name")),
             Kind::Text | Kind::Char => (SqlType::Text, None),
-            Kind::TextArray => (SqlType::Array(ArrayElement::Text), None),
+            Kind::TextArray | Kind::Texts => (SqlType::Array(ArrayElement::Text), None),
             Kind::Bool => (SqlType::Bool, None),
             Kind::I16 => (SqlType::Int16, None),
             Kind::I32 => (SqlType::Int32, None),
@@ -164,14 +166,17 @@ pub const RELATIONS: &[Relation] = &[
     PG_COLLATION,
 ];
 
-/// Whether `column` is an array column of a pg_catalog relation, all of
-/// which PrismDB leaves NULL (`reloptions`, `proargnames`, ...).
+/// Whether `column` is an array column PrismDB leaves NULL wherever a
+/// pg_catalog relation has it (`reloptions`, `proargnames`, ...; not
+/// `relacl` or `rolconfig`, which carry grants and settings).
 pub fn is_null_array_column(column: &str) -> bool {
-    all_relations().any(|r| {
-        r.columns
-            .iter()
-            .any(|(n, k)| *n == column && matches!(k, Kind::TextArray))
-    })
+    let kinds = || {
+        all_relations()
+            .flat_map(|r| r.columns.iter())
+            .filter(|(n, _)| *n == column)
+            .map(|(_, k)| *k)
+    };
+    kinds().any(|k| k == Kind::TextArray) && !kinds().any(|k| k == Kind::Texts)
 }
 
 /// Every relation of the schema.
@@ -501,7 +506,7 @@ const PG_CLASS: Relation = Relation {
         ("relrewrite", Kind::Oid),
         ("relfrozenxid", Kind::Oid),
         ("relminmxid", Kind::Oid),
-        ("relacl", Kind::TextArray),
+        ("relacl", Kind::Texts),
         ("reloptions", Kind::TextArray),
         ("relpartbound", Kind::Text),
     ],
@@ -960,7 +965,7 @@ const PG_ROLES: Relation = Relation {
         ("rolpassword", Kind::Text),
         ("rolvaliduntil", Kind::Text),
         ("rolbypassrls", Kind::Bool),
-        ("rolconfig", Kind::TextArray),
+        ("rolconfig", Kind::Texts),
         ("oid", Kind::Oid),
     ],
     rows: |snap| {
@@ -1038,7 +1043,7 @@ const PG_DB_ROLE_SETTING: Relation = Relation {
     columns: &[
         ("setdatabase", Kind::Oid),
         ("setrole", Kind::Oid),
-        ("setconfig", Kind::TextArray),
+        ("setconfig", Kind::Texts),
     ],
     rows: |snap| {
         roles(snap)
@@ -1059,7 +1064,7 @@ const PG_USER: Relation = Relation {
         ("usebypassrls", Kind::Bool),
         ("passwd", Kind::Text),
         ("valuntil", Kind::Text),
-        ("useconfig", Kind::TextArray),
+        ("useconfig", Kind::Texts),
     ],
     rows: |snap| {
         roles(snap)

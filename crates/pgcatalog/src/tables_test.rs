@@ -144,3 +144,14 @@ fn identifiers_are_quoted_as_postgresql_quotes_them() {
     assert_eq!(quote_ident("a\"b"), "\"a\"\"b\"");
     assert_eq!(quote_ident("1a"), "\"1a\"");
 }
+
+#[test]
+fn only_arrays_left_null_everywhere_count_as_null_arrays() {
+    assert!(is_null_array_column("reloptions"));
+    assert!(is_null_array_column("proargnames"));
+    // Grants and role settings carry values.
+    assert!(!is_null_array_column("relacl"));
+    assert!(!is_null_array_column("rolconfig"));
+    assert!(!is_null_array_column("useconfig"));
+    assert!(!is_null_array_column("relname"));
+}
