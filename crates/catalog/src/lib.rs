@@ -133,6 +133,14 @@ pub struct Index {
     pub predicate: Option<String>,
 }
 
+impl Index {
+    /// The names of the index's columns: its key columns, then the
+    /// INCLUDE ones (PostgreSQL's `indkey` order).
+    pub fn column_names(&self) -> impl Iterator<Item = &String> {
+        self.columns.iter().map(|c| &c.name).chain(&self.include)
+    }
+}
+
 /// One key column of an index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IndexColumn {

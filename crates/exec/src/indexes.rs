@@ -231,10 +231,7 @@ pub(crate) fn prune(db: &mut Database) {
             .find(|t| t.id == index.table)
             .is_some_and(|t| {
                 index
-                    .columns
-                    .iter()
-                    .map(|c| &c.name)
-                    .chain(&index.include)
+                    .column_names()
                     .all(|c| t.visible_columns().any(|(_, col)| col.name == *c))
             })
     });

@@ -832,12 +832,7 @@ fn index_def(source: &dyn CatalogSource, oid: i64, column: i64) -> Option<String
             return Some(crate::tables::secondary_index_definition(index, table));
         }
         let k = usize::try_from(column - 1).ok()?;
-        let name = index
-            .columns
-            .iter()
-            .map(|c| &c.name)
-            .chain(&index.include)
-            .nth(k)?;
+        let name = index.column_names().nth(k)?;
         return Some(quote_ident(name));
     }
     let table = tables(source)

@@ -705,7 +705,7 @@ const PG_ATTRIBUTE: Relation = Relation {
         }
         for (index, t) in secondary_indexes(snap) {
             let rel = oids::index_oid(index);
-            let names = index.columns.iter().map(|c| &c.name).chain(&index.include);
+            let names = index.column_names();
             for (i, name) in names.enumerate() {
                 if let Some((_, c)) = t.visible_columns().find(|(_, c)| c.name == *name) {
                     rows.push(attr(rel, &c.name, Some(&c.ty), i as i16 + 1, false, false));
@@ -1114,10 +1114,7 @@ const PG_INDEX: Relation = Relation {
     rows: |snap| {
         let secondary = secondary_indexes(snap).into_iter().map(|(index, t)| {
             let keys: Vec<i16> = index
-                .columns
-                .iter()
-                .map(|c| &c.name)
-                .chain(&index.include)
+                .column_names()
                 .map(|c| attnum(t, c).unwrap_or(0))
                 .collect();
             let key_columns: Vec<&prismdb_catalog::Column> = index
