@@ -10,9 +10,11 @@
 //! column (see [`ROWID_COLUMN`]) that serves as their key; it is never shown.
 
 pub mod arrow_rows;
+mod filter;
 pub mod roles;
 mod types;
 
+pub use filter::{CompareOp, RowFilter};
 pub use roles::{AclItem, Ownership, Role};
 pub use types::{ArrayElement, DEFAULT_NUMERIC, SqlType};
 
@@ -117,12 +119,13 @@ pub struct Database {
     pub indexes: BTreeMap<String, Index>,
 }
 
-/// A secondary index as declared (`CREATE INDEX`). It is recorded in the
-/// catalog and listed by `pg_catalog`; the row store does not keep its
-/// entries yet, so no read uses it.
+/// A secondary index (`CREATE INDEX`, or a `UNIQUE` constraint). The
+/// catalog records its definition; the row store keeps its entries (see
+/// `prismdb_rowstore::index`), built from the log index of its DDL on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Index {
-    /// Unique among indexes ever made: the index's OID derives from it.
+    /// Unique among indexes ever made: the index's OID and the row store's
+    /// key space of its entries derive from it.
     pub id: u32,
     pub name: String,
     pub table: TableId,
@@ -131,6 +134,17 @@ pub struct Index {
     pub include: Vec<String>,
     /// `WHERE ...` of a partial index, as SQL text.
     pub predicate: Option<String>,
+    /// The predicate in the form the row store evaluates (`None` for an
+    /// index of every row).
+    #[serde(default)]
+    pub filter: Option<RowFilter>,
+    /// No two rows with the same non-NULL key (NULLs are distinct).
+    #[serde(default)]
+    pub unique: bool,
+    /// Declared as a `UNIQUE` constraint (listed in `pg_constraint`, dropped
+    /// with `DROP CONSTRAINT`), not with `CREATE INDEX`.
+    #[serde(default)]
+    pub constraint: bool,
 }
 
 impl Index {
@@ -165,6 +179,11 @@ impl Comments {
 }
 
 impl Database {
+    /// The indexes of one table, by name.
+    pub fn indexes_on(&self, table: TableId) -> impl Iterator<Item = &Index> {
+        self.indexes.values().filter(move |i| i.table == table)
+    }
+
     /// Whether a table, view or index of this name exists.
     pub fn has_relation(&self, name: &str) -> bool {
         self.tables.contains_key(name)
@@ -246,6 +265,15 @@ impl Catalog {
                 .values()
                 .find(|t| t.id == id)
                 .map(|t| (db.as_str(), t))
+        })
+    }
+
+    /// Every index of every database with its table.
+    pub fn all_indexes(&self) -> impl Iterator<Item = (&Arc<Table>, &Index)> {
+        self.databases.values().flat_map(|d| {
+            d.indexes
+                .values()
+                .filter_map(|i| d.tables.values().find(|t| t.id == i.table).map(|t| (t, i)))
         })
     }
 

@@ -6,6 +6,10 @@
 //! server and shown in short form. The server crate maps variants to SQLSTATE
 //! codes in one place (`prismdb_server::sqlstate`).
 
+/// Separates an error's message from PostgreSQL's DETAIL line in the
+/// text of an [`Error`]: the wire sends them as separate fields.
+pub const DETAIL: &str = "\nDETAIL:  ";
+
 /// Result with the PrismDB [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

@@ -28,6 +28,7 @@
 use crate::convert::column_values;
 use crate::copy_format::{CopyFormat, Fields, Kind, Next, RowReader, invalid_byte};
 use crate::dml::{key_of, stored_at};
+use crate::index_writes::check_unique;
 use crate::session::{Output, Session};
 use crate::txn::Txn;
 use datafusion::arrow::array::{Array, ArrayRef, StringBuilder};
@@ -71,6 +72,9 @@ struct Load {
     pending: usize,
     /// Rows buffered in the transaction so far.
     rows: u64,
+    /// The indexes of the catalog the COPY writes under (unique keys are
+    /// checked row by row).
+    indexes: Arc<crate::index_writes::IndexSet>,
 }
 
 /// Options of a COPY statement, before they are checked against each other.
@@ -552,6 +556,7 @@ impl Session {
                 builders,
                 pending: 0,
                 rows: 0,
+                indexes: self.engine.indexes(&self.schema.current()),
             },
         }));
         Ok(Output::command("COPY"))
@@ -615,7 +620,7 @@ impl Session {
             && !txn.is_read_only()
         {
             let started = std::time::Instant::now();
-            let ws = txn.write_set(self.engine.store.rowid_slot());
+            let ws = self.write_set(&txn)?;
             let encoded = started.elapsed();
             let committed = self.engine.log.commit(ws).await;
             // Freeing a large transaction takes a while: not on the reply path.
@@ -826,6 +831,9 @@ impl Session {
             Probe::Taken(taken) => Ok(taken.contains(&key.1)),
             Probe::PerRow => stored_at(&self.engine.store, at, key),
         })?;
+        if !load.indexes.on(load.table.id).is_empty() {
+            check_unique(txn, &load.indexes, &self.engine.store, &key, &stored)?;
+        }
         txn.insert(key, stored);
         load.rows += 1;
         Ok(())

@@ -25,6 +25,7 @@ use crate::session::{Output, Session};
 use crate::txn::{Txn, TxnDdl};
 use prismdb_catalog::{Catalog, Database, Table};
 use prismdb_common::{Error, Result, TableId, Value};
+use prismdb_rowstore::index::BuildState;
 use prismdb_rowstore::row::encode_row;
 use prismdb_rowstore::{RowKey, Write, WriteSet};
 use prismdb_sql::ddl::{
@@ -92,6 +93,8 @@ impl Session {
         let mut next: Catalog = base.as_ref().clone();
         let mut drop_tables: Vec<TableId> = Vec::new();
         let mut rewrite: Option<Rewrite> = None;
+        // The index a CREATE INDEX made, whose build it waits for.
+        let mut created_index: Option<u32> = None;
         let tag = match stmt {
             Statement::CreateDatabase {
                 db_name,
@@ -289,7 +292,8 @@ impl Session {
                 "COMMENT"
             }
             Statement::CreateIndex(ci) => {
-                crate::indexes::create_index(&mut next, &self.database, &actor, ci)?;
+                created_index =
+                    crate::indexes::create_index(&mut next, &self.database, &actor, ci)?;
                 "CREATE INDEX"
             }
             Statement::AlterIndex {
@@ -412,7 +416,65 @@ impl Session {
             ..Default::default()
         };
         engine.log.commit(ws).await?;
+        drop(_guard);
+        if let Some(id) = created_index {
+            self.wait_for_index(id).await?;
+        }
         Ok(Output::command(tag))
+    }
+
+    /// Waits until this member has built index `id`. A unique index whose
+    /// build found a duplicate is dropped again (through the log, so on
+    /// every member) and its error returned: nothing is left half-built.
+    async fn wait_for_index(&self, id: u32) -> Result<()> {
+        let store = &self.engine.store;
+        loop {
+            let Some(status) = store.index_status(id) else {
+                // Dropped meanwhile.
+                return Ok(());
+            };
+            match status.state {
+                BuildState::Ready => return Ok(()),
+                BuildState::Failed(message) => {
+                    self.drop_index_by_id(id).await?;
+                    return Err(Error::UniqueViolation(message));
+                }
+                BuildState::Building { .. } => {}
+            }
+            self.guard.check()?;
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Removes index `id` from the catalog, if it is still there.
+    async fn drop_index_by_id(&self, id: u32) -> Result<()> {
+        let engine = &self.engine;
+        let mut attempt = 0;
+        loop {
+            let _guard = engine.ddl_lock.lock().await;
+            let read_version = engine.store.last_version();
+            let mut next: Catalog = engine.catalog().as_ref().clone();
+            let mut found = false;
+            for db in next.databases.values_mut() {
+                if db.indexes.values().any(|i| i.id == id) {
+                    Arc::make_mut(db).indexes.retain(|_, i| i.id != id);
+                    found = true;
+                }
+            }
+            if !found {
+                return Ok(());
+            }
+            let ws = WriteSet {
+                read_version,
+                catalog: Some(next.encode()),
+                ..Default::default()
+            };
+            match engine.log.commit(ws).await {
+                Ok(_) => return Ok(()),
+                Err(Error::SerializationFailure(_)) if attempt < 5 => attempt += 1,
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 

@@ -16,6 +16,7 @@
 //! committer re-checks against concurrent commits).
 
 use crate::convert::{column_values, rows_to_batch};
+use crate::index_writes::check_unique;
 use crate::point::{PointChange, PointWrite};
 use crate::query::param_types;
 use crate::session::{Output, ResultRows, Session};
@@ -70,7 +71,10 @@ impl Session {
             match point.run(&view, params)? {
                 Some(PointChange::Nothing) => return Ok(Output::command(format!("{verb} 0"))),
                 Some(PointChange::Update(key, row)) => {
-                    txn.update((point.table.id, key), row);
+                    let key = (point.table.id, key);
+                    let indexes = self.engine.indexes(&self.schema.current());
+                    check_unique(txn, &indexes, &self.engine.store, &key, &row)?;
+                    txn.update(key, row);
                     return Ok(Output::command(format!("{verb} 1")));
                 }
                 Some(PointChange::Delete(key)) => {
@@ -216,6 +220,7 @@ impl Session {
         check_insert_types(&dml.input, &table)?;
         let batches = self.collect(dml.input.as_ref().clone()).await?;
         let visible: Vec<(usize, &Column)> = table.visible_columns().collect();
+        let indexes = self.engine.indexes(&self.schema.current());
         let mut inserted = Vec::new();
         for batch in &batches {
             let columns = visible
@@ -232,6 +237,7 @@ impl Session {
                 let key = self.new_row_key(&table, &mut stored, txn, |k| {
                     stored_at(&self.engine.store, at, k)
                 })?;
+                check_unique(txn, &indexes, &self.engine.store, &key, &stored)?;
                 txn.insert(key, stored.clone());
                 inserted.push(stored);
             }
@@ -424,6 +430,7 @@ impl Session {
         }
         // Keys that change are removed first, so that shifting keys
         // (`SET id = id + 1`) does not collide with rows about to move.
+        let indexes = self.engine.indexes(&self.schema.current());
         let mut moved = Vec::new();
         for (old_key, (_, new_row)) in &changes {
             let new_key = key_of(table, new_row);
@@ -431,7 +438,9 @@ impl Session {
                 txn.delete((table.id, old_key.clone()));
                 moved.push((new_key, new_row));
             } else {
-                txn.update((table.id, new_key), new_row.clone());
+                let key = (table.id, new_key);
+                check_unique(txn, &indexes, &self.engine.store, &key, new_row)?;
+                txn.update(key, new_row.clone());
             }
         }
         for (new_key, new_row) in moved {
@@ -441,6 +450,7 @@ impl Session {
             })? {
                 return Err(duplicate_key(table));
             }
+            check_unique(txn, &indexes, &self.engine.store, &key, new_row)?;
             txn.insert(key, new_row.clone());
         }
         let count = changes.len();

@@ -2,16 +2,20 @@
 //! and keeping the declared indexes consistent when tables and columns go.
 //!
 //! An index is recorded in the catalog (committed through the log, so every
-//! member has it at the same log index) and listed by `pg_catalog`, so
-//! schemas and SQL corpora that create indexes load and psql's `\d t` shows
-//! them. The row store does not maintain index entries yet and no read
-//! uses an index: results are those of the scans the router picks today.
-//! A UNIQUE index would have to be enforced to mean anything, so it is
-//! refused (0A000) until it is.
+//! member has it at the same log index) and listed by `pg_catalog`; the
+//! row store builds its entries from that log index on (see
+//! `prismdb_rowstore::index`). The predicate of a partial index is kept as
+//! SQL text and, where it has a form the row store evaluates, as a
+//! [`RowFilter`]; a unique partial index needs that form (0A000 without),
+//! a non-unique one without it indexes every row (reads re-check their
+//! conditions, so extra entries change no answer).
 
-use prismdb_catalog::{Catalog, Database, Index, IndexColumn, Role};
+use prismdb_catalog::{Catalog, CompareOp, Database, Index, IndexColumn, Role, RowFilter, Table};
+use prismdb_common::keycode::encode_value;
 use prismdb_common::{Error, Result};
-use prismdb_sql::sqlparser::ast::{CreateIndex, Expr, ObjectName};
+use prismdb_sql::sqlparser::ast::{
+    BinaryOperator, CreateIndex, Expr, ObjectName, UnaryOperator, Value as SqlValue,
+};
 use prismdb_sql::{normalize, object_name};
 
 /// PostgreSQL's limit on identifiers.
@@ -36,18 +40,14 @@ fn index_owner(db: &Database, index: &Index, actor: &Role) -> u32 {
         .map_or(actor.oid, |t| t.ownership.owner)
 }
 
-/// `CREATE INDEX`. `false` when `IF NOT EXISTS` found the name taken.
+/// `CREATE INDEX`: the new index's id, `None` when `IF NOT EXISTS` found
+/// the name taken.
 pub(crate) fn create_index(
     catalog: &mut Catalog,
     database: &str,
     actor: &Role,
     ci: &CreateIndex,
-) -> Result<bool> {
-    if ci.unique {
-        return Err(Error::NotSupported(
-            "unique indexes are not supported yet".into(),
-        ));
-    }
+) -> Result<Option<u32>> {
     if let Some(using) = &ci.using
         && !using.to_string().eq_ignore_ascii_case("btree")
     {
@@ -122,12 +122,20 @@ pub(crate) fn create_index(
     };
     if db.has_relation(&name) {
         if ci.if_not_exists {
-            return Ok(false);
+            return Ok(None);
         }
         return Err(Error::DuplicateTable(format!(
             "relation \"{name}\" already exists"
         )));
     }
+    let filter = match &ci.predicate {
+        None => None,
+        Some(p) => match row_filter(p, &table) {
+            Ok(f) => Some(f),
+            Err(e) if ci.unique => return Err(e),
+            Err(_) => None,
+        },
+    };
     db.indexes.insert(
         name.clone(),
         Index {
@@ -137,10 +145,102 @@ pub(crate) fn create_index(
             columns,
             include,
             predicate: ci.predicate.as_ref().map(|p| p.to_string()),
+            filter,
+            unique: ci.unique,
+            constraint: false,
         },
     );
     catalog.next_index_id += 1;
-    Ok(true)
+    Ok(Some(id))
+}
+
+/// The predicate of a partial index as a [`RowFilter`]: AND, OR, NOT,
+/// IS [NOT] NULL, boolean columns, constants, and comparisons of a column
+/// with a literal of a type that converts exactly to the column's.
+fn row_filter(e: &Expr, table: &Table) -> Result<RowFilter> {
+    let unsupported = || {
+        Error::NotSupported(format!(
+            "unique partial indexes with this predicate are not supported: {e}"
+        ))
+    };
+    let column = |e: &Expr| match e {
+        Expr::Identifier(i) => {
+            let name = normalize(i);
+            table
+                .column_index(&name)
+                .filter(|&c| !table.columns[c].hidden)
+                .map(|c| (name, c))
+        }
+        _ => None,
+    };
+    Ok(match e {
+        Expr::Nested(inner) => row_filter(inner, table)?,
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::And,
+            right,
+        } => RowFilter::And(vec![row_filter(left, table)?, row_filter(right, table)?]),
+        Expr::BinaryOp {
+            left,
+            op: BinaryOperator::Or,
+            right,
+        } => RowFilter::Or(vec![row_filter(left, table)?, row_filter(right, table)?]),
+        Expr::UnaryOp {
+            op: UnaryOperator::Not,
+            expr,
+        } => RowFilter::Not(Box::new(row_filter(expr, table)?)),
+        Expr::IsNull(x) => RowFilter::IsNull(column(x).ok_or_else(unsupported)?.0),
+        Expr::IsNotNull(x) => RowFilter::IsNotNull(column(x).ok_or_else(unsupported)?.0),
+        Expr::Value(v) => match &v.value {
+            SqlValue::Boolean(b) => RowFilter::Const(Some(*b)),
+            SqlValue::Null => RowFilter::Const(None),
+            _ => return Err(unsupported()),
+        },
+        Expr::Identifier(_) => {
+            let (name, c) = column(e).ok_or_else(unsupported)?;
+            if table.columns[c].ty != prismdb_catalog::SqlType::Bool {
+                return Err(unsupported());
+            }
+            RowFilter::Column(name)
+        }
+        Expr::BinaryOp { left, op, right } => {
+            let op = match op {
+                BinaryOperator::Eq => CompareOp::Eq,
+                BinaryOperator::NotEq => CompareOp::NotEq,
+                BinaryOperator::Lt => CompareOp::Lt,
+                BinaryOperator::LtEq => CompareOp::LtEq,
+                BinaryOperator::Gt => CompareOp::Gt,
+                BinaryOperator::GtEq => CompareOp::GtEq,
+                _ => return Err(unsupported()),
+            };
+            let flip = |op| match op {
+                CompareOp::Lt => CompareOp::Gt,
+                CompareOp::LtEq => CompareOp::GtEq,
+                CompareOp::Gt => CompareOp::Lt,
+                CompareOp::GtEq => CompareOp::LtEq,
+                other => other,
+            };
+            let ((name, c), literal, op) = match (column(left), column(right)) {
+                (Some(col), None) => (col, right.as_ref(), op),
+                (None, Some(col)) => (col, left.as_ref(), flip(op)),
+                _ => return Err(unsupported()),
+            };
+            let value =
+                crate::point::literal_value(literal, &table.columns[c]).ok_or_else(unsupported)?;
+            if value.is_null() {
+                RowFilter::Const(None)
+            } else {
+                let mut encoded = Vec::new();
+                encode_value(&mut encoded, &value);
+                RowFilter::Compare {
+                    column: name,
+                    op,
+                    literal: encoded,
+                }
+            }
+        }
+        _ => return Err(unsupported()),
+    })
 }
 
 /// PostgreSQL's name for an unnamed index: `table_col1_col2_idx`, with a

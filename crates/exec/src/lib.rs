@@ -44,6 +44,7 @@ mod cursor;
 mod ddl;
 mod dml;
 mod functions;
+mod index_writes;
 mod indexes;
 pub mod json;
 mod point;
@@ -122,6 +123,8 @@ pub trait Log: Send + Sync + 'static {
 pub struct SharedCatalog {
     store: Arc<RowStore>,
     cached: RwLock<(Version, Arc<Catalog>)>,
+    /// The index layouts of the cached catalog, made when first asked for.
+    indexes: RwLock<Option<(Arc<Catalog>, Arc<index_writes::IndexSet>)>>,
 }
 
 impl SharedCatalog {
@@ -129,7 +132,23 @@ impl SharedCatalog {
         SharedCatalog {
             store,
             cached: RwLock::new((0, Arc::new(Catalog::default()))),
+            indexes: RwLock::new(None),
         }
+    }
+
+    /// The indexes of `catalog`: cached for the shared catalog, made anew
+    /// for another (a transaction block's own).
+    pub fn indexes(&self, catalog: &Arc<Catalog>) -> Arc<index_writes::IndexSet> {
+        if let Some((c, set)) = self.indexes.read().as_ref()
+            && Arc::ptr_eq(c, catalog)
+        {
+            return set.clone();
+        }
+        let set = Arc::new(index_writes::IndexSet::of(catalog));
+        if Arc::ptr_eq(catalog, &self.current()) {
+            *self.indexes.write() = Some((catalog.clone(), set.clone()));
+        }
+        set
     }
 
     /// The newest applied catalog (replicated DDL included).
@@ -248,6 +267,11 @@ impl Engine {
     /// The current catalog.
     pub fn catalog(&self) -> Arc<Catalog> {
         self.catalog.current()
+    }
+
+    /// The index layouts of `catalog`.
+    pub(crate) fn indexes(&self, catalog: &Arc<Catalog>) -> Arc<index_writes::IndexSet> {
+        self.catalog.indexes(catalog)
     }
 
     pub fn store(&self) -> &Arc<RowStore> {

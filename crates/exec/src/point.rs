@@ -816,6 +816,16 @@ fn key_source(e: &Expr) -> Option<KeySource> {
     }
 }
 
+/// A literal of the statement as a value of `column`'s type, if it
+/// converts exactly (NULL stays NULL).
+pub(crate) fn literal_value(e: &Expr, column: &Column) -> Option<Value> {
+    match key_source(e)? {
+        KeySource::Literal(Value::Null) => Some(Value::Null),
+        KeySource::Literal(v) => key_value(v, column),
+        KeySource::Param(_) => None,
+    }
+}
+
 /// A bound value as a value of the key column's type, if it converts exactly.
 fn key_value(v: Value, column: &Column) -> Option<Value> {
     let target = column.ty.arrow_type();

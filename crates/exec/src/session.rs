@@ -642,7 +642,7 @@ impl Session {
             if txn.is_read_only() {
                 return Ok(out);
             }
-            match self.engine.log.commit(self.write_set(&txn)).await {
+            match self.engine.log.commit(self.write_set(&txn)?).await {
                 Ok(_) => return Ok(out),
                 Err(Error::SerializationFailure(_)) if attempt < AUTOCOMMIT_RETRIES => {
                     attempt += 1;
@@ -686,8 +686,13 @@ impl Session {
         }
     }
 
-    fn write_set(&self, txn: &Txn) -> WriteSet {
-        txn.write_set(self.engine.store.rowid_slot())
+    pub(crate) fn write_set(&self, txn: &Txn) -> Result<WriteSet> {
+        let catalog = match &txn.ddl {
+            Some(ddl) => ddl.next.clone(),
+            None => self.engine.catalog(),
+        };
+        let indexes = self.engine.indexes(&catalog);
+        txn.write_set(self.engine.store.rowid_slot(), &indexes, &self.engine.store)
     }
 
     /// Commits a transaction block. With DDL in it, the catalog it changed
@@ -696,7 +701,7 @@ impl Session {
     async fn commit(&self, txn: Txn) -> Result<()> {
         let Some(ddl) = &txn.ddl else {
             if !txn.is_read_only() {
-                self.engine.log.commit(self.write_set(&txn)).await?;
+                self.engine.log.commit(self.write_set(&txn)?).await?;
             }
             return Ok(());
         };
@@ -706,7 +711,7 @@ impl Session {
                 "could not serialize access due to concurrent schema change".into(),
             ));
         }
-        self.engine.log.commit(self.write_set(&txn)).await?;
+        self.engine.log.commit(self.write_set(&txn)?).await?;
         Ok(())
     }
 

@@ -8,9 +8,10 @@
 //! first-committer-wins and uniqueness, identically on every replica, and
 //! writes it at one new version — or not at all.
 
+use crate::index_writes::{Claims, IndexSet, entry_writes};
 use crate::provider::{Overlay, ReadView};
 use prismdb_catalog::Catalog;
-use prismdb_common::{TableId, Value, Version};
+use prismdb_common::{Result, TableId, Value, Version};
 use prismdb_rowstore::{RowKey, RowStore, SnapshotGuard, Write, WriteSet, row::encode_row};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -45,6 +46,8 @@ pub struct Txn {
     pub failed: bool,
     /// Open savepoints, oldest first.
     savepoints: Vec<Savepoint>,
+    /// Unique keys claimed by rows this transaction wrote.
+    claims: Arc<Claims>,
 }
 
 /// The transaction's state when a savepoint was set; the overlay is
@@ -55,6 +58,7 @@ struct Savepoint {
     ddl: Option<TxnDdl>,
     overlay: Arc<Overlay>,
     inserted: BTreeSet<RowKey>,
+    claims: Arc<Claims>,
 }
 
 impl Txn {
@@ -69,6 +73,7 @@ impl Txn {
             explicit,
             failed: false,
             savepoints: Vec::new(),
+            claims: Arc::default(),
         }
     }
 
@@ -80,6 +85,7 @@ impl Txn {
             ddl: self.ddl.clone(),
             overlay: self.overlay.clone(),
             inserted: self.inserted.clone(),
+            claims: self.claims.clone(),
         });
     }
 
@@ -115,6 +121,7 @@ impl Txn {
         // collide with a row a statement still holds.
         self.overlay = s.overlay.clone();
         self.inserted = s.inserted.clone();
+        self.claims = s.claims.clone();
         self.failed = false;
         Ok(self.ddl.as_ref().map(|d| d.next.clone()))
     }
@@ -175,13 +182,35 @@ impl Txn {
         self.overlay.get(key).cloned()
     }
 
+    /// Every write of the transaction so far.
+    pub fn overlay(&self) -> &Overlay {
+        &self.overlay
+    }
+
+    /// The unique keys rows of this transaction claimed.
+    pub fn claims(&self) -> &Claims {
+        &self.claims
+    }
+
+    /// Notes that row `pk` claims `key` of unique index `index`.
+    pub fn claim(&mut self, index: u32, key: Vec<u8>, pk: Vec<u8>) {
+        Arc::make_mut(&mut self.claims).insert((index, key), pk);
+    }
+
     pub fn is_read_only(&self) -> bool {
         self.overlay.is_empty() && self.ddl.is_none()
     }
 
-    /// The write set COMMIT proposes; `rowid_slot` is this node's.
-    pub fn write_set(&self, rowid_slot: u16) -> WriteSet {
-        let writes = self
+    /// The write set COMMIT proposes; `rowid_slot` is this node's. It
+    /// carries the entries of `indexes` (the indexes of the catalog the
+    /// commit is made against) for the rows written.
+    pub fn write_set(
+        &self,
+        rowid_slot: u16,
+        indexes: &IndexSet,
+        store: &RowStore,
+    ) -> Result<WriteSet> {
+        let mut writes = self
             .overlay
             .iter()
             .map(|(k, v)| {
@@ -195,7 +224,8 @@ impl Txn {
                 (k.clone(), w)
             })
             .collect();
-        WriteSet {
+        entry_writes(self, indexes, store, &mut writes)?;
+        Ok(WriteSet {
             read_version: self.read_version,
             writes,
             catalog: self.ddl.as_ref().map(|d| d.next.encode()),
@@ -208,6 +238,6 @@ impl Txn {
             // A block's DDL rewrites the rows of the tables it alters, so
             // they are among `writes` and marked as altered at commit.
             altered_tables: Vec::new(),
-        }
+        })
     }
 }

@@ -64,6 +64,9 @@ impl Node {
             )
             .with_context(|| format!("opening data directory {}", config.data_dir.display()))?,
         );
+        store
+            .start_index_builds()
+            .map_err(|e| anyhow::anyhow!("starting index builds: {e}"))?;
         let columnar = ColumnStore::open(
             &config.data_dir.join("columnar"),
             ColumnarOptions {

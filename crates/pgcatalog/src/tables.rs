@@ -312,7 +312,8 @@ pub fn secondary_index_definition(index: &prismdb_catalog::Index, t: &Table) -> 
         })
         .collect();
     let mut def = format!(
-        "CREATE INDEX {} ON {}.{} USING btree ({})",
+        "CREATE {}INDEX {} ON {}.{} USING btree ({})",
+        if index.unique { "UNIQUE " } else { "" },
         quote_ident(&index.name),
         DEFAULT_SCHEMA,
         quote_ident(&t.name),
@@ -1128,7 +1129,7 @@ const PG_INDEX: Relation = Relation {
                 oid_value(oids::table_oid(t)),
                 Value::Int16(keys.len() as i16),
                 Value::Int16(index.columns.len() as i16),
-                Value::Bool(false),
+                Value::Bool(index.unique),
                 Value::Bool(false),
                 Value::Bool(false),
                 Value::Bool(false),

@@ -14,6 +14,7 @@
 //! position never disagree after a crash. The batch is not fsynced: the log
 //! entries it came from are, in the same write-ahead log, and are replayed.
 
+use crate::index::{entries_table, is_index_space};
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
     RowKey, RowStore, gc_key, rowid_key, rows_key, schema_key, storage_err, table_end,
@@ -99,7 +100,7 @@ impl RowStore {
         let mut pending: HashMap<&RowKey, (Version, bool)> = HashMap::new();
         let mut catalog_version = self.catalog_version.load(Ordering::Acquire);
         let mut horizon = self.horizon.load(Ordering::Acquire);
-        let mut new_catalog = None;
+        let mut new_catalog: Option<Vec<u8>> = None;
         let mut rowid_highs: HashMap<u16, i64> = HashMap::new();
         let mut schema_changes: HashMap<TableId, Version> = HashMap::new();
         // Live-row count changes of the batch's entries, per table.
@@ -108,6 +109,9 @@ impl RowStore {
         // Per table written (rows or layout), the batch's newest version.
         let mut written: HashMap<TableId, Version> = HashMap::new();
         let mut last = self.last_version();
+        // Index changes of the batch's DDL, applied to the registry once
+        // the batch is written.
+        let mut index_changes: Vec<crate::index::IndexChanges> = Vec::new();
         for entry in entries {
             last = last.max(entry.index);
             let ws = match entry.command {
@@ -135,7 +139,31 @@ impl RowStore {
                 *row_deltas.entry(t).or_insert(0) += d;
             }
             let version = entry.index;
+            let changes = if ws.catalog.is_some() {
+                let current = match &new_catalog {
+                    Some(c) => Some(c.clone()),
+                    None => self.catalog.read().as_ref().map(|(_, c)| c.clone()),
+                };
+                let changes = RowStore::index_changes(current.as_deref(), ws, version)?;
+                self.write_index_changes(&changes, &mut batch)?;
+                Some(changes)
+            } else {
+                None
+            };
+            // Entries of indexes this entry (re)builds come from the build.
+            let rebuilt: Vec<TableId> = changes
+                .iter()
+                .flat_map(|c| c.rebuild.iter().map(|s| entries_table(s.id)))
+                .chain(
+                    changes
+                        .iter()
+                        .flat_map(|c| c.dropped.iter().map(|id| entries_table(*id))),
+                )
+                .collect();
             for ((key, write), superseded) in ws.writes.iter().zip(checked.superseded) {
+                if !rebuilt.is_empty() && rebuilt.contains(&key.0) {
+                    continue;
+                }
                 let value = match write {
                     Write::Put { row, .. } => row.clone(),
                     Write::Delete => crate::row::tombstone(),
@@ -145,7 +173,9 @@ impl RowStore {
                     batch.put_cf(meta_cf, gc_key(version, key.0, &key.1), []);
                 }
                 pending.insert(key, (version, matches!(write, Write::Put { .. })));
-                written.insert(key.0, version);
+                if !is_index_space(key.0) {
+                    written.insert(key.0, version);
+                }
             }
             for table in &ws.altered_tables {
                 written.insert(*table, version);
@@ -157,9 +187,18 @@ impl RowStore {
                 dropped.push(*table);
             }
             if ws.catalog.is_some() {
-                let mut tables: Vec<TableId> = ws.writes.keys().map(|k| k.0).collect();
+                let mut tables: Vec<TableId> = ws
+                    .writes
+                    .keys()
+                    .map(|k| k.0)
+                    .filter(|t| !is_index_space(*t))
+                    .collect();
                 tables.extend(&ws.drop_tables);
                 tables.extend(&ws.altered_tables);
+                // A table whose indexes change refuses writes planned
+                // against the older catalog, which would miss their entries.
+                tables.extend(changes.iter().flat_map(|c| c.tables.iter().copied()));
+                tables.sort_unstable();
                 tables.dedup();
                 for t in tables {
                     batch.put_cf(meta_cf, schema_key(t), version.to_be_bytes());
@@ -183,6 +222,7 @@ impl RowStore {
                     rowid_highs.insert(slot, high);
                 }
             }
+            index_changes.extend(changes);
             outcomes.push(Ok(version));
         }
         let mut counts: Vec<(TableId, Option<i64>)> = Vec::new();
@@ -217,6 +257,10 @@ impl RowStore {
         for (k, v) in meta {
             batch.put_cf(meta_cf, k, v);
         }
+        // With index changes, the registry stays locked from before the
+        // batch is written until it follows the batch: a build never
+        // writes entries of a generation the batch removed.
+        let mut registry = (!index_changes.is_empty()).then(|| self.indexes.lock());
         self.db.write(batch).map_err(storage_err)?;
         if let Some(catalog) = new_catalog {
             *self.catalog.write() = Some((catalog_version, catalog));
@@ -247,6 +291,9 @@ impl RowStore {
             }
         }
         self.publish(last);
+        if let Some(registry) = registry.as_mut() {
+            self.registered(registry, index_changes);
+        }
         Ok(outcomes)
     }
 
@@ -297,16 +344,19 @@ impl RowStore {
                 (true, Write::Delete) => -1,
                 _ => 0,
             };
-            if delta != 0 {
+            if delta != 0 && !is_index_space(key.0) {
                 *deltas.entry(key.0).or_insert(0) += delta;
             }
             if let Some((v, live)) = latest
                 && v > ws.read_version
             {
                 if live && matches!(write, Write::Put { insert: true, .. }) {
-                    return Err(Error::UniqueViolation(
-                        "duplicate key value violates unique constraint".into(),
-                    ));
+                    return Err(Error::UniqueViolation(match self.index_name(key.0) {
+                        Some(name) if is_index_space(key.0) => {
+                            format!("duplicate key value violates unique constraint \"{name}\"")
+                        }
+                        _ => "duplicate key value violates unique constraint".into(),
+                    }));
                 }
                 return Err(Error::SerializationFailure(
                     "could not serialize access due to concurrent update".into(),

@@ -23,6 +23,7 @@
 //! and back (for log snapshots) and collects old versions.
 
 mod apply;
+pub mod index;
 mod readers;
 pub mod row;
 mod snapshot;

@@ -146,6 +146,10 @@ pub struct RowStore {
     pub(crate) last_writes: RwLock<std::collections::HashMap<TableId, Version>>,
     /// [`META_WRITTEN_FROM`].
     written_from: AtomicU64,
+    /// The indexes of the applied catalog and their builds on this member.
+    pub(crate) indexes: Mutex<crate::index::Registry>,
+    /// Hands builds to the index builder thread, once it runs.
+    pub(crate) builder: Mutex<Option<std::sync::mpsc::Sender<crate::index::BuildJob>>>,
 }
 
 impl Drop for RowStore {
@@ -312,6 +316,8 @@ impl RowStore {
             gc_indexed_from: AtomicU64::new(0),
             last_writes: RwLock::default(),
             written_from: AtomicU64::new(0),
+            indexes: Mutex::default(),
+            builder: Mutex::new(None),
         };
         store.load_meta()?;
         Ok(store)
@@ -346,7 +352,7 @@ impl RowStore {
             .into_iter()
             .map(|(t, v)| (t, u64::from_be_bytes(v)))
             .collect();
-        Ok(())
+        self.load_indexes()
     }
 
     /// The version `key` of `meta` names: from the version after it on, the

@@ -3,6 +3,7 @@
 
 use pgwire::error::{ErrorInfo, PgWireError, SEVERITY_ERROR, SEVERITY_FATAL};
 use prismdb_common::Error;
+use prismdb_common::error::DETAIL;
 
 /// The PostgreSQL SQLSTATE of an error.
 pub fn sqlstate(e: &Error) -> &'static str {
@@ -86,7 +87,20 @@ fn error_info_with_severity(e: &Error, severity: &str) -> ErrorInfo {
     if matches!(e, Error::Internal(_) | Error::Storage(_)) {
         tracing::error!(error = ?e, "statement failed: {e}");
     }
-    ErrorInfo::new(severity.to_owned(), sqlstate(e).to_owned(), e.to_string())
+    // A message may carry PostgreSQL's DETAIL line after its own.
+    let text = e.to_string();
+    match text.split_once(DETAIL) {
+        Some((message, detail)) => {
+            let mut info = ErrorInfo::new(
+                severity.to_owned(),
+                sqlstate(e).to_owned(),
+                message.to_owned(),
+            );
+            info.detail = Some(detail.to_owned());
+            info
+        }
+        None => ErrorInfo::new(severity.to_owned(), sqlstate(e).to_owned(), text),
+    }
 }
 
 /// An error as pgwire's error type, for handlers that return it.
