@@ -31,6 +31,7 @@
 //! (read-index), so a read on any node sees every commit acknowledged
 //! anywhere before it began.
 
+mod access;
 pub mod activity;
 pub mod admission;
 mod analytics;

@@ -32,6 +32,7 @@
 //! exactly (a key value of another type that does not convert exactly, say)
 //! also falls back to the planned query, so both paths always agree.
 
+use crate::access::{Cond, IndexRead, Op, Shape, covers};
 use crate::convert::{rows_to_batch, scalar_to_value, value_to_scalar};
 use crate::provider::{RangeRead, ReadView, after_prefix};
 use crate::session::ResultRows;
@@ -39,6 +40,7 @@ use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use prismdb_catalog::{Catalog, Column, SqlType, Table};
 use prismdb_common::keycode::encode_key;
 use prismdb_common::{Error, Result, Value};
+use prismdb_rowstore::index::IndexLayout;
 use prismdb_sql::normalize;
 use prismdb_sql::sqlparser::ast::{
     AssignmentTarget, BinaryOperator, Expr, FromTable, GroupByExpr, LimitClause, OrderByKind,
@@ -80,6 +82,20 @@ enum KeyAccess {
     In(Vec<KeySource>),
     /// First key column between two bounds.
     Range { lower: RangeEnd, upper: RangeEnd },
+    /// Through a secondary index: equalities on a leading run of its key
+    /// columns, optionally bounds on the next one, read in index order
+    /// (backwards for a descending ORDER BY).
+    Index {
+        layout: Arc<IndexLayout>,
+        eq: Vec<KeySource>,
+        lower: Option<RangeEnd>,
+        upper: Option<RangeEnd>,
+        reverse: bool,
+        /// The ordered column after the equalities may hold NULLs: they
+        /// are read apart, after the others ascending and before them
+        /// descending, as PostgreSQL orders them.
+        nulls_apart: bool,
+    },
 }
 
 /// A recognized primary-key read: a point, an IN list or a short range.
@@ -173,10 +189,13 @@ impl KeyQuery {
             }
         }
 
-        let access = key_access(sel.selection.as_ref()?, &table, &reference)?;
-        if !key_order(q, &table, &reference, &aliases) {
-            return None;
-        }
+        let selection = sel.selection.as_ref()?;
+        let access = match key_access(selection, &table, &reference) {
+            Some(a) if key_order(q, &table, &reference, &aliases) => a,
+            _ => index_access(
+                q, selection, &table, &reference, &aliases, catalog, database,
+            )?,
+        };
         let limit = match &q.limit_clause {
             None => None,
             Some(LimitClause::LimitOffset {
@@ -205,6 +224,25 @@ impl KeyQuery {
         let limit = self.limit.unwrap_or(usize::MAX);
         let table = &self.table;
         let mut rows: Vec<Arc<Vec<Value>>> = match &self.access {
+            KeyAccess::Index {
+                layout,
+                eq,
+                lower,
+                upper,
+                reverse,
+                nulls_apart,
+            } => match self.read_index(
+                view,
+                params,
+                layout,
+                eq,
+                (lower.as_ref(), upper.as_ref()),
+                (*reverse, *nulls_apart),
+                limit,
+            )? {
+                Some(rows) => rows,
+                None => return Ok(None),
+            },
             KeyAccess::Point(sources) => match bind_key(sources, table, params) {
                 None => return Ok(None),
                 Some(None) => Vec::new(),
@@ -276,6 +314,80 @@ impl KeyQuery {
         rows.truncate(limit);
         let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
         Ok(Some(self.rows(&refs)?))
+    }
+
+    /// Reads through a secondary index (see [`KeyAccess::Index`]).
+    #[allow(clippy::too_many_arguments)]
+    fn read_index(
+        &self,
+        view: &ReadView,
+        params: &[Value],
+        layout: &Arc<IndexLayout>,
+        eq: &[KeySource],
+        (lower, upper): (Option<&RangeEnd>, Option<&RangeEnd>),
+        (reverse, nulls_apart): (bool, bool),
+        limit: usize,
+    ) -> Result<Option<Vec<Arc<Vec<Value>>>>> {
+        if !view.store.index_usable(layout.id, view.snapshot) {
+            return Ok(None);
+        }
+        let table = &self.table;
+        let mut values = Vec::with_capacity(eq.len());
+        for (source, &c) in eq.iter().zip(&layout.key) {
+            let Some(raw) = source.bind(params) else {
+                return Ok(None);
+            };
+            if raw.is_null() {
+                return Ok(Some(Vec::new()));
+            }
+            let Some(v) = key_value(raw, &table.columns[c]) else {
+                return Ok(None);
+            };
+            values.push(v);
+        }
+        let bound = |end: Option<&RangeEnd>| -> Option<Option<(Value, bool)>> {
+            match end {
+                None => Some(None),
+                Some(e) => {
+                    let column = &table.columns[layout.key[eq.len()]];
+                    e.bind(params, column).map(|v| v.map(|v| (v, e.inclusive)))
+                }
+            }
+        };
+        let (Some(lo), Some(hi)) = (bound(lower), bound(upper)) else {
+            return Ok(None);
+        };
+        // A bound that is NULL selects nothing.
+        if lower.is_some() && lo.is_none() || upper.is_some() && hi.is_none() {
+            return Ok(Some(Vec::new()));
+        }
+        let shape = Shape {
+            eq: values,
+            in_list: None,
+            lower: lo,
+            upper: hi,
+            consumed: 0,
+        };
+        let mut ranges = if nulls_apart {
+            shape.null_split()
+        } else {
+            shape.ranges()
+        };
+        if reverse {
+            ranges.reverse();
+        }
+        let read = IndexRead {
+            layout: layout.clone(),
+            ranges,
+            reverse,
+            covering: covers(table, layout, &self.columns),
+        };
+        let want = limit.min(RANGE_ROW_CAP + 1);
+        let rows = read.rows(view, want)?;
+        if rows.len() > RANGE_ROW_CAP && limit > RANGE_ROW_CAP {
+            return Ok(None);
+        }
+        Ok(Some(rows))
     }
 
     fn rows(&self, rows: &[&[Value]]) -> Result<ResultRows> {
@@ -416,6 +528,178 @@ fn key_access(selection: &Expr, table: &Table, reference: &str) -> Option<KeyAcc
         lower: lower?,
         upper: upper?,
     })
+}
+
+/// A WHERE clause answered by a secondary index: every conjunct is an
+/// equality on a leading run of the index's key columns or a bound on the
+/// next one (`BETWEEN`, `<`, `<=`, `>`, `>=`; integer, text and date
+/// columns), and the ORDER BY, if any, names the key columns after the
+/// equalities in one direction. Unique indexes and longer equality runs
+/// win. Partial indexes and ORDER BY on a nullable column without a bound
+/// (PostgreSQL sorts NULLs last, an index first) are left to the planner.
+fn index_access(
+    q: &Query,
+    selection: &Expr,
+    table: &Arc<Table>,
+    reference: &str,
+    aliases: &[String],
+    catalog: &Catalog,
+    database: &str,
+) -> Option<KeyAccess> {
+    let db = catalog.database(database).ok()?;
+    let mut conjuncts = Vec::new();
+    split_and(selection, &mut conjuncts);
+    let mut conds: Vec<Cond<RangeEnd>> = Vec::new();
+    for c in conjuncts {
+        match c {
+            Expr::Between {
+                expr,
+                negated: false,
+                low,
+                high,
+            } => {
+                let column = column_ref(expr, table, reference)?;
+                conds.push(Cond {
+                    column,
+                    op: Op::Lower(
+                        RangeEnd {
+                            value: key_source(low)?,
+                            inclusive: true,
+                        },
+                        true,
+                    ),
+                });
+                conds.push(Cond {
+                    column,
+                    op: Op::Upper(
+                        RangeEnd {
+                            value: key_source(high)?,
+                            inclusive: true,
+                        },
+                        true,
+                    ),
+                });
+            }
+            Expr::BinaryOp { left, op, right } => {
+                let (column, value, op) = match (
+                    column_ref(left, table, reference),
+                    column_ref(right, table, reference),
+                ) {
+                    (Some(c), None) => (c, right.as_ref(), op.clone()),
+                    (None, Some(c)) => (
+                        c,
+                        left.as_ref(),
+                        match op {
+                            BinaryOperator::Lt => BinaryOperator::Gt,
+                            BinaryOperator::LtEq => BinaryOperator::GtEq,
+                            BinaryOperator::Gt => BinaryOperator::Lt,
+                            BinaryOperator::GtEq => BinaryOperator::LtEq,
+                            BinaryOperator::Eq => BinaryOperator::Eq,
+                            _ => return None,
+                        },
+                    ),
+                    _ => return None,
+                };
+                let value = key_source(value)?;
+                let end = |inclusive| RangeEnd {
+                    value: value.clone(),
+                    inclusive,
+                };
+                let op = match op {
+                    BinaryOperator::Eq => Op::Eq(end(true)),
+                    BinaryOperator::Gt => Op::Lower(end(false), false),
+                    BinaryOperator::GtEq => Op::Lower(end(true), true),
+                    BinaryOperator::Lt => Op::Upper(end(false), false),
+                    BinaryOperator::LtEq => Op::Upper(end(true), true),
+                    _ => return None,
+                };
+                conds.push(Cond { column, op });
+            }
+            _ => return None,
+        }
+    }
+    // Requested order: stored columns and whether descending.
+    let order: Vec<(usize, bool)> = match &q.order_by {
+        None => Vec::new(),
+        Some(o) => {
+            if o.interpolate.is_some() {
+                return None;
+            }
+            let OrderByKind::Expressions(exprs) = &o.kind else {
+                return None;
+            };
+            exprs
+                .iter()
+                .map(|e| {
+                    let shadowed =
+                        matches!(&e.expr, Expr::Identifier(i) if aliases.contains(&normalize(i)));
+                    if shadowed || e.with_fill.is_some() {
+                        return None;
+                    }
+                    let c = column_ref(&e.expr, table, reference)?;
+                    let desc = e.options.asc == Some(false);
+                    // Only PostgreSQL's default NULLS placement.
+                    if e.options.nulls_first.is_some_and(|f| f != desc) {
+                        return None;
+                    }
+                    Some((c, desc))
+                })
+                .collect::<Option<_>>()?
+        }
+    };
+    let mut best: Option<(bool, usize, KeyAccess)> = None;
+    for index in db.indexes_on(table.id) {
+        let layout = Arc::new(IndexLayout::new(table, index).ok()?);
+        if layout.filter.is_some() || index.predicate.is_some() {
+            continue;
+        }
+        let shape = Shape::of(&layout.key, &conds);
+        if shape.consumed != conds.len() || shape.is_empty() && order.is_empty() {
+            continue;
+        }
+        let ranged = shape.lower.is_some() || shape.upper.is_some();
+        if ranged && !range_type(&table.columns[layout.key[shape.eq.len()]].ty) {
+            continue;
+        }
+        let after = &layout.key[shape.eq.len()..];
+        let reverse = order.first().is_some_and(|(_, d)| *d);
+        // Later ordered columns must hold no NULLs (PostgreSQL sorts them
+        // last ascending, the index first); the first one's NULLs are read
+        // as a segment of their own.
+        let ordered = order.len() <= after.len()
+            && order
+                .iter()
+                .zip(after)
+                .all(|((c, d), k)| c == k && *d == reverse)
+            && order
+                .iter()
+                .skip(1)
+                .all(|(c, _)| !table.columns[*c].nullable);
+        let nulls_apart = order
+            .first()
+            .is_some_and(|(c, _)| !ranged && table.columns[*c].nullable);
+        if !ordered {
+            continue;
+        }
+        let full_point = layout.unique && shape.eq.len() == layout.key.len();
+        let rank = (full_point, shape.eq.len());
+        if best.as_ref().is_some_and(|(u, n, _)| (*u, *n) >= rank) {
+            continue;
+        }
+        best = Some((
+            rank.0,
+            rank.1,
+            KeyAccess::Index {
+                layout,
+                eq: shape.eq.into_iter().map(|e| e.value).collect(),
+                lower: shape.lower.map(|(e, _)| e),
+                upper: shape.upper.map(|(e, _)| e),
+                reverse,
+                nulls_apart,
+            },
+        ));
+    }
+    best.map(|(_, _, a)| a)
 }
 
 /// Whether the query's ORDER BY, if any, asks for key order: a leading run

@@ -12,8 +12,11 @@
 //! point reads, and comparisons on the first key column become a key range.
 //! Filters stay `Inexact`, so DataFusion re-checks them.
 
+use crate::access::{Cond, IndexRead, Op, Shape, index_paths};
 use crate::convert::{rows_to_batch, scalar_as_key};
-use crate::route::{Route, ScanShape, TableScanExec, columnar_plan, route_scan, show_access};
+use crate::route::{
+    Route, ScanShape, TableScanExec, columnar_plan, route_scan, show_access, show_index_access,
+};
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -30,7 +33,8 @@ use parking_lot::Mutex;
 use prismdb_catalog::{Column, Table};
 use prismdb_common::keycode::{encode_key, prefix_end};
 use prismdb_common::{Error, Result, TableId, Value, Version};
-use prismdb_router::{KeyAccess, ReadEngine};
+use prismdb_router::{IndexPath, KeyAccess, ReadEngine};
+use prismdb_rowstore::index::IndexLayout;
 use prismdb_rowstore::{RowKey, RowStore};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -98,6 +102,8 @@ pub struct RowTable {
     defaults: HashMap<String, Expr>,
     /// Exposes hidden columns: the target of an UPDATE or DELETE.
     with_hidden: bool,
+    /// The table's secondary indexes.
+    indexes: Vec<Arc<IndexLayout>>,
 }
 
 impl fmt::Debug for RowTable {
@@ -115,6 +121,7 @@ impl RowTable {
         ctx: Arc<ScanContext>,
         with_hidden: bool,
         defaults: HashMap<String, Expr>,
+        indexes: Vec<Arc<IndexLayout>>,
     ) -> Self {
         let cols: Vec<usize> = table
             .columns
@@ -140,38 +147,34 @@ impl RowTable {
             ctx,
             defaults,
             with_hidden,
+            indexes,
         }
     }
 
-    fn key_column(&self, expr: &Expr) -> Option<usize> {
+    /// The stored column an expression names, if it is a plain column.
+    fn column(&self, expr: &Expr) -> Option<usize> {
         match expr {
-            Expr::Column(c) => self
-                .table
-                .primary_key
-                .iter()
-                .position(|&k| self.table.columns[k].name == c.name),
+            Expr::Column(c) => self.table.column_index(&c.name),
             _ => None,
         }
     }
 
-    /// Derives the key access path from the pushed-down filters, and its
-    /// description for the router.
-    fn access_path(&self, filters: &[Expr]) -> (Access, KeyAccess) {
-        let pk = &self.table.primary_key;
-        let mut eq: Vec<Option<Value>> = vec![None; pk.len()];
-        let mut lower: Bound<Vec<u8>> = Bound::Unbounded;
-        let mut upper: Bound<Vec<u8>> = Bound::Unbounded;
-        // The first key column's bounds as values (for selectivity).
-        let mut low_value: Option<Value> = None;
-        let mut high_value: Option<Value> = None;
-        let mut in_list: Option<Vec<Value>> = None;
-        let key_ty = |pos: usize| &self.table.columns[pk[pos]].ty;
+    /// The pushed-down filters as conditions on single columns (the
+    /// forms an access path can use; others are left to DataFusion).
+    fn conditions(&self, filters: &[Expr]) -> Vec<Cond<Value>> {
+        let ty = |c: usize| &self.table.columns[c].ty;
+        let literal = |c: usize, e: &Expr| match e {
+            Expr::Literal(lit, _) => scalar_as_key(lit, ty(c)),
+            _ => None,
+        };
+        let mut conds = Vec::new();
         for f in filters.iter().flat_map(split_conjunction) {
             match f {
-                // `pk = a OR pk = b ...` (how short IN lists arrive) is an IN list.
+                // `c = a OR c = b ...` (how short IN lists arrive) is an IN list.
                 Expr::BinaryExpr(BinaryExpr {
                     op: Operator::Or, ..
-                }) if pk.len() == 1 => {
+                }) => {
+                    let mut column = None;
                     let values: Option<Vec<Value>> = split_binary(f, Operator::Or)
                         .into_iter()
                         .map(|d| match d {
@@ -179,131 +182,121 @@ impl RowTable {
                                 left,
                                 op: Operator::Eq,
                                 right,
-                            }) => match (left.as_ref(), right.as_ref()) {
-                                (c, Expr::Literal(lit, _)) | (Expr::Literal(lit, _), c)
-                                    if self.key_column(c) == Some(0) =>
-                                {
-                                    scalar_as_key(lit, key_ty(0))
+                            }) => {
+                                let (c, lit) = match (self.column(left), self.column(right)) {
+                                    (Some(c), None) => (c, right.as_ref()),
+                                    (None, Some(c)) => (c, left.as_ref()),
+                                    _ => return None,
+                                };
+                                if *column.get_or_insert(c) != c {
+                                    return None;
                                 }
-                                _ => None,
-                            },
+                                literal(c, lit)
+                            }
                             _ => None,
                         })
                         .collect();
-                    if let Some(values) = values {
-                        in_list = Some(values);
+                    if let (Some(values), Some(column)) = (values, column) {
+                        conds.push(Cond {
+                            column,
+                            op: Op::In(values),
+                        });
                     }
                 }
                 Expr::BinaryExpr(BinaryExpr { left, op, right }) => {
-                    let (pos, lit, op) = match (
-                        self.key_column(left),
-                        right.as_ref(),
-                        self.key_column(right),
-                        left.as_ref(),
-                    ) {
-                        (Some(pos), Expr::Literal(lit, _), _, _) => (pos, lit, *op),
-                        (_, _, Some(pos), Expr::Literal(lit, _)) => match op.swap() {
-                            Some(op) => (pos, lit, op),
+                    let (c, lit, op) = match (self.column(left), self.column(right)) {
+                        (Some(c), None) => (c, right.as_ref(), *op),
+                        (None, Some(c)) => match op.swap() {
+                            Some(op) => (c, left.as_ref(), op),
                             None => continue,
                         },
                         _ => continue,
                     };
-                    let Some(v) = scalar_as_key(lit, key_ty(pos)) else {
+                    let Some(v) = literal(c, lit) else { continue };
+                    let op = match op {
+                        Operator::Eq => Op::Eq(v),
+                        Operator::Gt => Op::Lower(v, false),
+                        Operator::GtEq => Op::Lower(v, true),
+                        Operator::Lt => Op::Upper(v, false),
+                        Operator::LtEq => Op::Upper(v, true),
+                        _ => continue,
+                    };
+                    conds.push(Cond { column: c, op });
+                }
+                Expr::InList(list) if !list.negated => {
+                    let Some(c) = self.column(&list.expr) else {
                         continue;
                     };
-                    match op {
-                        Operator::Gt | Operator::GtEq if pos == 0 => low_value = Some(v.clone()),
-                        Operator::Lt | Operator::LtEq if pos == 0 => high_value = Some(v.clone()),
-                        _ => {}
-                    }
-                    match op {
-                        Operator::Eq => eq[pos] = Some(v),
-                        _ if pos != 0 => {}
-                        Operator::Gt => {
-                            lower = tighter_lower(lower, Bound::Included(after_prefix(&v)))
-                        }
-                        Operator::GtEq => {
-                            lower = tighter_lower(lower, Bound::Included(encode_key(&[v])))
-                        }
-                        Operator::Lt => {
-                            upper = tighter_upper(upper, Bound::Excluded(encode_key(&[v])))
-                        }
-                        Operator::LtEq => {
-                            upper = tighter_upper(upper, Bound::Excluded(after_prefix(&v)))
-                        }
-                        _ => {}
-                    }
-                }
-                Expr::InList(list)
-                    if !list.negated && pk.len() == 1 && self.key_column(&list.expr) == Some(0) =>
-                {
-                    let values: Option<Vec<Value>> = list
-                        .list
-                        .iter()
-                        .map(|e| match e {
-                            Expr::Literal(lit, _) => scalar_as_key(lit, key_ty(0)),
-                            _ => None,
-                        })
-                        .collect();
+                    let values: Option<Vec<Value>> =
+                        list.list.iter().map(|e| literal(c, e)).collect();
                     if let Some(values) = values {
-                        in_list = Some(values);
+                        conds.push(Cond {
+                            column: c,
+                            op: Op::In(values),
+                        });
                     }
                 }
-                Expr::Between(b) if !b.negated && self.key_column(&b.expr) == Some(0) => {
-                    if let (Expr::Literal(lo, _), Expr::Literal(hi, _)) =
-                        (b.low.as_ref(), b.high.as_ref())
-                        && let (Some(lo), Some(hi)) =
-                            (scalar_as_key(lo, key_ty(0)), scalar_as_key(hi, key_ty(0)))
-                    {
-                        lower = tighter_lower(
-                            lower,
-                            Bound::Included(encode_key(std::slice::from_ref(&lo))),
-                        );
-                        upper = tighter_upper(upper, Bound::Excluded(after_prefix(&hi)));
-                        low_value = Some(lo);
-                        high_value = Some(hi);
+                Expr::Between(b) if !b.negated => {
+                    let Some(c) = self.column(&b.expr) else {
+                        continue;
+                    };
+                    if let (Some(lo), Some(hi)) = (literal(c, &b.low), literal(c, &b.high)) {
+                        conds.push(Cond {
+                            column: c,
+                            op: Op::Lower(lo, true),
+                        });
+                        conds.push(Cond {
+                            column: c,
+                            op: Op::Upper(hi, true),
+                        });
                     }
                 }
                 _ => {}
             }
         }
-        if eq.iter().all(Option::is_some) {
-            let key: Vec<Value> = eq.into_iter().flatten().collect();
-            return (Access::Points(vec![encode_key(&key)]), KeyAccess::Points(1));
+        conds
+    }
+
+    /// The primary-key access path of the conditions, and its
+    /// description for the router.
+    fn access_path(&self, conds: &[Cond<Value>]) -> (Access, KeyAccess) {
+        let pk = &self.table.primary_key;
+        let shape = Shape::of(pk, conds);
+        let key = shape.key_access(pk.len(), |v| Some(v.clone()));
+        if shape.eq.len() == pk.len() {
+            return (Access::Points(vec![encode_key(&shape.eq)]), key);
         }
-        if let Some(values) = in_list {
-            let mut keys: Vec<Vec<u8>> = values
+        if let Some(list) = &shape.in_list
+            && shape.eq.len() + 1 == pk.len()
+        {
+            let mut keys: Vec<Vec<u8>> = list
                 .iter()
-                .map(|v| encode_key(std::slice::from_ref(v)))
+                .map(|v| {
+                    let mut k = shape.eq.clone();
+                    k.push(v.clone());
+                    encode_key(&k)
+                })
                 .collect();
             keys.sort();
             keys.dedup();
-            let n = keys.len();
-            return (Access::Points(keys), KeyAccess::Points(n));
+            return (Access::Points(keys), key);
         }
-        // A leading run of equalities is a key prefix.
-        let prefix: Vec<Value> = eq.into_iter().map_while(|v| v).collect();
-        if !prefix.is_empty() {
-            let p = encode_key(&prefix);
-            let end = prefix_end(&p);
-            let columns = prefix.len();
-            return (
-                Access::Range(
-                    Bound::Included(p),
-                    end.map_or(Bound::Unbounded, Bound::Excluded),
-                ),
-                KeyAccess::Prefix { columns },
-            );
+        if shape.in_list.is_some() {
+            // An IN list on an inner key column: read the equality prefix.
+            let prefix = Shape {
+                in_list: None,
+                ..shape
+            };
+            let key = prefix.key_access(pk.len(), |v| Some(v.clone()));
+            return match prefix.ranges().pop() {
+                Some((lo, hi)) => (Access::Range(lo, hi), key),
+                None => (Access::Points(Vec::new()), key),
+            };
         }
-        let key = if matches!((&lower, &upper), (Bound::Unbounded, Bound::Unbounded)) {
-            KeyAccess::Full
-        } else {
-            KeyAccess::Range {
-                lower: low_value,
-                upper: high_value,
-            }
-        };
-        (Access::Range(lower, upper), key)
+        match shape.ranges().pop() {
+            Some((lo, hi)) => (Access::Range(lo, hi), key),
+            None => (Access::Points(Vec::new()), key),
+        }
     }
 }
 
@@ -313,27 +306,12 @@ pub(crate) fn after_prefix(v: &Value) -> Vec<u8> {
     prefix_end(&k).unwrap_or(k)
 }
 
-fn tighter_lower(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match (&a, &b) {
-        (Bound::Unbounded, _) => b,
-        (Bound::Included(x), Bound::Included(y)) if y > x => b,
-        _ => a,
-    }
-}
-
-fn tighter_upper(a: Bound<Vec<u8>>, b: Bound<Vec<u8>>) -> Bound<Vec<u8>> {
-    match (&a, &b) {
-        (Bound::Unbounded, _) => b,
-        (Bound::Excluded(x), Bound::Excluded(y)) if y < x => b,
-        _ => a,
-    }
-}
-
 /// How a scan reaches its rows.
 #[derive(Debug, Clone)]
 enum Access {
     Points(Vec<Vec<u8>>),
     Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
+    Index(Arc<IndexRead>),
 }
 
 #[async_trait]
@@ -371,7 +349,15 @@ impl TableProvider for RowTable {
         };
         let schema = Arc::new(self.schema.project(&projection)?);
         let cols: Vec<usize> = projection.iter().map(|&i| self.cols[i]).collect();
-        let (access, key) = self.access_path(filters);
+        let conds = self.conditions(filters);
+        let (access, key) = self.access_path(&conds);
+        let indexes = if self.with_hidden {
+            Vec::new()
+        } else {
+            index_paths(&view, &self.indexes, &conds, &cols)
+        };
+        let index_descriptions: Vec<IndexPath> =
+            indexes.iter().map(|(_, _, p)| p.clone()).collect();
         let table_id = self.table.id;
         let own_writes = view
             .overlay
@@ -387,13 +373,25 @@ impl TableProvider for RowTable {
         };
         let shape = ScanShape {
             key,
+            indexes: &index_descriptions,
             projection: &cols,
             limit,
             row_only,
         };
         let (decision, snapshot) =
             route_scan(&view.route, &view.store, &self.table, view.snapshot, &shape).await;
-        let access_text = show_access(&shape.key);
+        let (access, access_text) = match decision.index.and_then(|i| indexes.into_iter().nth(i)) {
+            Some((layout, shape_of_index, path)) if decision.engine == ReadEngine::Row => (
+                Access::Index(Arc::new(IndexRead {
+                    layout,
+                    ranges: shape_of_index.ranges(),
+                    reverse: false,
+                    covering: path.covering,
+                })),
+                show_index_access(&path),
+            ),
+            _ => (access, show_access(&shape.key)),
+        };
         if let (ReadEngine::Columnar, Some(snapshot)) = (decision.engine, snapshot) {
             let scan = columnar_plan(state, &self.table, snapshot, schema, cols, filters)?;
             return Ok(Arc::new(TableScanExec::new(
@@ -470,6 +468,7 @@ impl PartitionStream for RowScan {
                     lo.clone(),
                     hi.clone(),
                 )),
+                Access::Index(read) => CursorState::Index(read.clone()),
             },
         };
         let stream = futures::stream::unfold(Some(()), move |more| {
@@ -617,6 +616,7 @@ fn own_writes(
 enum CursorState {
     Points(Vec<Vec<u8>>),
     Range(RangeRead),
+    Index(Arc<IndexRead>),
     Done,
 }
 
@@ -646,6 +646,7 @@ impl Cursor {
                 }
                 rows
             }
+            CursorState::Index(read) => read.rows(&self.view, self.remaining)?,
             CursorState::Range(mut range) => {
                 let limit = CHUNK_ROWS.min(self.remaining);
                 let rows = range.next_chunk(&self.view, limit)?.unwrap_or_default();

@@ -40,7 +40,7 @@ use prismdb_catalog::Table;
 use prismdb_columnar::{ColumnStore, ColumnarScan, ReadOutcome, ReadSnapshot};
 use prismdb_common::Version;
 use prismdb_router::{
-    Decision, KeyAccess, Preference, ReadEngine, ReplicaState, ScanRequest, decide,
+    Decision, IndexPath, KeyAccess, Preference, ReadEngine, ReplicaState, ScanRequest, decide,
 };
 use prismdb_rowstore::RowStore;
 use prismdb_sql::hints::{HintEngine, ReadHint};
@@ -112,6 +112,8 @@ impl Route {
 /// request.
 pub struct ScanShape<'a> {
     pub key: KeyAccess,
+    /// The secondary indexes that could serve the scan instead.
+    pub indexes: &'a [IndexPath],
     /// Stored column indices returned.
     pub projection: &'a [usize],
     pub limit: Option<usize>,
@@ -149,6 +151,7 @@ pub async fn route_scan(
         rows,
         stats: stats.as_deref(),
         access: &shape.key,
+        indexes: shape.indexes,
         projection: shape.projection,
         limit: shape.limit,
         replica: &replica,
@@ -218,6 +221,20 @@ fn pruning_predicate(
     state.create_physical_expr(expr, &df_schema).ok()
 }
 
+/// How an index access reads in EXPLAIN: `index range (name)`,
+/// `index-only lookup (name)`.
+pub fn show_index_access(path: &IndexPath) -> String {
+    let kind = match &path.access {
+        KeyAccess::Points(1) => "lookup".to_string(),
+        KeyAccess::Points(n) => format!("lookups ({n})"),
+        KeyAccess::Prefix { .. } => "prefix".to_string(),
+        KeyAccess::Range { .. } => "range".to_string(),
+        KeyAccess::Full => "scan".to_string(),
+    };
+    let only = if path.covering { "index-only" } else { "index" };
+    format!("{only} {kind} ({})", path.name)
+}
+
 /// How a key access reads in EXPLAIN.
 pub fn show_access(key: &KeyAccess) -> String {
     match key {
@@ -275,7 +292,13 @@ impl DisplayAs for TableScanExec {
             f,
             "TableScan: table={}, engine={}, access={}, est_rows={:.0}, cost row={:.2} columnar={:.2}, {}",
             self.table, d.engine, self.access, e.rows, e.row_cost, e.columnar_cost, d.rejected
-        )
+        )?;
+        if let Some((path, cost)) = &d.row_alternative
+            && d.engine == ReadEngine::Row
+        {
+            write!(f, ", rejected {path}: cost {cost:.2}")?;
+        }
+        Ok(())
     }
 }
 

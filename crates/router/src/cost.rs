@@ -74,8 +74,10 @@ pub enum KeyAccess {
     Points(usize),
     /// Equalities on the first `columns` key columns (not all of them).
     Prefix { columns: usize },
-    /// Bounds on the first key column (`None`: unbounded).
+    /// Equalities on the first `prefix` key columns and bounds on the next
+    /// one (`None`: unbounded).
     Range {
+        prefix: usize,
         lower: Option<Value>,
         upper: Option<Value>,
     },
@@ -105,6 +107,9 @@ pub struct ScanRequest<'a> {
     /// Statistics from the last ANALYZE, if any.
     pub stats: Option<&'a TableStats>,
     pub access: &'a KeyAccess,
+    /// The secondary indexes that could serve the scan instead of the
+    /// primary key.
+    pub indexes: &'a [IndexPath],
     /// Stored column indices the scan returns.
     pub projection: &'a [usize],
     /// Rows the scan may stop after (a LIMIT with nothing in between).
@@ -115,6 +120,23 @@ pub struct ScanRequest<'a> {
     pub row_only: Option<&'a str>,
     /// `prism.max_replica_lag`.
     pub max_replica_lag: Duration,
+}
+
+/// A secondary index as a way to the scan's rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexPath {
+    pub name: String,
+    /// Stored column indices of the index's key columns, in key order.
+    pub columns: Vec<usize>,
+    /// How the scan's conditions reach its entries.
+    pub access: KeyAccess,
+    /// No two rows share a key (so a point is at most one row).
+    pub unique: bool,
+    /// The entries hold every column the scan needs: no row is fetched.
+    pub covering: bool,
+    /// The entries come in the order the query asks for, so a LIMIT of
+    /// this many rows stops the read early.
+    pub ordered_limit: Option<usize>,
 }
 
 /// Estimated rows and both engines' costs.
@@ -134,6 +156,11 @@ pub struct Decision {
     pub estimate: Estimate,
     /// `rejected columnar: …` or `rejected row: …`.
     pub rejected: String,
+    /// On the row store: the index of [`ScanRequest::indexes`] that serves
+    /// the scan (`None`: the primary key), and what the cheapest other row
+    /// path would have cost.
+    pub index: Option<usize>,
+    pub row_alternative: Option<(String, f64)>,
 }
 
 impl Decision {
@@ -143,6 +170,8 @@ impl Decision {
             engine: ReadEngine::Row,
             estimate: self.estimate,
             rejected: format!("rejected columnar: {why}"),
+            index: self.index,
+            row_alternative: self.row_alternative.clone(),
         }
     }
 }
@@ -154,22 +183,68 @@ impl fmt::Display for Decision {
             f,
             "engine={}, est_rows={:.0}, cost row={:.2} columnar={:.2}, {}",
             self.engine, e.rows, e.row_cost, e.columnar_cost, self.rejected
-        )
+        )?;
+        if let Some((path, cost)) = &self.row_alternative
+            && self.engine == ReadEngine::Row
+        {
+            write!(f, ", rejected {path}: cost {cost:.2}")?;
+        }
+        Ok(())
     }
 }
 
 /// Chooses the engine of one scan.
 pub fn decide(req: &ScanRequest<'_>) -> Decision {
-    let estimate = estimate(req);
+    let primary = estimate(req);
+    // The cheapest row-store path: the primary key's or an index's.
+    let mut best: (Option<usize>, f64) = (None, primary.row_cost);
+    let mut index_costs = Vec::with_capacity(req.indexes.len());
+    for (i, path) in req.indexes.iter().enumerate() {
+        let (rows, cost) = index_cost(req, path);
+        index_costs.push((rows, cost));
+        if cost < best.1 {
+            best = (Some(i), cost);
+        }
+    }
+    let (index, estimate, row_alternative) = match best.0 {
+        None => {
+            let alternative = index_costs
+                .iter()
+                .enumerate()
+                .min_by(|a, b| a.1.1.total_cmp(&b.1.1))
+                .map(|(i, (_, c))| (format!("index {}", req.indexes[i].name), *c));
+            (None, primary, alternative)
+        }
+        Some(i) => {
+            let (rows, cost) = index_costs[i];
+            let primary_name = match req.access {
+                KeyAccess::Full => "full scan".to_string(),
+                _ => "primary key".to_string(),
+            };
+            (
+                Some(i),
+                Estimate {
+                    rows,
+                    row_cost: cost,
+                    columnar_cost: primary.columnar_cost,
+                },
+                Some((primary_name, primary.row_cost)),
+            )
+        }
+    };
     let row = |why: String| Decision {
         engine: ReadEngine::Row,
         estimate,
         rejected: format!("rejected columnar: {why}"),
+        index,
+        row_alternative: row_alternative.clone(),
     };
     let columnar = |why: String| Decision {
         engine: ReadEngine::Columnar,
         estimate,
         rejected: format!("rejected row: {why}"),
+        index: None,
+        row_alternative: None,
     };
     if let Some(why) = req.row_only {
         return row(why.to_string());
@@ -236,26 +311,7 @@ pub fn estimate(req: &ScanRequest<'_>) -> Estimate {
     let row_width: f64 = (0..table.columns.len()).map(width).sum();
     let projected_width: f64 = req.projection.iter().map(|&i| width(i)).sum();
 
-    let (selected, seeks) = match req.access {
-        KeyAccess::Points(k) => ((*k as f64).min(n), *k as f64),
-        KeyAccess::Prefix { columns } => {
-            let sel: f64 = table.primary_key[..*columns]
-                .iter()
-                .map(|&c| eq_selectivity(req.stats, c))
-                .product();
-            (n * sel, 1.0)
-        }
-        KeyAccess::Range { lower, upper } => {
-            let sel = range_selectivity(req.stats, table.primary_key[0], lower, upper);
-            (n * sel, 1.0)
-        }
-        KeyAccess::Full => (n, 1.0),
-    };
-    let selected = if n == 0.0 {
-        0.0
-    } else {
-        selected.clamp(1.0_f64.min(n), n).round()
-    };
+    let (selected, seeks) = selection(req, &table.primary_key, req.access, true);
     let read = match req.limit {
         Some(l) => selected.min(l as f64),
         None => selected,
@@ -278,6 +334,71 @@ pub fn estimate(req: &ScanRequest<'_>) -> Estimate {
         row_cost,
         columnar_cost,
     }
+}
+
+/// Rows a key access selects over key columns `key` (a unique key when
+/// `unique`: a point is at most one row), and the seeks it takes.
+fn selection(req: &ScanRequest<'_>, key: &[usize], access: &KeyAccess, unique: bool) -> (f64, f64) {
+    let n = req.rows as f64;
+    let eq = |columns: usize| -> f64 {
+        key[..columns.min(key.len())]
+            .iter()
+            .map(|&c| eq_selectivity(req.stats, c))
+            .product()
+    };
+    let (selected, seeks) = match access {
+        KeyAccess::Points(k) if unique => ((*k as f64).min(n), *k as f64),
+        KeyAccess::Points(k) => (n * eq(key.len()) * *k as f64, *k as f64),
+        KeyAccess::Prefix { columns } => (n * eq(*columns), 1.0),
+        KeyAccess::Range {
+            prefix,
+            lower,
+            upper,
+        } => {
+            let sel = match key.get(*prefix) {
+                Some(&c) => range_selectivity(req.stats, c, lower, upper),
+                None => 1.0,
+            };
+            (n * eq(*prefix) * sel, 1.0)
+        }
+        KeyAccess::Full => (n, 1.0),
+    };
+    let selected = if n == 0.0 {
+        0.0
+    } else {
+        selected.clamp(1.0_f64.min(n), n).round()
+    };
+    (selected, seeks)
+}
+
+/// Row-store cost of reading a scan's rows through a secondary index: a
+/// seek per range, a small cost per entry, and (unless the index covers
+/// the scan) a point read of each row. Returns the rows and the cost.
+fn index_cost(req: &ScanRequest<'_>, path: &IndexPath) -> (f64, f64) {
+    let (selected, seeks) = selection(req, &path.columns, &path.access, path.unique);
+    let read = match path.ordered_limit.or(match path.access {
+        KeyAccess::Full => None,
+        _ => req.limit,
+    }) {
+        Some(l) => selected.min(l as f64),
+        None => selected,
+    };
+    let table = req.table;
+    let width = |i: usize| -> f64 {
+        match req.stats.and_then(|s| s.column(i)) {
+            Some(c) => c.avg_width * (1.0 - c.null_frac),
+            None => table.columns.get(i).map_or(8.0, |c| default_width(&c.ty)),
+        }
+    };
+    let row_width: f64 = (0..table.columns.len()).map(width).sum();
+    let entry_width: f64 = path.columns.iter().map(|&c| width(c)).sum::<f64>() + 8.0;
+    let per_entry = ROW_PER_ROW + ROW_PER_BYTE * entry_width;
+    let per_row = if path.covering {
+        0.0
+    } else {
+        ROW_SEEK + ROW_PER_ROW + ROW_PER_BYTE * row_width
+    };
+    (read, seeks * ROW_SEEK + read * (per_entry + per_row))
 }
 
 /// Selectivity of `column = value`.

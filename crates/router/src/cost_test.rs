@@ -156,6 +156,7 @@ impl Case {
             rows: self.rows,
             stats: self.stats.as_ref(),
             access: &self.access,
+            indexes: &[],
             projection: &self.projection,
             limit: self.limit,
             replica: &self.replica,
@@ -169,6 +170,7 @@ impl Case {
 
 fn range(lower: Option<i64>, upper: Option<i64>) -> KeyAccess {
     KeyAccess::Range {
+        prefix: 0,
         lower: lower.map(Value::Int64),
         upper: upper.map(Value::Int64),
     }

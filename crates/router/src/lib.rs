@@ -13,6 +13,7 @@ pub mod cost;
 pub mod stats;
 
 pub use cost::{
-    Decision, Estimate, KeyAccess, Preference, ReadEngine, ReplicaState, ScanRequest, decide,
+    Decision, Estimate, IndexPath, KeyAccess, Preference, ReadEngine, ReplicaState, ScanRequest,
+    decide,
 };
 pub use stats::{ColumnStats, StatsBuilder, TableStats};

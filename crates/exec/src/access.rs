@@ -1,0 +1,416 @@
+//! Access paths: how a scan reaches its rows in the row store.
+//!
+//! Both the planner-free fast path ([`crate::point`]) and the DataFusion
+//! provider ([`crate::provider`]) describe a scan's conditions the same
+//! way, as conjuncts `column op value` ([`Cond`]), and this module turns
+//! them into the ways to the rows: the primary key or any secondary index
+//! ([`Shape`] over its key columns: equalities on a leading run, then an IN
+//! list or bounds on the next column), or a full scan. The router costs the
+//! candidates ([`index_paths`] describes each index's for it); reading an
+//! index ([`IndexRead`]) yields the rows of its entries in index order,
+//! merged with the transaction's own writes, so it returns exactly the
+//! rows a full scan at the same snapshot would select.
+
+use crate::provider::ReadView;
+use prismdb_catalog::{SqlType, Table};
+use prismdb_common::keycode::{KeyKind, decode_key, encode_key, encode_value, prefix_end};
+use prismdb_common::{Result, Value};
+use prismdb_router::{IndexPath, KeyAccess};
+use prismdb_rowstore::index::{IndexLayout, entry_pk};
+use std::ops::Bound;
+use std::sync::Arc;
+
+/// One condition of a scan: `column op value` (stored column index).
+#[derive(Debug, Clone)]
+pub struct Cond<V> {
+    pub column: usize,
+    pub op: Op<V>,
+}
+
+/// The comparison of a [`Cond`].
+#[derive(Debug, Clone)]
+pub enum Op<V> {
+    Eq(V),
+    In(Vec<V>),
+    /// A lower bound, inclusive or not.
+    Lower(V, bool),
+    /// An upper bound, inclusive or not.
+    Upper(V, bool),
+}
+
+/// What a scan's conditions give over one key (the primary key's or an
+/// index's columns): equalities on a leading run of its columns, then an
+/// IN list or bounds on the next one.
+#[derive(Debug, Clone)]
+pub struct Shape<V> {
+    pub eq: Vec<V>,
+    pub in_list: Option<Vec<V>>,
+    pub lower: Option<(V, bool)>,
+    pub upper: Option<(V, bool)>,
+    /// How many of the conditions the shape accounts for.
+    pub consumed: usize,
+}
+
+impl<V: Clone> Shape<V> {
+    /// The shape of `conds` over key columns `key`.
+    pub fn of(key: &[usize], conds: &[Cond<V>]) -> Shape<V> {
+        let mut eq = Vec::new();
+        let mut consumed = 0;
+        for &k in key {
+            match conds
+                .iter()
+                .find(|c| c.column == k && matches!(c.op, Op::Eq(_)))
+            {
+                Some(Cond { op: Op::Eq(v), .. }) => {
+                    eq.push(v.clone());
+                    consumed += 1;
+                }
+                _ => break,
+            }
+        }
+        let mut shape = Shape {
+            eq,
+            in_list: None,
+            lower: None,
+            upper: None,
+            consumed,
+        };
+        let Some(&next) = key.get(shape.eq.len()) else {
+            return shape;
+        };
+        for c in conds.iter().filter(|c| c.column == next) {
+            match &c.op {
+                Op::In(values)
+                    if shape.in_list.is_none()
+                        && shape.lower.is_none()
+                        && shape.upper.is_none() =>
+                {
+                    shape.in_list = Some(values.clone());
+                    shape.consumed += 1;
+                }
+                Op::Lower(v, inclusive) if shape.lower.is_none() && shape.in_list.is_none() => {
+                    shape.lower = Some((v.clone(), *inclusive));
+                    shape.consumed += 1;
+                }
+                Op::Upper(v, inclusive) if shape.upper.is_none() && shape.in_list.is_none() => {
+                    shape.upper = Some((v.clone(), *inclusive));
+                    shape.consumed += 1;
+                }
+                _ => {}
+            }
+        }
+        shape
+    }
+
+    /// Whether the shape narrows the key at all.
+    pub fn is_empty(&self) -> bool {
+        self.consumed == 0
+    }
+
+    /// The shape as the router's description, over a key of `width`
+    /// columns.
+    pub fn key_access(&self, width: usize, as_value: impl Fn(&V) -> Option<Value>) -> KeyAccess {
+        if let Some(list) = &self.in_list {
+            if self.eq.len() + 1 == width {
+                return KeyAccess::Points(list.len());
+            }
+            return KeyAccess::Prefix {
+                columns: self.eq.len(),
+            };
+        }
+        if self.lower.is_some() || self.upper.is_some() {
+            return KeyAccess::Range {
+                prefix: self.eq.len(),
+                lower: self.lower.as_ref().and_then(|(v, _)| as_value(v)),
+                upper: self.upper.as_ref().and_then(|(v, _)| as_value(v)),
+            };
+        }
+        match self.eq.len() {
+            0 => KeyAccess::Full,
+            n if n == width => KeyAccess::Points(1),
+            n => KeyAccess::Prefix { columns: n },
+        }
+    }
+}
+
+impl Shape<Value> {
+    /// The key ranges the shape reads, in key order. A comparison with
+    /// NULL selects nothing (no ranges); bounds leave NULL keys out.
+    pub fn ranges(&self) -> Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+        if self.eq.iter().any(Value::is_null) {
+            return Vec::new();
+        }
+        let prefix = encode_key(&self.eq);
+        let end = |p: &[u8]| prefix_end(p).map_or(Bound::Unbounded, Bound::Excluded);
+        if let Some(list) = &self.in_list {
+            let mut keys: Vec<Vec<u8>> = list
+                .iter()
+                .filter(|v| !v.is_null())
+                .map(|v| {
+                    let mut k = prefix.clone();
+                    encode_value(&mut k, v);
+                    k
+                })
+                .collect();
+            keys.sort();
+            keys.dedup();
+            return keys
+                .into_iter()
+                .map(|k| {
+                    let e = end(&k);
+                    (Bound::Included(k), e)
+                })
+                .collect();
+        }
+        if self.lower.is_none() && self.upper.is_none() {
+            let e = end(&prefix);
+            return vec![(Bound::Included(prefix), e)];
+        }
+        if self.lower.as_ref().is_some_and(|(v, _)| v.is_null())
+            || self.upper.as_ref().is_some_and(|(v, _)| v.is_null())
+        {
+            return Vec::new();
+        }
+        let with = |v: &Value| {
+            let mut k = prefix.clone();
+            encode_value(&mut k, v);
+            k
+        };
+        let lower = match &self.lower {
+            Some((v, true)) => with(v),
+            Some((v, false)) => {
+                let k = with(v);
+                prefix_end(&k).unwrap_or(k)
+            }
+            // Past the NULLs of the bounded column.
+            None => {
+                let mut k = prefix.clone();
+                k.push(0x01);
+                k
+            }
+        };
+        let upper = match &self.upper {
+            Some((v, true)) => end(&with(v)),
+            Some((v, false)) => Bound::Excluded(with(v)),
+            None => end(&prefix),
+        };
+        vec![(Bound::Included(lower), upper)]
+    }
+}
+
+impl Shape<Value> {
+    /// The equality prefix's range split at the next column's NULLs:
+    /// non-NULL keys first, then NULL ones (ascending order as PostgreSQL
+    /// sorts it).
+    pub fn null_split(&self) -> Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+        if self.eq.iter().any(Value::is_null) {
+            return Vec::new();
+        }
+        let prefix = encode_key(&self.eq);
+        let mut nulls = prefix.clone();
+        nulls.push(0x00);
+        let mut present = prefix.clone();
+        present.push(0x01);
+        let end = prefix_end(&prefix).map_or(Bound::Unbounded, Bound::Excluded);
+        vec![
+            (Bound::Included(present.clone()), end),
+            (Bound::Included(nulls), Bound::Excluded(present)),
+        ]
+    }
+}
+
+/// The secondary indexes that could serve a scan with `conds` at the
+/// read view's snapshot (complete here, not partial), each with its shape
+/// and its description for the router. `needed`: the stored columns the
+/// scan returns.
+pub fn index_paths(
+    view: &ReadView,
+    layouts: &[Arc<IndexLayout>],
+    conds: &[Cond<Value>],
+    needed: &[usize],
+) -> Vec<(Arc<IndexLayout>, Shape<Value>, IndexPath)> {
+    let mut out = Vec::new();
+    for layout in layouts {
+        if layout.filter.is_some() || !view.store.index_usable(layout.id, view.snapshot) {
+            continue;
+        }
+        let shape = Shape::of(&layout.key, conds);
+        if shape.is_empty() {
+            continue;
+        }
+        let path = IndexPath {
+            name: layout.name.clone(),
+            columns: layout.key.clone(),
+            access: shape.key_access(layout.key.len(), |v| Some(v.clone())),
+            unique: layout.unique,
+            covering: covers(&layout.table, layout, needed),
+            ordered_limit: None,
+        };
+        out.push((layout.clone(), shape, path));
+    }
+    out
+}
+
+/// Whether an index's entries hold every column in `needed` (key columns
+/// of a type whose key encoding reads back exactly, INCLUDE columns, the
+/// primary key's).
+pub fn covers(table: &Table, layout: &IndexLayout, needed: &[usize]) -> bool {
+    let decodable =
+        |c: usize| !matches!(table.columns[c].ty, SqlType::Array(_) | SqlType::Interval);
+    needed.iter().all(|&c| {
+        (layout.key.contains(&c) && decodable(c))
+            || layout.include.contains(&c)
+            || table.primary_key.contains(&c)
+    })
+}
+
+/// A row rebuilt from an index entry alone: its key columns, INCLUDE
+/// columns and primary key; other columns NULL (the caller reads only
+/// covered ones).
+fn row_of_entry(layout: &IndexLayout, key: &[u8], value: &[Value]) -> Result<Vec<Value>> {
+    let table = &layout.table;
+    let mut row = vec![Value::Null; table.columns.len()];
+    let kinds: Vec<KeyKind> = layout
+        .key
+        .iter()
+        .map(|&c| table.columns[c].ty.key_kind())
+        .collect();
+    let (keys, _) = decode_key(key, &kinds)?;
+    for (&c, v) in layout.key.iter().zip(keys) {
+        row[c] = v;
+    }
+    for (&c, v) in layout.include.iter().zip(value) {
+        row[c] = v.clone();
+    }
+    let pk_kinds: Vec<KeyKind> = table
+        .primary_key
+        .iter()
+        .map(|&c| table.columns[c].ty.key_kind())
+        .collect();
+    let (pk, _) = decode_key(entry_pk(value)?, &pk_kinds)?;
+    for (&c, v) in table.primary_key.iter().zip(pk) {
+        row[c] = v;
+    }
+    Ok(row)
+}
+
+/// Rows read through one index: the entries of its ranges at the view's
+/// snapshot (skipping rows the transaction wrote) and the transaction's own
+/// rows whose entries fall in those ranges, in index order (or reversed).
+#[derive(Debug)]
+pub struct IndexRead {
+    pub layout: Arc<IndexLayout>,
+    pub ranges: Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)>,
+    pub reverse: bool,
+    /// The entries hold every column read: rows are rebuilt from them
+    /// instead of read from the table.
+    pub covering: bool,
+}
+
+/// Entries read per store call.
+const ENTRY_CHUNK: usize = 1024;
+
+impl IndexRead {
+    /// Up to `limit` rows: the ranges in the order given, each read in
+    /// index order (backwards when `reverse`).
+    pub fn rows(&self, view: &ReadView, limit: usize) -> Result<Vec<Arc<Vec<Value>>>> {
+        let table = self.layout.table.id;
+        let own: Vec<(&Vec<u8>, &Option<Arc<Vec<Value>>>)> = view
+            .overlay
+            .range((table, Vec::new())..)
+            .take_while(|((t, _), _)| *t == table)
+            .map(|((_, pk), row)| (pk, row))
+            .collect();
+        let mut out = Vec::new();
+        for (lo, hi) in &self.ranges {
+            if out.len() >= limit {
+                break;
+            }
+            let want = limit - out.len();
+            let mut group = self.read_range(view, (lo, hi), &own, want)?;
+            if !own.is_empty() {
+                for (pk, row) in &own {
+                    let Some(row) = row else { continue };
+                    if let Some((key, _)) = self.layout.entry(pk, row)
+                        && within(&key, lo, hi)
+                    {
+                        group.push((key, row.clone()));
+                    }
+                }
+                group.sort_by(|a, b| a.0.cmp(&b.0));
+                if self.reverse {
+                    group.reverse();
+                }
+            }
+            group.truncate(want);
+            out.extend(group.into_iter().map(|(_, r)| r));
+        }
+        Ok(out)
+    }
+
+    /// Up to `want` rows of the snapshot in one range, with their entry
+    /// keys, skipping rows the transaction wrote.
+    #[allow(clippy::type_complexity)]
+    fn read_range(
+        &self,
+        view: &ReadView,
+        (lo, hi): (&Bound<Vec<u8>>, &Bound<Vec<u8>>),
+        own: &[(&Vec<u8>, &Option<Arc<Vec<Value>>>)],
+        want: usize,
+    ) -> Result<Vec<(Vec<u8>, Arc<Vec<Value>>)>> {
+        let table = self.layout.table.id;
+        let mut lo = lo.clone();
+        let mut hi = hi.clone();
+        let mut found = Vec::new();
+        while found.len() < want {
+            let (entries, next) = view.store.index_entries(
+                self.layout.id,
+                as_ref(&lo),
+                as_ref(&hi),
+                view.snapshot,
+                ENTRY_CHUNK.min(want - found.len()).max(1),
+                self.reverse,
+            )?;
+            for (key, value) in entries {
+                let pk = entry_pk(&value)?;
+                if !own.is_empty() && own.binary_search_by(|(k, _)| k.as_slice().cmp(pk)).is_ok() {
+                    continue;
+                }
+                if self.covering {
+                    let row = row_of_entry(&self.layout, &key, &value)?;
+                    found.push((key, Arc::new(row)));
+                } else if let Some(row) = view.store.get(table, pk, view.snapshot)? {
+                    found.push((key, Arc::new(row)));
+                }
+            }
+            match next {
+                Some(after) if self.reverse => hi = Bound::Excluded(after),
+                Some(after) => lo = Bound::Excluded(after),
+                None => break,
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+fn within(key: &[u8], lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
+    let above = match lo {
+        Bound::Included(l) => key >= l.as_slice(),
+        Bound::Excluded(l) => key > l.as_slice(),
+        Bound::Unbounded => true,
+    };
+    let below = match hi {
+        Bound::Included(h) => key <= h.as_slice(),
+        Bound::Excluded(h) => key < h.as_slice(),
+        Bound::Unbounded => true,
+    };
+    above && below
+}
