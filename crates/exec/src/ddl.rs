@@ -30,9 +30,12 @@ use prismdb_rowstore::row::encode_row;
 use prismdb_rowstore::{RowKey, Write, WriteSet};
 use prismdb_sql::ddl::{
     AlteredTable, ColumnSource, bind_alter_table, bind_create_table, bind_create_view,
+    unique_constraints,
 };
 use prismdb_sql::object_name;
-use prismdb_sql::sqlparser::ast::{AlterTable, ObjectType, Statement};
+use prismdb_sql::sqlparser::ast::{
+    AlterTable, AlterTableOperation, ObjectType, Statement, TableConstraint,
+};
 use std::sync::Arc;
 
 /// A table whose stored rows an ALTER TABLE rewrites.
@@ -124,11 +127,16 @@ impl Session {
                     )));
                 }
                 let mut table = bind_create_table(ct, next.next_table_id)?;
+                let uniques = unique_constraints(ct)?;
                 table.ownership = prismdb_catalog::Ownership::owned_by(actor.oid);
                 next.next_table_id += 1;
+                let table = Arc::new(table);
                 next.database_mut(&self.database)?
                     .tables
-                    .insert(name, Arc::new(table));
+                    .insert(name, table.clone());
+                for spec in &uniques {
+                    crate::indexes::add_unique_constraint(&mut next, &self.database, &table, spec)?;
+                }
                 "CREATE TABLE"
             }
             Statement::CreateView(cv) => {
@@ -334,7 +342,43 @@ impl Session {
                 "REVOKE"
             }
             Statement::AlterTable(at) => {
-                let Some(altered) = self.alter_table(at, &mut next)? else {
+                // UNIQUE constraints are indexes; the other operations
+                // change the table.
+                let (constraints, rest) = self.unique_operations(at, &mut next)?;
+                created_index = constraints;
+                let mut at = at.clone();
+                at.operations = rest;
+                let at = &at;
+                let altered = if at.operations.is_empty() {
+                    None
+                } else {
+                    self.alter_table(at, &mut next)?
+                };
+                let Some(altered) = altered else {
+                    if next == *base {
+                        return Ok(Output::command("ALTER TABLE"));
+                    }
+                    if let Some(txn) = self.txn.as_mut() {
+                        let next = Arc::new(next);
+                        let ddl = txn.ddl.get_or_insert_with(|| TxnDdl {
+                            base: engine.catalog(),
+                            next: next.clone(),
+                            drop_tables: Vec::new(),
+                        });
+                        ddl.next = next.clone();
+                        *self.schema.local.lock() = Some(next);
+                        return Ok(Output::command("ALTER TABLE"));
+                    }
+                    let ws = WriteSet {
+                        read_version,
+                        catalog: Some(next.encode()),
+                        ..Default::default()
+                    };
+                    engine.log.commit(ws).await?;
+                    drop(_guard);
+                    if let Some(id) = created_index {
+                        self.wait_for_index(id).await?;
+                    }
                     return Ok(Output::command("ALTER TABLE"));
                 };
                 rewrite = altered;
@@ -421,6 +465,59 @@ impl Session {
             self.wait_for_index(id).await?;
         }
         Ok(Output::command(tag))
+    }
+
+    /// Applies the `ADD [CONSTRAINT c] UNIQUE (...)` and `DROP CONSTRAINT`
+    /// (of a unique constraint) operations of an ALTER TABLE to `next`;
+    /// returns the index the last ADD made and the other operations.
+    fn unique_operations(
+        &self,
+        at: &AlterTable,
+        next: &mut Catalog,
+    ) -> Result<(Option<u32>, Vec<AlterTableOperation>)> {
+        let name = object_name(&at.name)?;
+        let Some(table) = next.database(&self.database)?.tables.get(&name).cloned() else {
+            return Ok((None, at.operations.clone()));
+        };
+        let mut created = None;
+        let mut rest = Vec::new();
+        for op in &at.operations {
+            match op {
+                AlterTableOperation::AddConstraint {
+                    constraint: TableConstraint::Unique(u),
+                    not_valid: false,
+                } => {
+                    let spec = prismdb_sql::ddl::unique_spec(u)?;
+                    created = Some(crate::indexes::add_unique_constraint(
+                        next,
+                        &self.database,
+                        &table,
+                        &spec,
+                    )?);
+                }
+                AlterTableOperation::DropConstraint {
+                    if_exists, name: c, ..
+                } => {
+                    let c = prismdb_sql::normalize(c);
+                    let db = next.database_mut(&self.database)?;
+                    if !crate::indexes::drop_unique_constraint(db, &table, &c) {
+                        if c == format!("{}_pkey", table.name) {
+                            return Err(Error::NotSupported(
+                                "dropping a primary key is not supported".into(),
+                            ));
+                        }
+                        if !*if_exists {
+                            return Err(Error::UndefinedObject(format!(
+                                "constraint \"{c}\" of relation \"{}\" does not exist",
+                                table.name
+                            )));
+                        }
+                    }
+                }
+                other => rest.push(other.clone()),
+            }
+        }
+        Ok((created, rest))
     }
 
     /// Waits until this member has built index `id`. A unique index whose

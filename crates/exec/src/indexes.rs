@@ -13,6 +13,7 @@
 use prismdb_catalog::{Catalog, CompareOp, Database, Index, IndexColumn, Role, RowFilter, Table};
 use prismdb_common::keycode::encode_value;
 use prismdb_common::{Error, Result};
+use prismdb_sql::ddl::UniqueSpec;
 use prismdb_sql::sqlparser::ast::{
     BinaryOperator, CreateIndex, Expr, ObjectName, UnaryOperator, Value as SqlValue,
 };
@@ -243,22 +244,97 @@ fn row_filter(e: &Expr, table: &Table) -> Result<RowFilter> {
     })
 }
 
+/// A `UNIQUE` constraint of `table` (in `CREATE TABLE` or `ALTER TABLE
+/// ... ADD`): a unique index that `pg_constraint` lists and `DROP
+/// CONSTRAINT` removes, named `table_cols_key` unless named. Returns the
+/// index's id.
+pub(crate) fn add_unique_constraint(
+    catalog: &mut Catalog,
+    database: &str,
+    table: &Table,
+    spec: &UniqueSpec,
+) -> Result<u32> {
+    let id = catalog.next_index_id;
+    let db = catalog.database_mut(database)?;
+    let mut columns = Vec::with_capacity(spec.columns.len());
+    for name in &spec.columns {
+        if !table.visible_columns().any(|(_, c)| c.name == *name) {
+            return Err(Error::UndefinedColumn(format!(
+                "column \"{name}\" named in key does not exist"
+            )));
+        }
+        if columns.iter().any(|c: &IndexColumn| c.name == *name) {
+            return Err(Error::DuplicateColumn(format!(
+                "column \"{name}\" appears twice in unique constraint"
+            )));
+        }
+        columns.push(IndexColumn {
+            name: name.clone(),
+            descending: false,
+            nulls_first: false,
+        });
+    }
+    let name = match &spec.name {
+        Some(n) => n.clone(),
+        None => free_name(db, &table.name, &columns, "key"),
+    };
+    if db.has_relation(&name) {
+        return Err(Error::DuplicateTable(format!(
+            "relation \"{name}\" already exists"
+        )));
+    }
+    db.indexes.insert(
+        name.clone(),
+        Index {
+            id,
+            name,
+            table: table.id,
+            columns,
+            include: Vec::new(),
+            predicate: None,
+            filter: None,
+            unique: true,
+            constraint: true,
+        },
+    );
+    catalog.next_index_id += 1;
+    Ok(id)
+}
+
+/// `ALTER TABLE t DROP CONSTRAINT name` of a unique constraint: `false`
+/// when `t` has no unique constraint of that name.
+pub(crate) fn drop_unique_constraint(db: &mut Database, table: &Table, name: &str) -> bool {
+    let found = db
+        .indexes
+        .get(name)
+        .is_some_and(|i| i.constraint && i.table == table.id);
+    if found {
+        db.indexes.remove(name);
+    }
+    found
+}
+
 /// PostgreSQL's name for an unnamed index: `table_col1_col2_idx`, with a
 /// number added until it is free.
 fn default_name(db: &Database, table: &str, columns: &[IndexColumn]) -> String {
+    free_name(db, table, columns, "idx")
+}
+
+/// `table_col1_col2_<suffix>`, with a number added until it is free.
+fn free_name(db: &Database, table: &str, columns: &[IndexColumn], suffix: &str) -> String {
     let base: String = std::iter::once(table)
         .chain(columns.iter().map(|c| c.name.as_str()))
         .collect::<Vec<_>>()
         .join("_");
-    let mut base: String = base.chars().take(NAME_LIMIT - 4).collect();
+    let mut base: String = base.chars().take(NAME_LIMIT - 1 - suffix.len()).collect();
     while base.ends_with('_') {
         base.pop();
     }
-    let mut name = format!("{base}_idx");
+    let mut name = format!("{base}_{suffix}");
     let mut n = 0;
     while db.has_relation(&name) {
         n += 1;
-        name = format!("{base}_idx{n}");
+        name = format!("{base}_{suffix}{n}");
     }
     name
 }

@@ -71,6 +71,17 @@ fn shape(sql: &str) -> Option<String> {
             if lower.inclusive { "[" } else { "(" },
             if upper.inclusive { "]" } else { ")" }
         ),
+        KeyAccess::Index {
+            layout,
+            eq,
+            reverse,
+            ..
+        } => format!(
+            "index {} eq {}{}",
+            layout.name,
+            eq.len(),
+            if *reverse { " reverse" } else { "" }
+        ),
     };
     if let Some(n) = q.limit {
         s.push_str(&format!(" limit {n}"));

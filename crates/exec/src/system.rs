@@ -18,6 +18,11 @@
 //! for (`wait_event_type` `Admission`, `wait_event` `AnalyticsQueue` while
 //! the admission queue holds its statement back).
 //!
+//! `prism_cluster.indexes` lists every secondary index of the database with
+//! its build on this member: `building` (rows done of the table's rows),
+//! `ready` (reads use it), or `failed` with the reason; and the log index
+//! its entries are built from.
+//!
 //! `prism_cluster.table_statistics` shows what the router knows of each
 //! column of each table on this node: the table's exact live row count and,
 //! once analyzed, the analyzed row count and index, null fraction,
@@ -48,6 +53,7 @@ pub struct ClusterSchema {
     members: Arc<SystemTable<MembersTable>>,
     replicas: Arc<SystemTable<ReplicasTable>>,
     statistics: Arc<SystemTable<StatisticsTable>>,
+    indexes: Arc<SystemTable<IndexesTable>>,
 }
 
 impl ClusterSchema {
@@ -64,6 +70,10 @@ impl ClusterSchema {
                 database: database.to_string(),
             })),
             statistics: Arc::new(SystemTable(StatisticsTable {
+                engine: Arc::downgrade(engine),
+                database: database.to_string(),
+            })),
+            indexes: Arc::new(SystemTable(IndexesTable {
                 engine: Arc::downgrade(engine),
                 database: database.to_string(),
             })),
@@ -85,6 +95,7 @@ impl SchemaProvider for ClusterSchema {
             "members".into(),
             REPLICAS_TABLE.into(),
             STATISTICS_TABLE.into(),
+            INDEXES_TABLE.into(),
         ]
     }
 
@@ -94,6 +105,7 @@ impl SchemaProvider for ClusterSchema {
             "members" => Some(self.members.clone() as Arc<dyn TableProvider>),
             REPLICAS_TABLE => Some(self.replicas.clone() as Arc<dyn TableProvider>),
             STATISTICS_TABLE => Some(self.statistics.clone() as Arc<dyn TableProvider>),
+            INDEXES_TABLE => Some(self.indexes.clone() as Arc<dyn TableProvider>),
             _ => None,
         })
     }
@@ -103,6 +115,7 @@ impl SchemaProvider for ClusterSchema {
             || name == "members"
             || name == REPLICAS_TABLE
             || name == STATISTICS_TABLE
+            || name == INDEXES_TABLE
     }
 }
 
@@ -463,6 +476,93 @@ impl SystemView for StatisticsTable {
             Arc::new(Float64Array::from(width)),
         ];
         Ok(RecordBatch::try_new(statistics_schema(), columns)?)
+    }
+}
+
+/// Name of the index build view.
+pub const INDEXES_TABLE: &str = "indexes";
+
+/// `prism_cluster.indexes`: one row per secondary index of the database.
+struct IndexesTable {
+    engine: Weak<Engine>,
+    database: String,
+}
+
+impl fmt::Debug for IndexesTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IndexesTable")
+    }
+}
+
+fn indexes_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("index_name", DataType::Utf8, false),
+        Field::new("table_name", DataType::Utf8, false),
+        Field::new("is_unique", DataType::Boolean, false),
+        Field::new("state", DataType::Utf8, false),
+        Field::new("rows_done", DataType::Int64, true),
+        Field::new("rows_total", DataType::Int64, true),
+        Field::new("built_from_index", DataType::Int64, true),
+        Field::new("error", DataType::Utf8, true),
+    ]))
+}
+
+#[async_trait]
+impl SystemView for IndexesTable {
+    fn schema(&self) -> SchemaRef {
+        indexes_schema()
+    }
+
+    async fn batch(&self) -> DfResult<RecordBatch> {
+        use prismdb_rowstore::index::BuildState;
+        let mut names = Vec::new();
+        let mut tables = Vec::new();
+        let mut unique = Vec::new();
+        let mut states = Vec::new();
+        let mut done: Vec<Option<i64>> = Vec::new();
+        let mut total: Vec<Option<i64>> = Vec::new();
+        let mut since: Vec<Option<i64>> = Vec::new();
+        let mut errors: Vec<Option<String>> = Vec::new();
+        if let Some(engine) = self.engine.upgrade() {
+            let catalog = engine.catalog();
+            if let Ok(db) = catalog.database(&self.database) {
+                for index in db.indexes.values() {
+                    let Some(table) = db.tables.values().find(|t| t.id == index.table) else {
+                        continue;
+                    };
+                    let status = engine.store().index_status(index.id);
+                    names.push(index.name.clone());
+                    tables.push(table.name.clone());
+                    unique.push(index.unique);
+                    since.push(status.as_ref().map(|s| s.since as i64));
+                    let (state, d, t, e) = match status.map(|s| s.state) {
+                        Some(BuildState::Building { done, total }) => {
+                            ("building", Some(done as i64), Some(total as i64), None)
+                        }
+                        Some(BuildState::Ready) => ("ready", None, None, None),
+                        Some(BuildState::Failed(why)) => {
+                            ("failed", None, None, Some(why.replace('\n', " ")))
+                        }
+                        None => ("unknown", None, None, None),
+                    };
+                    states.push(state.to_string());
+                    done.push(d);
+                    total.push(t);
+                    errors.push(e);
+                }
+            }
+        }
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from(names)),
+            Arc::new(StringArray::from(tables)),
+            Arc::new(BooleanArray::from(unique)),
+            Arc::new(StringArray::from(states)),
+            Arc::new(Int64Array::from(done)),
+            Arc::new(Int64Array::from(total)),
+            Arc::new(Int64Array::from(since)),
+            Arc::new(StringArray::from(errors)),
+        ];
+        Ok(RecordBatch::try_new(indexes_schema(), columns)?)
     }
 }
 

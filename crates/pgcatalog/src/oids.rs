@@ -58,6 +58,15 @@ pub fn index_oid(index: &prismdb_catalog::Index) -> u32 {
     INDEX_OID_BASE + index.id
 }
 
+/// UNIQUE constraints take OIDs of a range of their own, from their
+/// index's id.
+const UNIQUE_CONSTRAINT_OID_BASE: u32 = 0x0C00_0000;
+
+/// The OID of the UNIQUE constraint an index backs.
+pub fn unique_constraint_oid(index: &prismdb_catalog::Index) -> u32 {
+    UNIQUE_CONSTRAINT_OID_BASE + index.id
+}
+
 /// Column defaults (`pg_attrdef`) take OIDs of a range of their own:
 /// 1,600 (PostgreSQL's column limit) per table id.
 const ATTRDEF_OID_BASE: u32 = 0x1000_0000;

@@ -1227,6 +1227,40 @@ const PG_CONSTRAINT: Relation = Relation {
         ("conbin", Kind::Text),
     ],
     rows: |snap| {
+        let unique = secondary_indexes(snap)
+            .into_iter()
+            .filter(|(i, _)| i.constraint)
+            .map(|(index, t)| {
+                let keys: Vec<i16> = index
+                    .columns
+                    .iter()
+                    .map(|c| attnum(t, &c.name).unwrap_or(0))
+                    .collect();
+                vec![
+                    oid_value(oids::unique_constraint_oid(index)),
+                    Value::Text(index.name.clone()),
+                    oid_value(PUBLIC_NAMESPACE),
+                    s("u"),
+                    Value::Bool(false),
+                    Value::Bool(false),
+                    Value::Bool(true),
+                    oid_value(oids::table_oid(t)),
+                    oid_value(0),
+                    oid_value(oids::index_oid(index)),
+                    oid_value(0),
+                    oid_value(0),
+                    s(" "),
+                    s(" "),
+                    s(" "),
+                    Value::Bool(true),
+                    Value::Int32(0),
+                    Value::Bool(true),
+                    Value::List(keys.iter().map(|k| Value::Int16(*k)).collect()),
+                    Value::Null,
+                    Value::Null,
+                ]
+            })
+            .collect::<Vec<_>>();
         tables(snap)
             .into_iter()
             .filter(|t| has_primary_key(t))
@@ -1256,6 +1290,7 @@ const PG_CONSTRAINT: Relation = Relation {
                     Value::Null,
                 ]
             })
+            .chain(unique)
             .collect()
     },
 };

@@ -360,12 +360,20 @@ impl RowStore {
         let Some(new) = &ws.catalog else {
             return Ok(IndexChanges::default());
         };
-        let old_catalog = match old {
-            Some(bytes) => Catalog::decode(bytes)?,
-            None => Catalog::default(),
+        // A catalog the store cannot read has no indexes it could keep
+        // (applying must go on: every member decides the same).
+        let readable = |bytes: &[u8]| match Catalog::decode(bytes) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!("index maintenance skips an unreadable catalog: {e}");
+                None
+            }
         };
+        let old_catalog = old.and_then(readable).unwrap_or_default();
         let old = layouts(&old_catalog);
-        let new_catalog = Catalog::decode(new)?;
+        let Some(new_catalog) = readable(new) else {
+            return Ok(IndexChanges::default());
+        };
         let new = layouts(&new_catalog);
         // Tables whose rows this entry rewrites or removes, or whose
         // definition changed: their entries are rebuilt, whatever the
@@ -486,10 +494,10 @@ impl RowStore {
     /// Reads the build states from `meta` (at open and after a snapshot
     /// was installed) and restarts the builds that had not completed.
     pub(crate) fn load_indexes(&self) -> Result<()> {
-        let catalog = match self.catalog() {
-            Some((_, bytes)) => Catalog::decode(&bytes)?,
-            None => Catalog::default(),
-        };
+        let catalog = self
+            .catalog()
+            .and_then(|(_, bytes)| Catalog::decode(&bytes).ok())
+            .unwrap_or_default();
         let meta = self.cf(CF_META)?;
         let mut registry = Registry::default();
         let mut jobs = Vec::new();

@@ -2,7 +2,8 @@
 
 use crate::sqlparser::ast::{
     AlterTableOperation, ColumnDef, ColumnOption, CreateTable, CreateView, Expr, Ident,
-    IndexColumn, SqlOption, TableConstraint, UnaryOperator, Value as SqlValue,
+    IndexColumn, NullsDistinctOption, SqlOption, TableConstraint, UnaryOperator, UniqueConstraint,
+    Value as SqlValue,
 };
 use crate::{normalize, object_name, types::sql_type};
 use prismdb_catalog::{Column, ROWID_COLUMN, SqlType, Table, View};
@@ -46,9 +47,10 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
                 let idx = key_columns(&pk.columns, &mut columns)?;
                 set_pk(idx, &mut primary_key)?;
             }
+            TableConstraint::Unique(_) => {}
             other => {
                 return Err(Error::NotSupported(format!(
-                    "constraint {other} is not supported; only PRIMARY KEY is"
+                    "constraint {other} is not supported; only PRIMARY KEY and UNIQUE are"
                 )));
             }
         }
@@ -97,6 +99,67 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
     })
 }
 
+/// A `UNIQUE` constraint as declared: its name, if given, and its columns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UniqueSpec {
+    pub name: Option<String>,
+    pub columns: Vec<String>,
+}
+
+/// The `UNIQUE` constraints of a `CREATE TABLE`, column and table ones, in
+/// declaration order.
+pub fn unique_constraints(ct: &CreateTable) -> Result<Vec<UniqueSpec>> {
+    let mut out = Vec::new();
+    for def in &ct.columns {
+        for opt in &def.options {
+            if let ColumnOption::Unique(u) = &opt.option {
+                check_unique_form(u)?;
+                out.push(UniqueSpec {
+                    name: opt.name.as_ref().or(u.name.as_ref()).map(normalize),
+                    columns: vec![normalize(&def.name)],
+                });
+            }
+        }
+    }
+    for constraint in &ct.constraints {
+        if let TableConstraint::Unique(u) = constraint {
+            out.push(unique_spec(u)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A table-level `UNIQUE (...)` constraint (also `ALTER TABLE ... ADD`).
+pub fn unique_spec(u: &UniqueConstraint) -> Result<UniqueSpec> {
+    check_unique_form(u)?;
+    let columns = u
+        .columns
+        .iter()
+        .map(|c| match &c.column.expr {
+            Expr::Identifier(i) => Ok(normalize(i)),
+            other => Err(Error::NotSupported(format!(
+                "unique constraints on expressions are not supported: {other}"
+            ))),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(UniqueSpec {
+        name: u.name.as_ref().map(normalize),
+        columns,
+    })
+}
+
+fn check_unique_form(u: &UniqueConstraint) -> Result<()> {
+    if u.characteristics.is_some()
+        || !u.index_options.is_empty()
+        || matches!(u.nulls_distinct, NullsDistinctOption::NotDistinct)
+    {
+        return Err(Error::NotSupported(format!(
+            "this form of unique constraint is not supported: {u}"
+        )));
+    }
+    Ok(())
+}
+
 /// Binds one column definition of `CREATE TABLE` or `ALTER TABLE ... ADD
 /// COLUMN`: its name, type, NOT NULL and DEFAULT. The flag says whether the
 /// column was declared `PRIMARY KEY` (it is then NOT NULL).
@@ -124,9 +187,11 @@ pub fn bind_column(def: &ColumnDef) -> Result<(Column, bool)> {
                 column.nullable = false;
                 is_key = true;
             }
-            ColumnOption::Unique(_) | ColumnOption::Check(_) | ColumnOption::ForeignKey(_) => {
+            // Made a unique index by the caller ([`unique_constraints`]).
+            ColumnOption::Unique(_) => {}
+            ColumnOption::Check(_) | ColumnOption::ForeignKey(_) => {
                 return Err(Error::NotSupported(format!(
-                    "constraint {} is not supported; only PRIMARY KEY, NOT NULL and DEFAULT are",
+                    "constraint {} is not supported; only PRIMARY KEY, UNIQUE, NOT NULL and DEFAULT are",
                     opt.option
                 )));
             }

@@ -1,0 +1,339 @@
+//! Secondary indexes under load, as clients meet them:
+//!
+//! - A seeded differential test: writers insert, update (indexed columns
+//!   included, NULLs too) and delete concurrently while a reader, inside one
+//!   transaction (one snapshot), asks the same questions through indexes
+//!   and through expressions no index serves, and gets the same rows every
+//!   time. One index is created while the writers run (an online build).
+//! - Unique keys between concurrent transactions: first committer wins,
+//!   the other gets 23505 naming the index; many autocommit inserts of one
+//!   key leave exactly one row.
+//! - Indexes survive a restart and keep serving reads, and their build
+//!   state is visible in `prism_cluster.indexes`.
+
+use prismdb_testkit::{TestServer, sqlstate};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio_postgres::Client;
+
+const BIN: &str = env!("CARGO_BIN_EXE_prismdb");
+
+/// A small deterministic generator (xorshift64*), so a failure repeats.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn below(&mut self, n: u64) -> i64 {
+        (self.next() % n) as i64
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("PRISM_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_1dc5)
+}
+
+async fn ids(client: &Client, sql: &str) -> Vec<i32> {
+    client
+        .query(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .iter()
+        .map(|r| r.get::<_, i32>(0))
+        .collect()
+}
+
+async fn explain(client: &Client, sql: &str) -> String {
+    client
+        .query(&format!("EXPLAIN {sql}"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<_, String>(0))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// One writer: random inserts, updates of indexed columns and deletes.
+async fn write(client: Client, mut rng: Rng, stop: Arc<AtomicBool>) -> usize {
+    let mut done = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let id = rng.below(400);
+        let c = rng.below(20);
+        let d = if rng.below(5) == 0 {
+            "NULL".to_string()
+        } else {
+            rng.below(1000).to_string()
+        };
+        let u = if rng.below(4) == 0 {
+            "NULL".to_string()
+        } else {
+            format!("'u{}'", rng.below(2000))
+        };
+        let sql = match rng.below(10) {
+            0..=3 => format!("INSERT INTO dt VALUES ({id}, {c}, {d}, {u}, 'p{id}')"),
+            4..=6 => format!("UPDATE dt SET c = {c}, d = {d} WHERE id = {id}"),
+            7 => format!("UPDATE dt SET u = {u} WHERE id = {id}"),
+            8 => format!("UPDATE dt SET id = id + 400 WHERE id = {id}"),
+            _ => format!("DELETE FROM dt WHERE id = {id} OR id = {}", id + 400),
+        };
+        // Duplicate keys and lost races are expected outcomes.
+        match client.batch_execute(&sql).await {
+            Ok(()) => done += 1,
+            Err(e) => {
+                let code = sqlstate(&e).unwrap_or_default();
+                assert!(matches!(code.as_str(), "23505" | "40001"), "{sql}: {e}");
+            }
+        }
+    }
+    done
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn index_reads_match_scans_under_concurrent_writers() {
+    let server = TestServer::start(BIN).await.unwrap();
+    let admin = server.connect("prism").await.unwrap();
+    admin
+        .batch_execute(
+            "CREATE TABLE dt (id int PRIMARY KEY, c int, d int, u text, p text);
+             CREATE INDEX dt_c ON dt (c);
+             CREATE UNIQUE INDEX dt_u ON dt (u);",
+        )
+        .await
+        .unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut rng = Rng(seed());
+    let mut writers = Vec::new();
+    for w in 0..4u64 {
+        let client = server.connect("prism").await.unwrap();
+        let rng = Rng(rng.next() ^ (w + 1));
+        writers.push(tokio::spawn(write(client, rng, stop.clone())));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Built online while the writers run.
+    admin
+        .batch_execute("CREATE INDEX dt_c_d ON dt (c, d DESC) INCLUDE (p)")
+        .await
+        .unwrap();
+    let reader = server.connect("prism").await.unwrap();
+    assert!(
+        explain(&reader, "SELECT id FROM dt WHERE c = 3")
+            .await
+            .contains("access=index"),
+        "{}",
+        explain(&reader, "SELECT id FROM dt WHERE c = 3").await
+    );
+    let mut compared = 0;
+    for round in 0..15 {
+        reader.batch_execute("BEGIN").await.unwrap();
+        for _ in 0..4 {
+            let c = rng.below(20);
+            let lo = rng.below(1000);
+            let hi = lo + rng.below(400);
+            let u = rng.below(2000);
+            let pairs = [
+                (
+                    format!("SELECT id FROM dt WHERE c = {c} ORDER BY id"),
+                    format!("SELECT id FROM dt WHERE c + 0 = {c} ORDER BY id"),
+                ),
+                (
+                    format!("SELECT id FROM dt WHERE c IN ({c}, {}) ORDER BY id", c + 1),
+                    format!(
+                        "SELECT id FROM dt WHERE c + 0 IN ({c}, {}) ORDER BY id",
+                        c + 1
+                    ),
+                ),
+                (
+                    format!(
+                        "SELECT id FROM dt WHERE c = {c} AND d BETWEEN {lo} AND {hi} ORDER BY id"
+                    ),
+                    format!(
+                        "SELECT id FROM dt WHERE c + 0 = {c} AND d + 0 BETWEEN {lo} AND {hi} ORDER BY id"
+                    ),
+                ),
+                (
+                    format!("SELECT id FROM dt WHERE c = {c} ORDER BY d DESC, id LIMIT 7"),
+                    format!("SELECT id FROM dt WHERE c + 0 = {c} ORDER BY d DESC, id LIMIT 7"),
+                ),
+                (
+                    format!("SELECT id FROM dt WHERE c = {c} AND d < {hi} ORDER BY d, id LIMIT 5"),
+                    format!(
+                        "SELECT id FROM dt WHERE c + 0 = {c} AND d + 0 < {hi} ORDER BY d, id LIMIT 5"
+                    ),
+                ),
+                (
+                    format!("SELECT id FROM dt WHERE u = 'u{u}'"),
+                    format!("SELECT id FROM dt WHERE u || '' = 'u{u}'"),
+                ),
+                (
+                    "SELECT id FROM dt WHERE u IS NULL ORDER BY id".to_string(),
+                    "SELECT id FROM dt WHERE (u || '') IS NULL ORDER BY id".to_string(),
+                ),
+            ];
+            for (indexed, scanned) in &pairs {
+                let a = ids(&reader, indexed).await;
+                let b = ids(&reader, scanned).await;
+                assert_eq!(a, b, "round {round}: {indexed} vs {scanned}");
+                compared += 1;
+            }
+        }
+        // The transaction's own writes are read through the indexes too.
+        if round % 5 == 0 {
+            let id = 10_000 + round;
+            reader
+                .batch_execute(&format!(
+                    "INSERT INTO dt VALUES ({id}, 3, 5, 'own{id}', 'x'); UPDATE dt SET c = 3 WHERE id = (SELECT min(id) FROM dt WHERE c = 4)"
+                ))
+                .await
+                .unwrap();
+            let a = ids(&reader, "SELECT id FROM dt WHERE c = 3 ORDER BY id").await;
+            let b = ids(&reader, "SELECT id FROM dt WHERE c + 0 = 3 ORDER BY id").await;
+            assert_eq!(a, b, "own writes in round {round}");
+            assert!(a.contains(&id));
+            reader.batch_execute("ROLLBACK").await.unwrap();
+        } else {
+            reader.batch_execute("COMMIT").await.unwrap();
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut writes = 0;
+    for w in writers {
+        writes += w.await.unwrap();
+    }
+    assert!(writes > 100, "writers made only {writes} writes");
+    assert!(compared >= 15 * 4 * 7);
+    let states = admin
+        .query(
+            "SELECT index_name, state FROM prism_cluster.indexes ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let states: Vec<(String, String)> = states.iter().map(|r| (r.get(0), r.get(1))).collect();
+    assert_eq!(
+        states,
+        vec![
+            ("dt_c".to_string(), "ready".to_string()),
+            ("dt_c_d".to_string(), "ready".to_string()),
+            ("dt_u".to_string(), "ready".to_string()),
+        ]
+    );
+    // No two live rows share a unique key.
+    let dup = admin
+        .query(
+            "SELECT u FROM dt WHERE u IS NOT NULL GROUP BY u HAVING count(*) > 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(dup.is_empty(), "duplicate unique keys: {}", dup.len());
+}
+
+#[tokio::test]
+async fn concurrent_claims_of_a_unique_key() {
+    let server = TestServer::start(BIN).await.unwrap();
+    let a = server.connect("prism").await.unwrap();
+    let b = server.connect("prism").await.unwrap();
+    a.batch_execute(
+        "CREATE TABLE users (id int PRIMARY KEY, email text);
+         CREATE UNIQUE INDEX users_email ON users (email);",
+    )
+    .await
+    .unwrap();
+    a.batch_execute("BEGIN; INSERT INTO users VALUES (1, 'x@y')")
+        .await
+        .unwrap();
+    b.batch_execute("BEGIN; INSERT INTO users VALUES (2, 'x@y')")
+        .await
+        .unwrap();
+    a.batch_execute("COMMIT").await.unwrap();
+    let e = b.batch_execute("COMMIT").await.unwrap_err();
+    assert_eq!(sqlstate(&e).as_deref(), Some("23505"), "{e}");
+    assert!(
+        e.to_string().contains("users_email") || format!("{e:?}").contains("users_email"),
+        "{e:?}"
+    );
+
+    // Many autocommit claims of one key: exactly one row.
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let client = server.connect("prism").await.unwrap();
+        tasks.push(tokio::spawn(async move {
+            client
+                .batch_execute(&format!("INSERT INTO users VALUES ({}, 'race@y')", 100 + i))
+                .await
+                .map_err(|e| sqlstate(&e).unwrap_or_default())
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(code) => assert_eq!(code, "23505"),
+        }
+    }
+    assert_eq!(ok, 1);
+    let n: i64 = a
+        .query_one("SELECT count(*) FROM users WHERE email = 'race@y'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn indexes_survive_a_restart() {
+    let mut server = TestServer::start(BIN).await.unwrap();
+    {
+        let c = server.connect("prism").await.unwrap();
+        c.batch_execute(
+            "CREATE TABLE r (id int PRIMARY KEY, k int, email text);
+             INSERT INTO r SELECT g, g % 100, 'e' || g FROM generate_series(1, 5000) g;
+             CREATE INDEX r_k ON r (k);
+             CREATE UNIQUE INDEX r_email ON r (email);
+             INSERT INTO r VALUES (6000, 7, 'late');",
+        )
+        .await
+        .unwrap();
+    }
+    server.restart().await.unwrap();
+    let c = server.connect("prism").await.unwrap();
+    let mut state = String::new();
+    for _ in 0..200 {
+        state = c
+            .query_one(
+                "SELECT string_agg(state, ',' ORDER BY index_name) FROM prism_cluster.indexes",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if state == "ready,ready" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(state, "ready,ready");
+    let plan = explain(&c, "SELECT id FROM r WHERE k = 7").await;
+    assert!(plan.contains("access=index"), "{plan}");
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM r WHERE k = 7", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 51);
+    let e = c
+        .batch_execute("INSERT INTO r VALUES (7000, 1, 'late')")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e).as_deref(), Some("23505"));
+}
