@@ -126,6 +126,7 @@ struct Case {
     rows: u64,
     stats: Option<TableStats>,
     access: KeyAccess,
+    indexes: Vec<IndexPath>,
     projection: Vec<usize>,
     limit: Option<usize>,
     replica: ReplicaState,
@@ -141,6 +142,7 @@ impl Case {
             rows: 1_000_000,
             stats: Some(orders_stats()),
             access,
+            indexes: Vec::new(),
             projection: projection.to_vec(),
             limit: None,
             replica: AVAILABLE,
@@ -156,7 +158,7 @@ impl Case {
             rows: self.rows,
             stats: self.stats.as_ref(),
             access: &self.access,
-            indexes: &[],
+            indexes: &self.indexes,
             projection: &self.projection,
             limit: self.limit,
             replica: &self.replica,
@@ -173,6 +175,26 @@ fn range(lower: Option<i64>, upper: Option<i64>) -> KeyAccess {
         prefix: 0,
         lower: lower.map(Value::Int64),
         upper: upper.map(Value::Int64),
+    }
+}
+
+/// `orders (customer)`, reached by `access`.
+fn customer_index(access: KeyAccess, covering: bool) -> IndexPath {
+    IndexPath {
+        name: "orders_customer".into(),
+        columns: vec![1],
+        access,
+        unique: false,
+        covering,
+        ordered_limit: None,
+    }
+}
+
+fn customer_range(lower: i32, upper: i32) -> KeyAccess {
+    KeyAccess::Range {
+        prefix: 0,
+        lower: Some(Value::Int32(lower)),
+        upper: Some(Value::Int32(upper)),
     }
 }
 
@@ -314,6 +336,56 @@ fn golden_routes() {
             },
         ),
         (
+            "one customer through an index",
+            Case {
+                indexes: vec![customer_index(KeyAccess::Points(1), false)],
+                ..Case::orders(KeyAccess::Full, &[0, 2])
+            },
+        ),
+        (
+            "one customer, index-only",
+            Case {
+                indexes: vec![customer_index(KeyAccess::Points(1), true)],
+                ..Case::orders(KeyAccess::Full, &[0, 1])
+            },
+        ),
+        (
+            "a few customers through an index range",
+            Case {
+                indexes: vec![customer_index(customer_range(100, 109), false)],
+                ..Case::orders(KeyAccess::Full, &[0, 2])
+            },
+        ),
+        (
+            "index range at the boundary: the replica wins",
+            Case {
+                indexes: vec![customer_index(customer_range(100, 199), false)],
+                ..Case::orders(KeyAccess::Full, &[0, 2])
+            },
+        ),
+        (
+            "half the customers: the replica wins",
+            Case {
+                indexes: vec![customer_index(customer_range(1, 5000), false)],
+                ..Case::orders(KeyAccess::Full, &[0, 2])
+            },
+        ),
+        (
+            "a key point beats an index",
+            Case {
+                indexes: vec![customer_index(KeyAccess::Points(1), false)],
+                ..Case::orders(KeyAccess::Points(1), &[0, 2])
+            },
+        ),
+        (
+            "index without a replica",
+            Case {
+                replica: ReplicaState::None,
+                indexes: vec![customer_index(customer_range(1, 5000), false)],
+                ..Case::orders(KeyAccess::Full, &[0, 2])
+            },
+        ),
+        (
             "empty table",
             Case {
                 rows: 0,
@@ -360,5 +432,12 @@ forced row: engine=row, est_rows=1000000, cost row=370003.00 columnar=18200.00, 
 hinted columnar point lookup: engine=columnar, est_rows=1, cost row=3.37 columnar=21200.00, rejected row: hint READ_FROM(columnar, orders)
 forced columnar but too far behind: engine=row, est_rows=1000000, cost row=370003.00 columnar=18200.00, rejected columnar: replica lag 3.0 s > prism.max_replica_lag (1.0 s)
 UPDATE target: engine=row, est_rows=1000000, cost row=370003.00 columnar=18200.00, rejected columnar: target of UPDATE/DELETE
+one customer through an index: engine=row, est_rows=100, cost row=367.40 columnar=20200.00, rejected columnar: cost 20200.00 >= row cost 367.40, rejected full scan: cost 370003.00
+one customer, index-only: engine=row, est_rows=100, cost row=30.40 columnar=14200.00, rejected columnar: cost 14200.00 >= row cost 30.40, rejected full scan: cost 370003.00
+a few customers through an index range: engine=row, est_rows=1000, cost row=3647.00 columnar=20200.00, rejected columnar: cost 20200.00 >= row cost 3647.00, rejected full scan: cost 370003.00
+index range at the boundary: the replica wins: engine=columnar, est_rows=10000, cost row=36443.00 columnar=20200.00, rejected row: cost 36443.00 > columnar cost 20200.00
+half the customers: the replica wins: engine=columnar, est_rows=1000000, cost row=370003.00 columnar=20200.00, rejected row: cost 370003.00 > columnar cost 20200.00
+a key point beats an index: engine=row, est_rows=1, cost row=3.37 columnar=20200.00, rejected columnar: cost 20200.00 >= row cost 3.37, rejected index orders_customer: cost 367.40
+index without a replica: engine=row, est_rows=1000000, cost row=370003.00 columnar=20200.00, rejected columnar: no columnar replica, rejected index orders_customer: cost 1822003.00
 empty table: engine=row, est_rows=0, cost row=3.00 columnar=200.00, rejected columnar: cost 200.00 >= row cost 3.00
 ";

@@ -1,0 +1,279 @@
+//! Secondary index entries in the row store, on a real RocksDB: written in
+//! the same batch as their rows, back-filled online from the DDL's log
+//! index, unique claims decided at apply, and garbage-collected like row
+//! versions.
+
+use prismdb_catalog::{Catalog, Column, Index, IndexColumn, SqlType, Table};
+use prismdb_common::keycode::encode_key;
+use prismdb_common::{Error, Value};
+use prismdb_rowstore::index::{BuildState, IndexLayout, entries_table, entry_pk};
+use prismdb_rowstore::row::encode_row;
+use prismdb_rowstore::{Command, Entry, RowStore, StoreOptions, Write, WriteSet};
+use std::ops::Bound;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+fn table() -> Arc<Table> {
+    let col = |name: &str, nullable| Column {
+        name: name.into(),
+        ty: SqlType::Int64,
+        nullable,
+        default: None,
+        hidden: false,
+    };
+    Arc::new(Table {
+        id: 1,
+        name: "t".into(),
+        columns: vec![col("id", false), col("c", true)],
+        primary_key: vec![0],
+        columnar_replicas: 0,
+        ownership: Default::default(),
+    })
+}
+
+fn catalog(unique: bool) -> Catalog {
+    let mut c = Catalog::default();
+    let t = table();
+    let db = c.database_mut("prism").unwrap();
+    db.tables.insert("t".into(), t);
+    db.indexes.insert(
+        "t_c".into(),
+        Index {
+            id: 0,
+            name: "t_c".into(),
+            table: 1,
+            columns: vec![IndexColumn {
+                name: "c".into(),
+                descending: false,
+                nulls_first: false,
+            }],
+            include: Vec::new(),
+            predicate: None,
+            filter: None,
+            unique,
+            constraint: false,
+        },
+    );
+    c.next_table_id = 2;
+    c.next_index_id = 1;
+    c
+}
+
+fn layout(unique: bool) -> IndexLayout {
+    let c = catalog(unique);
+    let t = c.database("prism").unwrap().tables["t"].clone();
+    IndexLayout::new(&t, &c.database("prism").unwrap().indexes["t_c"]).unwrap()
+}
+
+fn commit(s: &RowStore, ws: WriteSet) -> Result<u64, Error> {
+    let cmd = Command::Commit(ws);
+    let entry = Entry {
+        index: s.last_version() + 1,
+        command: Some(&cmd),
+    };
+    s.apply(&[entry], &[]).unwrap().remove(0)
+}
+
+fn pk(id: i64) -> Vec<u8> {
+    encode_key(&[Value::Int64(id)])
+}
+
+fn row(id: i64, c: Option<i64>) -> Vec<Value> {
+    vec![Value::Int64(id), c.map_or(Value::Null, Value::Int64)]
+}
+
+/// A write set that changes row `id` from `old` to `new`, with its entries.
+fn change(
+    s: &RowStore,
+    l: &IndexLayout,
+    id: i64,
+    old: Option<Option<i64>>,
+    new: Option<Option<i64>>,
+) -> WriteSet {
+    let mut ws = WriteSet {
+        read_version: s.last_version(),
+        ..Default::default()
+    };
+    let old_row = old.map(|c| row(id, c));
+    let new_row = new.map(|c| row(id, c));
+    let write = match &new_row {
+        Some(r) => Write::Put {
+            row: encode_row(r),
+            insert: old_row.is_none(),
+        },
+        None => Write::Delete,
+    };
+    ws.writes.insert((1, pk(id)), write);
+    for (k, w) in l.writes(&pk(id), old_row.as_deref(), new_row.as_deref()) {
+        ws.writes.insert(k, w);
+    }
+    ws
+}
+
+fn open() -> (tempfile::TempDir, Arc<RowStore>) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Arc::new(RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap());
+    s.start_index_builds().unwrap();
+    (dir, s)
+}
+
+fn ddl(s: &RowStore, catalog: &Catalog) -> u64 {
+    commit(
+        s,
+        WriteSet {
+            read_version: s.last_version(),
+            catalog: Some(catalog.encode()),
+            ..Default::default()
+        },
+    )
+    .unwrap()
+}
+
+fn wait_built(s: &RowStore, id: u32) -> BuildState {
+    let start = Instant::now();
+    loop {
+        let state = s.index_status(id).unwrap().state;
+        if !matches!(state, BuildState::Building { .. }) {
+            return state;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "build never ended"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The primary keys (as ids) the index holds for value `c` at `snapshot`.
+fn holders(s: &RowStore, c: i64, snapshot: u64) -> Vec<Vec<u8>> {
+    let key = encode_key(&[Value::Int64(c)]);
+    let end = prismdb_common::keycode::prefix_end(&key).unwrap();
+    let (entries, _) = s
+        .index_entries(
+            0,
+            Bound::Included(&key),
+            Bound::Excluded(&end),
+            snapshot,
+            100_000,
+            false,
+        )
+        .unwrap();
+    entries
+        .iter()
+        .map(|(_, v)| entry_pk(v).unwrap().to_vec())
+        .collect()
+}
+
+#[test]
+fn entries_follow_rows_and_are_collected_like_versions() {
+    let (_dir, s) = open();
+    let l = layout(false);
+    ddl(&s, &catalog(false));
+    assert_eq!(wait_built(&s, 0), BuildState::Ready);
+    let v1 = commit(&s, change(&s, &l, 1, None, Some(Some(1)))).unwrap();
+    let v2 = commit(&s, change(&s, &l, 1, Some(Some(1)), Some(Some(2)))).unwrap();
+    let v3 = commit(&s, change(&s, &l, 1, Some(Some(2)), Some(Some(3)))).unwrap();
+    // Every snapshot sees exactly its row's entry.
+    assert_eq!(holders(&s, 1, v1), vec![pk(1)]);
+    assert!(holders(&s, 1, v2).is_empty());
+    assert_eq!(holders(&s, 2, v2), vec![pk(1)]);
+    assert_eq!(holders(&s, 3, v3), vec![pk(1)]);
+    assert!(holders(&s, 2, v3).is_empty());
+    let space = entries_table(0);
+    assert_eq!(s.version_count(space).unwrap(), 5);
+    s.collect_garbage(v3).unwrap();
+    // Only the live entry of the newest version is left.
+    assert_eq!(s.version_count(space).unwrap(), 1);
+    assert_eq!(holders(&s, 3, v3), vec![pk(1)]);
+    // A delete leaves nothing once collected.
+    let v4 = commit(&s, change(&s, &l, 1, Some(Some(3)), None)).unwrap();
+    s.collect_garbage(v4).unwrap();
+    assert_eq!(s.version_count(space).unwrap(), 0);
+}
+
+#[test]
+fn a_build_back_fills_from_its_log_index() {
+    let (_dir, s) = open();
+    let l = layout(false);
+    // A catalog with the table only, then rows, then the index.
+    let mut without = catalog(false);
+    without.database_mut("prism").unwrap().indexes.clear();
+    ddl(&s, &without);
+    for id in 0..5000 {
+        commit(&s, {
+            let mut ws = WriteSet {
+                read_version: s.last_version(),
+                ..Default::default()
+            };
+            ws.writes.insert(
+                (1, pk(id)),
+                Write::Put {
+                    row: encode_row(&row(id, Some(id % 7))),
+                    insert: true,
+                },
+            );
+            ws
+        })
+        .unwrap();
+    }
+    let before = s.last_version();
+    let at = ddl(&s, &catalog(false));
+    // A writer planned against the catalog without the index is refused.
+    let mut stale = change(&s, &l, 9999, None, Some(Some(1)));
+    stale.read_version = before;
+    assert!(matches!(
+        commit(&s, stale),
+        Err(Error::SerializationFailure(_))
+    ));
+    // Writes after the DDL carry their entries while the build runs.
+    commit(&s, change(&s, &l, 1, Some(Some(1)), Some(Some(6)))).unwrap();
+    assert_eq!(wait_built(&s, 0), BuildState::Ready);
+    assert!(s.index_usable(0, s.last_version()));
+    assert!(!s.index_usable(0, at - 1));
+    let now = s.last_version();
+    let sixes = holders(&s, 6, now);
+    assert_eq!(sixes.len(), 5000 / 7 + 1);
+    assert!(sixes.contains(&pk(1)));
+    assert!(!holders(&s, 1, now).contains(&pk(1)));
+}
+
+#[test]
+fn unique_claims_are_decided_at_apply_and_builds_find_duplicates() {
+    let (_dir, s) = open();
+    let l = layout(true);
+    ddl(&s, &catalog(true));
+    assert_eq!(wait_built(&s, 0), BuildState::Ready);
+    // Two transactions from one snapshot claim the same key: the second
+    // committer loses with 23505 naming the index.
+    let a = change(&s, &l, 1, None, Some(Some(10)));
+    let b = change(&s, &l, 2, None, Some(Some(10)));
+    commit(&s, a).unwrap();
+    match commit(&s, b) {
+        Err(Error::UniqueViolation(m)) => assert!(m.contains("\"t_c\""), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // NULLs are distinct.
+    commit(&s, change(&s, &l, 3, None, Some(None))).unwrap();
+    commit(&s, change(&s, &l, 4, None, Some(None))).unwrap();
+    // A key given up can be claimed again.
+    commit(&s, change(&s, &l, 1, Some(Some(10)), Some(Some(11)))).unwrap();
+    commit(&s, change(&s, &l, 2, None, Some(Some(10)))).unwrap();
+
+    // A unique index over duplicate rows fails its build.
+    let mut plain = catalog(false);
+    plain.database_mut("prism").unwrap().indexes.clear();
+    ddl(&s, &plain);
+    commit(&s, change(&s, &layout(false), 5, None, Some(Some(11)))).unwrap();
+    let mut again = catalog(true);
+    let db = again.database_mut("prism").unwrap();
+    let mut index = db.indexes.remove("t_c").unwrap();
+    index.id = 1;
+    index.name = "t_c2".into();
+    db.indexes.insert("t_c2".into(), index);
+    again.next_index_id = 2;
+    ddl(&s, &again);
+    match wait_built(&s, 1) {
+        BuildState::Failed(m) => assert!(m.contains("Key (c)=(11) is duplicated"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+}
