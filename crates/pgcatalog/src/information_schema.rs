@@ -405,9 +405,34 @@ const TABLE_CONSTRAINTS: Relation = Relation {
                     Value::Null,
                 ]
             })
+            .chain(unique_constraints(snap).into_iter().map(|(index, t)| {
+                vec![
+                    db(snap),
+                    s(DEFAULT_SCHEMA),
+                    s(index.name.as_str()),
+                    db(snap),
+                    s(DEFAULT_SCHEMA),
+                    s(t.name.as_str()),
+                    s("UNIQUE"),
+                    yes_no(false),
+                    yes_no(false),
+                    yes_no(true),
+                    yes_no(true),
+                ]
+            }))
             .collect()
     },
 };
+
+/// The UNIQUE constraints of the session's database with their tables.
+fn unique_constraints<'a>(
+    snap: &Snapshot<'a>,
+) -> Vec<(&'a prismdb_catalog::Index, &'a std::sync::Arc<prismdb_catalog::Table>)> {
+    crate::tables::secondary_indexes(snap)
+        .into_iter()
+        .filter(|(i, _)| i.constraint)
+        .collect()
+}
 
 const KEY_COLUMN_USAGE: Relation = Relation {
     name: "key_column_usage",
@@ -434,6 +459,21 @@ const KEY_COLUMN_USAGE: Relation = Relation {
                     s(DEFAULT_SCHEMA),
                     s(t.name.as_str()),
                     s(t.columns[k].name.as_str()),
+                    Value::Int32(i as i32 + 1),
+                    Value::Null,
+                ]);
+            }
+        }
+        for (index, t) in unique_constraints(snap) {
+            for (i, c) in index.columns.iter().enumerate() {
+                rows.push(vec![
+                    db(snap),
+                    s(DEFAULT_SCHEMA),
+                    s(index.name.as_str()),
+                    db(snap),
+                    s(DEFAULT_SCHEMA),
+                    s(t.name.as_str()),
+                    s(c.name.as_str()),
                     Value::Int32(i as i32 + 1),
                     Value::Null,
                 ]);
