@@ -199,6 +199,7 @@ impl Session {
                 _ => return Err(Error::Internal("DEFAULT VALUES rewrite".into())),
             }
         }
+        name_leading_columns(&mut ins, &table)?;
         replace_default_keywords(&mut ins, &table)?;
         self.schema.hints.lock().defaults.insert(table.id, defaults);
         let plan = self.plan(&Statement::Insert(ins)).await;
@@ -782,6 +783,42 @@ fn check_not_null(table: &Table, row: &[Value]) -> Result<()> {
             )));
         }
     }
+    Ok(())
+}
+
+/// `INSERT INTO t VALUES (...)` without a column list whose rows are
+/// shorter than the table: PostgreSQL fills the leading columns and gives
+/// the rest their defaults, so the column list is made explicit.
+fn name_leading_columns(ins: &mut Insert, table: &Table) -> Result<()> {
+    if !ins.columns.is_empty() {
+        return Ok(());
+    }
+    let Some(source) = &ins.source else {
+        return Ok(());
+    };
+    let prismdb_sql::sqlparser::ast::SetExpr::Values(values) = source.body.as_ref() else {
+        return Ok(());
+    };
+    let visible: Vec<&Column> = table.visible_columns().map(|(_, c)| c).collect();
+    if values.rows.iter().any(|r| r.content.len() > visible.len()) {
+        return Err(Error::Syntax(
+            "INSERT has more expressions than target columns".into(),
+        ));
+    }
+    let Some(width) = values.rows.first().map(|r| r.content.len()) else {
+        return Ok(());
+    };
+    if width >= visible.len() || values.rows.iter().any(|r| r.content.len() != width) {
+        return Ok(());
+    }
+    ins.columns = visible[..width]
+        .iter()
+        .map(|c| {
+            prismdb_sql::sqlparser::ast::ObjectName::from(vec![
+                prismdb_sql::sqlparser::ast::Ident::with_quote('"', c.name.clone()),
+            ])
+        })
+        .collect();
     Ok(())
 }
 

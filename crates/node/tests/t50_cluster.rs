@@ -459,7 +459,7 @@ fn member<'a>(ms: &'a [MemberRow], name: &str) -> &'a MemberRow {
 /// Inserts one `filler` row per statement for each of `ids`.
 async fn insert_filler(client: &Client, ids: impl Iterator<Item = i32>) -> Result<(), String> {
     let insert = client
-        .prepare("INSERT INTO filler VALUES ($1, $2)")
+        .prepare("INSERT INTO filler (id, payload) VALUES ($1, $2)")
         .await
         .map_err(|e| format!("preparing the INSERT: {e:?}"))?;
     let payload = "x".repeat(100);
@@ -484,9 +484,12 @@ async fn t30_restart_catches_up_through_snapshot() {
     let (leader_name, victim_name) = (format!("n{}", leader + 1), format!("n{}", victim + 1));
     let lc = cluster.nodes[leader].connect("prism").await.unwrap();
     let oc = cluster.nodes[other].connect("prism").await.unwrap();
-    lc.batch_execute("CREATE TABLE filler (id integer PRIMARY KEY, payload text)")
-        .await
-        .unwrap();
+    lc.batch_execute(
+        "CREATE TABLE filler (id integer PRIMARY KEY, payload text, tag integer);
+         CREATE INDEX filler_tag ON filler (tag)",
+    )
+    .await
+    .unwrap();
     {
         // The victim has the table before it goes down.
         let vc = cluster.nodes[victim].connect("prism").await.unwrap();
@@ -514,6 +517,14 @@ async fn t30_restart_catches_up_through_snapshot() {
     if let Err(e) = a.and(b) {
         panic!("{e}\n{}", cluster.logs());
     }
+    // Indexed values, and an index the victim learns of only from the
+    // snapshot it installs.
+    lc.batch_execute(
+        "UPDATE filler SET tag = id % 10 WHERE id < 100;
+         CREATE UNIQUE INDEX filler_payload_id ON filler (payload, id)",
+    )
+    .await
+    .unwrap();
 
     // Wait until the leader compacted away the entries the victim needs.
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -576,10 +587,49 @@ async fn t30_restart_catches_up_through_snapshot() {
         .map(|r| r.get(0))
         .collect();
     assert_eq!(ids, (0..400).collect::<Vec<_>>());
-    // It takes part in the cluster again: a write through it is seen on the leader.
-    vc.execute("INSERT INTO filler VALUES (1000, 'after restart')", &[])
+    // Its indexes were built from the snapshot and the log after it.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let states: String = vc
+            .query_one(
+                "SELECT string_agg(index_name || '=' || state, ',' ORDER BY index_name) FROM prism_cluster.indexes",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if states == "filler_payload_id=ready,filler_tag=ready" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "indexes on {victim_name}: {states}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let plan: Vec<String> = vc
+        .query("EXPLAIN SELECT id FROM filler WHERE tag = 3", &[])
         .await
-        .unwrap();
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(plan.join("\n").contains("index"), "{plan:?}");
+    let tagged: Vec<i32> = vc
+        .query("SELECT id FROM filler WHERE tag = 3 ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(tagged, (0..100).filter(|i| i % 10 == 3).collect::<Vec<_>>());
+    // It takes part in the cluster again: a write through it is seen on the leader.
+    vc.execute(
+        "INSERT INTO filler (id, payload) VALUES (1000, 'after restart')",
+        &[],
+    )
+    .await
+    .unwrap();
     assert_eq!(
         count(&lc, "SELECT count(*) FROM filler WHERE id = 1000").await,
         1

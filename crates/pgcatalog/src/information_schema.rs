@@ -427,7 +427,10 @@ const TABLE_CONSTRAINTS: Relation = Relation {
 /// The UNIQUE constraints of the session's database with their tables.
 fn unique_constraints<'a>(
     snap: &Snapshot<'a>,
-) -> Vec<(&'a prismdb_catalog::Index, &'a std::sync::Arc<prismdb_catalog::Table>)> {
+) -> Vec<(
+    &'a prismdb_catalog::Index,
+    &'a std::sync::Arc<prismdb_catalog::Table>,
+)> {
     crate::tables::secondary_indexes(snap)
         .into_iter()
         .filter(|(i, _)| i.constraint)
