@@ -1,10 +1,12 @@
-//! The key fast paths: SELECTs that read rows by primary key, and
-//! single-row `UPDATE ... WHERE pk = ...` / `DELETE ... WHERE pk = ...`,
-//! run without DataFusion.
+//! The key fast paths: SELECTs that read rows by primary key or through a
+//! secondary index, and single-row `UPDATE ... WHERE pk = ...` / `DELETE
+//! ... WHERE pk = ...`, run without DataFusion.
 //!
-//! A query whose only predicate is on the primary key does not need a query
-//! planner. [`KeyQuery::recognize`] spots these shapes once per statement
-//! text (the result is cached with the statement's logical plan):
+//! A query whose only predicate is on a key does not need a query
+//! planner. [`KeyQuery::recognize`] reads the WHERE clause into the
+//! conditions of [`crate::access`] (the analysis the provider uses too) and
+//! spots these shapes once per statement text (the result is cached with
+//! the statement's logical plan):
 //!
 //! * a point: `pk = v [AND pk2 = v2 ...]` over every key column;
 //! * an IN list on a single-column key: `id IN (v, ...)` with up to
@@ -12,6 +14,11 @@
 //! * a short range on the first key column, bounded on both sides:
 //!   `k BETWEEN a AND b`, or one lower (`>`, `>=`) and one upper (`<`,
 //!   `<=`) comparison, on integer, text or date keys;
+//! * through a secondary index (not a partial one): equalities on a
+//!   leading run of its columns and optionally bounds on the next one,
+//!   with an ORDER BY, if any, on the columns after the equalities in one
+//!   direction (read backwards for DESC, NULLs where PostgreSQL sorts
+//!   them); unique indexes and longer equality runs are preferred;
 //!
 //! where each value is a parameter (`$n`) or a literal, the select list is
 //! plain columns (or `*`), and the query may end in `ORDER BY` a leading run
@@ -189,12 +196,10 @@ impl KeyQuery {
             }
         }
 
-        let selection = sel.selection.as_ref()?;
-        let access = match key_access(selection, &table, &reference) {
+        let conds = conditions(sel.selection.as_ref()?, &table, &reference)?;
+        let access = match key_access(&conds, &table) {
             Some(a) if key_order(q, &table, &reference, &aliases) => a,
-            _ => index_access(
-                q, selection, &table, &reference, &aliases, catalog, database,
-            )?,
+            _ => index_access(q, &conds, &table, &reference, &aliases, catalog, database)?,
         };
         let limit = match &q.limit_clause {
             None => None,
@@ -431,127 +436,32 @@ fn range_type(ty: &SqlType) -> bool {
     )
 }
 
-/// The key predicate of a WHERE clause: a point, an IN list or a range, and
-/// nothing else.
-fn key_access(selection: &Expr, table: &Table, reference: &str) -> Option<KeyAccess> {
-    let first = table.primary_key[0];
+/// The conjuncts of a WHERE clause as conditions on single columns
+/// (`col = v`, `col op v` either way round, `BETWEEN`, an IN list of up to
+/// [`MAX_IN_LIST`] values), each value a parameter or a literal; `None` if
+/// any conjunct is something else.
+fn conditions(selection: &Expr, table: &Table, reference: &str) -> Option<Vec<Cond<RangeEnd>>> {
     let mut conjuncts = Vec::new();
     split_and(selection, &mut conjuncts);
-    if let [
-        Expr::InList {
-            expr,
-            list,
-            negated: false,
-        },
-    ] = conjuncts.as_slice()
-    {
-        if table.primary_key.len() != 1
-            || column_ref(expr, table, reference) != Some(first)
-            || list.is_empty()
-            || list.len() > MAX_IN_LIST
-        {
-            return None;
-        }
-        return Some(KeyAccess::In(
-            list.iter().map(key_source).collect::<Option<_>>()?,
-        ));
-    }
-    if conjuncts.iter().all(|c| {
-        matches!(
-            c,
-            Expr::BinaryOp {
-                op: BinaryOperator::Eq,
-                ..
-            }
-        )
-    }) {
-        return key_equalities(selection, table, reference).map(KeyAccess::Point);
-    }
-    if !range_type(&table.columns[first].ty) {
-        return None;
-    }
-    let mut lower: Option<RangeEnd> = None;
-    let mut upper: Option<RangeEnd> = None;
-    let set = |slot: &mut Option<RangeEnd>, value: &Expr, inclusive: bool| {
-        if slot.is_some() {
-            return false;
-        }
-        match key_source(value) {
-            Some(value) => {
-                *slot = Some(RangeEnd { value, inclusive });
-                true
-            }
-            None => false,
-        }
-    };
-    for c in conjuncts {
-        let ok = match c {
-            Expr::Between {
-                expr,
-                negated: false,
-                low,
-                high,
-            } if column_ref(expr, table, reference) == Some(first) => {
-                set(&mut lower, low, true) && set(&mut upper, high, true)
-            }
-            Expr::BinaryOp { left, op, right } => {
-                // `k op v`, or `v op k` read as `k op' v`.
-                let (value, op) = if column_ref(left, table, reference) == Some(first) {
-                    (right.as_ref(), op.clone())
-                } else if column_ref(right, table, reference) == Some(first) {
-                    let flipped = match op {
-                        BinaryOperator::Lt => BinaryOperator::Gt,
-                        BinaryOperator::LtEq => BinaryOperator::GtEq,
-                        BinaryOperator::Gt => BinaryOperator::Lt,
-                        BinaryOperator::GtEq => BinaryOperator::LtEq,
-                        _ => return None,
-                    };
-                    (left.as_ref(), flipped)
-                } else {
-                    return None;
-                };
-                match op {
-                    BinaryOperator::Gt => set(&mut lower, value, false),
-                    BinaryOperator::GtEq => set(&mut lower, value, true),
-                    BinaryOperator::Lt => set(&mut upper, value, false),
-                    BinaryOperator::LtEq => set(&mut upper, value, true),
-                    _ => false,
-                }
-            }
-            _ => false,
-        };
-        if !ok {
-            return None;
-        }
-    }
-    Some(KeyAccess::Range {
-        lower: lower?,
-        upper: upper?,
-    })
-}
-
-/// A WHERE clause answered by a secondary index: every conjunct is an
-/// equality on a leading run of the index's key columns or a bound on the
-/// next one (`BETWEEN`, `<`, `<=`, `>`, `>=`; integer, text and date
-/// columns), and the ORDER BY, if any, names the key columns after the
-/// equalities in one direction. Unique indexes and longer equality runs
-/// win. Partial indexes and ORDER BY on a nullable column without a bound
-/// (PostgreSQL sorts NULLs last, an index first) are left to the planner.
-fn index_access(
-    q: &Query,
-    selection: &Expr,
-    table: &Arc<Table>,
-    reference: &str,
-    aliases: &[String],
-    catalog: &Catalog,
-    database: &str,
-) -> Option<KeyAccess> {
-    let db = catalog.database(database).ok()?;
-    let mut conjuncts = Vec::new();
-    split_and(selection, &mut conjuncts);
-    let mut conds: Vec<Cond<RangeEnd>> = Vec::new();
+    let end = |value, inclusive| RangeEnd { value, inclusive };
+    let mut conds = Vec::with_capacity(conjuncts.len());
     for c in conjuncts {
         match c {
+            Expr::InList {
+                expr,
+                list,
+                negated: false,
+            } if !list.is_empty() && list.len() <= MAX_IN_LIST => {
+                let column = column_ref(expr, table, reference)?;
+                let values = list
+                    .iter()
+                    .map(|e| key_source(e).map(|v| end(v, true)))
+                    .collect::<Option<_>>()?;
+                conds.push(Cond {
+                    column,
+                    op: Op::In(values),
+                });
+            }
             Expr::Between {
                 expr,
                 negated: false,
@@ -561,23 +471,11 @@ fn index_access(
                 let column = column_ref(expr, table, reference)?;
                 conds.push(Cond {
                     column,
-                    op: Op::Lower(
-                        RangeEnd {
-                            value: key_source(low)?,
-                            inclusive: true,
-                        },
-                        true,
-                    ),
+                    op: Op::Lower(end(key_source(low)?, true), true),
                 });
                 conds.push(Cond {
                     column,
-                    op: Op::Upper(
-                        RangeEnd {
-                            value: key_source(high)?,
-                            inclusive: true,
-                        },
-                        true,
-                    ),
+                    op: Op::Upper(end(key_source(high)?, true), true),
                 });
             }
             Expr::BinaryOp { left, op, right } => {
@@ -601,22 +499,71 @@ fn index_access(
                     _ => return None,
                 };
                 let value = key_source(value)?;
-                let end = |inclusive| RangeEnd {
-                    value: value.clone(),
-                    inclusive,
-                };
                 let op = match op {
-                    BinaryOperator::Eq => Op::Eq(end(true)),
-                    BinaryOperator::Gt => Op::Lower(end(false), false),
-                    BinaryOperator::GtEq => Op::Lower(end(true), true),
-                    BinaryOperator::Lt => Op::Upper(end(false), false),
-                    BinaryOperator::LtEq => Op::Upper(end(true), true),
+                    BinaryOperator::Eq => Op::Eq(end(value, true)),
+                    BinaryOperator::Gt => Op::Lower(end(value, false), false),
+                    BinaryOperator::GtEq => Op::Lower(end(value, true), true),
+                    BinaryOperator::Lt => Op::Upper(end(value, false), false),
+                    BinaryOperator::LtEq => Op::Upper(end(value, true), true),
                     _ => return None,
                 };
                 conds.push(Cond { column, op });
             }
             _ => return None,
         }
+    }
+    Some(conds)
+}
+
+/// The primary-key read of the conditions, when they are exactly a point
+/// (every key column equal), an IN list on a single-column key, or a range
+/// on the first key column bounded on both sides (integer, text and date
+/// keys).
+fn key_access(conds: &[Cond<RangeEnd>], table: &Table) -> Option<KeyAccess> {
+    let pk = &table.primary_key;
+    let shape = Shape::of(pk, conds);
+    if shape.consumed != conds.len() || conds.is_empty() {
+        return None;
+    }
+    if shape.eq.len() == pk.len() {
+        return Some(KeyAccess::Point(
+            shape.eq.into_iter().map(|e| e.value).collect(),
+        ));
+    }
+    if !shape.eq.is_empty() {
+        return None;
+    }
+    if let Some(list) = shape.in_list {
+        return (pk.len() == 1).then(|| KeyAccess::In(list.into_iter().map(|e| e.value).collect()));
+    }
+    if !range_type(&table.columns[pk[0]].ty) {
+        return None;
+    }
+    Some(KeyAccess::Range {
+        lower: shape.lower?.0,
+        upper: shape.upper?.0,
+    })
+}
+
+/// A WHERE clause answered by a secondary index: every conjunct is an
+/// equality on a leading run of the index's key columns or a bound on the
+/// next one (`BETWEEN`, `<`, `<=`, `>`, `>=`; integer, text and date
+/// columns), and the ORDER BY, if any, names the key columns after the
+/// equalities in one direction. Unique indexes and longer equality runs
+/// win. Partial indexes and ORDER BY on a nullable column without a bound
+/// (PostgreSQL sorts NULLs last, an index first) are left to the planner.
+fn index_access(
+    q: &Query,
+    conds: &[Cond<RangeEnd>],
+    table: &Arc<Table>,
+    reference: &str,
+    aliases: &[String],
+    catalog: &Catalog,
+    database: &str,
+) -> Option<KeyAccess> {
+    let db = catalog.database(database).ok()?;
+    if conds.iter().any(|c| matches!(c.op, Op::In(_))) {
+        return None;
     }
     // Requested order: stored columns and whether descending.
     let order: Vec<(usize, bool)> = match &q.order_by {
@@ -653,7 +600,7 @@ fn index_access(
         if layout.filter.is_some() || index.predicate.is_some() {
             continue;
         }
-        let shape = Shape::of(&layout.key, &conds);
+        let shape = Shape::of(&layout.key, conds);
         if shape.consumed != conds.len() || shape.is_empty() && order.is_empty() {
             continue;
         }
@@ -732,33 +679,10 @@ fn key_order(q: &Query, table: &Table, reference: &str, aliases: &[String]) -> b
 /// `pk = value AND ...` covering every key column exactly once and nothing
 /// else: the source of each key column's value, in key order.
 fn key_equalities(selection: &Expr, table: &Table, reference: &str) -> Option<Vec<KeySource>> {
-    let mut key: Vec<Option<KeySource>> = vec![None; table.primary_key.len()];
-    let mut conjuncts = Vec::new();
-    split_and(selection, &mut conjuncts);
-    for c in conjuncts {
-        let Expr::BinaryOp {
-            left,
-            op: BinaryOperator::Eq,
-            right,
-        } = c
-        else {
-            return None;
-        };
-        let (col, value) = match (
-            column_ref(left, table, reference),
-            column_ref(right, table, reference),
-        ) {
-            (Some(i), None) => (i, right.as_ref()),
-            (None, Some(i)) => (i, left.as_ref()),
-            _ => return None,
-        };
-        let pos = table.primary_key.iter().position(|&k| k == col)?;
-        if key[pos].is_some() {
-            return None;
-        }
-        key[pos] = Some(key_source(value)?);
+    match key_access(&conditions(selection, table, reference)?, table)? {
+        KeyAccess::Point(key) => Some(key),
+        _ => None,
     }
-    key.into_iter().collect()
 }
 
 /// The bound key: `None` if a value does not convert exactly to its column's

@@ -51,6 +51,29 @@ fn catalog() -> Catalog {
     for table in [t, c, f] {
         db.tables.insert(table.name.clone(), Arc::new(table));
     }
+    // `c (v)` unique, and `c (b, v)`.
+    let index = |id, name: &str, columns: &[&str], unique| prismdb_catalog::Index {
+        id,
+        name: name.into(),
+        table: 2,
+        columns: columns
+            .iter()
+            .map(|c| prismdb_catalog::IndexColumn {
+                name: (*c).into(),
+                descending: false,
+                nulls_first: false,
+            })
+            .collect(),
+        include: Vec::new(),
+        predicate: None,
+        filter: None,
+        unique,
+        constraint: false,
+    };
+    db.indexes
+        .insert("c_v".into(), index(0, "c_v", &["v"], true));
+    db.indexes
+        .insert("c_b_v".into(), index(1, "c_b_v", &["b", "v"], false));
     let mut catalog = Catalog::default();
     catalog
         .databases
@@ -193,7 +216,11 @@ fn ranges() {
         shape("SELECT v FROM t WHERE id BETWEEN 1 AND 5 AND v = 'a'"),
         None
     );
-    assert_eq!(shape("SELECT v FROM c WHERE b BETWEEN 'a' AND 'c'"), None);
+    // (A non-first key column that leads an index is read through it.)
+    assert_eq!(
+        shape("SELECT v FROM c WHERE b BETWEEN 'a' AND 'c'").as_deref(),
+        Some("index c_b_v eq 0")
+    );
     assert_eq!(shape("SELECT x FROM f WHERE x BETWEEN 1 AND 2"), None);
     assert_eq!(shape("SELECT v FROM t WHERE id BETWEEN 1.5 AND 2"), None);
 }
@@ -229,4 +256,32 @@ fn order_and_limit() {
         shape("SELECT v FROM t WHERE id IN (1, 2) ORDER BY id NULLS FIRST").as_deref(),
         Some("in 2")
     );
+}
+
+#[test]
+fn secondary_indexes() {
+    assert_eq!(
+        shape("SELECT a FROM c WHERE v = $1").as_deref(),
+        Some("index c_v eq 1")
+    );
+    assert_eq!(
+        shape("SELECT a, v FROM c WHERE b = $1 ORDER BY v DESC LIMIT 10").as_deref(),
+        Some("index c_b_v eq 1 reverse limit 10")
+    );
+    assert_eq!(
+        shape("SELECT a FROM c WHERE b = 'x' AND v >= 'k' AND v < 'q' ORDER BY v").as_deref(),
+        Some("index c_b_v eq 1")
+    );
+    // A leading key column is not an index's prefix; order against the
+    // index; another column; an IN list: planned.
+    assert_eq!(shape("SELECT a FROM c WHERE b = 'x' ORDER BY a"), None);
+    assert_eq!(
+        shape("SELECT a FROM c WHERE b = 'x' ORDER BY v DESC, a"),
+        None
+    );
+    assert_eq!(
+        shape("SELECT a FROM c WHERE b = 'x' AND a = 1 AND v = 'y'"),
+        None
+    );
+    assert_eq!(shape("SELECT a FROM c WHERE v IN ('a', 'b')"), None);
 }
