@@ -251,6 +251,15 @@ pub fn index_paths(
     out
 }
 
+/// Whether a shape over a unique index names whole keys (each range one
+/// claim).
+pub fn names_claims(layout: &IndexLayout, shape: &Shape<Value>) -> bool {
+    layout.unique
+        && shape.lower.is_none()
+        && shape.upper.is_none()
+        && shape.eq.len() + usize::from(shape.in_list.is_some()) == layout.key.len()
+}
+
 /// Whether an index's entries hold every column in `needed` (key columns
 /// of a type whose key encoding reads back exactly, INCLUDE columns, the
 /// primary key's).
@@ -305,6 +314,9 @@ pub struct IndexRead {
     /// The entries hold every column read: rows are rebuilt from them
     /// instead of read from the table.
     pub covering: bool,
+    /// Each range is one whole key of a unique index: its claim is read
+    /// with a point read instead of an iterator.
+    pub claims: bool,
 }
 
 /// Entries read per store call.
@@ -359,9 +371,28 @@ impl IndexRead {
         want: usize,
     ) -> Result<Vec<(Vec<u8>, Arc<Vec<Value>>)>> {
         let table = self.layout.table.id;
+        let mut found = Vec::new();
+        if self.claims
+            && let Bound::Included(claim) = lo
+        {
+            if let Some(value) =
+                view.store
+                    .get(self.layout.entries_table(), claim, view.snapshot)?
+            {
+                let pk = entry_pk(&value)?;
+                if own.binary_search_by(|(k, _)| k.as_slice().cmp(pk)).is_err() {
+                    if self.covering {
+                        let row = row_of_entry(&self.layout, claim, &value)?;
+                        found.push((claim.clone(), Arc::new(row)));
+                    } else if let Some(row) = view.store.get(table, pk, view.snapshot)? {
+                        found.push((claim.clone(), Arc::new(row)));
+                    }
+                }
+            }
+            return Ok(found);
+        }
         let mut lo = lo.clone();
         let mut hi = hi.clone();
-        let mut found = Vec::new();
         while found.len() < want {
             let (entries, next) = view.store.index_entries(
                 self.layout.id,

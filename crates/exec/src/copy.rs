@@ -832,7 +832,7 @@ impl Session {
             Probe::PerRow => stored_at(&self.engine.store, at, key),
         })?;
         if !load.indexes.on(load.table.id).is_empty() {
-            check_unique(txn, &load.indexes, &self.engine.store, &key, &stored)?;
+            check_unique(txn, &load.indexes, &self.engine.store, &key, &stored, None)?;
         }
         txn.insert(key, stored);
         load.rows += 1;

@@ -70,10 +70,10 @@ impl Session {
             };
             match point.run(&view, params)? {
                 Some(PointChange::Nothing) => return Ok(Output::command(format!("{verb} 0"))),
-                Some(PointChange::Update(key, row)) => {
+                Some(PointChange::Update(key, row, old)) => {
                     let key = (point.table.id, key);
                     let indexes = self.engine.indexes(&self.schema.current());
-                    check_unique(txn, &indexes, &self.engine.store, &key, &row)?;
+                    check_unique(txn, &indexes, &self.engine.store, &key, &row, Some(&old))?;
                     txn.update(key, row);
                     return Ok(Output::command(format!("{verb} 1")));
                 }
@@ -238,7 +238,7 @@ impl Session {
                 let key = self.new_row_key(&table, &mut stored, txn, |k| {
                     stored_at(&self.engine.store, at, k)
                 })?;
-                check_unique(txn, &indexes, &self.engine.store, &key, &stored)?;
+                check_unique(txn, &indexes, &self.engine.store, &key, &stored, None)?;
                 txn.insert(key, stored.clone());
                 inserted.push(stored);
             }
@@ -433,14 +433,21 @@ impl Session {
         // (`SET id = id + 1`) does not collide with rows about to move.
         let indexes = self.engine.indexes(&self.schema.current());
         let mut moved = Vec::new();
-        for (old_key, (_, new_row)) in &changes {
+        for (old_key, (old_row, new_row)) in &changes {
             let new_key = key_of(table, new_row);
             if &new_key != old_key {
                 txn.delete((table.id, old_key.clone()));
                 moved.push((new_key, new_row));
             } else {
                 let key = (table.id, new_key);
-                check_unique(txn, &indexes, &self.engine.store, &key, new_row)?;
+                check_unique(
+                    txn,
+                    &indexes,
+                    &self.engine.store,
+                    &key,
+                    new_row,
+                    Some(old_row),
+                )?;
                 txn.update(key, new_row.clone());
             }
         }
@@ -451,7 +458,7 @@ impl Session {
             })? {
                 return Err(duplicate_key(table));
             }
-            check_unique(txn, &indexes, &self.engine.store, &key, new_row)?;
+            check_unique(txn, &indexes, &self.engine.store, &key, new_row, None)?;
             txn.insert(key, new_row.clone());
         }
         let count = changes.len();

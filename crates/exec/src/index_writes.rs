@@ -92,13 +92,15 @@ fn duplicate(layout: &IndexLayout, row: &[Value]) -> Error {
 
 /// Checks that the row the transaction is about to write under `key`
 /// (its table's, primary key encoded) takes no unique key another live
-/// row holds, and records its claims.
+/// row holds, and records its claims. `old`: the version of the same row
+/// it replaces, whose claims need no check again.
 pub fn check_unique(
     txn: &mut Txn,
     set: &IndexSet,
     store: &RowStore,
     key: &RowKey,
     row: &[Value],
+    old: Option<&[Value]>,
 ) -> Result<()> {
     let (table, pk) = key;
     for layout in set.on(*table) {
@@ -108,6 +110,11 @@ pub fn check_unique(
         let Some((claim, _)) = layout.entry(pk, row) else {
             continue;
         };
+        if old.is_some_and(|o| {
+            layout.claims(o) && layout.entry(pk, o).is_some_and(|(k, _)| k == claim)
+        }) {
+            continue;
+        }
         // A row this transaction wrote that still holds the key.
         if let Some(holder) = txn.claims().get(&(layout.id, claim.clone()))
             && holder != pk

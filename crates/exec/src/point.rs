@@ -39,7 +39,7 @@
 //! exactly (a key value of another type that does not convert exactly, say)
 //! also falls back to the planned query, so both paths always agree.
 
-use crate::access::{Cond, IndexRead, Op, Shape, covers};
+use crate::access::{Cond, IndexRead, Op, Shape, covers, names_claims};
 use crate::convert::{rows_to_batch, scalar_to_value, value_to_scalar};
 use crate::provider::{RangeRead, ReadView, after_prefix};
 use crate::session::ResultRows;
@@ -382,6 +382,7 @@ impl KeyQuery {
             ranges.reverse();
         }
         let read = IndexRead {
+            claims: !nulls_apart && names_claims(layout, &shape),
             layout: layout.clone(),
             ranges,
             reverse,
@@ -739,8 +740,8 @@ pub struct PointWrite {
 pub enum PointChange {
     /// No row has the key.
     Nothing,
-    /// Replace the row with this one.
-    Update(Vec<u8>, Vec<Value>),
+    /// Replace the row (the third field) with this one.
+    Update(Vec<u8>, Vec<Value>, Arc<Vec<Value>>),
     /// Delete the row.
     Delete(Vec<u8>),
 }
@@ -950,7 +951,7 @@ impl PointWrite {
             }
             new_row[*col] = value;
         }
-        Ok(Some(PointChange::Update(encoded, new_row)))
+        Ok(Some(PointChange::Update(encoded, new_row, row)))
     }
 }
 

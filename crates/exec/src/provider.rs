@@ -12,7 +12,7 @@
 //! point reads, and comparisons on the first key column become a key range.
 //! Filters stay `Inexact`, so DataFusion re-checks them.
 
-use crate::access::{Cond, IndexRead, Op, Shape, index_paths};
+use crate::access::{Cond, IndexRead, Op, Shape, index_paths, names_claims};
 use crate::convert::{rows_to_batch, scalar_as_key};
 use crate::route::{
     Route, ScanShape, TableScanExec, columnar_plan, route_scan, show_access, show_index_access,
@@ -383,6 +383,7 @@ impl TableProvider for RowTable {
         let (access, access_text) = match decision.index.and_then(|i| indexes.into_iter().nth(i)) {
             Some((layout, shape_of_index, path)) if decision.engine == ReadEngine::Row => (
                 Access::Index(Arc::new(IndexRead {
+                    claims: names_claims(&layout, &shape_of_index),
                     layout,
                     ranges: shape_of_index.ranges(),
                     reverse: false,
