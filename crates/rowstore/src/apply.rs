@@ -260,7 +260,7 @@ impl RowStore {
         // With index changes, the registry stays locked from before the
         // batch is written until it follows the batch: a build never
         // writes entries of a generation the batch removed.
-        let mut registry = (!index_changes.is_empty()).then(|| self.indexes.lock());
+        let mut registry = (!index_changes.is_empty()).then(|| self.indexes.write());
         self.db.write(batch).map_err(storage_err)?;
         if let Some(catalog) = new_catalog {
             *self.catalog.write() = Some((catalog_version, catalog));

@@ -529,9 +529,9 @@ impl RowStore {
                 },
             );
         }
-        *self.indexes.lock() = registry;
+        *self.indexes.write() = registry;
         for id in jobs {
-            let since = self.indexes.lock().indexes.get(&id).map_or(0, |s| s.since);
+            let since = self.indexes.read().indexes.get(&id).map_or(0, |s| s.since);
             self.send_build(BuildJob {
                 id,
                 since,
@@ -569,7 +569,7 @@ impl RowStore {
     /// Whether the registry still wants this generation of the build.
     fn build_wanted(&self, id: u32, since: Version) -> bool {
         self.indexes
-            .lock()
+            .read()
             .indexes
             .get(&id)
             .is_some_and(|s| s.since == since && matches!(s.state, BuildState::Building { .. }))
@@ -638,7 +638,7 @@ impl RowStore {
             }
             done += rows.len() as u64;
             {
-                let mut registry = self.indexes.lock();
+                let mut registry = self.indexes.write();
                 let Some(s) = registry.indexes.get_mut(&job.id) else {
                     return Ok(());
                 };
@@ -662,7 +662,7 @@ impl RowStore {
 
     /// Records a build's end, if the registry still wants that generation.
     fn finish_build(&self, id: u32, since: Version, state: BuildState) -> Result<()> {
-        let mut registry = self.indexes.lock();
+        let mut registry = self.indexes.write();
         let Some(s) = registry.indexes.get_mut(&id) else {
             return Ok(());
         };
@@ -686,14 +686,14 @@ impl RowStore {
 
     /// Every index this member knows, with its build state.
     pub fn index_statuses(&self) -> Vec<IndexStatus> {
-        let mut out: Vec<IndexStatus> = self.indexes.lock().indexes.values().cloned().collect();
+        let mut out: Vec<IndexStatus> = self.indexes.read().indexes.values().cloned().collect();
         out.sort_by_key(|s| s.id);
         out
     }
 
     /// One index's build state.
     pub fn index_status(&self, id: u32) -> Option<IndexStatus> {
-        self.indexes.lock().indexes.get(&id).cloned()
+        self.indexes.read().indexes.get(&id).cloned()
     }
 
     /// Whether a read at `snapshot` may use the index: its build is
@@ -701,7 +701,7 @@ impl RowStore {
     /// built from.
     pub fn index_usable(&self, id: u32, snapshot: Version) -> bool {
         self.indexes
-            .lock()
+            .read()
             .indexes
             .get(&id)
             .is_some_and(|s| s.state == BuildState::Ready && snapshot >= s.since)
@@ -710,7 +710,7 @@ impl RowStore {
     /// The name of the index whose entries live in `space`, for messages.
     pub(crate) fn index_name(&self, space: TableId) -> Option<String> {
         self.indexes
-            .lock()
+            .read()
             .indexes
             .get(&(space & !INDEX_SPACE))
             .map(|s| s.name.clone())

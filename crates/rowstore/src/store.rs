@@ -147,7 +147,7 @@ pub struct RowStore {
     /// [`META_WRITTEN_FROM`].
     written_from: AtomicU64,
     /// The indexes of the applied catalog and their builds on this member.
-    pub(crate) indexes: Mutex<crate::index::Registry>,
+    pub(crate) indexes: RwLock<crate::index::Registry>,
     /// Hands builds to the index builder thread, once it runs.
     pub(crate) builder: Mutex<Option<std::sync::mpsc::Sender<crate::index::BuildJob>>>,
 }
@@ -316,7 +316,7 @@ impl RowStore {
             gc_indexed_from: AtomicU64::new(0),
             last_writes: RwLock::default(),
             written_from: AtomicU64::new(0),
-            indexes: Mutex::default(),
+            indexes: RwLock::default(),
             builder: Mutex::new(None),
         };
         store.load_meta()?;
