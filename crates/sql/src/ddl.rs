@@ -292,6 +292,16 @@ pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Re
                         "ADD COLUMN ... FIRST / AFTER is not supported".into(),
                     ));
                 }
+                if column_def
+                    .options
+                    .iter()
+                    .any(|o| matches!(o.option, ColumnOption::Unique(_)))
+                {
+                    return Err(Error::NotSupported(
+                        "ADD COLUMN ... UNIQUE is not supported; add the column, then ADD UNIQUE (column)"
+                            .into(),
+                    ));
+                }
                 let name = normalize(&column_def.name);
                 if out.column_index(&name).is_some() && name != ROWID_COLUMN {
                     if *if_not_exists {
