@@ -20,6 +20,13 @@ use prismdb_rowstore::index::{IndexLayout, entry_pk};
 use std::ops::Bound;
 use std::sync::Arc;
 
+/// A range of encoded keys: lower and upper bound.
+pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
+/// The transaction's own rows of one table: encoded key and row (`None`:
+/// deleted).
+type OwnRows<'a> = Vec<(&'a Vec<u8>, &'a Option<Arc<Vec<Value>>>)>;
+
 /// One condition of a scan: `column op value` (stored column index).
 #[derive(Debug, Clone)]
 pub struct Cond<V> {
@@ -136,7 +143,7 @@ impl<V: Clone> Shape<V> {
 impl Shape<Value> {
     /// The key ranges the shape reads, in key order. A comparison with
     /// NULL selects nothing (no ranges); bounds leave NULL keys out.
-    pub fn ranges(&self) -> Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+    pub fn ranges(&self) -> Vec<KeyRange> {
         if self.eq.iter().any(Value::is_null) {
             return Vec::new();
         }
@@ -202,7 +209,7 @@ impl Shape<Value> {
     /// The equality prefix's range split at the next column's NULLs:
     /// non-NULL keys first, then NULL ones (ascending order as PostgreSQL
     /// sorts it).
-    pub fn null_split(&self) -> Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+    pub fn null_split(&self) -> Vec<KeyRange> {
         if self.eq.iter().any(Value::is_null) {
             return Vec::new();
         }
@@ -309,7 +316,7 @@ fn row_of_entry(layout: &IndexLayout, key: &[u8], value: &[Value]) -> Result<Vec
 #[derive(Debug)]
 pub struct IndexRead {
     pub layout: Arc<IndexLayout>,
-    pub ranges: Vec<(Bound<Vec<u8>>, Bound<Vec<u8>>)>,
+    pub ranges: Vec<KeyRange>,
     pub reverse: bool,
     /// The entries hold every column read: rows are rebuilt from them
     /// instead of read from the table.
@@ -327,7 +334,7 @@ impl IndexRead {
     /// index order (backwards when `reverse`).
     pub fn rows(&self, view: &ReadView, limit: usize) -> Result<Vec<Arc<Vec<Value>>>> {
         let table = self.layout.table.id;
-        let own: Vec<(&Vec<u8>, &Option<Arc<Vec<Value>>>)> = view
+        let own: OwnRows<'_> = view
             .overlay
             .range((table, Vec::new())..)
             .take_while(|((t, _), _)| *t == table)
@@ -367,7 +374,7 @@ impl IndexRead {
         &self,
         view: &ReadView,
         (lo, hi): (&Bound<Vec<u8>>, &Bound<Vec<u8>>),
-        own: &[(&Vec<u8>, &Option<Arc<Vec<Value>>>)],
+        own: &OwnRows<'_>,
         want: usize,
     ) -> Result<Vec<(Vec<u8>, Arc<Vec<Value>>)>> {
         let table = self.layout.table.id;
