@@ -848,6 +848,16 @@ fn index_def(source: &dyn CatalogSource, oid: i64, column: i64) -> Option<String
 
 /// `pg_get_constraintdef(oid [, pretty])`.
 fn constraint_def(source: &dyn CatalogSource, oid: i64) -> Option<String> {
+    let catalog = source.catalog();
+    if let Ok(db) = catalog.database(&source.database())
+        && let Some(index) = db
+            .indexes
+            .values()
+            .find(|i| i.constraint && i64::from(oids::unique_constraint_oid(i)) == oid)
+    {
+        let cols: Vec<String> = index.columns.iter().map(|c| quote_ident(&c.name)).collect();
+        return Some(format!("UNIQUE ({})", cols.join(", ")));
+    }
     let table = tables(source)
         .into_iter()
         .find(|t| !t.has_rowid() && i64::from(oids::primary_key_constraint_oid(t)) == oid)?;
