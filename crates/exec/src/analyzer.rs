@@ -422,7 +422,10 @@ fn array_cast_to_text(e: Expr, schema: &DFSchema) -> Result<Transformed<Expr>> {
     if !matches!(source.1.data_type(), DataType::List(_)) {
         return Ok(Transformed::no(e));
     }
-    let vector = source.1.metadata().get("pg_type").map(String::as_str) == Some("int2vector");
+    let vector = matches!(
+        source.1.metadata().get("pg_type").map(String::as_str),
+        Some("int2vector" | "oidvector")
+    );
     let udf = if vector { &ARRAY_TEXT.1 } else { &ARRAY_TEXT.0 };
     let call = udf.call(vec![expr.as_ref().clone()]);
     Ok(Transformed::yes(Expr::Cast(Cast {

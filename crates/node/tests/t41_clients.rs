@@ -361,6 +361,32 @@ assert multi[(None, "sa_item")]["constrained_columns"] == ["id"], multi
 md = sa.MetaData()
 md.reflect(eng, only=["sa_item"])
 assert list(md.tables) == ["sa_item"] and list(md.tables["sa_item"].primary_key.columns.keys()) == ["id"]
+# Unique constraints and indexes made by the ORM are reflected back.
+class Account(Base):
+    __tablename__ = "sa_account"
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    email: Mapped[str] = mapped_column(sa.String(50), unique=True)
+    org: Mapped[int] = mapped_column(index=True)
+    __table_args__ = (sa.UniqueConstraint("org", "id", name="sa_account_org_id"),)
+
+Account.__table__.create(eng)
+insp = inspect(eng)
+uniques = sorted((u["name"], tuple(u["column_names"])) for u in insp.get_unique_constraints("sa_account"))
+assert uniques == [("sa_account_email_key", ("email",)), ("sa_account_org_id", ("org", "id"))], uniques
+indexes = sorted((i["name"], tuple(i["column_names"]), i["unique"]) for i in insp.get_indexes("sa_account"))
+assert indexes == [("ix_sa_account_org", ("org",), False), ("sa_account_email_key", ("email",), True), ("sa_account_org_id", ("org", "id"), True)], indexes
+with Session(eng) as s:
+    s.add(Account(id=1, email="a@x", org=1))
+    s.commit()
+    s.add(Account(id=2, email="a@x", org=1))
+    try:
+        s.commit()
+        raise AssertionError("duplicate email accepted")
+    except sa.exc.IntegrityError as e:
+        assert "sa_account_email_key" in str(e), e
+        s.rollback()
+    assert s.scalars(sa.select(Account.id).where(Account.email == "a@x")).all() == [1]
+Account.__table__.drop(eng)
 df = pd.read_sql("SELECT id, name FROM sa_item", eng)
 assert df.to_dict("records") == [{"id": 1, "name": "A"}], df
 pd.DataFrame({"k": [1, 2], "v": ["x", "y"]}).to_sql("sa_df", eng, if_exists="replace", index=False)

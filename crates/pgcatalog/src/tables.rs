@@ -83,7 +83,7 @@ impl Kind {
             Kind::TimestampTz => (SqlType::TimestampTz, None),
             Kind::I16Array => (SqlType::Array(ArrayElement::Int16), None),
             Kind::Int2Vector => (SqlType::Array(ArrayElement::Int16), Some("int2vector")),
-            Kind::OidVector => (SqlType::Array(ArrayElement::Int64), Some("int2vector")),
+            Kind::OidVector => (SqlType::Array(ArrayElement::Int64), Some("oidvector")),
         }
     }
 

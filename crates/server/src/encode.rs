@@ -446,6 +446,15 @@ impl<'a> Column<'a> {
                 format::write_timestamp(out, a.value(row), wire == Wire::TimestampTz)?
             }
             Column::Time(a) => format::write_time(out, a.value(row))?,
+            Column::List(list, elements, element_wire) if wire == Wire::Vector => {
+                let (start, end) = list_bounds(list, row);
+                for i in start..end {
+                    if i > start {
+                        out.put_u8(b' ');
+                    }
+                    elements.write_text(i, *element_wire, out)?;
+                }
+            }
             Column::List(list, elements, element_wire) => {
                 let (start, end) = list_bounds(list, row);
                 let nulls = list.values().logical_nulls();

@@ -38,6 +38,9 @@ pub enum Wire {
     /// `uuid`: binary form is 16 bytes.
     Uuid,
     Bytea,
+    /// `int2vector`: an array whose text form is its elements separated by
+    /// spaces (binary: the array form).
+    Vector,
     Date,
     Timestamp,
     TimestampTz,
@@ -118,6 +121,7 @@ pub fn wire_of(t: &Type) -> Option<Wire> {
         Type::TIMESTAMPTZ => Wire::TimestampTz,
         Type::TIME => Wire::Time,
         Type::INTERVAL => Wire::Interval,
+        Type::INT2_VECTOR => Wire::Vector,
         _ if element_of(t).is_some() => Wire::Array,
         _ => return None,
     })
@@ -176,7 +180,7 @@ fn wire_class(w: Wire) -> Class {
         Wire::Timestamp | Wire::TimestampTz => Class::Timestamp,
         Wire::Time => Class::Time,
         Wire::Interval => Class::Interval,
-        Wire::Array => Class::List,
+        Wire::Array | Wire::Vector => Class::List,
     }
 }
 
@@ -252,6 +256,7 @@ pub fn pg_type_by_name(name: &str) -> Option<Type> {
         "timestamp" | "timestamp without time zone" => Type::TIMESTAMP,
         "timestamptz" | "timestamp with time zone" => Type::TIMESTAMPTZ,
         "interval" => Type::INTERVAL,
+        "int2vector" => Type::INT2_VECTOR,
         "unknown" => Type::UNKNOWN,
         _ => return None,
     })
