@@ -818,8 +818,9 @@ fn tables(source: &dyn CatalogSource) -> Vec<Arc<prismdb_catalog::Table>> {
 }
 
 /// `pg_get_indexdef(oid [, column, pretty])`: the CREATE INDEX statement,
-/// or with a column number the name of that key column.
-fn index_def(source: &dyn CatalogSource, oid: i64, column: i64) -> Option<String> {
+/// or with a column number the name of that key column. Pretty, a partial
+/// index's predicate is not wrapped in parentheses (psql's `\d`).
+fn index_def(source: &dyn CatalogSource, oid: i64, column: i64, pretty: bool) -> Option<String> {
     let catalog = source.catalog();
     if let Ok(db) = catalog.database(&source.database())
         && let Some(index) = db
@@ -829,7 +830,9 @@ fn index_def(source: &dyn CatalogSource, oid: i64, column: i64) -> Option<String
     {
         let table = db.tables.values().find(|t| t.id == index.table)?;
         if column == 0 {
-            return Some(crate::tables::secondary_index_definition(index, table));
+            return Some(crate::tables::secondary_index_definition(
+                index, table, pretty,
+            ));
         }
         let k = usize::try_from(column - 1).ok()?;
         let name = index.column_names().nth(k)?;
@@ -923,8 +926,9 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
             DataType::Utf8,
             move |a| {
                 let column = a.get(1).and_then(int).unwrap_or(0);
+                let pretty = matches!(a.get(2), Some(ScalarValue::Boolean(Some(true))));
                 Ok(ScalarValue::Utf8(
-                    int(&a[0]).and_then(|oid| index_def(&*s3, oid, column)),
+                    int(&a[0]).and_then(|oid| index_def(&*s3, oid, column, pretty)),
                 ))
             },
         ),

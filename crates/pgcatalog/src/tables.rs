@@ -296,7 +296,11 @@ pub(crate) fn attnum(t: &Table, name: &str) -> Option<i16> {
 }
 
 /// `pg_get_indexdef` of a secondary index.
-pub fn secondary_index_definition(index: &prismdb_catalog::Index, t: &Table) -> String {
+pub fn secondary_index_definition(
+    index: &prismdb_catalog::Index,
+    t: &Table,
+    pretty: bool,
+) -> String {
     let cols: Vec<String> = index
         .columns
         .iter()
@@ -311,11 +315,16 @@ pub fn secondary_index_definition(index: &prismdb_catalog::Index, t: &Table) -> 
             s
         })
         .collect();
+    // Pretty, a table on the search path is not schema-qualified.
+    let schema = if pretty {
+        String::new()
+    } else {
+        format!("{DEFAULT_SCHEMA}.")
+    };
     let mut def = format!(
-        "CREATE {}INDEX {} ON {}.{} USING btree ({})",
+        "CREATE {}INDEX {} ON {schema}{} USING btree ({})",
         if index.unique { "UNIQUE " } else { "" },
         quote_ident(&index.name),
-        DEFAULT_SCHEMA,
         quote_ident(&t.name),
         cols.join(", ")
     );
@@ -324,7 +333,11 @@ pub fn secondary_index_definition(index: &prismdb_catalog::Index, t: &Table) -> 
         def.push_str(&format!(" INCLUDE ({})", include.join(", ")));
     }
     if let Some(p) = &index.predicate {
-        def.push_str(&format!(" WHERE ({p})"));
+        if pretty {
+            def.push_str(&format!(" WHERE {p}"));
+        } else {
+            def.push_str(&format!(" WHERE ({p})"));
+        }
     }
     def
 }
@@ -1555,7 +1568,7 @@ const PG_INDEXES: Relation = Relation {
                     Value::Text(t.name.clone()),
                     Value::Text(index.name.clone()),
                     Value::Null,
-                    Value::Text(secondary_index_definition(index, t)),
+                    Value::Text(secondary_index_definition(index, t, false)),
                 ]
             }))
             .collect()
