@@ -302,6 +302,14 @@ impl Session {
             Statement::CreateIndex(ci) => {
                 created_index =
                     crate::indexes::create_index(&mut next, &self.database, &actor, ci)?;
+                // In a block the build starts at COMMIT, after the
+                // statement: its duplicates are looked for now, in what
+                // the block sees.
+                if let (Some(id), Some(txn)) = (created_index, self.txn.as_ref())
+                    && ci.unique
+                {
+                    self.check_unique_build(&next, id, txn)?;
+                }
                 "CREATE INDEX"
             }
             Statement::AlterIndex {
@@ -518,6 +526,44 @@ impl Session {
             }
         }
         Ok((created, rest))
+    }
+
+    /// Fails with 23505 when two rows the transaction sees share a key of
+    /// the new unique index `id` of `catalog`.
+    fn check_unique_build(&self, catalog: &Catalog, id: u32, txn: &Txn) -> Result<()> {
+        let Some(layout) = catalog
+            .all_indexes()
+            .find(|(_, i)| i.id == id)
+            .and_then(|(t, i)| prismdb_rowstore::index::IndexLayout::new(t, i).ok())
+        else {
+            return Ok(());
+        };
+        let view = txn.read_view(&self.engine.store);
+        let mut range = crate::provider::RangeRead::new(
+            &view,
+            layout.table.id,
+            std::ops::Bound::Unbounded,
+            std::ops::Bound::Unbounded,
+        );
+        let mut seen = std::collections::HashSet::new();
+        while let Some(rows) = range.next_chunk(&view, 4096)? {
+            for row in rows {
+                if !layout.covers_row(&row) || !layout.claims(&row) {
+                    continue;
+                }
+                let key = layout.key_values(&row);
+                if !seen.insert(prismdb_common::keycode::encode_key(&key)) {
+                    return Err(Error::UniqueViolation(format!(
+                        "could not create unique index \"{}\"{}{} is duplicated.",
+                        layout.name,
+                        prismdb_common::error::DETAIL,
+                        layout.describe_key(&row)
+                    )));
+                }
+            }
+            self.guard.check()?;
+        }
+        Ok(())
     }
 
     /// Waits until this member has built index `id`. A unique index whose
