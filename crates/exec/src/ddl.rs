@@ -570,6 +570,13 @@ impl Session {
     /// build found a duplicate is dropped again (through the log, so on
     /// every member) and its error returned: nothing is left half-built.
     async fn wait_for_index(&self, id: u32) -> Result<()> {
+        self.engine.index_waiters.lock().insert(id, self.pid());
+        let waited = self.wait_for_build(id).await;
+        self.engine.index_waiters.lock().remove(&id);
+        waited
+    }
+
+    async fn wait_for_build(&self, id: u32) -> Result<()> {
         let store = &self.engine.store;
         loop {
             let Some(status) = store.index_status(id) else {

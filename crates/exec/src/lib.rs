@@ -207,6 +207,8 @@ pub struct Engine {
     pub(crate) stats: Arc<stats::Statistics>,
     /// What every session of this node is doing (`pg_stat_activity`).
     pub(crate) activity: Arc<activity::Activity>,
+    /// The session waiting for each index build (`pg_stat_progress_create_index`).
+    pub(crate) index_waiters: parking_lot::Mutex<std::collections::HashMap<u32, i32>>,
 }
 
 impl Engine {
@@ -255,6 +257,7 @@ impl Engine {
             analytics: analytics::Analytics::new(options.analytics)?,
             stats: Arc::new(stats::Statistics::open(options.statistics_file)),
             activity: Arc::default(),
+            index_waiters: parking_lot::Mutex::default(),
         }))
     }
 

@@ -54,6 +54,7 @@ pub struct ClusterSchema {
     replicas: Arc<SystemTable<ReplicasTable>>,
     statistics: Arc<SystemTable<StatisticsTable>>,
     indexes: Arc<SystemTable<IndexesTable>>,
+    progress: Arc<SystemTable<ProgressTable>>,
 }
 
 impl ClusterSchema {
@@ -77,6 +78,10 @@ impl ClusterSchema {
                 engine: Arc::downgrade(engine),
                 database: database.to_string(),
             })),
+            progress: Arc::new(SystemTable(ProgressTable {
+                engine: Arc::downgrade(engine),
+                database: database.to_string(),
+            })),
         }
     }
 }
@@ -96,6 +101,7 @@ impl SchemaProvider for ClusterSchema {
             REPLICAS_TABLE.into(),
             STATISTICS_TABLE.into(),
             INDEXES_TABLE.into(),
+            PROGRESS_TABLE.into(),
         ]
     }
 
@@ -106,6 +112,7 @@ impl SchemaProvider for ClusterSchema {
             REPLICAS_TABLE => Some(self.replicas.clone() as Arc<dyn TableProvider>),
             STATISTICS_TABLE => Some(self.statistics.clone() as Arc<dyn TableProvider>),
             INDEXES_TABLE => Some(self.indexes.clone() as Arc<dyn TableProvider>),
+            PROGRESS_TABLE => Some(self.progress.clone() as Arc<dyn TableProvider>),
             _ => None,
         })
     }
@@ -116,6 +123,7 @@ impl SchemaProvider for ClusterSchema {
             || name == REPLICAS_TABLE
             || name == STATISTICS_TABLE
             || name == INDEXES_TABLE
+            || name == PROGRESS_TABLE
     }
 }
 
@@ -563,6 +571,116 @@ impl SystemView for IndexesTable {
             Arc::new(StringArray::from(errors)),
         ];
         Ok(RecordBatch::try_new(indexes_schema(), columns)?)
+    }
+}
+
+/// Name of the index build progress view (also
+/// `pg_stat_progress_create_index`).
+pub const PROGRESS_TABLE: &str = "progress_create_index";
+
+/// `pg_stat_progress_create_index`: one row per index this member is
+/// building, with PostgreSQL's columns.
+struct ProgressTable {
+    engine: Weak<Engine>,
+    database: String,
+}
+
+impl fmt::Debug for ProgressTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressTable")
+    }
+}
+
+fn progress_schema() -> SchemaRef {
+    let int = |n: &str| Field::new(n, DataType::Int64, false);
+    Arc::new(Schema::new(vec![
+        Field::new("pid", DataType::Int32, false),
+        Field::new("datid", DataType::Int64, false),
+        Field::new("datname", DataType::Utf8, false),
+        Field::new("relid", DataType::Int64, false),
+        Field::new("index_relid", DataType::Int64, false),
+        Field::new("command", DataType::Utf8, false),
+        Field::new("phase", DataType::Utf8, false),
+        int("lockers_total"),
+        int("lockers_done"),
+        Field::new("current_locker_pid", DataType::Int64, false),
+        int("blocks_total"),
+        int("blocks_done"),
+        int("tuples_total"),
+        int("tuples_done"),
+        int("partitions_total"),
+        int("partitions_done"),
+    ]))
+}
+
+#[async_trait]
+impl SystemView for ProgressTable {
+    fn schema(&self) -> SchemaRef {
+        progress_schema()
+    }
+
+    async fn batch(&self) -> DfResult<RecordBatch> {
+        use prismdb_rowstore::index::BuildState;
+        let mut rows: Vec<(i32, i64, i64, String, i64, i64)> = Vec::new();
+        let mut datid = 0;
+        if let Some(engine) = self.engine.upgrade() {
+            let catalog = engine.catalog();
+            datid = i64::from(prismdb_pgcatalog::oids::database_oid(&self.database));
+            if let Ok(db) = catalog.database(&self.database) {
+                let waiters = engine.index_waiters.lock().clone();
+                for index in db.indexes.values() {
+                    let Some(table) = db.tables.values().find(|t| t.id == index.table) else {
+                        continue;
+                    };
+                    let Some(status) = engine.store().index_status(index.id) else {
+                        continue;
+                    };
+                    if let BuildState::Building { done, total } = status.state {
+                        rows.push((
+                            waiters.get(&index.id).copied().unwrap_or(0),
+                            i64::from(prismdb_pgcatalog::oids::table_oid(table)),
+                            i64::from(prismdb_pgcatalog::oids::index_oid(index)),
+                            "building index: scanning table".into(),
+                            total as i64,
+                            done as i64,
+                        ));
+                    }
+                }
+            }
+        }
+        let n = rows.len();
+        let zeros = || Arc::new(Int64Array::from(vec![0i64; n])) as ArrayRef;
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(
+                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(vec![datid; n])),
+            Arc::new(StringArray::from(vec![self.database.clone(); n])),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            )),
+            Arc::new(StringArray::from(vec!["CREATE INDEX CONCURRENTLY"; n])),
+            Arc::new(StringArray::from(
+                rows.iter().map(|r| r.3.clone()).collect::<Vec<_>>(),
+            )),
+            zeros(),
+            zeros(),
+            zeros(),
+            zeros(),
+            zeros(),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.4).collect::<Vec<_>>(),
+            )),
+            Arc::new(Int64Array::from(
+                rows.iter().map(|r| r.5).collect::<Vec<_>>(),
+            )),
+            zeros(),
+            zeros(),
+        ];
+        Ok(RecordBatch::try_new(progress_schema(), columns)?)
     }
 }
 

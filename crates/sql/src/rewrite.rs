@@ -241,6 +241,7 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
             // as on PostgreSQL's search path.
             if n == 1
                 && last != "pg_stat_activity"
+                && last != "pg_stat_progress_create_index"
                 && prismdb_pgcatalog::tables::relation(&last).is_some()
             {
                 name.0.insert(
@@ -255,6 +256,13 @@ pub fn normalize_for_planning(stmt: &mut Statement, database: &str) -> Result<()
                 let part =
                     |s: &str| crate::sqlparser::ast::ObjectNamePart::Identifier(Ident::new(s));
                 name.0 = vec![part("prism_cluster"), part("activity")];
+            }
+            if last == "pg_stat_progress_create_index"
+                && matches!(schema.as_deref(), None | Some("pg_catalog"))
+            {
+                let part =
+                    |s: &str| crate::sqlparser::ast::ObjectNamePart::Identifier(Ident::new(s));
+                name.0 = vec![part("prism_cluster"), part("progress_create_index")];
             }
             if let [db, _, _] = name.0.as_slice() {
                 let db = db.as_ident().map(normalize).unwrap_or_default();
