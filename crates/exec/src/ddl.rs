@@ -362,34 +362,13 @@ impl Session {
                 } else {
                     self.alter_table(at, &mut next)?
                 };
-                let Some(altered) = altered else {
-                    if next == *base {
-                        return Ok(Output::command("ALTER TABLE"));
-                    }
-                    if let Some(txn) = self.txn.as_mut() {
-                        let next = Arc::new(next);
-                        let ddl = txn.ddl.get_or_insert_with(|| TxnDdl {
-                            base: engine.catalog(),
-                            next: next.clone(),
-                            drop_tables: Vec::new(),
-                        });
-                        ddl.next = next.clone();
-                        *self.schema.local.lock() = Some(next);
-                        return Ok(Output::command("ALTER TABLE"));
-                    }
-                    let ws = WriteSet {
-                        read_version,
-                        catalog: Some(next.encode()),
-                        ..Default::default()
-                    };
-                    engine.log.commit(ws).await?;
-                    drop(_guard);
-                    if let Some(id) = created_index {
-                        self.wait_for_index(id).await?;
-                    }
-                    return Ok(Output::command("ALTER TABLE"));
-                };
-                rewrite = altered;
+                match altered {
+                    Some(altered) => rewrite = altered,
+                    // Nothing changed (skipped by IF [NOT] EXISTS, say).
+                    None if next == *base => return Ok(Output::command("ALTER TABLE")),
+                    // Only constraints changed: committed below like any DDL.
+                    None => {}
+                }
                 // Comments and indexes of dropped columns go with them.
                 let name = object_name(&at.name)?;
                 let db = next.database_mut(&self.database)?;

@@ -82,11 +82,7 @@ impl SchemaProvider for PrismSchema {
         let hints = self.0.hints.lock();
         let with_hidden = hints.dml_target == Some(table.id);
         let defaults = hints.defaults.get(&table.id).cloned().unwrap_or_default();
-        let indexes = db
-            .indexes_on(table.id)
-            .filter_map(|i| prismdb_rowstore::index::IndexLayout::new(table, i).ok())
-            .map(Arc::new)
-            .collect();
+        let indexes = self.0.catalog.indexes(&catalog).on(table.id).to_vec();
         Ok(Some(Arc::new(RowTable::new(
             table.clone(),
             self.0.scan.clone(),

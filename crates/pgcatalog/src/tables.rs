@@ -1249,64 +1249,68 @@ const PG_CONSTRAINT: Relation = Relation {
                     .iter()
                     .map(|c| attnum(t, &c.name).unwrap_or(0))
                     .collect();
-                vec![
-                    oid_value(oids::unique_constraint_oid(index)),
-                    Value::Text(index.name.clone()),
-                    oid_value(PUBLIC_NAMESPACE),
-                    s("u"),
-                    Value::Bool(false),
-                    Value::Bool(false),
-                    Value::Bool(true),
-                    oid_value(oids::table_oid(t)),
-                    oid_value(0),
-                    oid_value(oids::index_oid(index)),
-                    oid_value(0),
-                    oid_value(0),
-                    s(" "),
-                    s(" "),
-                    s(" "),
-                    Value::Bool(true),
-                    Value::Int32(0),
-                    Value::Bool(true),
-                    Value::List(keys.iter().map(|k| Value::Int16(*k)).collect()),
-                    Value::Null,
-                    Value::Null,
-                ]
+                key_constraint_row(
+                    oids::unique_constraint_oid(index),
+                    index.name.clone(),
+                    "u",
+                    t,
+                    oids::index_oid(index),
+                    &keys,
+                )
             })
             .collect::<Vec<_>>();
         tables(snap)
             .into_iter()
             .filter(|t| has_primary_key(t))
             .map(|t| {
-                let keys = key_attnums(t);
-                vec![
-                    oid_value(oids::primary_key_constraint_oid(t)),
-                    Value::Text(primary_key_name(t)),
-                    oid_value(PUBLIC_NAMESPACE),
-                    s("p"),
-                    Value::Bool(false),
-                    Value::Bool(false),
-                    Value::Bool(true),
-                    oid_value(oids::table_oid(t)),
-                    oid_value(0),
-                    oid_value(oids::primary_key_oid(t)),
-                    oid_value(0),
-                    oid_value(0),
-                    s(" "),
-                    s(" "),
-                    s(" "),
-                    Value::Bool(true),
-                    Value::Int32(0),
-                    Value::Bool(true),
-                    Value::List(keys.iter().map(|k| Value::Int16(*k)).collect()),
-                    Value::Null,
-                    Value::Null,
-                ]
+                key_constraint_row(
+                    oids::primary_key_constraint_oid(t),
+                    primary_key_name(t),
+                    "p",
+                    t,
+                    oids::primary_key_oid(t),
+                    &key_attnums(t),
+                )
             })
             .chain(unique)
             .collect()
     },
 };
+
+/// A `pg_constraint` row of a primary-key (`p`) or unique (`u`) constraint
+/// of table `t`, backed by index `index_oid` over columns `keys`.
+fn key_constraint_row(
+    oid: u32,
+    name: String,
+    contype: &str,
+    t: &Table,
+    index_oid: u32,
+    keys: &[i16],
+) -> Vec<Value> {
+    vec![
+        oid_value(oid),
+        Value::Text(name),
+        oid_value(PUBLIC_NAMESPACE),
+        s(contype),
+        Value::Bool(false),
+        Value::Bool(false),
+        Value::Bool(true),
+        oid_value(oids::table_oid(t)),
+        oid_value(0),
+        oid_value(index_oid),
+        oid_value(0),
+        oid_value(0),
+        s(" "),
+        s(" "),
+        s(" "),
+        Value::Bool(true),
+        Value::Int32(0),
+        Value::Bool(true),
+        Value::List(keys.iter().map(|k| Value::Int16(*k)).collect()),
+        Value::Null,
+        Value::Null,
+    ]
+}
 
 const PG_SETTINGS: Relation = Relation {
     name: "pg_settings",

@@ -302,12 +302,7 @@ pub fn show_duration(d: Duration) -> String {
 pub fn estimate(req: &ScanRequest<'_>) -> Estimate {
     let n = req.rows as f64;
     let table = req.table;
-    let width = |i: usize| -> f64 {
-        match req.stats.and_then(|s| s.column(i)) {
-            Some(c) => c.avg_width * (1.0 - c.null_frac),
-            None => table.columns.get(i).map_or(8.0, |c| default_width(&c.ty)),
-        }
-    };
+    let width = |i: usize| column_width(req, i);
     let row_width: f64 = (0..table.columns.len()).map(width).sum();
     let projected_width: f64 = req.projection.iter().map(|&i| width(i)).sum();
 
@@ -383,14 +378,8 @@ fn index_cost(req: &ScanRequest<'_>, path: &IndexPath) -> (f64, f64) {
         Some(l) => selected.min(l as f64),
         None => selected,
     };
-    let table = req.table;
-    let width = |i: usize| -> f64 {
-        match req.stats.and_then(|s| s.column(i)) {
-            Some(c) => c.avg_width * (1.0 - c.null_frac),
-            None => table.columns.get(i).map_or(8.0, |c| default_width(&c.ty)),
-        }
-    };
-    let row_width: f64 = (0..table.columns.len()).map(width).sum();
+    let width = |i: usize| column_width(req, i);
+    let row_width: f64 = (0..req.table.columns.len()).map(width).sum();
     let entry_width: f64 = path.columns.iter().map(|&c| width(c)).sum::<f64>() + 8.0;
     let per_entry = ROW_PER_ROW + ROW_PER_BYTE * entry_width;
     let per_row = if path.covering {
@@ -399,6 +388,19 @@ fn index_cost(req: &ScanRequest<'_>, path: &IndexPath) -> (f64, f64) {
         ROW_SEEK + ROW_PER_ROW + ROW_PER_BYTE * row_width
     };
     (read, seeks * ROW_SEEK + read * (per_entry + per_row))
+}
+
+/// Average stored width of column `i`: from statistics (NULLs take no
+/// room), else its type's default.
+fn column_width(req: &ScanRequest<'_>, i: usize) -> f64 {
+    match req.stats.and_then(|s| s.column(i)) {
+        Some(c) => c.avg_width * (1.0 - c.null_frac),
+        None => req
+            .table
+            .columns
+            .get(i)
+            .map_or(8.0, |c| default_width(&c.ty)),
+    }
 }
 
 /// Selectivity of `column = value`.

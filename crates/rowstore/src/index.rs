@@ -608,10 +608,11 @@ impl RowStore {
         let mut done = 0u64;
         loop {
             let (rows, next) =
-                self.scan_versions(layout.table.id, resume.as_deref(), at, BUILD_CHUNK)?;
+                self.scan_visible(layout.table.id, None, at, resume.as_deref(), BUILD_CHUNK)?;
             let mut batch = WriteBatch::default();
             let mut claimed: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
             for (pk, version, row) in &rows {
+                let Some(row) = row else { continue };
                 let Some((key, value)) = layout.entry(pk, row) else {
                     continue;
                 };
@@ -714,49 +715,6 @@ impl RowStore {
             .indexes
             .get(&(space & !INDEX_SPACE))
             .map(|s| s.name.clone())
-    }
-
-    /// Up to `limit` rows of `table` after `resume` as of `at`, each with
-    /// the version that wrote it.
-    #[allow(clippy::type_complexity)]
-    fn scan_versions(
-        &self,
-        table: TableId,
-        resume: Option<&[u8]>,
-        at: Version,
-        limit: usize,
-    ) -> Result<(Vec<(Vec<u8>, Version, Vec<Value>)>, Option<Vec<u8>>)> {
-        let mut ro = across_rows();
-        ro.set_iterate_upper_bound(table_end(table));
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
-        match resume {
-            None => it.seek(table_prefix(table)),
-            Some(after) => {
-                let mut k = row_prefix(table, after);
-                k.extend([0xff; 8]);
-                k.push(0);
-                it.seek(k)
-            }
-        }
-        let mut rows = Vec::new();
-        let mut done: Option<Vec<u8>> = None;
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let (_, pk, version) = split_key(k)?;
-            if version > at || done.as_deref() == Some(pk) || resume == Some(pk) {
-                it.next();
-                continue;
-            }
-            done = Some(pk.to_vec());
-            if let Some(row) = decode_row(v)? {
-                rows.push((pk.to_vec(), version, row));
-                if rows.len() >= limit {
-                    return Ok((rows, done));
-                }
-            }
-            it.next();
-        }
-        it.status().map_err(storage_err)?;
-        Ok((rows, None))
     }
 
     /// The live entries of an index in a range of entry keys as of

@@ -710,6 +710,9 @@ impl RowStore {
 /// Rows whose newest version as of a snapshot changed after a given one.
 pub type Changes = Vec<(Vec<u8>, Option<Vec<Value>>)>;
 
+/// [`Changes`] with the version that wrote each row.
+pub(crate) type VersionedRows = Vec<(Vec<u8>, Version, Option<Vec<Value>>)>;
+
 impl RowStore {
     /// Registers `version` as a snapshot in use, so garbage collection keeps
     /// what a reader at it sees. `None` if versions it needs may already be
@@ -777,6 +780,22 @@ impl RowStore {
         if since.is_some_and(|s| self.last_write(table) <= s) {
             return Ok((Vec::new(), None));
         }
+        let (rows, next) = self.scan_visible(table, since, at, resume, limit)?;
+        Ok((
+            rows.into_iter().map(|(pk, _, row)| (pk, row)).collect(),
+            next,
+        ))
+    }
+
+    /// [`RowStore::scan_changes`] with the version of each row returned.
+    pub(crate) fn scan_visible(
+        &self,
+        table: TableId,
+        since: Option<Version>,
+        at: Version,
+        resume: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<(VersionedRows, Option<Vec<u8>>)> {
         let mut ro = across_rows();
         ro.set_iterate_upper_bound(table_end(table));
         let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
@@ -802,7 +821,7 @@ impl RowStore {
             if changed {
                 let row = decode_row(v)?;
                 if row.is_some() || since.is_some() {
-                    rows.push((pk.to_vec(), row));
+                    rows.push((pk.to_vec(), version, row));
                     if rows.len() >= limit {
                         return Ok((rows, done));
                     }
