@@ -11,7 +11,7 @@
 //! merged with the transaction's own writes, so it returns exactly the
 //! rows a full scan at the same snapshot would select.
 
-use crate::provider::ReadView;
+use crate::read_view::ReadView;
 use prismdb_catalog::{SqlType, Table};
 use prismdb_common::keycode::{KeyKind, decode_key, encode_key, encode_value, prefix_end};
 use prismdb_common::{Result, Value};
@@ -258,6 +258,79 @@ pub fn index_paths(
     out
 }
 
+/// One column of a requested row order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OrderColumn {
+    /// Stored column index.
+    pub column: usize,
+    pub descending: bool,
+    pub nulls_first: bool,
+}
+
+/// How a read of `layout` after `shape`'s equalities gives its rows in
+/// `order`: `(reverse, nulls_apart)`, or `None` if it cannot.
+///
+/// Entries sort ascending with NULLs first, so a read gives each ordered
+/// column ascending NULLS FIRST, or backwards descending NULLS LAST. The
+/// first ordered column may ask for the other NULLs placement (PostgreSQL's
+/// default does): its NULLs are then read as a range of their own, placed
+/// where they belong (`nulls_apart`; see [`Shape::null_split`]). Later
+/// ordered columns must hold no NULLs or want them where the read gives
+/// them. The primary key's columns follow the key's (entries of equal
+/// keys sort by it). Order columns the equalities fix may appear anywhere
+/// in `order`; an IN list breaks the order.
+pub fn index_order<V>(
+    table: &Table,
+    layout: &IndexLayout,
+    shape: &Shape<V>,
+    order: &[OrderColumn],
+) -> Option<(bool, bool)> {
+    let fixed = &layout.key[..shape.eq.len()];
+    let order: Vec<&OrderColumn> = order
+        .iter()
+        .filter(|o| !fixed.contains(&o.column))
+        .collect();
+    let Some(first) = order.first() else {
+        return Some((false, false));
+    };
+    if shape.in_list.is_some() {
+        return None;
+    }
+    // Entries of equal key values sort by primary key.
+    let after: Vec<usize> = layout.key[shape.eq.len()..]
+        .iter()
+        .copied()
+        .chain(
+            table
+                .primary_key
+                .iter()
+                .copied()
+                .filter(|c| !layout.key.contains(c)),
+        )
+        .collect();
+    let reverse = first.descending;
+    let natural_nulls_first = !reverse;
+    if order.len() > after.len()
+        || !order
+            .iter()
+            .zip(&after)
+            .all(|(o, &k)| o.column == k && o.descending == reverse)
+    {
+        return None;
+    }
+    let nullable = |c: usize| table.columns[c].nullable;
+    if order
+        .iter()
+        .skip(1)
+        .any(|o| nullable(o.column) && o.nulls_first != natural_nulls_first)
+    {
+        return None;
+    }
+    let ranged = shape.lower.is_some() || shape.upper.is_some();
+    let nulls_apart = nullable(first.column) && !ranged && first.nulls_first != natural_nulls_first;
+    Some((reverse, nulls_apart))
+}
+
 /// Whether a shape over a unique index names whole keys (each range one
 /// claim).
 pub fn names_claims(layout: &IndexLayout, shape: &Shape<Value>) -> bool {
@@ -326,6 +399,14 @@ pub struct IndexRead {
     pub claims: bool,
 }
 
+/// Where a read of an [`IndexRead`] a chunk at a time stands: the range
+/// being read, and the key of the last row taken from it.
+#[derive(Debug, Clone, Default)]
+pub struct IndexCursor {
+    range: usize,
+    resume: Option<Vec<u8>>,
+}
+
 /// Entries read per store call.
 const ENTRY_CHUNK: usize = 1024;
 
@@ -333,6 +414,17 @@ impl IndexRead {
     /// Up to `limit` rows: the ranges in the order given, each read in
     /// index order (backwards when `reverse`).
     pub fn rows(&self, view: &ReadView, limit: usize) -> Result<Vec<Arc<Vec<Value>>>> {
+        self.next_rows(view, &mut IndexCursor::default(), limit)
+    }
+
+    /// Up to `want` more rows, continuing where `cursor` stands; fewer
+    /// only once every range is read.
+    pub fn next_rows(
+        &self,
+        view: &ReadView,
+        cursor: &mut IndexCursor,
+        want: usize,
+    ) -> Result<Vec<Arc<Vec<Value>>>> {
         let table = self.layout.table.id;
         let own: OwnRows<'_> = view
             .overlay
@@ -341,17 +433,22 @@ impl IndexRead {
             .map(|((_, pk), row)| (pk, row))
             .collect();
         let mut out = Vec::new();
-        for (lo, hi) in &self.ranges {
-            if out.len() >= limit {
-                break;
-            }
-            let want = limit - out.len();
-            let mut group = self.read_range(view, (lo, hi), &own, want)?;
+        while out.len() < want && cursor.range < self.ranges.len() {
+            let (lo, hi) = &self.ranges[cursor.range];
+            let (lo, hi) = match cursor.resume.take() {
+                None => (lo.clone(), hi.clone()),
+                Some(k) if self.reverse => (lo.clone(), Bound::Excluded(k)),
+                Some(k) => (Bound::Excluded(k), hi.clone()),
+            };
+            let need = want - out.len();
+            let mut group = self.read_range(view, (&lo, &hi), &own, need)?;
+            // Fewer than asked for: the snapshot has no more in the range.
+            let read_all = group.len() < need;
             if !own.is_empty() {
                 for (pk, row) in &own {
                     let Some(row) = row else { continue };
                     if let Some((key, _)) = self.layout.entry(pk, row)
-                        && within(&key, lo, hi)
+                        && within(&key, &lo, &hi)
                     {
                         group.push((key, row.clone()));
                     }
@@ -361,7 +458,13 @@ impl IndexRead {
                     group.reverse();
                 }
             }
-            group.truncate(want);
+            if read_all && group.len() <= need {
+                cursor.range += 1;
+            } else {
+                // What is left of the range lies beyond the last row taken.
+                group.truncate(need);
+                cursor.resume = group.last().map(|(k, _)| k.clone());
+            }
             out.extend(group.into_iter().map(|(_, r)| r));
         }
         Ok(out)

@@ -64,7 +64,8 @@ pub struct AdmissionLimits {
 impl Default for AdmissionLimits {
     fn default() -> Self {
         AdmissionLimits {
-            max_running: crate::analytics::default_threads().max(2),
+            // One per analytics thread: one per CPU by default.
+            max_running: std::thread::available_parallelism().map_or(2, |n| n.get().max(2)),
             max_queued: 64,
         }
     }

@@ -155,7 +155,7 @@ fn resources_exhausted_is_out_of_memory_however_wrapped() {
     ];
     for e in wrapped {
         let shown = format!("{e:?}");
-        match crate::query::explain_error(from_datafusion(e), 8) {
+        match crate::planner::explain_error(from_datafusion(e), 8) {
             Error::OutOfMemory(m) => {
                 assert!(m.contains("analytics memory limit of 8 MiB"), "{m}");
                 assert!(m.contains("Failed to allocate"), "{m}");
@@ -164,7 +164,7 @@ fn resources_exhausted_is_out_of_memory_however_wrapped() {
         }
     }
     assert_eq!(
-        crate::query::explain_error(Error::DivisionByZero("division by zero".into()), 8),
+        crate::planner::explain_error(Error::DivisionByZero("division by zero".into()), 8),
         Error::DivisionByZero("division by zero".into())
     );
 }

@@ -9,20 +9,15 @@
 //! Without HOLD a cursor lives until its transaction block ends; a
 //! transaction that rolls back takes the cursors it declared with it.
 
-use crate::cancel::StatementGuard;
-use crate::session::{Output, ResultRows, RowStream, Session};
+use crate::output::RowStream;
 use datafusion::arrow::array::UInt32Array;
 use datafusion::arrow::compute::{concat_batches, take_record_batch};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use futures::StreamExt;
-use prismdb_common::{Error, Result, Value};
-use prismdb_sql::extensions::is_move;
-use prismdb_sql::normalize;
-use prismdb_sql::sqlparser::ast::{
-    CloseCursor, Declare, DeclareType, FetchDirection, Statement, Value as SqlValue, ValueWithSpan,
-};
-use std::collections::VecDeque;
+use prismdb_common::{Error, Result};
+use prismdb_sql::sqlparser::ast::{FetchDirection, Value as SqlValue, ValueWithSpan};
+use std::collections::{HashMap, VecDeque};
 
 /// One open cursor.
 pub(crate) struct Cursor {
@@ -50,7 +45,7 @@ enum Source {
 }
 
 /// Where a FETCH or MOVE goes, relative to the cursor's position.
-enum Motion {
+pub(crate) enum Motion {
     /// The next `n` rows (`u64::MAX`: all); 0 re-reads the current row.
     Forward(u64),
     /// The previous `n` rows, nearest first.
@@ -72,7 +67,7 @@ fn count(v: &ValueWithSpan) -> Result<i64> {
     }
 }
 
-fn motion(direction: &FetchDirection) -> Result<Motion> {
+pub(crate) fn motion(direction: &FetchDirection) -> Result<Motion> {
     let signed = |n: i64| {
         if n >= 0 {
             Motion::Forward(n as u64)
@@ -106,11 +101,30 @@ fn cannot_scan_backward() -> Error {
     )
 }
 
-fn unknown(name: &str) -> Error {
-    Error::InvalidCursorName(format!("cursor \"{name}\" does not exist"))
-}
-
 impl Cursor {
+    /// A cursor over a started query: the rows it computed already, then
+    /// the rest of its stream.
+    pub(crate) fn new(
+        schema: SchemaRef,
+        batches: Vec<RecordBatch>,
+        rest: Option<RowStream>,
+        scroll: bool,
+        hold: bool,
+        in_block: bool,
+    ) -> Cursor {
+        Cursor {
+            schema,
+            source: Source::Stream {
+                pending: batches.into(),
+                rest: rest.map(std::sync::Mutex::new),
+            },
+            position: 0,
+            scroll,
+            hold,
+            in_block,
+        }
+    }
+
     /// Reads up to `n` more rows of a streaming cursor.
     async fn pull(&mut self, mut n: u64) -> Result<Vec<RecordBatch>> {
         let Source::Stream { pending, rest } = &mut self.source else {
@@ -147,7 +161,7 @@ impl Cursor {
 
     /// Reads every remaining row into memory, keeping those read already
     /// counted: afterwards the cursor moves anywhere.
-    async fn hold_rows(&mut self) -> Result<()> {
+    pub(crate) async fn hold_rows(&mut self) -> Result<()> {
         if matches!(self.source, Source::Held { .. }) {
             return Ok(());
         }
@@ -174,7 +188,7 @@ impl Cursor {
     }
 
     /// Moves the cursor; returns the rows passed over that FETCH returns.
-    async fn go(&mut self, motion: Motion) -> Result<Vec<RecordBatch>> {
+    pub(crate) async fn go(&mut self, motion: Motion) -> Result<Vec<RecordBatch>> {
         if !self.scroll && self.goes_back(&motion) {
             return Err(cannot_scan_backward());
         }
@@ -274,147 +288,19 @@ fn arrow_error(e: datafusion::arrow::error::ArrowError) -> Error {
     Error::Internal(e.to_string())
 }
 
-impl Session {
-    /// DECLARE, FETCH, MOVE or CLOSE.
-    pub(crate) async fn cursor_statement(
-        &mut self,
-        stmt: &Statement,
-        params: &[Value],
-    ) -> Result<Output> {
-        match stmt {
-            Statement::Declare { stmts } => {
-                let [declare] = stmts.as_slice() else {
-                    return Err(Error::Syntax(
-                        "syntax error: DECLARE declares one cursor".into(),
-                    ));
-                };
-                self.declare(declare, params).await
-            }
-            Statement::Fetch {
-                name,
-                direction,
-                into,
-                ..
-            } => {
-                let name = normalize(name);
-                let motion = motion(direction)?;
-                let cursor = self.cursors.get_mut(&name).ok_or_else(|| unknown(&name))?;
-                let guard = self.guard.clone();
-                let rows = guard.run(cursor.go(motion)).await?;
-                let n: usize = rows.iter().map(RecordBatch::num_rows).sum();
-                if is_move(into) {
-                    return Ok(Output::command(format!("MOVE {n}")));
-                }
-                Ok(Output {
-                    tag: "FETCH".into(),
-                    rows: Some(ResultRows {
-                        schema: cursor.schema.clone(),
-                        batches: rows,
-                        rest: None,
-                    }),
-                    copy_out: None,
-                })
-            }
-            Statement::Close { cursor } => match cursor {
-                CloseCursor::All => {
-                    self.cursors.clear();
-                    Ok(Output::command("CLOSE CURSOR ALL"))
-                }
-                CloseCursor::Specific { name } => {
-                    let name = normalize(name);
-                    self.cursors.remove(&name).ok_or_else(|| unknown(&name))?;
-                    Ok(Output::command("CLOSE CURSOR"))
-                }
-            },
-            _ => Err(Error::Internal("not a cursor statement".into())),
-        }
-    }
-
-    async fn declare(&mut self, declare: &Declare, params: &[Value]) -> Result<Output> {
-        let (Some(query), Some(DeclareType::Cursor), [name]) = (
-            &declare.for_query,
-            &declare.declare_type,
-            declare.names.as_slice(),
-        ) else {
-            return Err(Error::Syntax(
-                "syntax error: expected DECLARE name CURSOR FOR query".into(),
-            ));
-        };
-        let name = normalize(name);
-        if name.is_empty() {
-            return Err(Error::InvalidCursorName(
-                "invalid cursor name: must not be empty".into(),
-            ));
-        }
-        if self.cursors.contains_key(&name) {
-            return Err(Error::DuplicateCursor(format!(
-                "cursor \"{name}\" already exists"
-            )));
-        }
-        let hold = declare.hold == Some(true);
-        let in_block = self.txn.is_some();
-        if !in_block && !hold {
-            return Err(Error::NoActiveSqlTransaction(
-                "DECLARE CURSOR can only be used in transaction blocks".into(),
-            ));
-        }
-        // FETCH statements read the rows later, each under its own
-        // statement_timeout: the query's stream gets no deadline of its own.
-        self.guard = StatementGuard::start(&self.cancel, None);
-        let query = Statement::Query(query.clone());
-        let out = Box::pin(self.in_txn(&query, None, params)).await?;
-        let Some(ResultRows {
-            schema,
-            batches,
-            rest,
-        }) = out.rows
-        else {
-            return Err(Error::InvalidStatement(
-                "cursor query returns no rows".into(),
-            ));
-        };
-        let mut cursor = Cursor {
-            schema,
-            source: Source::Stream {
-                pending: batches.into(),
-                rest: rest.map(std::sync::Mutex::new),
-            },
-            position: 0,
-            scroll: declare.scroll == Some(true),
-            hold,
-            in_block,
-        };
-        // A SCROLL cursor holds its rows to move anywhere; a holdable one
-        // declared outside a block holds them before its snapshot goes.
-        if cursor.scroll || !in_block {
-            let guard = self.guard.clone();
-            guard.run(cursor.hold_rows()).await?;
-        }
-        self.cursors.insert(name, cursor);
-        Ok(Output::command("DECLARE CURSOR"))
-    }
-
-    /// The transaction block ends: cursors without HOLD close; WITH HOLD
-    /// cursors of a block that commits read their remaining rows first
-    /// (called before the commit, at the block's snapshot). On rollback,
-    /// the holdable cursors the block declared close too.
-    pub(crate) async fn end_block_cursors(&mut self, commit: bool) -> Result<()> {
-        self.cursors
-            .retain(|_, c| c.hold && (commit || !c.in_block));
-        if commit {
-            for c in self.cursors.values_mut() {
-                if c.in_block {
-                    c.hold_rows().await?;
-                    c.in_block = false;
-                }
+/// The transaction block ends: cursors without HOLD close; WITH HOLD
+/// cursors of a block that commits read their remaining rows first
+/// (called before the commit, at the block's snapshot). On rollback,
+/// the holdable cursors the block declared close too.
+pub(crate) async fn end_block(cursors: &mut HashMap<String, Cursor>, commit: bool) -> Result<()> {
+    cursors.retain(|_, c| c.hold && (commit || !c.in_block));
+    if commit {
+        for c in cursors.values_mut() {
+            if c.in_block {
+                c.hold_rows().await?;
+                c.in_block = false;
             }
         }
-        Ok(())
     }
-
-    /// The columns a cursor's rows have (for Describe of the portal the
-    /// cursor is, and of FETCH statements).
-    pub fn cursor_schema(&self, name: &str) -> Option<SchemaRef> {
-        self.cursors.get(name).map(|c| c.schema.clone())
-    }
+    Ok(())
 }

@@ -9,7 +9,7 @@
 //! `prism_columnar_apply_resume()`, `prism_columnar_apply_paused()`.
 
 use crate::cancel::CancelSignal;
-use crate::provider::ScanContext;
+use crate::read_view::ScanContext;
 use crate::settings::{SERVER_VERSION, SharedSettings};
 use datafusion::arrow::array::{Array, StringArray};
 use datafusion::arrow::datatypes::{DataType, TimeUnit};

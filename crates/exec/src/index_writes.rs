@@ -11,7 +11,7 @@
 //! PostgreSQL does, row by row ([`check_unique`]): the snapshot's owner of
 //! the key (through the index once its build is complete here, else by
 //! reading the table) and the rows the transaction itself wrote, which it
-//! remembers by claimed key ([`Claims`]).
+//! remembers by claimed key ([`crate::txn::Claims`]).
 
 use crate::txn::Txn;
 use prismdb_catalog::Catalog;
@@ -52,11 +52,6 @@ impl IndexSet {
         self.by_table.is_empty()
     }
 }
-
-/// Keys of unique indexes claimed by rows this transaction wrote: (index,
-/// claimed key) → the row's primary key. An entry may be stale (the row
-/// changed again); [`check_unique`] verifies against the overlay.
-pub type Claims = HashMap<(u32, Vec<u8>), Vec<u8>>;
 
 /// Adds the index entry writes of the transaction's row writes to `writes`.
 pub fn entry_writes(

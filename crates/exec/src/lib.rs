@@ -11,7 +11,7 @@
 //!    it through the row store like any write, under the engine's DDL lock.
 //! 4. Queries ([`query`]) are planned and run by DataFusion over
 //!    [`provider::RowTable`]s, which read the row store at the statement's
-//!    [`provider::ReadView`]: the transaction's snapshot plus its own writes.
+//!    [`read_view::ReadView`]: the transaction's snapshot plus its own writes.
 //!    Planning and execution run on the engine's own runtimes, never on
 //!    the connection's thread: small statements on the interactive
 //!    runtime, large ones through the [`admission`] queue on the analytics
@@ -40,33 +40,34 @@ pub mod cancel;
 pub mod convert;
 mod copy;
 mod copy_format;
-mod copy_out;
 mod cursor;
-mod ddl;
-mod dml;
 mod functions;
 mod index_writes;
 mod indexes;
 pub mod json;
+mod output;
+mod planner;
 mod point;
 pub mod prepared;
 pub mod provider;
-mod query;
+pub mod read_view;
 pub mod roles;
 pub mod route;
+mod rows;
 pub mod schema;
 mod session;
 pub mod settings;
 mod single;
+mod sorted_scans;
+mod statement;
 pub mod stats;
 mod system;
 mod txn;
 
 pub use admission::{AdmissionLimits, Priority};
 pub use analytics::{AnalyticsOptions, AnalyticsPriority, DEFAULT_NICE, Lane};
-pub use session::{
-    Output, Prepared, ResultRows, RowStream, Session, SimpleStatement, TxnStatus, collect_output,
-};
+pub use output::{Output, ResultRows, RowStream, collect_output};
+pub use session::{Prepared, Session, SimpleStatement, TxnStatus};
 pub use txn::Txn;
 
 use async_trait::async_trait;

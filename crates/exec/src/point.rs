@@ -39,10 +39,11 @@
 //! exactly (a key value of another type that does not convert exactly, say)
 //! also falls back to the planned query, so both paths always agree.
 
-use crate::access::{Cond, IndexRead, Op, Shape, covers, names_claims};
+use crate::access::{Cond, IndexRead, Op, OrderColumn, Shape, covers, index_order, names_claims};
 use crate::convert::{rows_to_batch, scalar_to_value, value_to_scalar};
-use crate::provider::{RangeRead, ReadView, after_prefix};
-use crate::session::ResultRows;
+use crate::output::ResultRows;
+use crate::provider::{RangeRead, after_prefix};
+use crate::read_view::ReadView;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use prismdb_catalog::{Catalog, Column, SqlType, Table};
 use prismdb_common::keycode::encode_key;
@@ -549,10 +550,9 @@ fn key_access(conds: &[Cond<RangeEnd>], table: &Table) -> Option<KeyAccess> {
 /// A WHERE clause answered by a secondary index: every conjunct is an
 /// equality on a leading run of the index's key columns or a bound on the
 /// next one (`BETWEEN`, `<`, `<=`, `>`, `>=`; integer, text and date
-/// columns), and the ORDER BY, if any, names the key columns after the
-/// equalities in one direction. Unique indexes and longer equality runs
-/// win. Partial indexes and ORDER BY on a nullable column without a bound
-/// (PostgreSQL sorts NULLs last, an index first) are left to the planner.
+/// columns), and the ORDER BY, if any, is one an index read gives (see
+/// [`index_order`]). Unique indexes and longer equality runs win. Partial
+/// indexes are left to the planner.
 fn index_access(
     q: &Query,
     conds: &[Cond<RangeEnd>],
@@ -566,8 +566,7 @@ fn index_access(
     if conds.iter().any(|c| matches!(c.op, Op::In(_))) {
         return None;
     }
-    // Requested order: stored columns and whether descending.
-    let order: Vec<(usize, bool)> = match &q.order_by {
+    let order: Vec<OrderColumn> = match &q.order_by {
         None => Vec::new(),
         Some(o) => {
             if o.interpolate.is_some() {
@@ -584,13 +583,15 @@ fn index_access(
                     if shadowed || e.with_fill.is_some() {
                         return None;
                     }
-                    let c = column_ref(&e.expr, table, reference)?;
-                    let desc = e.options.asc == Some(false);
-                    // Only PostgreSQL's default NULLS placement.
-                    if e.options.nulls_first.is_some_and(|f| f != desc) {
-                        return None;
-                    }
-                    Some((c, desc))
+                    let column = column_ref(&e.expr, table, reference)?;
+                    let descending = e.options.asc == Some(false);
+                    Some(OrderColumn {
+                        column,
+                        descending,
+                        // PostgreSQL's default: NULLs sort as larger than
+                        // any value.
+                        nulls_first: e.options.nulls_first.unwrap_or(descending),
+                    })
                 })
                 .collect::<Option<_>>()?
         }
@@ -609,26 +610,9 @@ fn index_access(
         if ranged && !range_type(&table.columns[layout.key[shape.eq.len()]].ty) {
             continue;
         }
-        let after = &layout.key[shape.eq.len()..];
-        let reverse = order.first().is_some_and(|(_, d)| *d);
-        // Later ordered columns must hold no NULLs (PostgreSQL sorts them
-        // last ascending, the index first); the first one's NULLs are read
-        // as a segment of their own.
-        let ordered = order.len() <= after.len()
-            && order
-                .iter()
-                .zip(after)
-                .all(|((c, d), k)| c == k && *d == reverse)
-            && order
-                .iter()
-                .skip(1)
-                .all(|(c, _)| !table.columns[*c].nullable);
-        let nulls_apart = order
-            .first()
-            .is_some_and(|(c, _)| !ranged && table.columns[*c].nullable);
-        if !ordered {
+        let Some((reverse, nulls_apart)) = index_order(table, &layout, &shape, &order) else {
             continue;
-        }
+        };
         let full_point = layout.unique && shape.eq.len() == layout.key.len();
         let rank = (full_point, shape.eq.len());
         if best.as_ref().is_some_and(|(u, n, _)| (*u, *n) >= rank) {

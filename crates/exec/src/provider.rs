@@ -12,10 +12,14 @@
 //! point reads, and comparisons on the first key column become a key range.
 //! Filters stay `Inexact`, so DataFusion re-checks them.
 
-use crate::access::{Cond, IndexRead, Op, Shape, index_paths, names_claims};
+use crate::access::{
+    Cond, IndexCursor, IndexRead, Op, OrderColumn, Shape, covers, index_order, index_paths,
+    names_claims,
+};
 use crate::convert::{rows_to_batch, scalar_as_key};
+use crate::read_view::{Overlay, ReadView, ScanContext};
 use crate::route::{
-    Route, ScanShape, TableScanExec, columnar_plan, route_scan, show_access, show_index_access,
+    Reorder, ScanShape, TableScanExec, columnar_plan, route_scan, show_access, show_index_access,
 };
 use async_trait::async_trait;
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
@@ -26,71 +30,23 @@ use datafusion::error::{DataFusionError, Result as DfResult};
 use datafusion::execution::TaskContext;
 use datafusion::logical_expr::utils::{split_binary, split_conjunction};
 use datafusion::logical_expr::{BinaryExpr, Expr, Operator, TableProviderFilterPushDown};
+use datafusion::physical_expr::expressions::Column as PhysicalColumn;
+use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
-use parking_lot::Mutex;
 use prismdb_catalog::{Column, Table};
 use prismdb_common::keycode::{encode_key, prefix_end};
-use prismdb_common::{Error, Result, TableId, Value, Version};
+use prismdb_common::{Error, Result, TableId, Value};
 use prismdb_router::{IndexPath, KeyAccess, ReadEngine};
 use prismdb_rowstore::index::IndexLayout;
-use prismdb_rowstore::{RowKey, RowStore};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Bound;
 use std::sync::Arc;
 
-/// Rows a transaction wrote and has not committed: `None` marks a delete.
-pub type Overlay = BTreeMap<RowKey, Option<Arc<Vec<Value>>>>;
-
 /// One table's own writes within a key range: encoded key and row (`None`: deleted).
 type OwnWrites = Vec<(Vec<u8>, Option<Arc<Vec<Value>>>)>;
-
-/// What one statement reads.
-pub struct ReadView {
-    pub store: Arc<RowStore>,
-    pub snapshot: Version,
-    pub overlay: Arc<Overlay>,
-    /// How scans choose between the row store and columnar replicas.
-    pub route: Route,
-}
-
-impl ReadView {
-    /// Reads one row by encoded primary key, own writes first.
-    pub fn get(&self, table: TableId, pk: &[u8]) -> Result<Option<Arc<Vec<Value>>>> {
-        if let Some(own) = self.overlay.get(&(table, pk.to_vec())) {
-            return Ok(own.clone());
-        }
-        Ok(self.store.get(table, pk, self.snapshot)?.map(Arc::new))
-    }
-}
-
-/// The read view of the statement a session is running, shared with the
-/// table providers it planned.
-#[derive(Default)]
-pub struct ScanContext {
-    view: Mutex<Option<Arc<ReadView>>>,
-}
-
-impl fmt::Debug for ScanContext {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("ScanContext")
-    }
-}
-
-impl ScanContext {
-    pub fn set(&self, view: Option<Arc<ReadView>>) {
-        *self.view.lock() = view;
-    }
-
-    pub fn current(&self) -> Result<Arc<ReadView>> {
-        self.view
-            .lock()
-            .clone()
-            .ok_or_else(|| Error::Internal("table read outside a statement".into()))
-    }
-}
 
 /// A table as DataFusion sees it.
 pub struct RowTable {
@@ -402,28 +358,180 @@ impl TableProvider for RowTable {
                 scan,
             )));
         }
-        let stream = RowScan {
+        let narrowing = match &access {
+            Access::Index(read) => Shape::of(&read.layout.key, &conds).consumed,
+            _ => Shape::of(&self.table.primary_key, &conds).consumed,
+        };
+        let reorder = OrderedRead {
             table: self.table.clone(),
             schema: schema.clone(),
-            cols,
-            access,
-            view,
+            cols: cols.clone(),
+            view: view.clone(),
             limit,
+            layouts: if self.with_hidden {
+                Vec::new()
+            } else {
+                self.indexes.clone()
+            },
+            key_path: match &access {
+                Access::Index(_) => self.access_path(&conds).0,
+                _ => access.clone(),
+            },
+            conds,
+            key_text: show_access(&shape.key),
+            narrowing,
         };
-        let scan = StreamingTableExec::try_new(
-            schema,
-            vec![Arc::new(stream)],
-            None,
-            vec![],
-            false,
-            limit,
-        )?;
-        Ok(Arc::new(TableScanExec::new(
-            &self.table.name,
-            access_text,
-            decision,
-            Arc::new(scan),
-        )))
+        let scan = row_scan(&self.table, schema, cols, access, view, limit, None)?;
+        Ok(Arc::new(
+            TableScanExec::new(&self.table.name, access_text, decision, scan)
+                .with_reorder(Arc::new(reorder)),
+        ))
+    }
+}
+
+/// A row-store scan's plan: one partition reading through `access`,
+/// declared to give its rows in `order` when it does.
+fn row_scan(
+    table: &Arc<Table>,
+    schema: SchemaRef,
+    cols: Vec<usize>,
+    access: Access,
+    view: Arc<ReadView>,
+    limit: Option<usize>,
+    order: Option<LexOrdering>,
+) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let stream = RowScan {
+        table: table.clone(),
+        schema: schema.clone(),
+        cols,
+        access,
+        view,
+        limit,
+    };
+    Ok(Arc::new(StreamingTableExec::try_new(
+        schema,
+        vec![Arc::new(stream)],
+        None,
+        order,
+        false,
+        limit,
+    )?))
+}
+
+/// What a row-store scan needs to read its rows in another order: its
+/// conditions, the table's indexes, and the primary-key path it has.
+struct OrderedRead {
+    table: Arc<Table>,
+    schema: SchemaRef,
+    cols: Vec<usize>,
+    view: Arc<ReadView>,
+    limit: Option<usize>,
+    layouts: Vec<Arc<IndexLayout>>,
+    conds: Vec<Cond<Value>>,
+    /// The primary-key path of the scan's conditions (rows in key order).
+    key_path: Access,
+    key_text: String,
+    /// How many conditions the chosen path answers: an ordered path must
+    /// answer as many.
+    narrowing: usize,
+}
+
+impl Reorder for OrderedRead {
+    fn ordered(&self, order: &[PhysicalSortExpr]) -> Option<(Arc<dyn ExecutionPlan>, String)> {
+        let mut columns = Vec::with_capacity(order.len());
+        for e in order {
+            let c = e.expr.downcast_ref::<PhysicalColumn>()?;
+            columns.push(OrderColumn {
+                column: *self.cols.get(c.index())?,
+                descending: e.options.descending,
+                nulls_first: e.options.nulls_first,
+            });
+        }
+        let pk = &self.table.primary_key;
+        let pk_shape = Shape::of(pk, &self.conds);
+        let fixed = &pk[..pk_shape.eq.len()];
+        let rest: Vec<&OrderColumn> = columns
+            .iter()
+            .filter(|o| !fixed.contains(&o.column))
+            .collect();
+        let (access, text) = if pk_shape.consumed >= self.narrowing
+            && rest.len() <= pk.len() - fixed.len()
+            && rest
+                .iter()
+                .zip(&pk[fixed.len()..])
+                .all(|(o, &k)| o.column == k && !o.descending)
+        {
+            (
+                self.key_path.clone(),
+                format!("{}, in key order", self.key_text),
+            )
+        } else {
+            let mut best: Option<(usize, usize, Arc<IndexRead>, IndexPath)> = None;
+            for layout in &self.layouts {
+                if layout.filter.is_some()
+                    || !self.view.store.index_usable(layout.id, self.view.snapshot)
+                {
+                    continue;
+                }
+                let shape = Shape::of(&layout.key, &self.conds);
+                if shape.consumed < self.narrowing {
+                    continue;
+                }
+                let Some((reverse, nulls_apart)) =
+                    index_order(&self.table, layout, &shape, &columns)
+                else {
+                    continue;
+                };
+                let rank = (shape.eq.len(), shape.consumed);
+                if best.as_ref().is_some_and(|(e, c, _, _)| (*e, *c) >= rank) {
+                    continue;
+                }
+                let mut ranges = if nulls_apart {
+                    shape.null_split()
+                } else {
+                    shape.ranges()
+                };
+                if reverse {
+                    ranges.reverse();
+                }
+                let covering = covers(&self.table, layout, &self.cols);
+                let path = IndexPath {
+                    name: layout.name.clone(),
+                    columns: layout.key.clone(),
+                    access: shape.key_access(layout.key.len(), |v| Some(v.clone())),
+                    unique: layout.unique,
+                    covering,
+                    ordered_limit: None,
+                };
+                let read = IndexRead {
+                    claims: !nulls_apart && names_claims(layout, &shape),
+                    layout: layout.clone(),
+                    ranges,
+                    reverse,
+                    covering,
+                };
+                best = Some((rank.0, rank.1, Arc::new(read), path));
+            }
+            let (_, _, read, path) = best?;
+            let text = format!(
+                "{}, in {}index order",
+                show_index_access(&path),
+                if read.reverse { "reverse " } else { "" }
+            );
+            (Access::Index(read), text)
+        };
+        let order = LexOrdering::new(order.to_vec())?;
+        let plan = row_scan(
+            &self.table,
+            self.schema.clone(),
+            self.cols.clone(),
+            access,
+            self.view.clone(),
+            self.limit,
+            Some(order),
+        )
+        .ok()?;
+        Some((plan, text))
     }
 }
 
@@ -447,6 +555,10 @@ impl fmt::Debug for RowScan {
     }
 }
 
+/// Rows read per chunk: the first chunk is small, so that a LIMIT above
+/// the scan (or a consumer that stops early) reads little; chunks double
+/// up to the largest.
+const FIRST_CHUNK_ROWS: usize = 128;
 const CHUNK_ROWS: usize = 8192;
 
 impl PartitionStream for RowScan {
@@ -461,6 +573,7 @@ impl PartitionStream for RowScan {
             cols: self.cols.clone(),
             view: self.view.clone(),
             remaining: self.limit.unwrap_or(usize::MAX),
+            chunk: FIRST_CHUNK_ROWS,
             state: match &self.access {
                 Access::Points(keys) => CursorState::Points(keys.clone()),
                 Access::Range(lo, hi) => CursorState::Range(RangeRead::new(
@@ -469,7 +582,7 @@ impl PartitionStream for RowScan {
                     lo.clone(),
                     hi.clone(),
                 )),
-                Access::Index(read) => CursorState::Index(read.clone()),
+                Access::Index(read) => CursorState::Index(read.clone(), IndexCursor::default()),
             },
         };
         let stream = futures::stream::unfold(Some(()), move |more| {
@@ -617,7 +730,7 @@ fn own_writes(
 enum CursorState {
     Points(Vec<Vec<u8>>),
     Range(RangeRead),
-    Index(Arc<IndexRead>),
+    Index(Arc<IndexRead>, IndexCursor),
     Done,
 }
 
@@ -627,6 +740,8 @@ struct Cursor {
     cols: Vec<usize>,
     view: Arc<ReadView>,
     remaining: usize,
+    /// Rows the next chunk reads.
+    chunk: usize,
     state: CursorState,
 }
 
@@ -635,6 +750,8 @@ impl Cursor {
         if self.remaining == 0 {
             return Ok(None);
         }
+        let chunk = self.chunk;
+        self.chunk = (chunk * 2).min(CHUNK_ROWS);
         let rows: Vec<Arc<Vec<Value>>> = match std::mem::replace(&mut self.state, CursorState::Done)
         {
             CursorState::Done => return Ok(None),
@@ -647,9 +764,16 @@ impl Cursor {
                 }
                 rows
             }
-            CursorState::Index(read) => read.rows(&self.view, self.remaining)?,
+            CursorState::Index(read, mut cursor) => {
+                let want = chunk.min(self.remaining);
+                let rows = read.next_rows(&self.view, &mut cursor, want)?;
+                if rows.len() == want {
+                    self.state = CursorState::Index(read, cursor);
+                }
+                rows
+            }
             CursorState::Range(mut range) => {
-                let limit = CHUNK_ROWS.min(self.remaining);
+                let limit = chunk.min(self.remaining);
                 let rows = range.next_chunk(&self.view, limit)?.unwrap_or_default();
                 if !range.is_done() {
                     self.state = CursorState::Range(range);

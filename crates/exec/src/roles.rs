@@ -546,7 +546,7 @@ fn alter_role_settings(
             let name = parameter(config_name);
             match config_value {
                 SetConfigValue::Value(e) => {
-                    let value = crate::session::setting_value(e);
+                    let value = crate::settings::setting_value(e);
                     let mut probe = crate::settings::Settings::default();
                     probe.set(&name, &value)?;
                     let value = probe.get(&name)?;

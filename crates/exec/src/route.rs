@@ -29,11 +29,12 @@ use datafusion::error::Result as DfResult;
 use datafusion::execution::{RecordBatchStream, TaskContext};
 use datafusion::logical_expr::Expr;
 use datafusion::logical_expr::utils::conjunction;
-use datafusion::physical_expr::PhysicalExpr;
+use datafusion::physical_expr::{PhysicalExpr, PhysicalSortExpr};
 use datafusion::physical_plan::metrics::{BaselineMetrics, ExecutionPlanMetricsSet, MetricsSet};
 use datafusion::physical_plan::statistics::{ChildStats, StatisticsArgs};
 use datafusion::physical_plan::{
     DisplayAs, DisplayFormatType, ExecutionPlan, PlanProperties, SendableRecordBatchStream,
+    SortOrderPushdownResult,
 };
 use futures::Stream;
 use prismdb_catalog::Table;
@@ -246,6 +247,15 @@ pub fn show_access(key: &KeyAccess) -> String {
     }
 }
 
+/// A row-store scan that can also give its rows in an order asked of it
+/// (through an index, or the primary key), for a sort to go away.
+pub trait Reorder: Send + Sync {
+    /// The scan reading its rows in `order` (over the scan's output
+    /// columns), with its access as EXPLAIN shows it; `None` if no path
+    /// gives that order without losing selectivity.
+    fn ordered(&self, order: &[PhysicalSortExpr]) -> Option<(Arc<dyn ExecutionPlan>, String)>;
+}
+
 /// A routed table scan: the engine's own operator below, the router's
 /// decision and run-time figures on top.
 pub struct TableScanExec {
@@ -254,6 +264,7 @@ pub struct TableScanExec {
     decision: Decision,
     input: Arc<dyn ExecutionPlan>,
     metrics: ExecutionPlanMetricsSet,
+    reorder: Option<Arc<dyn Reorder>>,
 }
 
 impl TableScanExec {
@@ -269,7 +280,14 @@ impl TableScanExec {
             decision,
             input,
             metrics: ExecutionPlanMetricsSet::new(),
+            reorder: None,
         }
+    }
+
+    /// The scan, able to read in other orders through `reorder`.
+    pub fn with_reorder(mut self, reorder: Arc<dyn Reorder>) -> TableScanExec {
+        self.reorder = Some(reorder);
+        self
     }
 
     /// The router's choice for this scan, with its estimates.
@@ -333,6 +351,7 @@ impl ExecutionPlan for TableScanExec {
                 decision: self.decision.clone(),
                 input,
                 metrics: ExecutionPlanMetricsSet::new(),
+                reorder: self.reorder.clone(),
             })),
             _ => Err(datafusion::error::DataFusionError::Internal(
                 "TableScanExec has exactly one input".into(),
@@ -342,6 +361,25 @@ impl ExecutionPlan for TableScanExec {
 
     fn maintains_input_order(&self) -> Vec<bool> {
         vec![true]
+    }
+
+    fn try_pushdown_sort(
+        &self,
+        order: &[PhysicalSortExpr],
+    ) -> DfResult<SortOrderPushdownResult<Arc<dyn ExecutionPlan>>> {
+        let Some((input, access)) = self.reorder.as_ref().and_then(|r| r.ordered(order)) else {
+            return Ok(SortOrderPushdownResult::Unsupported);
+        };
+        Ok(SortOrderPushdownResult::Exact {
+            inner: Arc::new(TableScanExec {
+                table: self.table.clone(),
+                access,
+                decision: self.decision.clone(),
+                input,
+                metrics: ExecutionPlanMetricsSet::new(),
+                reorder: None,
+            }),
+        })
     }
 
     fn benefits_from_input_partitioning(&self) -> Vec<bool> {

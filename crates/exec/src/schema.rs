@@ -9,7 +9,8 @@
 //! with its hidden row id) and the DEFAULT expressions of an INSERT target.
 
 use crate::SharedCatalog;
-use crate::provider::{RowTable, ScanContext};
+use crate::provider::RowTable;
+use crate::read_view::ScanContext;
 use async_trait::async_trait;
 use datafusion::catalog::{CatalogProvider, CatalogProviderList, SchemaProvider};
 use datafusion::datasource::TableProvider;

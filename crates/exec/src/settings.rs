@@ -8,6 +8,7 @@
 
 use parking_lot::RwLock;
 use prismdb_common::{Error, Result};
+use prismdb_sql::sqlparser::ast::{Expr, Value as SqlValue};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -532,3 +533,18 @@ pub fn parse_duration_ms(v: &str) -> Option<u64> {
 #[cfg(test)]
 #[path = "settings_test.rs"]
 mod tests;
+
+/// The text of a SET value expression: `'x'`, `x`, `42`, `-1`, `on`.
+pub(crate) fn setting_value(e: &Expr) -> String {
+    match e {
+        Expr::Value(v) => match &v.value {
+            SqlValue::SingleQuotedString(s) | SqlValue::DoubleQuotedString(s) => s.clone(),
+            SqlValue::Number(n, _) => n.to_string(),
+            SqlValue::Boolean(b) => if *b { "on" } else { "off" }.to_string(),
+            other => other.to_string(),
+        },
+        Expr::Identifier(i) => i.value.clone(),
+        Expr::UnaryOp { op, expr } => format!("{op}{}", setting_value(expr)),
+        other => other.to_string(),
+    }
+}

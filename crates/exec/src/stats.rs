@@ -332,68 +332,6 @@ fn compute(store: &RowStore, table: &Table, version: u64) -> Result<TableStats> 
     Ok(builder.finish(version))
 }
 
-impl crate::Session {
-    /// `ANALYZE [table [(columns)]]`: recomputes the statistics of one table
-    /// of the session's database, or of all of them. Columns named are
-    /// checked; every column is analyzed.
-    pub(crate) async fn analyze(
-        &mut self,
-        stmt: &prismdb_sql::sqlparser::ast::Statement,
-    ) -> Result<crate::Output> {
-        use prismdb_common::Error;
-        use prismdb_sql::sqlparser::ast::Statement;
-        let Statement::Analyze(a) = stmt else {
-            return Err(Error::Internal("not an ANALYZE statement".into()));
-        };
-        if a.partitions.is_some() || a.noscan || a.cache_metadata || a.for_columns {
-            return Err(Error::NotSupported(
-                "only ANALYZE [table [(column, ...)]] is supported".into(),
-            ));
-        }
-        // Tables (and their DDL) acknowledged anywhere are seen here.
-        self.engine.log.read_point().await?;
-        let tables: Vec<Arc<Table>> = match &a.table_name {
-            Some(name) => {
-                let table = self.table(&prismdb_sql::object_name(name)?)?;
-                for c in &a.columns {
-                    let name = prismdb_sql::normalize(c);
-                    if table
-                        .column_index(&name)
-                        .is_none_or(|i| table.columns[i].hidden)
-                    {
-                        return Err(Error::UndefinedColumn(format!(
-                            "column \"{name}\" of relation \"{}\" does not exist",
-                            table.name
-                        )));
-                    }
-                }
-                vec![table]
-            }
-            None => {
-                let catalog = self.engine.catalog();
-                // Statistics of dropped tables go with the next full ANALYZE.
-                self.engine.stats.retain(&catalog);
-                catalog
-                    .database(&self.database)?
-                    .tables
-                    .values()
-                    .cloned()
-                    .collect()
-            }
-        };
-        let engine = self.engine.clone();
-        tokio::task::spawn_blocking(move || -> Result<()> {
-            for t in &tables {
-                engine.stats.analyze(&engine.store, t)?;
-            }
-            Ok(())
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("ANALYZE failed: {e}")))??;
-        Ok(crate::Output::command("ANALYZE"))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

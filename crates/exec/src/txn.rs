@@ -8,12 +8,11 @@
 //! first-committer-wins and uniqueness, identically on every replica, and
 //! writes it at one new version — or not at all.
 
-use crate::index_writes::{Claims, IndexSet, entry_writes};
-use crate::provider::{Overlay, ReadView};
+use crate::read_view::{Overlay, ReadView};
 use prismdb_catalog::Catalog;
-use prismdb_common::{Result, TableId, Value, Version};
+use prismdb_common::{TableId, Value, Version};
 use prismdb_rowstore::{RowKey, RowStore, SnapshotGuard, Write, WriteSet, row::encode_row};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 /// Schema changes made inside a transaction block.
@@ -49,6 +48,12 @@ pub struct Txn {
     /// Unique keys claimed by rows this transaction wrote.
     claims: Arc<Claims>,
 }
+
+/// Keys of unique indexes claimed by rows this transaction wrote: (index,
+/// claimed key) → the row's primary key. An entry may be stale (the row
+/// changed again); [`crate::index_writes::check_unique`] verifies against
+/// the overlay.
+pub type Claims = HashMap<(u32, Vec<u8>), Vec<u8>>;
 
 /// The transaction's state when a savepoint was set; the overlay is
 /// shared copy-on-write, so setting one costs a copy of the overlay only
@@ -201,17 +206,9 @@ impl Txn {
         self.overlay.is_empty() && self.ddl.is_none()
     }
 
-    /// The write set COMMIT proposes; `rowid_slot` is this node's. It
-    /// carries the entries of `indexes` (the indexes of the catalog the
-    /// commit is made against) for the rows written.
-    pub fn write_set(
-        &self,
-        rowid_slot: u16,
-        indexes: &IndexSet,
-        store: &RowStore,
-    ) -> Result<WriteSet> {
-        let mut writes = self
-            .overlay
+    /// The row writes of the transaction, as COMMIT proposes them.
+    pub fn row_writes(&self) -> BTreeMap<RowKey, Write> {
+        self.overlay
             .iter()
             .map(|(k, v)| {
                 let w = match v {
@@ -223,9 +220,13 @@ impl Txn {
                 };
                 (k.clone(), w)
             })
-            .collect();
-        entry_writes(self, indexes, store, &mut writes)?;
-        Ok(WriteSet {
+            .collect()
+    }
+
+    /// The write set COMMIT proposes: `writes` (the rows and their index
+    /// entries); `rowid_slot` is this node's.
+    pub fn write_set(&self, rowid_slot: u16, writes: BTreeMap<RowKey, Write>) -> WriteSet {
+        WriteSet {
             read_version: self.read_version,
             writes,
             catalog: self.ddl.as_ref().map(|d| d.next.encode()),
@@ -238,6 +239,6 @@ impl Txn {
             // A block's DDL rewrites the rows of the tables it alters, so
             // they are among `writes` and marked as altered at commit.
             altered_tables: Vec::new(),
-        })
+        }
     }
 }

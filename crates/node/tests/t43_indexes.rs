@@ -337,3 +337,43 @@ async fn indexes_survive_a_restart() {
         .unwrap_err();
     assert_eq!(sqlstate(&e).as_deref(), Some("23505"));
 }
+
+/// A sort the planner would run goes away when an index (or the primary
+/// key) reads the rows in that order, under a filter the index does not
+/// answer, and its LIMIT stops the read; an order no path gives keeps its
+/// sort.
+#[tokio::test]
+async fn planner_reads_in_index_order() {
+    let server = TestServer::start(BIN).await.unwrap();
+    let c = server.connect("prism").await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE o (id int PRIMARY KEY, customer int NOT NULL, at int, note text);
+         INSERT INTO o SELECT g, g % 50, g * 7 % 1000, 'n' || g FROM generate_series(1, 20000) g;
+         CREATE INDEX o_customer_at ON o (customer, at);",
+    )
+    .await
+    .unwrap();
+    let newest = "SELECT id, at FROM o WHERE customer = 7 AND note LIKE 'n%' \
+                  ORDER BY at DESC, id DESC LIMIT 3";
+    let plan = explain(&c, newest).await;
+    assert!(!plan.contains("SortExec"), "{plan}");
+    assert!(
+        plan.contains("access=index prefix (o_customer_at), in reverse index order"),
+        "{plan}"
+    );
+    let plan = explain(&c, &format!("ANALYZE {newest}")).await;
+    // The scan stops after its first chunk (128 rows) instead of reading
+    // the customer's 400.
+    assert!(plan.contains("output_rows=128"), "{plan}");
+    let by_key = "SELECT id FROM o WHERE note LIKE 'n1%' ORDER BY id LIMIT 2";
+    let plan = explain(&c, by_key).await;
+    assert!(!plan.contains("SortExec"), "{plan}");
+    assert!(plan.contains("in key order"), "{plan}");
+    assert_eq!(ids(&c, by_key).await, vec![1, 10]);
+    let plan = explain(
+        &c,
+        "SELECT id FROM o WHERE customer = 7 ORDER BY note LIMIT 2",
+    )
+    .await;
+    assert!(plan.contains("SortExec"), "{plan}");
+}
