@@ -24,7 +24,8 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
-    fn holds(self, o: Ordering) -> bool {
+    /// Whether the comparison holds for an ordering of its operands.
+    pub fn holds(self, o: Ordering) -> bool {
         match self {
             CompareOp::Eq => o == Ordering::Equal,
             CompareOp::NotEq => o != Ordering::Equal,

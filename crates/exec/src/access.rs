@@ -12,7 +12,7 @@
 //! rows a full scan at the same snapshot would select.
 
 use crate::read_view::ReadView;
-use prismdb_catalog::{SqlType, Table};
+use prismdb_catalog::{CompareOp, RowFilter, SqlType, Table};
 use prismdb_common::keycode::{KeyKind, decode_key, encode_key, encode_value, prefix_end};
 use prismdb_common::{Result, Value};
 use prismdb_router::{IndexPath, KeyAccess};
@@ -234,11 +234,12 @@ pub fn index_paths(
     view: &ReadView,
     layouts: &[Arc<IndexLayout>],
     conds: &[Cond<Value>],
+    nulls: &[(usize, bool)],
     needed: &[usize],
 ) -> Vec<(Arc<IndexLayout>, Shape<Value>, IndexPath)> {
     let mut out = Vec::new();
     for layout in layouts {
-        if layout.filter.is_some() || !view.store.index_usable(layout.id, view.snapshot) {
+        if !readable(view, layout, conds, nulls) {
             continue;
         }
         let shape = Shape::of(&layout.key, conds);
@@ -329,6 +330,106 @@ pub fn index_order<V>(
     let ranged = shape.lower.is_some() || shape.upper.is_some();
     let nulls_apart = nullable(first.column) && !ranged && first.nulls_first != natural_nulls_first;
     Some((reverse, nulls_apart))
+}
+
+/// Whether a scan's conditions imply a partial index's predicate, so that
+/// every row the scan selects has an entry in the index. `conds` are the
+/// scan's comparisons; `nulls` its `column IS [NOT] NULL` tests (`true`:
+/// IS NULL). A comparison implies its column is not NULL.
+pub fn implies(
+    table: &Table,
+    conds: &[Cond<Value>],
+    nulls: &[(usize, bool)],
+    filter: &RowFilter,
+) -> bool {
+    let column = |name: &str| table.column_index(name);
+    match filter {
+        RowFilter::And(parts) => parts.iter().all(|p| implies(table, conds, nulls, p)),
+        RowFilter::Or(parts) => parts.iter().any(|p| implies(table, conds, nulls, p)),
+        RowFilter::Const(b) => *b == Some(true),
+        RowFilter::IsNull(c) => column(c).is_some_and(|c| nulls.contains(&(c, true))),
+        RowFilter::IsNotNull(c) => column(c)
+            .is_some_and(|c| nulls.contains(&(c, false)) || conds.iter().any(|d| d.column == c)),
+        RowFilter::Column(c) => column(c).is_some_and(|c| {
+            conds
+                .iter()
+                .any(|d| d.column == c && matches!(&d.op, Op::Eq(Value::Bool(true))))
+        }),
+        RowFilter::Not(inner) => match inner.as_ref() {
+            RowFilter::Column(c) => column(c).is_some_and(|c| {
+                conds
+                    .iter()
+                    .any(|d| d.column == c && matches!(&d.op, Op::Eq(Value::Bool(false))))
+            }),
+            RowFilter::IsNull(c) => implies(table, conds, nulls, &RowFilter::IsNotNull(c.clone())),
+            RowFilter::IsNotNull(c) => implies(table, conds, nulls, &RowFilter::IsNull(c.clone())),
+            _ => false,
+        },
+        RowFilter::Compare {
+            column: name,
+            op,
+            literal,
+        } => {
+            let Some(c) = column(name) else {
+                return false;
+            };
+            let encoded = |v: &Value| {
+                let mut k = Vec::with_capacity(16);
+                encode_value(&mut k, v);
+                k
+            };
+            let literal = literal.as_slice();
+            conds.iter().filter(|d| d.column == c).any(|d| match &d.op {
+                Op::Eq(v) => !v.is_null() && op.holds(encoded(v).as_slice().cmp(literal)),
+                Op::In(vs) => {
+                    !vs.is_empty()
+                        && vs
+                            .iter()
+                            .all(|v| !v.is_null() && op.holds(encoded(v).as_slice().cmp(literal)))
+                }
+                // Every value above a lower bound: `c > l` and `c >= l`
+                // hold when the bound is past the literal.
+                Op::Lower(v, inclusive) => {
+                    let bound = encoded(v);
+                    match op {
+                        CompareOp::Gt => {
+                            bound.as_slice() > literal
+                                || (!inclusive && bound.as_slice() == literal)
+                        }
+                        CompareOp::GtEq => bound.as_slice() >= literal,
+                        _ => false,
+                    }
+                }
+                Op::Upper(v, inclusive) => {
+                    let bound = encoded(v);
+                    match op {
+                        CompareOp::Lt => {
+                            bound.as_slice() < literal
+                                || (!inclusive && bound.as_slice() == literal)
+                        }
+                        CompareOp::LtEq => bound.as_slice() <= literal,
+                        _ => false,
+                    }
+                }
+            })
+        }
+    }
+}
+
+/// Whether a scan with `conds` and `nulls` at the view's snapshot can read
+/// through `layout`: complete on this member, and a partial index only
+/// when the conditions imply its predicate.
+pub fn readable(
+    view: &ReadView,
+    layout: &IndexLayout,
+    conds: &[Cond<Value>],
+    nulls: &[(usize, bool)],
+) -> bool {
+    view.store.index_usable(layout.id, view.snapshot)
+        && layout
+            .filter
+            .as_ref()
+            .is_none_or(|f| implies(&layout.table, conds, nulls, f))
 }
 
 /// Whether a shape over a unique index names whole keys (each range one

@@ -14,7 +14,7 @@
 
 use crate::access::{
     Cond, IndexCursor, IndexRead, Op, OrderColumn, Shape, covers, index_order, index_paths,
-    names_claims,
+    names_claims, readable,
 };
 use crate::convert::{rows_to_batch, scalar_as_key};
 use crate::read_view::{Overlay, ReadView, ScanContext};
@@ -35,7 +35,7 @@ use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
-use prismdb_catalog::{Column, Table};
+use prismdb_catalog::{Column, SqlType, Table};
 use prismdb_common::keycode::{encode_key, prefix_end};
 use prismdb_common::{Error, Result, TableId, Value};
 use prismdb_router::{IndexPath, KeyAccess, ReadEngine};
@@ -207,10 +207,38 @@ impl RowTable {
                         });
                     }
                 }
+                // A boolean column as a condition, or its negation.
+                Expr::Column(_) | Expr::Not(_) => {
+                    let (inner, value) = match f {
+                        Expr::Not(inner) => (inner.as_ref(), false),
+                        other => (other, true),
+                    };
+                    if let Some(c) = self.column(inner)
+                        && matches!(ty(c), SqlType::Bool)
+                    {
+                        conds.push(Cond {
+                            column: c,
+                            op: Op::Eq(Value::Bool(value)),
+                        });
+                    }
+                }
                 _ => {}
             }
         }
         conds
+    }
+
+    /// The `column IS [NOT] NULL` tests among the filters (`true`: IS NULL).
+    fn null_tests(&self, filters: &[Expr]) -> Vec<(usize, bool)> {
+        filters
+            .iter()
+            .flat_map(split_conjunction)
+            .filter_map(|f| match f {
+                Expr::IsNull(e) => Some((self.column(e)?, true)),
+                Expr::IsNotNull(e) => Some((self.column(e)?, false)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// The primary-key access path of the conditions, and its
@@ -306,11 +334,12 @@ impl TableProvider for RowTable {
         let schema = Arc::new(self.schema.project(&projection)?);
         let cols: Vec<usize> = projection.iter().map(|&i| self.cols[i]).collect();
         let conds = self.conditions(filters);
+        let nulls = self.null_tests(filters);
         let (access, key) = self.access_path(&conds);
         let indexes = if self.with_hidden {
             Vec::new()
         } else {
-            index_paths(&view, &self.indexes, &conds, &cols)
+            index_paths(&view, &self.indexes, &conds, &nulls, &cols)
         };
         let index_descriptions: Vec<IndexPath> =
             indexes.iter().map(|(_, _, p)| p.clone()).collect();
@@ -378,6 +407,7 @@ impl TableProvider for RowTable {
                 _ => access.clone(),
             },
             conds,
+            nulls,
             key_text: show_access(&shape.key),
             narrowing,
         };
@@ -428,6 +458,7 @@ struct OrderedRead {
     limit: Option<usize>,
     layouts: Vec<Arc<IndexLayout>>,
     conds: Vec<Cond<Value>>,
+    nulls: Vec<(usize, bool)>,
     /// The primary-key path of the scan's conditions (rows in key order).
     key_path: Access,
     key_text: String,
@@ -437,7 +468,11 @@ struct OrderedRead {
 }
 
 impl Reorder for OrderedRead {
-    fn ordered(&self, order: &[PhysicalSortExpr]) -> Option<(Arc<dyn ExecutionPlan>, String)> {
+    fn ordered(
+        &self,
+        order: &[PhysicalSortExpr],
+        limited: bool,
+    ) -> Option<(Arc<dyn ExecutionPlan>, String)> {
         let mut columns = Vec::with_capacity(order.len());
         for e in order {
             let c = e.expr.downcast_ref::<PhysicalColumn>()?;
@@ -468,9 +503,7 @@ impl Reorder for OrderedRead {
         } else {
             let mut best: Option<(usize, usize, Arc<IndexRead>, IndexPath)> = None;
             for layout in &self.layouts {
-                if layout.filter.is_some()
-                    || !self.view.store.index_usable(layout.id, self.view.snapshot)
-                {
+                if !readable(&self.view, layout, &self.conds, &self.nulls) {
                     continue;
                 }
                 let shape = Shape::of(&layout.key, &self.conds);
@@ -495,6 +528,9 @@ impl Reorder for OrderedRead {
                     ranges.reverse();
                 }
                 let covering = covers(&self.table, layout, &self.cols);
+                if shape.is_empty() && !covering && !limited {
+                    continue;
+                }
                 let path = IndexPath {
                     name: layout.name.clone(),
                     columns: layout.key.clone(),

@@ -252,8 +252,15 @@ pub fn show_access(key: &KeyAccess) -> String {
 pub trait Reorder: Send + Sync {
     /// The scan reading its rows in `order` (over the scan's output
     /// columns), with its access as EXPLAIN shows it; `None` if no path
-    /// gives that order without losing selectivity.
-    fn ordered(&self, order: &[PhysicalSortExpr]) -> Option<(Arc<dyn ExecutionPlan>, String)>;
+    /// gives that order without losing selectivity. `limited`: a LIMIT
+    /// above stops the read early (a whole index read in order pays a row
+    /// read per entry, worth it only then or when the index covers the
+    /// scan).
+    fn ordered(
+        &self,
+        order: &[PhysicalSortExpr],
+        limited: bool,
+    ) -> Option<(Arc<dyn ExecutionPlan>, String)>;
 }
 
 /// A routed table scan: the engine's own operator below, the router's
@@ -288,6 +295,23 @@ impl TableScanExec {
     pub fn with_reorder(mut self, reorder: Arc<dyn Reorder>) -> TableScanExec {
         self.reorder = Some(reorder);
         self
+    }
+
+    /// The scan reading its rows in `order`, if it can (see [`Reorder`]).
+    pub fn ordered(
+        &self,
+        order: &[PhysicalSortExpr],
+        limited: bool,
+    ) -> Option<Arc<dyn ExecutionPlan>> {
+        let (input, access) = self.reorder.as_ref()?.ordered(order, limited)?;
+        Some(Arc::new(TableScanExec {
+            table: self.table.clone(),
+            access,
+            decision: self.decision.clone(),
+            input,
+            metrics: ExecutionPlanMetricsSet::new(),
+            reorder: None,
+        }))
     }
 
     /// The router's choice for this scan, with its estimates.
@@ -367,18 +391,9 @@ impl ExecutionPlan for TableScanExec {
         &self,
         order: &[PhysicalSortExpr],
     ) -> DfResult<SortOrderPushdownResult<Arc<dyn ExecutionPlan>>> {
-        let Some((input, access)) = self.reorder.as_ref().and_then(|r| r.ordered(order)) else {
-            return Ok(SortOrderPushdownResult::Unsupported);
-        };
-        Ok(SortOrderPushdownResult::Exact {
-            inner: Arc::new(TableScanExec {
-                table: self.table.clone(),
-                access,
-                decision: self.decision.clone(),
-                input,
-                metrics: ExecutionPlanMetricsSet::new(),
-                reorder: None,
-            }),
+        Ok(match self.ordered(order, false) {
+            Some(inner) => SortOrderPushdownResult::Exact { inner },
+            None => SortOrderPushdownResult::Unsupported,
         })
     }
 

@@ -8,6 +8,7 @@
 //! filters are inexact (DataFusion re-checks them above the scan), so an
 //! ordered read almost always sits under one.
 
+use crate::route::TableScanExec;
 use datafusion::common::config::ConfigOptions;
 use datafusion::common::tree_node::{Transformed, TransformedResult, TreeNode};
 use datafusion::error::Result as DfResult;
@@ -42,7 +43,13 @@ impl PhysicalOptimizerRule for SortedScans {
             {
                 return Ok(Transformed::no(plan));
             }
-            let Some(ordered) = ordered(sort.input(), sort.expr(), sort.fetch())? else {
+            let Some(ordered) = ordered(
+                sort.input(),
+                sort.expr(),
+                sort.fetch(),
+                sort.fetch().is_some(),
+            )?
+            else {
                 return Ok(Transformed::no(plan));
             };
             let plan: Arc<dyn ExecutionPlan> = match sort.fetch() {
@@ -70,6 +77,7 @@ fn ordered(
     plan: &Arc<dyn ExecutionPlan>,
     order: &[PhysicalSortExpr],
     fetch: Option<usize>,
+    limited: bool,
 ) -> DfResult<Option<Arc<dyn ExecutionPlan>>> {
     if plan.output_partitioning().partition_count() != 1 {
         return Ok(None);
@@ -96,7 +104,7 @@ fn ordered(
                 below
             }
         };
-        let Some(plan) = rebuilt(plan, filter.input(), &below, None)? else {
+        let Some(plan) = rebuilt(plan, filter.input(), &below, None, limited)? else {
             return Ok(None);
         };
         return Ok(Some(match fetch {
@@ -106,7 +114,7 @@ fn ordered(
     }
     if plan.downcast_ref::<CooperativeExec>().is_some() {
         let input = &plan.children()[0].clone();
-        return rebuilt(plan, input, order, fetch);
+        return rebuilt(plan, input, order, fetch, limited);
     }
     if let Some(projection) = plan.downcast_ref::<ProjectionExec>() {
         // The order in terms of the projection's input: only columns
@@ -128,7 +136,10 @@ fn ordered(
                 options: e.options,
             });
         }
-        return rebuilt(plan, projection.input(), &below, fetch);
+        return rebuilt(plan, projection.input(), &below, fetch, limited);
+    }
+    if let Some(scan) = plan.downcast_ref::<TableScanExec>() {
+        return Ok(scan.ordered(order, limited));
     }
     match plan.try_pushdown_sort(order)? {
         SortOrderPushdownResult::Exact { inner } => Ok(Some(inner)),
@@ -142,8 +153,9 @@ fn rebuilt(
     input: &Arc<dyn ExecutionPlan>,
     order: &[PhysicalSortExpr],
     fetch: Option<usize>,
+    limited: bool,
 ) -> DfResult<Option<Arc<dyn ExecutionPlan>>> {
-    match ordered(input, order, fetch)? {
+    match ordered(input, order, fetch, limited)? {
         Some(input) => Ok(Some(parent.clone().replace_children(
             vec![input],
             ReplaceChildrenOptions::new(ChildrenPropertiesMode::Recompute),

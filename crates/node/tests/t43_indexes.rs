@@ -377,3 +377,46 @@ async fn planner_reads_in_index_order() {
     .await;
     assert!(plan.contains("SortExec"), "{plan}");
 }
+
+/// A partial index is read exactly when the scan's conditions imply its
+/// predicate.
+#[tokio::test]
+async fn partial_index_read_when_implied() {
+    let server = TestServer::start(BIN).await.unwrap();
+    let c = server.connect("prism").await.unwrap();
+    c.batch_execute(
+        "CREATE TABLE tk (id int PRIMARY KEY, owner int NOT NULL, done boolean NOT NULL, deleted_at int);
+         INSERT INTO tk SELECT g, g % 200, g % 3 = 0, CASE WHEN g % 7 = 0 THEN g END
+           FROM generate_series(1, 20000) g;
+         CREATE INDEX tk_open ON tk (owner) WHERE deleted_at IS NULL;
+         CREATE INDEX tk_todo ON tk (owner) WHERE NOT done;",
+    )
+    .await
+    .unwrap();
+    let plan = explain(
+        &c,
+        "SELECT id FROM tk WHERE owner = 3 AND deleted_at IS NULL",
+    )
+    .await;
+    assert!(plan.contains("(tk_open)"), "{plan}");
+    let plan = explain(&c, "SELECT id FROM tk WHERE owner = 3 AND done = false").await;
+    assert!(plan.contains("(tk_todo)"), "{plan}");
+    let plan = explain(&c, "SELECT id FROM tk WHERE owner = 3").await;
+    assert!(
+        !plan.contains("tk_open") && !plan.contains("tk_todo"),
+        "{plan}"
+    );
+    let all = ids(&c, "SELECT id FROM tk WHERE owner = 3 ORDER BY id").await;
+    let open = ids(
+        &c,
+        "SELECT id FROM tk WHERE owner = 3 AND deleted_at IS NULL ORDER BY id",
+    )
+    .await;
+    assert_eq!(
+        open,
+        all.iter()
+            .copied()
+            .filter(|id| id % 7 != 0)
+            .collect::<Vec<_>>()
+    );
+}
