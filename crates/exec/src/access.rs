@@ -246,14 +246,7 @@ pub fn index_paths(
         if shape.is_empty() {
             continue;
         }
-        let path = IndexPath {
-            name: layout.name.clone(),
-            columns: layout.key.clone(),
-            access: shape.key_access(layout.key.len(), |v| Some(v.clone())),
-            unique: layout.unique,
-            covering: covers(&layout.table, layout, needed),
-            ordered_limit: None,
-        };
+        let path = index_path(layout, &shape, covers(&layout.table, layout, needed));
         out.push((layout.clone(), shape, path));
     }
     out
@@ -432,6 +425,18 @@ pub fn readable(
             .is_none_or(|f| implies(&layout.table, conds, nulls, f))
 }
 
+/// The router's description of reading `layout` over `shape`.
+pub fn index_path(layout: &IndexLayout, shape: &Shape<Value>, covering: bool) -> IndexPath {
+    IndexPath {
+        name: layout.name.clone(),
+        columns: layout.key.clone(),
+        access: shape.key_access(layout.key.len(), |v| Some(v.clone())),
+        unique: layout.unique,
+        covering,
+        ordered_limit: None,
+    }
+}
+
 /// Whether a shape over a unique index names whole keys (each range one
 /// claim).
 pub fn names_claims(layout: &IndexLayout, shape: &Shape<Value>) -> bool {
@@ -506,6 +511,33 @@ pub struct IndexRead {
 pub struct IndexCursor {
     range: usize,
     resume: Option<Vec<u8>>,
+}
+
+impl IndexRead {
+    /// The read of `layout` over `shape`, in the order [`index_order`]
+    /// gave (`reverse`, `nulls_apart`).
+    pub fn new(
+        layout: &Arc<IndexLayout>,
+        shape: &Shape<Value>,
+        (reverse, nulls_apart): (bool, bool),
+        covering: bool,
+    ) -> IndexRead {
+        let mut ranges = if nulls_apart {
+            shape.null_split()
+        } else {
+            shape.ranges()
+        };
+        if reverse {
+            ranges.reverse();
+        }
+        IndexRead {
+            claims: !nulls_apart && names_claims(layout, shape),
+            layout: layout.clone(),
+            ranges,
+            reverse,
+            covering,
+        }
+    }
 }
 
 /// Entries read per store call.

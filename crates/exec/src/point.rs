@@ -39,7 +39,7 @@
 //! exactly (a key value of another type that does not convert exactly, say)
 //! also falls back to the planned query, so both paths always agree.
 
-use crate::access::{Cond, IndexRead, Op, OrderColumn, Shape, covers, index_order, names_claims};
+use crate::access::{Cond, IndexRead, Op, OrderColumn, Shape, covers, index_order};
 use crate::convert::{rows_to_batch, scalar_to_value, value_to_scalar};
 use crate::output::ResultRows;
 use crate::provider::{RangeRead, after_prefix};
@@ -374,21 +374,12 @@ impl KeyQuery {
             upper: hi,
             consumed: 0,
         };
-        let mut ranges = if nulls_apart {
-            shape.null_split()
-        } else {
-            shape.ranges()
-        };
-        if reverse {
-            ranges.reverse();
-        }
-        let read = IndexRead {
-            claims: !nulls_apart && names_claims(layout, &shape),
-            layout: layout.clone(),
-            ranges,
-            reverse,
-            covering: covers(table, layout, &self.columns),
-        };
+        let read = IndexRead::new(
+            layout,
+            &shape,
+            (reverse, nulls_apart),
+            covers(table, layout, &self.columns),
+        );
         let want = limit.min(RANGE_ROW_CAP + 1);
         let rows = read.rows(view, want)?;
         if rows.len() > RANGE_ROW_CAP && limit > RANGE_ROW_CAP {

@@ -13,8 +13,8 @@
 //! Filters stay `Inexact`, so DataFusion re-checks them.
 
 use crate::access::{
-    Cond, IndexCursor, IndexRead, Op, OrderColumn, Shape, covers, index_order, index_paths,
-    names_claims, readable,
+    Cond, IndexCursor, IndexRead, Op, OrderColumn, Shape, covers, index_order, index_path,
+    index_paths, readable,
 };
 use crate::convert::{rows_to_batch, scalar_as_key};
 use crate::read_view::{Overlay, ReadView, ScanContext};
@@ -367,13 +367,12 @@ impl TableProvider for RowTable {
             route_scan(&view.route, &view.store, &self.table, view.snapshot, &shape).await;
         let (access, access_text) = match decision.index.and_then(|i| indexes.into_iter().nth(i)) {
             Some((layout, shape_of_index, path)) if decision.engine == ReadEngine::Row => (
-                Access::Index(Arc::new(IndexRead {
-                    claims: names_claims(&layout, &shape_of_index),
-                    layout,
-                    ranges: shape_of_index.ranges(),
-                    reverse: false,
-                    covering: path.covering,
-                })),
+                Access::Index(Arc::new(IndexRead::new(
+                    &layout,
+                    &shape_of_index,
+                    (false, false),
+                    path.covering,
+                ))),
                 show_index_access(&path),
             ),
             _ => (access, show_access(&shape.key)),
@@ -519,33 +518,12 @@ impl Reorder for OrderedRead {
                 if best.as_ref().is_some_and(|(e, c, _, _)| (*e, *c) >= rank) {
                     continue;
                 }
-                let mut ranges = if nulls_apart {
-                    shape.null_split()
-                } else {
-                    shape.ranges()
-                };
-                if reverse {
-                    ranges.reverse();
-                }
                 let covering = covers(&self.table, layout, &self.cols);
                 if shape.is_empty() && !covering && !limited {
                     continue;
                 }
-                let path = IndexPath {
-                    name: layout.name.clone(),
-                    columns: layout.key.clone(),
-                    access: shape.key_access(layout.key.len(), |v| Some(v.clone())),
-                    unique: layout.unique,
-                    covering,
-                    ordered_limit: None,
-                };
-                let read = IndexRead {
-                    claims: !nulls_apart && names_claims(layout, &shape),
-                    layout: layout.clone(),
-                    ranges,
-                    reverse,
-                    covering,
-                };
+                let path = index_path(layout, &shape, covering);
+                let read = IndexRead::new(layout, &shape, (reverse, nulls_apart), covering);
                 best = Some((rank.0, rank.1, Arc::new(read), path));
             }
             let (_, _, read, path) = best?;
