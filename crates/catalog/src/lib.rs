@@ -57,9 +57,22 @@ pub struct Table {
     /// Owner and grants.
     #[serde(default)]
     pub ownership: Ownership,
+    /// The primary key constraint's name when the statement gave one
+    /// (`CONSTRAINT c PRIMARY KEY`); see [`Table::key_constraint_name`].
+    #[serde(default)]
+    pub key_constraint: Option<String>,
 }
 
 impl Table {
+    /// The name of the primary key constraint and its index: the one given,
+    /// or PostgreSQL's `<table>_pkey`.
+    pub fn key_constraint_name(&self) -> String {
+        match &self.key_constraint {
+            Some(name) => name.clone(),
+            None => format!("{}_pkey", self.name),
+        }
+    }
+
     /// Index of a column by name.
     pub fn column_index(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c.name == name)

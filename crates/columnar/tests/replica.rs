@@ -25,6 +25,7 @@ fn table() -> Arc<Table> {
         columns: vec![col("id", SqlType::Int64), col("v", SqlType::Text)],
         primary_key: vec![0],
         columnar_replicas: 1,
+        key_constraint: None,
         ownership: Default::default(),
     })
 }

@@ -6,26 +6,20 @@
 //! them into the ways to the rows: the primary key or any secondary index
 //! ([`Shape`] over its key columns: equalities on a leading run, then an IN
 //! list or bounds on the next column), or a full scan. The router costs the
-//! candidates ([`index_paths`] describes each index's for it); reading an
-//! index ([`IndexRead`]) yields the rows of its entries in index order,
-//! merged with the transaction's own writes, so it returns exactly the
-//! rows a full scan at the same snapshot would select.
+//! candidates ([`index_paths`] describes each index's for it), and
+//! [`crate::reads`] reads the chosen path.
 
 use crate::read_view::ReadView;
 use prismdb_catalog::{CompareOp, RowFilter, SqlType, Table};
-use prismdb_common::keycode::{KeyKind, decode_key, encode_key, encode_value, prefix_end};
-use prismdb_common::{Result, Value};
+use prismdb_common::Value;
+use prismdb_common::keycode::{encode_key, encode_value, prefix_end};
 use prismdb_router::{IndexPath, KeyAccess};
-use prismdb_rowstore::index::{IndexLayout, entry_pk};
+use prismdb_rowstore::index::IndexLayout;
 use std::ops::Bound;
 use std::sync::Arc;
 
 /// A range of encoded keys: lower and upper bound.
 pub type KeyRange = (Bound<Vec<u8>>, Bound<Vec<u8>>);
-
-/// The transaction's own rows of one table: encoded key and row (`None`:
-/// deleted).
-type OwnRows<'a> = Vec<(&'a Vec<u8>, &'a Option<Arc<Vec<Value>>>)>;
 
 /// One condition of a scan: `column op value` (stored column index).
 #[derive(Debug, Clone)]
@@ -107,6 +101,17 @@ impl<V: Clone> Shape<V> {
             }
         }
         shape
+    }
+
+    /// The shape a primary-key read takes (see
+    /// [`crate::reads::Read::primary_key`]) over a key of `width` columns:
+    /// an IN list on an inner key column is left to the filter, and the
+    /// equality prefix before it read as a range.
+    pub fn by_key(mut self, width: usize) -> Shape<V> {
+        if self.in_list.is_some() && self.eq.len() + 1 != width {
+            self.in_list = None;
+        }
+        self
     }
 
     /// Whether the shape narrows the key at all.
@@ -457,234 +462,4 @@ pub fn covers(table: &Table, layout: &IndexLayout, needed: &[usize]) -> bool {
             || layout.include.contains(&c)
             || table.primary_key.contains(&c)
     })
-}
-
-/// A row rebuilt from an index entry alone: its key columns, INCLUDE
-/// columns and primary key; other columns NULL (the caller reads only
-/// covered ones).
-fn row_of_entry(layout: &IndexLayout, key: &[u8], value: &[Value]) -> Result<Vec<Value>> {
-    let table = &layout.table;
-    let mut row = vec![Value::Null; table.columns.len()];
-    let kinds: Vec<KeyKind> = layout
-        .key
-        .iter()
-        .map(|&c| table.columns[c].ty.key_kind())
-        .collect();
-    let (keys, _) = decode_key(key, &kinds)?;
-    for (&c, v) in layout.key.iter().zip(keys) {
-        row[c] = v;
-    }
-    for (&c, v) in layout.include.iter().zip(value) {
-        row[c] = v.clone();
-    }
-    let pk_kinds: Vec<KeyKind> = table
-        .primary_key
-        .iter()
-        .map(|&c| table.columns[c].ty.key_kind())
-        .collect();
-    let (pk, _) = decode_key(entry_pk(value)?, &pk_kinds)?;
-    for (&c, v) in table.primary_key.iter().zip(pk) {
-        row[c] = v;
-    }
-    Ok(row)
-}
-
-/// Rows read through one index: the entries of its ranges at the view's
-/// snapshot (skipping rows the transaction wrote) and the transaction's own
-/// rows whose entries fall in those ranges, in index order (or reversed).
-#[derive(Debug)]
-pub struct IndexRead {
-    pub layout: Arc<IndexLayout>,
-    pub ranges: Vec<KeyRange>,
-    pub reverse: bool,
-    /// The entries hold every column read: rows are rebuilt from them
-    /// instead of read from the table.
-    pub covering: bool,
-    /// Each range is one whole key of a unique index: its claim is read
-    /// with a point read instead of an iterator.
-    pub claims: bool,
-}
-
-/// Where a read of an [`IndexRead`] a chunk at a time stands: the range
-/// being read, and the key of the last row taken from it.
-#[derive(Debug, Clone, Default)]
-pub struct IndexCursor {
-    range: usize,
-    resume: Option<Vec<u8>>,
-}
-
-impl IndexRead {
-    /// The read of `layout` over `shape`, in the order [`index_order`]
-    /// gave (`reverse`, `nulls_apart`).
-    pub fn new(
-        layout: &Arc<IndexLayout>,
-        shape: &Shape<Value>,
-        (reverse, nulls_apart): (bool, bool),
-        covering: bool,
-    ) -> IndexRead {
-        let mut ranges = if nulls_apart {
-            shape.null_split()
-        } else {
-            shape.ranges()
-        };
-        if reverse {
-            ranges.reverse();
-        }
-        IndexRead {
-            claims: !nulls_apart && names_claims(layout, shape),
-            layout: layout.clone(),
-            ranges,
-            reverse,
-            covering,
-        }
-    }
-}
-
-/// Entries read per store call.
-const ENTRY_CHUNK: usize = 1024;
-
-impl IndexRead {
-    /// Up to `limit` rows: the ranges in the order given, each read in
-    /// index order (backwards when `reverse`).
-    pub fn rows(&self, view: &ReadView, limit: usize) -> Result<Vec<Arc<Vec<Value>>>> {
-        self.next_rows(view, &mut IndexCursor::default(), limit)
-    }
-
-    /// Up to `want` more rows, continuing where `cursor` stands; fewer
-    /// only once every range is read.
-    pub fn next_rows(
-        &self,
-        view: &ReadView,
-        cursor: &mut IndexCursor,
-        want: usize,
-    ) -> Result<Vec<Arc<Vec<Value>>>> {
-        let table = self.layout.table.id;
-        let own: OwnRows<'_> = view
-            .overlay
-            .range((table, Vec::new())..)
-            .take_while(|((t, _), _)| *t == table)
-            .map(|((_, pk), row)| (pk, row))
-            .collect();
-        let mut out = Vec::new();
-        while out.len() < want && cursor.range < self.ranges.len() {
-            let (lo, hi) = &self.ranges[cursor.range];
-            let (lo, hi) = match cursor.resume.take() {
-                None => (lo.clone(), hi.clone()),
-                Some(k) if self.reverse => (lo.clone(), Bound::Excluded(k)),
-                Some(k) => (Bound::Excluded(k), hi.clone()),
-            };
-            let need = want - out.len();
-            let mut group = self.read_range(view, (&lo, &hi), &own, need)?;
-            // Fewer than asked for: the snapshot has no more in the range.
-            let read_all = group.len() < need;
-            if !own.is_empty() {
-                for (pk, row) in &own {
-                    let Some(row) = row else { continue };
-                    if let Some((key, _)) = self.layout.entry(pk, row)
-                        && within(&key, &lo, &hi)
-                    {
-                        group.push((key, row.clone()));
-                    }
-                }
-                group.sort_by(|a, b| a.0.cmp(&b.0));
-                if self.reverse {
-                    group.reverse();
-                }
-            }
-            if read_all && group.len() <= need {
-                cursor.range += 1;
-            } else {
-                // What is left of the range lies beyond the last row taken.
-                group.truncate(need);
-                cursor.resume = group.last().map(|(k, _)| k.clone());
-            }
-            out.extend(group.into_iter().map(|(_, r)| r));
-        }
-        Ok(out)
-    }
-
-    /// Up to `want` rows of the snapshot in one range, with their entry
-    /// keys, skipping rows the transaction wrote.
-    #[allow(clippy::type_complexity)]
-    fn read_range(
-        &self,
-        view: &ReadView,
-        (lo, hi): (&Bound<Vec<u8>>, &Bound<Vec<u8>>),
-        own: &OwnRows<'_>,
-        want: usize,
-    ) -> Result<Vec<(Vec<u8>, Arc<Vec<Value>>)>> {
-        let table = self.layout.table.id;
-        let mut found = Vec::new();
-        if self.claims
-            && let Bound::Included(claim) = lo
-        {
-            if let Some(value) =
-                view.store
-                    .get(self.layout.entries_table(), claim, view.snapshot)?
-            {
-                let pk = entry_pk(&value)?;
-                if own.binary_search_by(|(k, _)| k.as_slice().cmp(pk)).is_err() {
-                    if self.covering {
-                        let row = row_of_entry(&self.layout, claim, &value)?;
-                        found.push((claim.clone(), Arc::new(row)));
-                    } else if let Some(row) = view.store.get(table, pk, view.snapshot)? {
-                        found.push((claim.clone(), Arc::new(row)));
-                    }
-                }
-            }
-            return Ok(found);
-        }
-        let mut lo = lo.clone();
-        let mut hi = hi.clone();
-        while found.len() < want {
-            let (entries, next) = view.store.index_entries(
-                self.layout.id,
-                as_ref(&lo),
-                as_ref(&hi),
-                view.snapshot,
-                ENTRY_CHUNK.min(want - found.len()).max(1),
-                self.reverse,
-            )?;
-            for (key, value) in entries {
-                let pk = entry_pk(&value)?;
-                if !own.is_empty() && own.binary_search_by(|(k, _)| k.as_slice().cmp(pk)).is_ok() {
-                    continue;
-                }
-                if self.covering {
-                    let row = row_of_entry(&self.layout, &key, &value)?;
-                    found.push((key, Arc::new(row)));
-                } else if let Some(row) = view.store.get(table, pk, view.snapshot)? {
-                    found.push((key, Arc::new(row)));
-                }
-            }
-            match next {
-                Some(after) if self.reverse => hi = Bound::Excluded(after),
-                Some(after) => lo = Bound::Excluded(after),
-                None => break,
-            }
-        }
-        Ok(found)
-    }
-}
-
-fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match b {
-        Bound::Included(k) => Bound::Included(k.as_slice()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
-    }
-}
-
-fn within(key: &[u8], lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
-    let above = match lo {
-        Bound::Included(l) => key >= l.as_slice(),
-        Bound::Excluded(l) => key > l.as_slice(),
-        Bound::Unbounded => true,
-    };
-    let below = match hi {
-        Bound::Included(h) => key <= h.as_slice(),
-        Bound::Excluded(h) => key < h.as_slice(),
-        Bound::Unbounded => true,
-    };
-    above && below
 }

@@ -26,11 +26,11 @@
 //! else (another condition, DESC, OFFSET, a join, a composite key with an
 //! IN list ...) is planned.
 //!
-//! [`KeyQuery::run`] binds the values and reads the statement's
-//! [`ReadView`] — the same snapshot-plus-own-writes read the row-store
-//! provider does: [`ReadView::get`] for points, [`RangeRead`] (the
-//! provider's own merge of the store's rows with the transaction's writes)
-//! for ranges. Rows come back in key order, which is what `ORDER BY` on the
+//! [`KeyQuery::run`] binds the values into the [`Read`] the row-store
+//! provider would make of the same conditions ([`Read::primary_key`], or
+//! an [`IndexRead`]) and reads it the way the provider does, at the
+//! statement's [`ReadView`] (snapshot plus own writes). Rows come back in
+//! key (or index) order, which is what `ORDER BY` on the
 //! key asks for and one of the orders a query without `ORDER BY` may
 //! return. A range stops after [`RANGE_ROW_CAP`] rows: when it holds more
 //! (and no smaller `LIMIT` applies) the statement is planned instead, so the
@@ -39,11 +39,11 @@
 //! exactly (a key value of another type that does not convert exactly, say)
 //! also falls back to the planned query, so both paths always agree.
 
-use crate::access::{Cond, IndexRead, Op, OrderColumn, Shape, covers, index_order};
+use crate::access::{Cond, Op, OrderColumn, Shape, covers, index_order};
 use crate::convert::{rows_to_batch, scalar_to_value, value_to_scalar};
 use crate::output::ResultRows;
-use crate::provider::{RangeRead, after_prefix};
 use crate::read_view::ReadView;
+use crate::reads::{IndexRead, Read};
 use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use prismdb_catalog::{Catalog, Column, SqlType, Table};
 use prismdb_common::keycode::encode_key;
@@ -55,7 +55,6 @@ use prismdb_sql::sqlparser::ast::{
     Query, SelectItem, SetExpr, Statement, TableFactor, TableWithJoins, UnaryOperator,
     Value as SqlValue,
 };
-use std::ops::Bound;
 use std::sync::Arc;
 
 /// The longest IN list the fast path reads key by key.
@@ -228,8 +227,33 @@ impl KeyQuery {
     /// query instead.
     pub fn run(&self, view: &ReadView, params: &[Value]) -> Result<Option<ResultRows>> {
         let limit = self.limit.unwrap_or(usize::MAX);
+        let Some(read) = self.bind_read(view, params) else {
+            return Ok(None);
+        };
+        let want = limit.min(RANGE_ROW_CAP + 1);
+        let mut cursor = read.cursor(view, self.table.id);
+        let mut rows: Vec<Arc<Vec<Value>>> = Vec::new();
+        while rows.len() < want {
+            match cursor.next_rows(view, want - rows.len())? {
+                Some(chunk) => rows.extend(chunk),
+                None => break,
+            }
+        }
+        if rows.len() > RANGE_ROW_CAP && limit > RANGE_ROW_CAP {
+            return Ok(None);
+        }
+        rows.truncate(limit);
+        let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
+        Ok(Some(self.rows(&refs)?))
+    }
+
+    /// The read of the statement with its parameters bound: `None` when a
+    /// value does not convert exactly to its key column's type (or the
+    /// index cannot serve this snapshot yet).
+    fn bind_read(&self, view: &ReadView, params: &[Value]) -> Option<Read> {
         let table = &self.table;
-        let mut rows: Vec<Arc<Vec<Value>>> = match &self.access {
+        let nothing = Read::Points(Vec::new());
+        match &self.access {
             KeyAccess::Index {
                 layout,
                 eq,
@@ -237,155 +261,57 @@ impl KeyQuery {
                 upper,
                 reverse,
                 nulls_apart,
-            } => match self.read_index(
-                view,
-                params,
-                layout,
-                eq,
-                (lower.as_ref(), upper.as_ref()),
-                (*reverse, *nulls_apart),
-                limit,
-            )? {
-                Some(rows) => rows,
-                None => return Ok(None),
-            },
-            KeyAccess::Point(sources) => match bind_key(sources, table, params) {
-                None => return Ok(None),
-                Some(None) => Vec::new(),
-                Some(Some(key)) => view.get(table.id, &encode_key(&key))?.into_iter().collect(),
-            },
+            } => {
+                if !view.store.index_usable(layout.id, view.snapshot) {
+                    return None;
+                }
+                let columns = |i: usize| &table.columns[layout.key[i]];
+                let Some(shape) = bind_shape(params, eq, (lower, upper), columns)? else {
+                    return Some(nothing);
+                };
+                let read = IndexRead::new(
+                    layout,
+                    &shape,
+                    (*reverse, *nulls_apart),
+                    covers(table, layout, &self.columns),
+                );
+                Some(Read::Index(Arc::new(read)))
+            }
+            KeyAccess::Point(sources) => {
+                let columns = |i: usize| &table.columns[table.primary_key[i]];
+                match bind_shape(params, sources, (&None, &None), columns)? {
+                    Some(shape) => Some(Read::primary_key(table.primary_key.len(), &shape)),
+                    None => Some(nothing),
+                }
+            }
             KeyAccess::In(sources) => {
                 let column = &table.columns[table.primary_key[0]];
-                let mut keys = Vec::with_capacity(sources.len());
+                let mut values = Vec::with_capacity(sources.len());
                 for source in sources {
-                    let Some(raw) = source.bind(params) else {
-                        return Ok(None);
-                    };
+                    let raw = source.bind(params)?;
                     if raw.is_null() {
                         continue;
                     }
-                    let Some(v) = key_value(raw, column) else {
-                        return Ok(None);
-                    };
-                    keys.push(encode_key(&[v]));
+                    values.push(key_value(raw, column)?);
                 }
-                keys.sort_unstable();
-                keys.dedup();
-                let mut rows = Vec::with_capacity(keys.len());
-                for k in keys {
-                    if rows.len() >= limit {
-                        break;
-                    }
-                    if let Some(r) = view.get(table.id, &k)? {
-                        rows.push(r);
-                    }
-                }
-                rows
+                let shape = Shape {
+                    eq: Vec::new(),
+                    in_list: Some(values),
+                    lower: None,
+                    upper: None,
+                    consumed: 0,
+                };
+                Some(Read::primary_key(table.primary_key.len(), &shape))
             }
             KeyAccess::Range { lower, upper } => {
-                let column = &table.columns[table.primary_key[0]];
-                let (Some(lo), Some(hi)) = (lower.bind(params, column), upper.bind(params, column))
-                else {
-                    return Ok(None);
-                };
-                // A comparison with NULL is never true.
-                let (Some(lo), Some(hi)) = (lo, hi) else {
-                    return Ok(Some(self.rows(&[])?));
-                };
-                let lo = if lower.inclusive {
-                    Bound::Included(encode_key(std::slice::from_ref(&lo)))
-                } else {
-                    Bound::Included(after_prefix(&lo))
-                };
-                let hi = if upper.inclusive {
-                    Bound::Excluded(after_prefix(&hi))
-                } else {
-                    Bound::Excluded(encode_key(std::slice::from_ref(&hi)))
-                };
-                let want = limit.min(RANGE_ROW_CAP + 1);
-                let mut range = RangeRead::new(view, table.id, lo, hi);
-                let mut rows = Vec::new();
-                while want > 0 && rows.len() < want {
-                    match range.next_chunk(view, want - rows.len())? {
-                        Some(chunk) => rows.extend(chunk),
-                        None => break,
-                    }
-                }
-                if rows.len() > RANGE_ROW_CAP && limit > RANGE_ROW_CAP {
-                    return Ok(None);
-                }
-                rows
-            }
-        };
-        rows.truncate(limit);
-        let refs: Vec<&[Value]> = rows.iter().map(|r| r.as_slice()).collect();
-        Ok(Some(self.rows(&refs)?))
-    }
-
-    /// Reads through a secondary index (see [`KeyAccess::Index`]).
-    #[allow(clippy::too_many_arguments)]
-    fn read_index(
-        &self,
-        view: &ReadView,
-        params: &[Value],
-        layout: &Arc<IndexLayout>,
-        eq: &[KeySource],
-        (lower, upper): (Option<&RangeEnd>, Option<&RangeEnd>),
-        (reverse, nulls_apart): (bool, bool),
-        limit: usize,
-    ) -> Result<Option<Vec<Arc<Vec<Value>>>>> {
-        if !view.store.index_usable(layout.id, view.snapshot) {
-            return Ok(None);
-        }
-        let table = &self.table;
-        let mut values = Vec::with_capacity(eq.len());
-        for (source, &c) in eq.iter().zip(&layout.key) {
-            let Some(raw) = source.bind(params) else {
-                return Ok(None);
-            };
-            if raw.is_null() {
-                return Ok(Some(Vec::new()));
-            }
-            let Some(v) = key_value(raw, &table.columns[c]) else {
-                return Ok(None);
-            };
-            values.push(v);
-        }
-        let bound = |end: Option<&RangeEnd>| -> Option<Option<(Value, bool)>> {
-            match end {
-                None => Some(None),
-                Some(e) => {
-                    let column = &table.columns[layout.key[eq.len()]];
-                    e.bind(params, column).map(|v| v.map(|v| (v, e.inclusive)))
+                let columns = |i: usize| &table.columns[table.primary_key[i]];
+                let bounds = (&Some(lower.clone()), &Some(upper.clone()));
+                match bind_shape(params, &[], bounds, columns)? {
+                    Some(shape) => Some(Read::primary_key(table.primary_key.len(), &shape)),
+                    None => Some(nothing),
                 }
             }
-        };
-        let (Some(lo), Some(hi)) = (bound(lower), bound(upper)) else {
-            return Ok(None);
-        };
-        // A bound that is NULL selects nothing.
-        if lower.is_some() && lo.is_none() || upper.is_some() && hi.is_none() {
-            return Ok(Some(Vec::new()));
         }
-        let shape = Shape {
-            eq: values,
-            in_list: None,
-            lower: lo,
-            upper: hi,
-            consumed: 0,
-        };
-        let read = IndexRead::new(
-            layout,
-            &shape,
-            (reverse, nulls_apart),
-            covers(table, layout, &self.columns),
-        );
-        let want = limit.min(RANGE_ROW_CAP + 1);
-        let rows = read.rows(view, want)?;
-        if rows.len() > RANGE_ROW_CAP && limit > RANGE_ROW_CAP {
-            return Ok(None);
-        }
-        Ok(Some(rows))
     }
 
     fn rows(&self, rows: &[&[Value]]) -> Result<ResultRows> {
@@ -401,6 +327,46 @@ impl KeyQuery {
             rest: None,
         })
     }
+}
+
+/// Binds equalities on leading key columns and bounds on the next one
+/// (`column(i)`: the column of key position `i`) to a [`Shape`]. `None`
+/// when a value does not convert exactly; `Some(None)` when a NULL makes
+/// the read select nothing.
+fn bind_shape<'a>(
+    params: &[Value],
+    eq: &[KeySource],
+    (lower, upper): (&Option<RangeEnd>, &Option<RangeEnd>),
+    column: impl Fn(usize) -> &'a Column,
+) -> Option<Option<Shape<Value>>> {
+    let mut values = Vec::with_capacity(eq.len());
+    for (i, source) in eq.iter().enumerate() {
+        let raw = source.bind(params)?;
+        if raw.is_null() {
+            return Some(None);
+        }
+        values.push(key_value(raw, column(i))?);
+    }
+    let bound = |end: &Option<RangeEnd>| -> Option<Option<Option<(Value, bool)>>> {
+        match end {
+            None => Some(Some(None)),
+            Some(e) => match e.bind(params, column(eq.len()))? {
+                // A bound that is NULL selects nothing.
+                None => Some(None),
+                Some(v) => Some(Some(Some((v, e.inclusive)))),
+            },
+        }
+    };
+    let (Some(lower), Some(upper)) = (bound(lower)?, bound(upper)?) else {
+        return Some(None);
+    };
+    Some(Some(Shape {
+        eq: values,
+        in_list: None,
+        lower,
+        upper,
+        consumed: 0,
+    }))
 }
 
 impl RangeEnd {

@@ -25,6 +25,7 @@ fn catalog() -> Catalog {
         columns: vec![column("id", SqlType::Int64), column("v", SqlType::Text)],
         primary_key: vec![0],
         columnar_replicas: 0,
+        key_constraint: None,
         ownership: Default::default(),
     };
     let c = Table {
@@ -37,6 +38,7 @@ fn catalog() -> Catalog {
         ],
         primary_key: vec![0, 1],
         columnar_replicas: 0,
+        key_constraint: None,
         ownership: Default::default(),
     };
     let f = Table {
@@ -45,6 +47,7 @@ fn catalog() -> Catalog {
         columns: vec![column("x", SqlType::Float64)],
         primary_key: vec![0],
         columnar_replicas: 0,
+        key_constraint: None,
         ownership: Default::default(),
     };
     let mut db = Database::default();

@@ -13,11 +13,11 @@
 //! Filters stay `Inexact`, so DataFusion re-checks them.
 
 use crate::access::{
-    Cond, IndexCursor, IndexRead, Op, OrderColumn, Shape, covers, index_order, index_path,
-    index_paths, readable,
+    Cond, Op, OrderColumn, Shape, covers, index_order, index_path, index_paths, readable,
 };
 use crate::convert::{rows_to_batch, scalar_as_key};
-use crate::read_view::{Overlay, ReadView, ScanContext};
+use crate::read_view::{ReadView, ScanContext};
+use crate::reads::{IndexRead, Read, ReadCursor};
 use crate::route::{
     Reorder, ScanShape, TableScanExec, columnar_plan, route_scan, show_access, show_index_access,
 };
@@ -36,17 +36,12 @@ use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::{PartitionStream, StreamingTableExec};
 use datafusion::physical_plan::{ExecutionPlan, SendableRecordBatchStream};
 use prismdb_catalog::{Column, SqlType, Table};
-use prismdb_common::keycode::{encode_key, prefix_end};
-use prismdb_common::{Error, Result, TableId, Value};
+use prismdb_common::{Error, Result, Value};
 use prismdb_router::{IndexPath, KeyAccess, ReadEngine};
 use prismdb_rowstore::index::IndexLayout;
 use std::collections::HashMap;
 use std::fmt;
-use std::ops::Bound;
 use std::sync::Arc;
-
-/// One table's own writes within a key range: encoded key and row (`None`: deleted).
-type OwnWrites = Vec<(Vec<u8>, Option<Arc<Vec<Value>>>)>;
 
 /// A table as DataFusion sees it.
 pub struct RowTable {
@@ -243,59 +238,12 @@ impl RowTable {
 
     /// The primary-key access path of the conditions, and its
     /// description for the router.
-    fn access_path(&self, conds: &[Cond<Value>]) -> (Access, KeyAccess) {
+    fn access_path(&self, conds: &[Cond<Value>]) -> (Read, KeyAccess) {
         let pk = &self.table.primary_key;
-        let shape = Shape::of(pk, conds);
+        let shape = Shape::of(pk, conds).by_key(pk.len());
         let key = shape.key_access(pk.len(), |v| Some(v.clone()));
-        if shape.eq.len() == pk.len() {
-            return (Access::Points(vec![encode_key(&shape.eq)]), key);
-        }
-        if let Some(list) = &shape.in_list
-            && shape.eq.len() + 1 == pk.len()
-        {
-            let mut keys: Vec<Vec<u8>> = list
-                .iter()
-                .map(|v| {
-                    let mut k = shape.eq.clone();
-                    k.push(v.clone());
-                    encode_key(&k)
-                })
-                .collect();
-            keys.sort();
-            keys.dedup();
-            return (Access::Points(keys), key);
-        }
-        if shape.in_list.is_some() {
-            // An IN list on an inner key column: read the equality prefix.
-            let prefix = Shape {
-                in_list: None,
-                ..shape
-            };
-            let key = prefix.key_access(pk.len(), |v| Some(v.clone()));
-            return match prefix.ranges().pop() {
-                Some((lo, hi)) => (Access::Range(lo, hi), key),
-                None => (Access::Points(Vec::new()), key),
-            };
-        }
-        match shape.ranges().pop() {
-            Some((lo, hi)) => (Access::Range(lo, hi), key),
-            None => (Access::Points(Vec::new()), key),
-        }
+        (Read::primary_key(pk.len(), &shape), key)
     }
-}
-
-/// Encoded keys greater than every key whose first column is `v`.
-pub(crate) fn after_prefix(v: &Value) -> Vec<u8> {
-    let k = encode_key(std::slice::from_ref(v));
-    prefix_end(&k).unwrap_or(k)
-}
-
-/// How a scan reaches its rows.
-#[derive(Debug, Clone)]
-enum Access {
-    Points(Vec<Vec<u8>>),
-    Range(Bound<Vec<u8>>, Bound<Vec<u8>>),
-    Index(Arc<IndexRead>),
 }
 
 #[async_trait]
@@ -367,7 +315,7 @@ impl TableProvider for RowTable {
             route_scan(&view.route, &view.store, &self.table, view.snapshot, &shape).await;
         let (access, access_text) = match decision.index.and_then(|i| indexes.into_iter().nth(i)) {
             Some((layout, shape_of_index, path)) if decision.engine == ReadEngine::Row => (
-                Access::Index(Arc::new(IndexRead::new(
+                Read::Index(Arc::new(IndexRead::new(
                     &layout,
                     &shape_of_index,
                     (false, false),
@@ -387,7 +335,7 @@ impl TableProvider for RowTable {
             )));
         }
         let narrowing = match &access {
-            Access::Index(read) => Shape::of(&read.layout.key, &conds).consumed,
+            Read::Index(read) => Shape::of(&read.layout.key, &conds).consumed,
             _ => Shape::of(&self.table.primary_key, &conds).consumed,
         };
         let reorder = OrderedRead {
@@ -402,7 +350,7 @@ impl TableProvider for RowTable {
                 self.indexes.clone()
             },
             key_path: match &access {
-                Access::Index(_) => self.access_path(&conds).0,
+                Read::Index(_) => self.access_path(&conds).0,
                 _ => access.clone(),
             },
             conds,
@@ -424,7 +372,7 @@ fn row_scan(
     table: &Arc<Table>,
     schema: SchemaRef,
     cols: Vec<usize>,
-    access: Access,
+    access: Read,
     view: Arc<ReadView>,
     limit: Option<usize>,
     order: Option<LexOrdering>,
@@ -459,7 +407,7 @@ struct OrderedRead {
     conds: Vec<Cond<Value>>,
     nulls: Vec<(usize, bool)>,
     /// The primary-key path of the scan's conditions (rows in key order).
-    key_path: Access,
+    key_path: Read,
     key_text: String,
     /// How many conditions the chosen path answers: an ordered path must
     /// answer as many.
@@ -532,7 +480,7 @@ impl Reorder for OrderedRead {
                 show_index_access(&path),
                 if read.reverse { "reverse " } else { "" }
             );
-            (Access::Index(read), text)
+            (Read::Index(read), text)
         };
         let order = LexOrdering::new(order.to_vec())?;
         let plan = row_scan(
@@ -558,7 +506,7 @@ struct RowScan {
     table: Arc<Table>,
     schema: SchemaRef,
     cols: Vec<usize>,
-    access: Access,
+    access: Read,
     view: Arc<ReadView>,
     limit: Option<usize>,
 }
@@ -588,16 +536,7 @@ impl PartitionStream for RowScan {
             view: self.view.clone(),
             remaining: self.limit.unwrap_or(usize::MAX),
             chunk: FIRST_CHUNK_ROWS,
-            state: match &self.access {
-                Access::Points(keys) => CursorState::Points(keys.clone()),
-                Access::Range(lo, hi) => CursorState::Range(RangeRead::new(
-                    &self.view,
-                    self.table.id,
-                    lo.clone(),
-                    hi.clone(),
-                )),
-                Access::Index(read) => CursorState::Index(read.clone(), IndexCursor::default()),
-            },
+            reader: self.access.cursor(&self.view, self.table.id),
         };
         let stream = futures::stream::unfold(Some(()), move |more| {
             let batch = match more {
@@ -614,140 +553,6 @@ impl PartitionStream for RowScan {
     }
 }
 
-/// The rows of one table in a key range as a statement sees them: the
-/// snapshot's rows merged with the transaction's own writes (which replace
-/// or delete them, or add new keys), in key order, read a chunk at a time.
-/// Row-store scans and the key fast path ([`crate::point`]) both read
-/// ranges through it.
-pub(crate) struct RangeRead {
-    table: TableId,
-    next: Bound<Vec<u8>>,
-    upper: Bound<Vec<u8>>,
-    own: OwnWrites,
-    own_pos: usize,
-    done: bool,
-}
-
-impl RangeRead {
-    pub(crate) fn new(
-        view: &ReadView,
-        table: TableId,
-        lower: Bound<Vec<u8>>,
-        upper: Bound<Vec<u8>>,
-    ) -> RangeRead {
-        let done = range_is_empty(&lower, &upper);
-        let own = if done {
-            Vec::new()
-        } else {
-            own_writes(&view.overlay, table, &lower, &upper)
-        };
-        RangeRead {
-            table,
-            next: lower,
-            upper,
-            own,
-            own_pos: 0,
-            done,
-        }
-    }
-
-    /// Whether every row of the range has been returned.
-    pub(crate) fn is_done(&self) -> bool {
-        self.done
-    }
-
-    /// The next rows: up to `limit` (at least 1) rows of the snapshot with
-    /// the own writes among them merged in, so possibly fewer (own deletes)
-    /// or more (own inserts). `None` once the range is exhausted.
-    pub(crate) fn next_chunk(
-        &mut self,
-        view: &ReadView,
-        limit: usize,
-    ) -> Result<Option<Vec<Arc<Vec<Value>>>>> {
-        if self.done {
-            return Ok(None);
-        }
-        let chunk = view.store.scan(
-            self.table,
-            bound_ref(&self.next),
-            bound_ref(&self.upper),
-            view.snapshot,
-            limit.max(1),
-        )?;
-        let own = &self.own;
-        let mut own_pos = self.own_pos;
-        let mut rows = Vec::with_capacity(chunk.rows.len());
-        for (pk, row) in chunk.rows {
-            while own_pos < own.len() && own[own_pos].0 < pk {
-                if let Some(r) = &own[own_pos].1 {
-                    rows.push(r.clone());
-                }
-                own_pos += 1;
-            }
-            if own_pos < own.len() && own[own_pos].0 == pk {
-                if let Some(r) = &own[own_pos].1 {
-                    rows.push(r.clone());
-                }
-                own_pos += 1;
-            } else {
-                rows.push(Arc::new(row));
-            }
-        }
-        match chunk.resume_after {
-            Some(after) => self.next = Bound::Excluded(after),
-            None => {
-                rows.extend(own[own_pos..].iter().filter_map(|(_, r)| r.clone()));
-                own_pos = own.len();
-                self.done = true;
-            }
-        }
-        self.own_pos = own_pos;
-        Ok(Some(rows))
-    }
-}
-
-/// Whether no key can lie between the bounds (`BTreeMap::range` panics on
-/// some of these, and a store scan need not run).
-fn range_is_empty(lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
-    match (lo, hi) {
-        (Bound::Included(a), Bound::Included(b)) => a > b,
-        (Bound::Included(a) | Bound::Excluded(a), Bound::Included(b) | Bound::Excluded(b)) => {
-            a >= b
-        }
-        _ => false,
-    }
-}
-
-/// The transaction's own writes to one table within a key range, in key order.
-fn own_writes(
-    overlay: &Overlay,
-    table: TableId,
-    lo: &Bound<Vec<u8>>,
-    hi: &Bound<Vec<u8>>,
-) -> OwnWrites {
-    if overlay.is_empty() {
-        return Vec::new();
-    }
-    let map = |b: &Bound<Vec<u8>>| match b {
-        Bound::Included(k) => Bound::Included((table, k.clone())),
-        Bound::Excluded(k) => Bound::Excluded((table, k.clone())),
-        Bound::Unbounded => Bound::Unbounded,
-    };
-    let (lo, hi) = (map(lo), map(hi));
-    overlay
-        .range((lo, hi))
-        .filter(|((t, _), _)| *t == table)
-        .map(|((_, k), v)| (k.clone(), v.clone()))
-        .collect()
-}
-
-enum CursorState {
-    Points(Vec<Vec<u8>>),
-    Range(RangeRead),
-    Index(Arc<IndexRead>, IndexCursor),
-    Done,
-}
-
 struct Cursor {
     table: Arc<Table>,
     schema: SchemaRef,
@@ -756,7 +561,7 @@ struct Cursor {
     remaining: usize,
     /// Rows the next chunk reads.
     chunk: usize,
-    state: CursorState,
+    reader: ReadCursor,
 }
 
 impl Cursor {
@@ -766,52 +571,21 @@ impl Cursor {
         }
         let chunk = self.chunk;
         self.chunk = (chunk * 2).min(CHUNK_ROWS);
-        let rows: Vec<Arc<Vec<Value>>> = match std::mem::replace(&mut self.state, CursorState::Done)
-        {
-            CursorState::Done => return Ok(None),
-            CursorState::Points(keys) => {
-                let mut rows = Vec::with_capacity(keys.len());
-                for k in keys {
-                    if let Some(r) = self.view.get(self.table.id, &k)? {
-                        rows.push(r);
-                    }
-                }
-                rows
-            }
-            CursorState::Index(read, mut cursor) => {
-                let want = chunk.min(self.remaining);
-                let rows = read.next_rows(&self.view, &mut cursor, want)?;
-                if rows.len() == want {
-                    self.state = CursorState::Index(read, cursor);
-                }
-                rows
-            }
-            CursorState::Range(mut range) => {
-                let limit = chunk.min(self.remaining);
-                let rows = range.next_chunk(&self.view, limit)?.unwrap_or_default();
-                if !range.is_done() {
-                    self.state = CursorState::Range(range);
-                }
-                rows
-            }
+        let Some(rows) = self
+            .reader
+            .next_rows(&self.view, chunk.min(self.remaining))?
+        else {
+            return Ok(None);
         };
         let take = rows.len().min(self.remaining);
         self.remaining -= take;
         let refs: Vec<&[Value]> = rows[..take].iter().map(|r| r.as_slice()).collect();
         let columns: Vec<&Column> = self.cols.iter().map(|&i| &self.table.columns[i]).collect();
         let batch = rows_to_batch(&self.schema, &columns, &self.cols, &refs)?;
-        if batch.num_rows() == 0 && !matches!(self.state, CursorState::Done) {
+        if batch.num_rows() == 0 && !self.reader.is_done() {
             // An empty chunk (all overridden by own deletes) is not the end.
             return self.next_batch();
         }
         Ok(Some(batch))
-    }
-}
-
-fn bound_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
-    match b {
-        Bound::Included(k) => Bound::Included(k.as_slice()),
-        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
-        Bound::Unbounded => Bound::Unbounded,
     }
 }

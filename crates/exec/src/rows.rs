@@ -51,8 +51,8 @@ pub(crate) fn stored_at(
 
 pub(crate) fn duplicate_key(table: &Table) -> Error {
     Error::UniqueViolation(format!(
-        "duplicate key value violates unique constraint \"{}_pkey\"",
-        table.name
+        "duplicate key value violates unique constraint \"{}\"",
+        table.key_constraint_name()
     ))
 }
 

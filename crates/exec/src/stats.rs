@@ -353,6 +353,7 @@ mod tests {
                 .collect(),
             primary_key: vec![0],
             columnar_replicas: 0,
+            key_constraint: None,
             ownership: Default::default(),
         }
     }

@@ -173,6 +173,11 @@ impl Node {
             }
         }
         columnar.start(engine.catalog(), columnar::hosting(&replica, &config.name));
+        tasks.push(tokio::spawn(abandoned_builds_loop(
+            Arc::downgrade(&engine),
+            replica.clone(),
+            stop_rx.clone(),
+        )));
         tasks.push(tokio::spawn(hosting_loop(
             replica.clone(),
             columnar.clone(),
@@ -362,6 +367,34 @@ async fn wait_stop(mut rx: watch::Receiver<bool>) {
     while !*rx.borrow() {
         if rx.changed().await.is_err() {
             return;
+        }
+    }
+}
+
+/// On the leader, drops the indexes whose build failed while no statement
+/// waited for it (see `prismdb_exec::builds`).
+async fn abandoned_builds_loop(
+    engine: std::sync::Weak<Engine>,
+    replica: Arc<Replica>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut abandoned = prismdb_exec::builds::AbandonedBuilds::default();
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stop.changed() => return,
+        }
+        if replica.local_status().role != "leader" {
+            continue;
+        }
+        let Some(e) = engine.upgrade() else { return };
+        match abandoned
+            .drop_expired(&e, prismdb_exec::builds::ABANDONED_AFTER)
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(indexes = n, "dropped indexes whose build failed"),
+            Err(err) => tracing::debug!("failed index builds not dropped yet: {err}"),
         }
     }
 }

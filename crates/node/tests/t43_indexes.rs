@@ -10,6 +10,10 @@
 //!   key leave exactly one row.
 //! - Indexes survive a restart and keep serving reads, and their build
 //!   state is visible in `prism_cluster.indexes`.
+//! - A unique index whose build fails after its statement ended (a
+//!   duplicate committed between `CREATE` in a block and `COMMIT`) is
+//!   reported as failed, then dropped by the leader: nothing stays
+//!   half-built.
 
 use prismdb_testkit::{TestServer, sqlstate};
 use std::sync::Arc;
@@ -288,6 +292,77 @@ async fn concurrent_claims_of_a_unique_key() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1);
+}
+
+#[tokio::test]
+async fn a_failed_build_nobody_waits_for_is_dropped() {
+    let server = TestServer::start(BIN).await.unwrap();
+    let a = server.connect("prism").await.unwrap();
+    let b = server.connect("prism").await.unwrap();
+    a.batch_execute(
+        "CREATE TABLE acct (id int PRIMARY KEY, email text);
+         INSERT INTO acct VALUES (1, 'a@x'), (2, 'b@x');",
+    )
+    .await
+    .unwrap();
+    // The block sees no duplicate; one is committed before its COMMIT,
+    // so the build that starts at COMMIT fails with no statement waiting.
+    a.batch_execute("BEGIN; CREATE UNIQUE INDEX acct_email ON acct (email)")
+        .await
+        .unwrap();
+    b.batch_execute("INSERT INTO acct VALUES (3, 'a@x')")
+        .await
+        .unwrap();
+    a.batch_execute("COMMIT").await.unwrap();
+    let mut seen_failed = false;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let rows = a
+            .query(
+                "SELECT state, error FROM prism_cluster.indexes WHERE index_name = 'acct_email'",
+                &[],
+            )
+            .await
+            .unwrap();
+        match rows.first() {
+            Some(r) => {
+                let state: String = r.get(0);
+                if state == "failed" {
+                    let error: Option<String> = r.get(1);
+                    let error = error.unwrap_or_default();
+                    assert!(error.contains("(email)=(a@x) is duplicated"), "{error}");
+                    seen_failed = true;
+                }
+            }
+            None => break,
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the failed index was not dropped"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(seen_failed, "the build was never reported as failed");
+    // Gone from the catalogs, and the name is free again.
+    let n: i64 = a
+        .query_one(
+            "SELECT count(*) FROM pg_indexes WHERE indexname = 'acct_email'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 0);
+    b.batch_execute(
+        "DELETE FROM acct WHERE id = 3; CREATE UNIQUE INDEX acct_email ON acct (email)",
+    )
+    .await
+    .unwrap();
+    let e = b
+        .batch_execute("INSERT INTO acct VALUES (4, 'b@x')")
+        .await
+        .unwrap_err();
+    assert_eq!(sqlstate(&e).as_deref(), Some("23505"), "{e}");
 }
 
 #[tokio::test]

@@ -566,7 +566,7 @@ fn regclass(source: &dyn CatalogSource, t: &str) -> Result<(u32, String)> {
             if !table.has_rowid() {
                 relations.push((
                     oids::primary_key_oid(table),
-                    format!("{}_pkey", table.name),
+                    table.key_constraint_name(),
                     "public",
                 ));
             }

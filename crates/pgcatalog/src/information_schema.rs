@@ -8,8 +8,7 @@
 //! time or text columns by `data_type` (Grafana, Metabase) recognize them.
 
 use crate::tables::{
-    Kind, Relation, Snapshot, attributes, default_expression, has_primary_key, primary_key_name, s,
-    tables, views,
+    Kind, Relation, Snapshot, attributes, default_expression, has_primary_key, s, tables, views,
 };
 use crate::types::{format_type, type_oid};
 use prismdb_catalog::{DEFAULT_SCHEMA, SqlType};
@@ -394,7 +393,7 @@ const TABLE_CONSTRAINTS: Relation = Relation {
                 vec![
                     db(snap),
                     s(DEFAULT_SCHEMA),
-                    s(primary_key_name(t)),
+                    s(t.key_constraint_name()),
                     db(snap),
                     s(DEFAULT_SCHEMA),
                     s(t.name.as_str()),
@@ -457,7 +456,7 @@ const KEY_COLUMN_USAGE: Relation = Relation {
                 rows.push(vec![
                     db(snap),
                     s(DEFAULT_SCHEMA),
-                    s(primary_key_name(t)),
+                    s(t.key_constraint_name()),
                     db(snap),
                     s(DEFAULT_SCHEMA),
                     s(t.name.as_str()),
@@ -508,7 +507,7 @@ const CONSTRAINT_COLUMN_USAGE: Relation = Relation {
                     s(t.columns[k].name.as_str()),
                     db(snap),
                     s(DEFAULT_SCHEMA),
-                    s(primary_key_name(t)),
+                    s(t.key_constraint_name()),
                 ]);
             }
         }

@@ -40,7 +40,7 @@ pub fn row_type_oid(table: &Table) -> u32 {
     table_oid(table) + 1
 }
 
-/// The OID of a table's primary-key index (`<table>_pkey`).
+/// The OID of a table's primary-key index.
 pub fn primary_key_oid(table: &Table) -> u32 {
     table_oid(table) + 2
 }

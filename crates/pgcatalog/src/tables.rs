@@ -244,10 +244,6 @@ fn key_attnums(t: &Table) -> Vec<i16> {
         .collect()
 }
 
-pub(crate) fn primary_key_name(t: &Table) -> String {
-    format!("{}_pkey", t.name)
-}
-
 /// `typstorage`: plain for fixed-size types, main for numeric, extended
 /// for other variable-length ones.
 fn storage(oid: u32, len: i16) -> &'static str {
@@ -351,7 +347,7 @@ pub fn index_definition(t: &Table) -> String {
         .collect();
     format!(
         "CREATE UNIQUE INDEX {} ON {}.{} USING btree ({})",
-        quote_ident(&primary_key_name(t)),
+        quote_ident(&t.key_constraint_name()),
         DEFAULT_SCHEMA,
         quote_ident(&t.name),
         cols.join(", ")
@@ -579,7 +575,7 @@ const PG_CLASS: Relation = Relation {
             if has_primary_key(t) {
                 let mut index = class(
                     oids::primary_key_oid(t),
-                    primary_key_name(t),
+                    t.key_constraint_name(),
                     0,
                     oids::BTREE_AM,
                     "i",
@@ -1265,7 +1261,7 @@ const PG_CONSTRAINT: Relation = Relation {
             .map(|t| {
                 key_constraint_row(
                     oids::primary_key_constraint_oid(t),
-                    primary_key_name(t),
+                    t.key_constraint_name(),
                     "p",
                     t,
                     oids::primary_key_oid(t),
@@ -1561,7 +1557,7 @@ const PG_INDEXES: Relation = Relation {
                 vec![
                     s(DEFAULT_SCHEMA),
                     Value::Text(t.name.clone()),
-                    Value::Text(primary_key_name(t)),
+                    Value::Text(t.key_constraint_name()),
                     Value::Null,
                     Value::Text(index_definition(t)),
                 ]

@@ -25,6 +25,7 @@ fn catalog() -> Catalog {
         ],
         primary_key: vec![0],
         columnar_replicas: 0,
+        key_constraint: None,
         ownership: Default::default(),
     };
     t.columns[1].default = Some("'x'".into());
@@ -37,6 +38,7 @@ fn catalog() -> Catalog {
         ],
         primary_key: vec![1],
         columnar_replicas: 0,
+        key_constraint: None,
         ownership: Default::default(),
     };
     let mut db = Database::default();

@@ -35,6 +35,7 @@ fn orders() -> Table {
         ],
         primary_key: vec![0],
         columnar_replicas: 1,
+        key_constraint: None,
         ownership: Default::default(),
     }
 }
@@ -51,6 +52,7 @@ fn events() -> Table {
         ],
         primary_key: vec![0, 1],
         columnar_replicas: 1,
+        key_constraint: None,
         ownership: Default::default(),
     }
 }

@@ -29,10 +29,10 @@
 //! entries of their own writes. An index serves reads once its build is
 //! complete on this member ([`RowStore::index_usable`]).
 
-use crate::row::{ROW, decode_row, encode_row};
+use crate::row::encode_row;
 use crate::store::{
-    CF_DATA, CF_META, RowKey, RowStore, SnapshotGuard, across_rows, row_prefix, split_key,
-    storage_err, table_end, table_prefix, version_key,
+    CF_DATA, CF_META, RowKey, RowStore, SnapshotGuard, storage_err, table_end, table_prefix,
+    version_key,
 };
 use crate::{Write, WriteSet};
 use prismdb_catalog::{Catalog, Index, RowFilter, Table};
@@ -285,6 +285,22 @@ pub fn merge_entry_writes(
     Ok(())
 }
 
+/// Which way [`RowStore::index_entries`] reads a range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// In key order.
+    Forward,
+    /// In reverse key order.
+    Backward,
+    /// In reverse key order, over a range that is usually short (the
+    /// entries under one prefix of equalities): read forwards when it
+    /// holds at most [`SHORT_RANGE`] versions.
+    BackwardShort,
+}
+
+/// The most versions a [`Direction::BackwardShort`] read takes forwards.
+pub const SHORT_RANGE: usize = 64;
+
 /// An index's build on this member.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum BuildState {
@@ -318,7 +334,13 @@ struct StoredState {
 #[derive(Default)]
 pub(crate) struct Registry {
     pub(crate) indexes: HashMap<u32, IndexStatus>,
+    /// Why each recently dropped index's build failed here, for a
+    /// `CREATE` still waiting on it.
+    failures: HashMap<u32, String>,
 }
+
+/// Most failures of dropped builds remembered.
+const MAX_FAILURES: usize = 256;
 
 /// A build to run: the index, the log index it starts from, and a pinned
 /// snapshot there when apply could take one.
@@ -460,7 +482,16 @@ impl RowStore {
         let mut jobs = Vec::new();
         for c in changes {
             for id in &c.dropped {
-                registry.indexes.remove(id);
+                if let Some(IndexStatus {
+                    state: BuildState::Failed(message),
+                    ..
+                }) = registry.indexes.remove(id)
+                {
+                    if registry.failures.len() >= MAX_FAILURES {
+                        registry.failures.clear();
+                    }
+                    registry.failures.insert(*id, message);
+                }
             }
             for s in c.rebuild {
                 jobs.push((s.id, s.since));
@@ -697,6 +728,12 @@ impl RowStore {
         self.indexes.read().indexes.get(&id).cloned()
     }
 
+    /// Why the build of index `id` failed on this member, if it did and
+    /// the index has been dropped since (its status is gone then).
+    pub fn dropped_failure(&self, id: u32) -> Option<String> {
+        self.indexes.read().failures.get(&id).cloned()
+    }
+
     /// Whether a read at `snapshot` may use the index: its build is
     /// complete here and the snapshot is not older than the DDL it was
     /// built from.
@@ -718,7 +755,7 @@ impl RowStore {
     }
 
     /// The live entries of an index in a range of entry keys as of
-    /// `snapshot`, in key order (or reverse order), at most `limit`: each
+    /// `snapshot`, in the order `direction` gives, at most `limit`: each
     /// entry's key and value (INCLUDE columns, then the row's primary key).
     /// The second result is the key to continue after, if the limit ended
     /// the read.
@@ -730,81 +767,18 @@ impl RowStore {
         upper: Bound<&[u8]>,
         snapshot: Version,
         limit: usize,
-        reverse: bool,
+        direction: Direction,
     ) -> Result<(Vec<(Vec<u8>, Vec<Value>)>, Option<Vec<u8>>)> {
         let space = entries_table(index);
-        if !reverse {
-            let chunk = self.scan(space, lower, upper, snapshot, limit)?;
-            return Ok((chunk.rows, chunk.resume_after));
+        match direction {
+            Direction::Forward => {
+                let chunk = self.scan(space, lower, upper, snapshot, limit)?;
+                Ok((chunk.rows, chunk.resume_after))
+            }
+            Direction::Backward => self.scan_back(space, lower, upper, snapshot, limit, 0),
+            Direction::BackwardShort => {
+                self.scan_back(space, lower, upper, snapshot, limit, SHORT_RANGE)
+            }
         }
-        let mut ro = across_rows();
-        let start = match lower {
-            Bound::Unbounded => table_prefix(space),
-            Bound::Included(l) => row_prefix(space, l),
-            Bound::Excluded(l) => {
-                let mut k = row_prefix(space, l);
-                k.extend([0xff; 8]);
-                k.push(0);
-                k
-            }
-        };
-        ro.set_iterate_lower_bound(start);
-        let end = match upper {
-            Bound::Unbounded => table_end(space),
-            Bound::Included(u) => {
-                let mut e = row_prefix(space, u);
-                e.extend([0xff; 8]);
-                e.push(0);
-                e
-            }
-            Bound::Excluded(u) => row_prefix(space, u),
-        };
-        ro.set_iterate_upper_bound(end.clone());
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
-        it.seek_for_prev(&end);
-        // Backwards, a row's versions come oldest first: the visible one is
-        // the last one at or below the snapshot before the row changes.
-        let mut out = Vec::new();
-        let mut current: Option<Vec<u8>> = None;
-        let mut visible: Option<Vec<u8>> = None;
-        let flush =
-            |row: Option<Vec<u8>>, value: Option<Vec<u8>>, out: &mut Vec<_>| -> Result<()> {
-                if let (Some(row), Some(value)) = (row, value)
-                    && value.first() == Some(&ROW)
-                    && let Some(v) = decode_row(&value)?
-                {
-                    out.push((row, v));
-                }
-                Ok(())
-            };
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let (_, key, version) = split_key(k)?;
-            if let Bound::Excluded(l) = lower
-                && key == l
-            {
-                it.prev();
-                continue;
-            }
-            if current.as_deref() != Some(key) {
-                flush(current.take(), visible.take(), &mut out)?;
-                if out.len() >= limit {
-                    let after = out.last().map(|(k, _): &(Vec<u8>, Vec<Value>)| k.clone());
-                    return Ok((out, after));
-                }
-                current = Some(key.to_vec());
-            }
-            if version <= snapshot {
-                visible = Some(v.to_vec());
-            }
-            it.prev();
-        }
-        it.status().map_err(storage_err)?;
-        flush(current.take(), visible.take(), &mut out)?;
-        if out.len() > limit {
-            out.truncate(limit);
-            let after = out.last().map(|(k, _)| k.clone());
-            return Ok((out, after));
-        }
-        Ok((out, None))
     }
 }

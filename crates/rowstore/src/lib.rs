@@ -26,6 +26,7 @@ mod apply;
 pub mod index;
 mod readers;
 pub mod row;
+mod scan;
 mod snapshot;
 mod store;
 

@@ -1,4 +1,4 @@
-//! Reusable RocksDB iterators for reads within one row.
+//! Reusable RocksDB iterators for point reads and small range reads.
 //!
 //! A point read is one seek, but creating a RocksDB iterator for it costs
 //! more than the seek: it references the column family's current state and

@@ -6,7 +6,6 @@ use parking_lot::{Mutex, RwLock};
 use prismdb_common::{Error, Result, TableId, Value, Version};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, ReadOptions};
 use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -117,6 +116,9 @@ pub struct RowStore {
     /// Iterators for point reads, reused across reads; cleared in `Drop`
     /// before `db` goes.
     point_readers: PointReaders,
+    /// Iterators for small range reads (see [`crate::scan`]), reused the
+    /// same way.
+    pub(crate) range_readers: PointReaders,
     /// Highest applied version: the snapshot new transactions read at.
     applied: tokio::sync::watch::Sender<Version>,
     /// Version of the last catalog change, and the catalog it wrote.
@@ -156,6 +158,7 @@ impl Drop for RowStore {
     fn drop(&mut self) {
         // The pooled iterators refer to `db`: they go first.
         self.point_readers.clear();
+        self.range_readers.clear();
         tracing::info!("row store closed");
     }
 }
@@ -186,6 +189,26 @@ impl Drop for SnapshotGuard {
 
 pub(crate) fn storage_err(e: rocksdb::Error) -> Error {
     Error::Storage(e.into_string())
+}
+
+/// The version of row `pk` of `table` visible at `snapshot`, read with a
+/// within-row iterator.
+fn read_row(
+    it: &mut rocksdb::DBRawIterator<'_>,
+    table: TableId,
+    pk: &[u8],
+    snapshot: Version,
+) -> Result<Option<Vec<Value>>> {
+    let prefix = row_prefix(table, pk);
+    it.seek(version_key(table, pk, snapshot));
+    if let (Some(k), Some(v)) = (it.key(), it.value())
+        && k.len() == prefix.len() + 8
+        && k.starts_with(&prefix)
+    {
+        return decode_row(v);
+    }
+    it.status().map_err(storage_err)?;
+    Ok(None)
 }
 
 /// `table_id | pk` — the prefix shared by all versions of one row.
@@ -304,6 +327,7 @@ impl RowStore {
         let store = RowStore {
             db: Arc::new(db),
             point_readers: PointReaders::new(within_row),
+            range_readers: PointReaders::new(across_rows),
             applied: tokio::sync::watch::channel(0).0,
             catalog_version: AtomicU64::new(0),
             catalog: RwLock::new(None),
@@ -539,6 +563,7 @@ impl RowStore {
     /// memtables and files they were built over from being freed.
     pub fn release_idle_readers(&self, idle_for: Duration) {
         self.point_readers.release_idle(idle_for);
+        self.range_readers.release_idle(idle_for);
     }
 
     /// The oldest snapshot in use on this node, or the applied version.
@@ -598,19 +623,26 @@ impl RowStore {
 
     /// Reads one row as of `snapshot`.
     pub fn get(&self, table: TableId, pk: &[u8], snapshot: Version) -> Result<Option<Vec<Value>>> {
-        let prefix = row_prefix(table, pk);
-        let target = version_key(table, pk, snapshot);
         self.point_readers
             .with(&self.db, self.cf(CF_DATA)?, |it| {
-                it.seek(&target);
-                if let (Some(k), Some(v)) = (it.key(), it.value())
-                    && k.len() == prefix.len() + 8
-                    && k.starts_with(&prefix)
-                {
-                    return decode_row(v);
-                }
-                it.status().map_err(storage_err)?;
-                Ok(None)
+                read_row(it, table, pk, snapshot)
+            })
+            .map_err(storage_err)?
+    }
+
+    /// Reads rows as of `snapshot`, one per primary key, in order, with one
+    /// iterator for all of them.
+    pub fn get_many<'k>(
+        &self,
+        table: TableId,
+        pks: impl IntoIterator<Item = &'k [u8]>,
+        snapshot: Version,
+    ) -> Result<Vec<Option<Vec<Value>>>> {
+        self.point_readers
+            .with(&self.db, self.cf(CF_DATA)?, |it| {
+                pks.into_iter()
+                    .map(|pk| read_row(it, table, pk, snapshot))
+                    .collect()
             })
             .map_err(storage_err)?
     }
@@ -635,75 +667,6 @@ impl RowStore {
                 Ok(None)
             })
             .map_err(storage_err)?
-    }
-
-    /// Scans the rows of `table` whose encoded key lies in `(lower, upper)`,
-    /// as of `snapshot`, returning at most `limit` rows.
-    pub fn scan(
-        &self,
-        table: TableId,
-        lower: Bound<&[u8]>,
-        upper: Bound<&[u8]>,
-        snapshot: Version,
-        limit: usize,
-    ) -> Result<ScanChunk> {
-        let mut ro = across_rows();
-        let end = match upper {
-            Bound::Unbounded => table_end(table),
-            // Every version of keys <= upper sorts before upper's prefix end.
-            Bound::Included(u) => {
-                let mut e = row_prefix(table, u);
-                e.extend([0xff; 8]);
-                e.push(0);
-                e
-            }
-            Bound::Excluded(u) => row_prefix(table, u),
-        };
-        ro.set_iterate_upper_bound(end);
-        ro.fill_cache(true);
-        let mut it = self.db.raw_iterator_cf_opt(self.cf(CF_DATA)?, ro);
-        match lower {
-            Bound::Unbounded => it.seek(table_prefix(table)),
-            Bound::Included(l) => it.seek(row_prefix(table, l)),
-            Bound::Excluded(l) => {
-                let mut k = row_prefix(table, l);
-                k.extend([0xff; 8]);
-                k.push(0);
-                it.seek(k)
-            }
-        }
-        let mut rows = Vec::new();
-        // The pk whose visible version has been decided (emitted or deleted).
-        let mut done: Option<Vec<u8>> = None;
-        while let (Some(k), Some(v)) = (it.key(), it.value()) {
-            let (_, pk, version) = split_key(k)?;
-            if version > snapshot || done.as_deref() == Some(pk) {
-                it.next();
-                continue;
-            }
-            if let Bound::Excluded(l) = lower
-                && pk == l
-            {
-                it.next();
-                continue;
-            }
-            done = Some(pk.to_vec());
-            if let Some(row) = decode_row(v)? {
-                rows.push((pk.to_vec(), row));
-                if rows.len() >= limit {
-                    return Ok(ScanChunk {
-                        rows,
-                        resume_after: done,
-                    });
-                }
-            }
-            it.next();
-        }
-        it.status().map_err(storage_err)?;
-        Ok(ScanChunk {
-            rows,
-            resume_after: None,
-        })
     }
 }
 

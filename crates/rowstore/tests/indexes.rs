@@ -6,7 +6,7 @@
 use prismdb_catalog::{Catalog, Column, Index, IndexColumn, SqlType, Table};
 use prismdb_common::keycode::encode_key;
 use prismdb_common::{Error, Value};
-use prismdb_rowstore::index::{BuildState, IndexLayout, entries_table, entry_pk};
+use prismdb_rowstore::index::{BuildState, Direction, IndexLayout, entries_table, entry_pk};
 use prismdb_rowstore::row::encode_row;
 use prismdb_rowstore::{Command, Entry, RowStore, StoreOptions, Write, WriteSet};
 use std::ops::Bound;
@@ -27,6 +27,7 @@ fn table() -> Arc<Table> {
         columns: vec![col("id", false), col("c", true)],
         primary_key: vec![0],
         columnar_replicas: 0,
+        key_constraint: None,
         ownership: Default::default(),
     })
 }
@@ -155,7 +156,7 @@ fn holders(s: &RowStore, c: i64, snapshot: u64) -> Vec<Vec<u8>> {
             Bound::Excluded(&end),
             snapshot,
             100_000,
-            false,
+            Direction::Forward,
         )
         .unwrap();
     entries
@@ -189,6 +190,95 @@ fn entries_follow_rows_and_are_collected_like_versions() {
     let v4 = commit(&s, change(&s, &l, 1, Some(Some(3)), None)).unwrap();
     s.collect_garbage(v4).unwrap();
     assert_eq!(s.version_count(space).unwrap(), 0);
+}
+
+fn as_ref(b: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    match b {
+        Bound::Included(k) => Bound::Included(k.as_slice()),
+        Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+        Bound::Unbounded => Bound::Unbounded,
+    }
+}
+
+/// The entry keys of index 0 for value `c` at `snapshot`, read in chunks of
+/// `chunk` in `direction`, each chunk continuing where the last stopped.
+fn entry_keys(
+    s: &RowStore,
+    c: i64,
+    snapshot: u64,
+    direction: Direction,
+    chunk: usize,
+) -> Vec<Vec<u8>> {
+    let key = encode_key(&[Value::Int64(c)]);
+    let end = prismdb_common::keycode::prefix_end(&key).unwrap();
+    let mut lower = Bound::Included(key.clone());
+    let mut upper = Bound::Excluded(end);
+    let mut out = Vec::new();
+    loop {
+        let (entries, next) = s
+            .index_entries(
+                0,
+                as_ref(&lower),
+                as_ref(&upper),
+                snapshot,
+                chunk,
+                direction,
+            )
+            .unwrap();
+        assert!(entries.len() <= chunk);
+        out.extend(entries.into_iter().map(|(k, _)| k));
+        match next {
+            None => return out,
+            Some(k) if direction == Direction::Forward => lower = Bound::Excluded(k),
+            Some(k) => upper = Bound::Excluded(k),
+        }
+    }
+}
+
+#[test]
+fn backward_reads_match_forward_ones_at_every_snapshot() {
+    let (_dir, s) = open();
+    let l = layout(false);
+    ddl(&s, &catalog(false));
+    assert_eq!(wait_built(&s, 0), BuildState::Ready);
+    // Value 0 gets few entries, value 1 more than a short read takes
+    // forwards; rows move between values and go, leaving old versions.
+    let mut snapshots = Vec::new();
+    let mut current: Vec<Option<Option<i64>>> = vec![None; 200];
+    for step in 0..600i64 {
+        let id = (step * 37) % 200;
+        let new = match step % 5 {
+            4 => None,
+            _ if id % 10 == 0 => Some(Some(0)),
+            _ => Some(Some(1 + step % 2)),
+        };
+        let old = current[id as usize];
+        if old.is_none() && new.is_none() {
+            continue;
+        }
+        let v = commit(&s, change(&s, &l, id, old, new)).unwrap();
+        current[id as usize] = new;
+        if step % 50 == 0 {
+            snapshots.push(v);
+        }
+    }
+    snapshots.push(s.last_version());
+    for &at in &snapshots {
+        for c in 0..3 {
+            let forward = entry_keys(&s, c, at, Direction::Forward, 1000);
+            let mut want = forward.clone();
+            want.reverse();
+            for chunk in [1, 3, 10, 1000] {
+                for direction in [Direction::Backward, Direction::BackwardShort] {
+                    assert_eq!(
+                        entry_keys(&s, c, at, direction, chunk),
+                        want,
+                        "value {c} at {at}, chunks of {chunk}, {direction:?}"
+                    );
+                }
+            }
+        }
+    }
 }
 
 #[test]

@@ -19,6 +19,7 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
     let name = object_name(&ct.name)?;
     let mut columns: Vec<Column> = Vec::with_capacity(ct.columns.len() + 1);
     let mut primary_key: Option<Vec<usize>> = None;
+    let mut key_constraint: Option<String> = None;
     let set_pk = |pk: Vec<usize>, primary_key: &mut Option<Vec<usize>>| -> Result<()> {
         if primary_key.is_some() {
             return Err(Error::InvalidStatement(format!(
@@ -38,6 +39,10 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
         let (column, is_key) = bind_column(def)?;
         if is_key {
             set_pk(vec![columns.len()], &mut primary_key)?;
+            key_constraint = def.options.iter().find_map(|o| match &o.option {
+                ColumnOption::PrimaryKey(pk) => o.name.as_ref().or(pk.name.as_ref()).map(normalize),
+                _ => None,
+            });
         }
         columns.push(column);
     }
@@ -46,6 +51,7 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
             TableConstraint::PrimaryKey(pk) => {
                 let idx = key_columns(&pk.columns, &mut columns)?;
                 set_pk(idx, &mut primary_key)?;
+                key_constraint = pk.name.as_ref().map(normalize);
             }
             TableConstraint::Unique(_) => {}
             other => {
@@ -95,6 +101,7 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
         columns,
         primary_key,
         columnar_replicas: 0,
+        key_constraint,
         ownership: Default::default(),
     })
 }
@@ -111,19 +118,27 @@ pub struct UniqueSpec {
 pub fn unique_constraints(ct: &CreateTable) -> Result<Vec<UniqueSpec>> {
     let mut out = Vec::new();
     for def in &ct.columns {
-        for opt in &def.options {
-            if let ColumnOption::Unique(u) = &opt.option {
-                check_unique_form(u)?;
-                out.push(UniqueSpec {
-                    name: opt.name.as_ref().or(u.name.as_ref()).map(normalize),
-                    columns: vec![normalize(&def.name)],
-                });
-            }
-        }
+        out.extend(column_unique_constraints(def)?);
     }
     for constraint in &ct.constraints {
         if let TableConstraint::Unique(u) = constraint {
             out.push(unique_spec(u)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The `UNIQUE` constraints declared on one column definition (`ALTER
+/// TABLE ... ADD COLUMN c int UNIQUE`), each on that column alone.
+pub fn column_unique_constraints(def: &ColumnDef) -> Result<Vec<UniqueSpec>> {
+    let mut out = Vec::new();
+    for opt in &def.options {
+        if let ColumnOption::Unique(u) = &opt.option {
+            check_unique_form(u)?;
+            out.push(UniqueSpec {
+                name: opt.name.as_ref().or(u.name.as_ref()).map(normalize),
+                columns: vec![normalize(&def.name)],
+            });
         }
     }
     Ok(out)
@@ -270,7 +285,8 @@ pub struct AlteredTable {
 /// `SET COLUMNAR REPLICA n` (which [`crate::parse`] turns into a table
 /// property), and `ADD [CONSTRAINT c] PRIMARY KEY (cols)` on a table
 /// without one. Added columns go after the existing ones; an existing
-/// primary key cannot be changed (0A000).
+/// primary key cannot be changed (0A000). An added column's `UNIQUE` is
+/// left to the caller ([`column_unique_constraints`]).
 pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Result<AlteredTable> {
     let mut out = table.clone();
     let mut sources: Vec<ColumnSource> = (0..table.columns.len())
@@ -290,16 +306,6 @@ pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Re
                 if column_position.is_some() {
                     return Err(Error::NotSupported(
                         "ADD COLUMN ... FIRST / AFTER is not supported".into(),
-                    ));
-                }
-                if column_def
-                    .options
-                    .iter()
-                    .any(|o| matches!(o.option, ColumnOption::Unique(_)))
-                {
-                    return Err(Error::NotSupported(
-                        "ADD COLUMN ... UNIQUE is not supported; add the column, then ADD UNIQUE (column)"
-                            .into(),
                     ));
                 }
                 let name = normalize(&column_def.name);
@@ -379,6 +385,7 @@ pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Re
                     }
                 }
                 out.primary_key = key;
+                out.key_constraint = pk.name.as_ref().map(normalize);
                 columns_changed = true;
             }
             AlterTableOperation::SetTblProperties { table_properties } => {

@@ -82,7 +82,6 @@ fn errors() {
         ("ALTER TABLE t DROP COLUMN b", "42703"),
         ("ALTER TABLE t DROP COLUMN id", "0A000"),
         ("ALTER TABLE t ADD COLUMN b int PRIMARY KEY", "0A000"),
-        ("ALTER TABLE t ADD COLUMN b int UNIQUE", "0A000"),
         ("ALTER TABLE t RENAME COLUMN a TO b", "0A000"),
         ("ALTER TABLE t SET COLUMNAR REPLICA -1", "22023"),
         ("ALTER TABLE t SET COLUMNAR REPLICA 1.5", "22023"),

@@ -27,16 +27,15 @@ use crate::session::Session;
 use crate::txn::{Txn, TxnDdl};
 use prismdb_catalog::{Catalog, Database, Table};
 use prismdb_common::{Error, Result, TableId, Value};
-use prismdb_rowstore::index::BuildState;
 use prismdb_rowstore::row::encode_row;
 use prismdb_rowstore::{RowKey, Write, WriteSet};
 use prismdb_sql::ddl::{
-    AlteredTable, ColumnSource, bind_alter_table, bind_create_table, bind_create_view,
+    AlteredTable, ColumnSource, UniqueSpec, bind_alter_table, bind_create_table, bind_create_view,
     unique_constraints,
 };
 use prismdb_sql::object_name;
 use prismdb_sql::sqlparser::ast::{
-    AlterTable, AlterTableOperation, ObjectType, Statement, TableConstraint,
+    AlterTable, AlterTableOperation, ColumnOption, ObjectType, Statement, TableConstraint,
 };
 use std::sync::Arc;
 
@@ -97,8 +96,8 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
     let mut next: Catalog = base.as_ref().clone();
     let mut drop_tables: Vec<TableId> = Vec::new();
     let mut rewrite: Option<Rewrite> = None;
-    // The index a CREATE INDEX made, whose build it waits for.
-    let mut created_index: Option<u32> = None;
+    // The indexes the statement creates: it returns once they are built.
+    let mut created_indexes: Vec<u32> = Vec::new();
     let tag = match stmt {
         Statement::CreateDatabase {
             db_name,
@@ -301,15 +300,12 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
             "COMMENT"
         }
         Statement::CreateIndex(ci) => {
-            created_index = crate::indexes::create_index(&mut next, &session.database, &actor, ci)?;
-            // In a block the build starts at COMMIT, after the
-            // statement: its duplicates are looked for now, in what
-            // the block sees.
-            if let (Some(id), Some(txn)) = (created_index, session.txn.as_ref())
-                && ci.unique
-            {
-                check_unique_build(session, &next, id, txn)?;
-            }
+            created_indexes.extend(crate::indexes::create_index(
+                &mut next,
+                &session.database,
+                &actor,
+                ci,
+            )?);
             "CREATE INDEX"
         }
         Statement::AlterIndex {
@@ -351,8 +347,8 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
         Statement::AlterTable(at) => {
             // UNIQUE constraints are indexes; the other operations
             // change the table.
-            let (constraints, rest) = unique_operations(session, at, &mut next)?;
-            created_index = constraints;
+            let (constraints, rest, column_uniques) = unique_operations(session, at, &mut next)?;
+            created_indexes = constraints;
             let mut at = at.clone();
             at.operations = rest;
             let at = &at;
@@ -370,6 +366,19 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
             }
             // Comments and indexes of dropped columns go with them.
             let name = object_name(&at.name)?;
+            // UNIQUE on added columns, once they are there.
+            if !column_uniques.is_empty()
+                && let Some(table) = next.database(&session.database)?.tables.get(&name).cloned()
+            {
+                for spec in &column_uniques {
+                    created_indexes.push(crate::indexes::add_unique_constraint(
+                        &mut next,
+                        &session.database,
+                        &table,
+                        spec,
+                    )?);
+                }
+            }
             let db = next.database_mut(&session.database)?;
             crate::indexes::prune(db);
             if let Some(t) = db.tables.get(&name).cloned()
@@ -406,6 +415,18 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
         }
         None => Vec::new(),
     };
+    if rewrite.is_some() {
+        // The new unique indexes are built from the rewritten rows.
+        for &id in &created_indexes {
+            check_unique_rows(&next, id, rows.iter().filter_map(|(_, r)| r.as_ref()))?;
+        }
+    } else if let Some(txn) = session.txn.as_ref() {
+        // In a block the builds start at COMMIT: duplicates are looked
+        // for now, in what the block sees.
+        for &id in &created_indexes {
+            check_unique_build(session, &next, id, txn)?;
+        }
+    }
     if let Some(txn) = session.txn.as_mut() {
         for (key, row) in rows {
             match row {
@@ -447,25 +468,28 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
     };
     engine.log.commit(ws).await?;
     drop(_guard);
-    if let Some(id) = created_index {
-        wait_for_index(session, id).await?;
+    for id in created_indexes {
+        crate::builds::wait_for_index(&session.engine, session.pid(), &session.guard, id).await?;
     }
     Ok(Output::command(tag))
 }
 
 /// Applies the `ADD [CONSTRAINT c] UNIQUE (...)` and `DROP CONSTRAINT`
 /// (of a unique constraint) operations of an ALTER TABLE to `next`;
-/// returns the index the last ADD made and the other operations.
+/// returns the indexes the ADDs made, the other operations, and the
+/// `UNIQUE` constraints of added columns (made once the columns exist).
+#[allow(clippy::type_complexity)]
 fn unique_operations(
     session: &Session,
     at: &AlterTable,
     next: &mut Catalog,
-) -> Result<(Option<u32>, Vec<AlterTableOperation>)> {
+) -> Result<(Vec<u32>, Vec<AlterTableOperation>, Vec<UniqueSpec>)> {
     let name = object_name(&at.name)?;
     let Some(table) = next.database(&session.database)?.tables.get(&name).cloned() else {
-        return Ok((None, at.operations.clone()));
+        return Ok((Vec::new(), at.operations.clone(), Vec::new()));
     };
-    let mut created = None;
+    let mut created = Vec::new();
+    let mut column_uniques = Vec::new();
     let mut rest = Vec::new();
     for op in &at.operations {
         match op {
@@ -474,12 +498,27 @@ fn unique_operations(
                 not_valid: false,
             } => {
                 let spec = prismdb_sql::ddl::unique_spec(u)?;
-                created = Some(crate::indexes::add_unique_constraint(
+                created.push(crate::indexes::add_unique_constraint(
                     next,
                     &session.database,
                     &table,
                     &spec,
                 )?);
+            }
+            AlterTableOperation::AddColumn { column_def, .. }
+                if column_def
+                    .options
+                    .iter()
+                    .any(|o| matches!(o.option, ColumnOption::Unique(_))) =>
+            {
+                column_uniques.extend(prismdb_sql::ddl::column_unique_constraints(column_def)?);
+                let mut op = op.clone();
+                if let AlterTableOperation::AddColumn { column_def, .. } = &mut op {
+                    column_def
+                        .options
+                        .retain(|o| !matches!(o.option, ColumnOption::Unique(_)));
+                }
+                rest.push(op);
             }
             AlterTableOperation::DropConstraint {
                 if_exists, name: c, ..
@@ -487,7 +526,7 @@ fn unique_operations(
                 let c = prismdb_sql::normalize(c);
                 let db = next.database_mut(&session.database)?;
                 if !crate::indexes::drop_unique_constraint(db, &table, &c) {
-                    if c == format!("{}_pkey", table.name) {
+                    if !table.has_rowid() && c == table.key_constraint_name() {
                         return Err(Error::NotSupported(
                             "dropping a primary key is not supported".into(),
                         ));
@@ -503,21 +542,25 @@ fn unique_operations(
             other => rest.push(other.clone()),
         }
     }
-    Ok((created, rest))
+    Ok((created, rest, column_uniques))
+}
+
+/// The layout of index `id` of `catalog`, if it is a unique one.
+fn unique_layout(catalog: &Catalog, id: u32) -> Option<prismdb_rowstore::index::IndexLayout> {
+    catalog
+        .all_indexes()
+        .find(|(_, i)| i.id == id && i.unique)
+        .and_then(|(t, i)| prismdb_rowstore::index::IndexLayout::new(t, i).ok())
 }
 
 /// Fails with 23505 when two rows the transaction sees share a key of
-/// the new unique index `id` of `catalog`.
+/// the new index `id` of `catalog`, if it is unique.
 fn check_unique_build(session: &Session, catalog: &Catalog, id: u32, txn: &Txn) -> Result<()> {
-    let Some(layout) = catalog
-        .all_indexes()
-        .find(|(_, i)| i.id == id)
-        .and_then(|(t, i)| prismdb_rowstore::index::IndexLayout::new(t, i).ok())
-    else {
+    let Some(layout) = unique_layout(catalog, id) else {
         return Ok(());
     };
     let view = txn.read_view(&session.engine.store);
-    let mut range = crate::provider::RangeRead::new(
+    let mut range = crate::reads::RangeRead::new(
         &view,
         layout.table.id,
         std::ops::Bound::Unbounded,
@@ -525,88 +568,51 @@ fn check_unique_build(session: &Session, catalog: &Catalog, id: u32, txn: &Txn) 
     );
     let mut seen = std::collections::HashSet::new();
     while let Some(rows) = range.next_chunk(&view, 4096)? {
-        for row in rows {
-            if !layout.covers_row(&row) || !layout.claims(&row) {
-                continue;
-            }
-            let key = layout.key_values(&row);
-            if !seen.insert(prismdb_common::keycode::encode_key(&key)) {
-                return Err(Error::UniqueViolation(format!(
-                    "could not create unique index \"{}\"{}{} is duplicated.",
-                    layout.name,
-                    prismdb_common::error::DETAIL,
-                    layout.describe_key(&row)
-                )));
-            }
-        }
+        first_duplicate(&layout, rows.iter().map(|r| r.as_slice()), &mut seen)?;
         session.guard.check()?;
     }
     Ok(())
 }
 
-/// Waits until this member has built index `id`. A unique index whose
-/// build found a duplicate is dropped again (through the log, so on
-/// every member) and its error returned: nothing is left half-built.
-async fn wait_for_index(session: &Session, id: u32) -> Result<()> {
-    session
-        .engine
-        .index_waiters
-        .lock()
-        .insert(id, session.pid());
-    let waited = wait_for_build(session, id).await;
-    session.engine.index_waiters.lock().remove(&id);
-    waited
+/// Fails with 23505 when two of `rows` share a key of the new index `id`
+/// of `catalog`, if it is unique.
+fn check_unique_rows<'a>(
+    catalog: &Catalog,
+    id: u32,
+    rows: impl Iterator<Item = &'a Vec<Value>>,
+) -> Result<()> {
+    let Some(layout) = unique_layout(catalog, id) else {
+        return Ok(());
+    };
+    first_duplicate(
+        &layout,
+        rows.map(|r| r.as_slice()),
+        &mut std::collections::HashSet::new(),
+    )
 }
 
-async fn wait_for_build(session: &Session, id: u32) -> Result<()> {
-    let store = &session.engine.store;
-    loop {
-        let Some(status) = store.index_status(id) else {
-            // Dropped meanwhile.
-            return Ok(());
-        };
-        match status.state {
-            BuildState::Ready => return Ok(()),
-            BuildState::Failed(message) => {
-                drop_index_by_id(session, id).await?;
-                return Err(Error::UniqueViolation(message));
-            }
-            BuildState::Building { .. } => {}
+/// The 23505 of the first of `rows` whose key of the unique index
+/// `layout` is in `seen` (or an earlier row); adds the keys to `seen`.
+fn first_duplicate<'a>(
+    layout: &prismdb_rowstore::index::IndexLayout,
+    rows: impl Iterator<Item = &'a [Value]>,
+    seen: &mut std::collections::HashSet<Vec<u8>>,
+) -> Result<()> {
+    for row in rows {
+        if !layout.covers_row(row) || !layout.claims(row) {
+            continue;
         }
-        session.guard.check()?;
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
-}
-
-/// Removes index `id` from the catalog, if it is still there.
-async fn drop_index_by_id(session: &Session, id: u32) -> Result<()> {
-    let engine = &session.engine;
-    let mut attempt = 0;
-    loop {
-        let _guard = engine.ddl_lock.lock().await;
-        let read_version = engine.store.last_version();
-        let mut next: Catalog = engine.catalog().as_ref().clone();
-        let mut found = false;
-        for db in next.databases.values_mut() {
-            if db.indexes.values().any(|i| i.id == id) {
-                Arc::make_mut(db).indexes.retain(|_, i| i.id != id);
-                found = true;
-            }
-        }
-        if !found {
-            return Ok(());
-        }
-        let ws = WriteSet {
-            read_version,
-            catalog: Some(next.encode()),
-            ..Default::default()
-        };
-        match engine.log.commit(ws).await {
-            Ok(_) => return Ok(()),
-            Err(Error::SerializationFailure(_)) if attempt < 5 => attempt += 1,
-            Err(e) => return Err(e),
+        let key = layout.key_values(row);
+        if !seen.insert(prismdb_common::keycode::encode_key(&key)) {
+            return Err(Error::UniqueViolation(format!(
+                "could not create unique index \"{}\"{}{} is duplicated.",
+                layout.name,
+                prismdb_common::error::DETAIL,
+                layout.describe_key(row)
+            )));
         }
     }
+    Ok(())
 }
 
 /// Applies an ALTER TABLE to `next`. `None`: nothing to do (the table
@@ -740,8 +746,8 @@ async fn rewritten_rows(
                 .map(|&k| rw.new.columns[k].name.as_str())
                 .collect();
             return Err(Error::UniqueViolation(format!(
-                "could not create unique index \"{}_pkey\": key ({})=({}) is duplicated",
-                rw.new.name,
+                "could not create unique index \"{}\": key ({})=({}) is duplicated",
+                rw.new.key_constraint_name(),
                 names.join(", "),
                 values.join(", ")
             )));

@@ -1,0 +1,262 @@
+//! Range reads over row versions: a table's (or an index's) rows in a key
+//! range as of a snapshot, forwards ([`RowStore::scan`]) or backwards
+//! ([`RowStore::scan_back`]).
+//!
+//! Small reads (a chunk of at most [`POOLED_SCAN`] rows, as the key fast
+//! paths and the first chunks of a scan ask for) reuse pooled iterators, as
+//! point reads do: creating a RocksDB iterator costs more than reading a
+//! few rows with it. Pooled iterators carry no bounds, so the range's end
+//! is checked here; larger reads make a bounded iterator of their own.
+//!
+//! Stepping backwards is much dearer than stepping forwards in RocksDB:
+//! each step back in a memtable is a new search of its skip list, and in a
+//! block a re-scan from the block's restart point. A backward read of a
+//! short range (the newest few entries under one index prefix, say) is
+//! therefore first tried forwards: when the whole range holds at most
+//! `probe` versions, they are read forwards and handed back in reverse.
+
+use crate::row::{ROW, decode_row};
+use crate::store::{
+    CF_DATA, RowStore, ScanChunk, across_rows, row_prefix, split_key, storage_err, table_end,
+    table_prefix,
+};
+use prismdb_common::{Result, TableId, Value, Version};
+use rocksdb::DBRawIterator;
+use std::ops::Bound;
+
+/// Reads of at most this many rows use a pooled iterator.
+pub(crate) const POOLED_SCAN: usize = 1024;
+
+/// Rows in key order, each with its encoded primary key, and the key to
+/// continue after when the limit ended the read.
+pub type Rows = (Vec<(Vec<u8>, Vec<Value>)>, Option<Vec<u8>>);
+
+/// The first key at or after every version of the keys of `table` in
+/// `lower`, and the first key after every version of those in `upper`.
+fn version_range(table: TableId, lower: Bound<&[u8]>, upper: Bound<&[u8]>) -> (Vec<u8>, Vec<u8>) {
+    let after_versions = |k: &[u8]| {
+        let mut e = row_prefix(table, k);
+        e.extend([0xff; 8]);
+        e.push(0);
+        e
+    };
+    let start = match lower {
+        Bound::Unbounded => table_prefix(table),
+        Bound::Included(l) => row_prefix(table, l),
+        Bound::Excluded(l) => after_versions(l),
+    };
+    let end = match upper {
+        Bound::Unbounded => table_end(table),
+        Bound::Included(u) => after_versions(u),
+        Bound::Excluded(u) => row_prefix(table, u),
+    };
+    (start, end)
+}
+
+impl RowStore {
+    /// Scans the rows of `table` whose encoded key lies in `(lower, upper)`,
+    /// as of `snapshot`, returning at most `limit` rows.
+    pub fn scan(
+        &self,
+        table: TableId,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        snapshot: Version,
+        limit: usize,
+    ) -> Result<ScanChunk> {
+        let (start, end) = version_range(table, lower, upper);
+        let read = |it: &mut DBRawIterator<'_>| {
+            it.seek(&start);
+            forwards(it, &end, snapshot, limit)
+        };
+        let (rows, resume_after) = self.with_range_iterator(limit, &end, read)?;
+        Ok(ScanChunk { rows, resume_after })
+    }
+
+    /// The rows of `table` whose encoded key lies in `(lower, upper)`, as
+    /// of `snapshot`, in reverse key order, at most `limit`; with the key
+    /// to continue before when the limit ended the read. A range of at most
+    /// `probe` versions is read forwards (see the module doc).
+    pub fn scan_back(
+        &self,
+        table: TableId,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        snapshot: Version,
+        limit: usize,
+        probe: usize,
+    ) -> Result<Rows> {
+        let (start, end) = version_range(table, lower, upper);
+        let read = |it: &mut DBRawIterator<'_>| {
+            if probe > 0
+                && let Some(rows) = probe_forwards(it, &start, &end, snapshot, probe)?
+            {
+                return reversed(rows, limit);
+            }
+            it.seek_for_prev(&end);
+            backwards(it, &start, &end, snapshot, limit)
+        };
+        self.with_range_iterator(limit.max(probe), &end, read)
+    }
+
+    /// Runs `read` with a pooled iterator for a read of up to `rows` rows,
+    /// else with a new one bounded above by `end`.
+    fn with_range_iterator<R>(
+        &self,
+        rows: usize,
+        end: &[u8],
+        read: impl FnOnce(&mut DBRawIterator<'_>) -> Result<R>,
+    ) -> Result<R> {
+        let data = self.cf(CF_DATA)?;
+        if rows <= POOLED_SCAN {
+            return self
+                .range_readers
+                .with(&self.db, data, read)
+                .map_err(storage_err)?;
+        }
+        let mut ro = across_rows();
+        ro.set_iterate_upper_bound(end.to_vec());
+        let mut it = self.db.raw_iterator_cf_opt(data, ro);
+        read(&mut it)
+    }
+}
+
+/// Up to `limit` visible rows from where `it` stands up to `end`.
+fn forwards(
+    it: &mut DBRawIterator<'_>,
+    end: &[u8],
+    snapshot: Version,
+    limit: usize,
+) -> Result<Rows> {
+    let mut rows = Vec::new();
+    // The pk whose visible version has been decided (emitted or deleted).
+    let mut done: Option<Vec<u8>> = None;
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        if k >= end {
+            break;
+        }
+        let (_, pk, version) = split_key(k)?;
+        if version > snapshot || done.as_deref() == Some(pk) {
+            it.next();
+            continue;
+        }
+        done = Some(pk.to_vec());
+        if let Some(row) = decode_row(v)? {
+            rows.push((pk.to_vec(), row));
+            if rows.len() >= limit {
+                return Ok((rows, done));
+            }
+        }
+        it.next();
+    }
+    it.status().map_err(storage_err)?;
+    Ok((rows, None))
+}
+
+/// Reads `[start, end)` forwards if it holds at most `probe` versions:
+/// the visible live rows' keys and encoded values, in key order. `None`
+/// when the range is longer.
+#[allow(clippy::type_complexity)]
+fn probe_forwards(
+    it: &mut DBRawIterator<'_>,
+    start: &[u8],
+    end: &[u8],
+    snapshot: Version,
+    probe: usize,
+) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
+    it.seek(start);
+    let mut found = Vec::new();
+    let mut done: Option<Vec<u8>> = None;
+    let mut steps = 0;
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        if k >= end {
+            return Ok(Some(found));
+        }
+        steps += 1;
+        if steps > probe {
+            return Ok(None);
+        }
+        let (_, pk, version) = split_key(k)?;
+        if version <= snapshot && done.as_deref() != Some(pk) {
+            done = Some(pk.to_vec());
+            if v.first() == Some(&ROW) {
+                found.push((pk.to_vec(), v.to_vec()));
+            }
+        }
+        it.next();
+    }
+    it.status().map_err(storage_err)?;
+    Ok(Some(found))
+}
+
+/// The last `limit` of `rows` (key order), newest key first, decoded.
+fn reversed(rows: Vec<(Vec<u8>, Vec<u8>)>, limit: usize) -> Result<Rows> {
+    let mut out = Vec::with_capacity(rows.len().min(limit));
+    let more = rows.len() > limit;
+    for (pk, value) in rows.into_iter().rev().take(limit) {
+        if let Some(row) = decode_row(&value)? {
+            out.push((pk, row));
+        }
+    }
+    let after = if more {
+        out.last().map(|(k, _)| k.clone())
+    } else {
+        None
+    };
+    Ok((out, after))
+}
+
+/// Up to `limit` visible rows from where `it` stands (at or before `end`)
+/// back to `start`, in reverse key order.
+fn backwards(
+    it: &mut DBRawIterator<'_>,
+    start: &[u8],
+    end: &[u8],
+    snapshot: Version,
+    limit: usize,
+) -> Result<Rows> {
+    // Backwards, a row's versions come oldest first: the visible one is
+    // the last one at or below the snapshot before the row changes.
+    let mut out = Vec::new();
+    let mut current: Option<Vec<u8>> = None;
+    let mut visible: Option<Vec<u8>> = None;
+    let flush = |row: Option<Vec<u8>>, value: Option<Vec<u8>>, out: &mut Vec<_>| -> Result<()> {
+        if let (Some(row), Some(value)) = (row, value)
+            && value.first() == Some(&ROW)
+            && let Some(v) = decode_row(&value)?
+        {
+            out.push((row, v));
+        }
+        Ok(())
+    };
+    while let (Some(k), Some(v)) = (it.key(), it.value()) {
+        if k < start {
+            break;
+        }
+        if k >= end {
+            it.prev();
+            continue;
+        }
+        let (_, key, version) = split_key(k)?;
+        if current.as_deref() != Some(key) {
+            flush(current.take(), visible.take(), &mut out)?;
+            if out.len() >= limit {
+                let after = out.last().map(|(k, _): &(Vec<u8>, Vec<Value>)| k.clone());
+                return Ok((out, after));
+            }
+            current = Some(key.to_vec());
+        }
+        if version <= snapshot {
+            visible = Some(v.to_vec());
+        }
+        it.prev();
+    }
+    it.status().map_err(storage_err)?;
+    flush(current.take(), visible.take(), &mut out)?;
+    if out.len() > limit {
+        out.truncate(limit);
+        let after = out.last().map(|(k, _)| k.clone());
+        return Ok((out, after));
+    }
+    Ok((out, None))
+}
