@@ -231,7 +231,8 @@ impl KeyQuery {
             return Ok(None);
         };
         let want = limit.min(RANGE_ROW_CAP + 1);
-        let mut cursor = read.cursor(view, self.table.id);
+        let keep = crate::reads::columns_mask(&self.table, &self.columns);
+        let mut cursor = read.cursor(view, self.table.id, Some(keep));
         let mut rows: Vec<Arc<Vec<Value>>> = Vec::new();
         while rows.len() < want {
             match cursor.next_rows(view, want - rows.len())? {

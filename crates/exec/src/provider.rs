@@ -536,7 +536,11 @@ impl PartitionStream for RowScan {
             view: self.view.clone(),
             remaining: self.limit.unwrap_or(usize::MAX),
             chunk: FIRST_CHUNK_ROWS,
-            reader: self.access.cursor(&self.view, self.table.id),
+            reader: self.access.cursor(
+                &self.view,
+                self.table.id,
+                Some(crate::reads::columns_mask(&self.table, &self.cols)),
+            ),
         };
         let stream = futures::stream::unfold(Some(()), move |more| {
             let batch = match more {

@@ -56,23 +56,38 @@ impl Read {
         }
     }
 
-    /// A cursor over the rows of `table` this read selects.
-    pub fn cursor(&self, view: &ReadView, table: TableId) -> ReadCursor {
+    /// A cursor over the rows of `table` this read selects. With `keep`,
+    /// rows read from the store hold only the columns it marks (by stored
+    /// position; the others are NULL): the caller reads no other column.
+    pub fn cursor(&self, view: &ReadView, table: TableId, keep: Option<Arc<[bool]>>) -> ReadCursor {
         let state = match self {
             Read::Points(keys) => State::Points(keys.clone().into_iter()),
-            Read::Range(lo, hi) => {
-                State::Range(RangeRead::new(view, table, lo.clone(), hi.clone()))
-            }
+            Read::Range(lo, hi) => State::Range(
+                RangeRead::new(view, table, lo.clone(), hi.clone()).keeping(keep.clone()),
+            ),
             Read::Index(read) => State::Index(read.clone(), IndexCursor::default()),
         };
-        ReadCursor { table, state }
+        ReadCursor { table, state, keep }
     }
+}
+
+/// The mask of `table`'s stored columns that marks `columns` (for
+/// [`Read::cursor`]).
+pub fn columns_mask(table: &prismdb_catalog::Table, columns: &[usize]) -> Arc<[bool]> {
+    let mut keep = vec![false; table.columns.len()];
+    for &c in columns {
+        if let Some(k) = keep.get_mut(c) {
+            *k = true;
+        }
+    }
+    keep.into()
 }
 
 /// Where a [`Read`] stands.
 pub struct ReadCursor {
     table: TableId,
     state: State,
+    keep: Option<Arc<[bool]>>,
 }
 
 enum State {
@@ -99,7 +114,21 @@ impl ReadCursor {
                 let mut rows = Vec::new();
                 while rows.len() < want {
                     let Some(k) = keys.next() else { break };
-                    if let Some(r) = view.get(self.table, &k)? {
+                    let row = match view.overlay.get(&(self.table, k.clone())) {
+                        Some(own) => own.clone(),
+                        None => view
+                            .store
+                            .get_many(
+                                self.table,
+                                [k.as_slice()],
+                                view.snapshot,
+                                self.keep.as_deref(),
+                            )?
+                            .pop()
+                            .flatten()
+                            .map(Arc::new),
+                    };
+                    if let Some(r) = row {
                         rows.push(r);
                     }
                 }
@@ -109,7 +138,7 @@ impl ReadCursor {
                 Ok(Some(rows))
             }
             State::Index(read, mut cursor) => {
-                let rows = read.next_rows(view, &mut cursor, want)?;
+                let rows = read.next_rows(view, &mut cursor, want, self.keep.as_deref())?;
                 if rows.len() == want {
                     self.state = State::Index(read, cursor);
                 }
@@ -240,6 +269,7 @@ impl IndexRead {
         view: &ReadView,
         cursor: &mut IndexCursor,
         want: usize,
+        keep: Option<&[bool]>,
     ) -> Result<Vec<Arc<Vec<Value>>>> {
         let table = self.layout.table.id;
         let own: OwnRows<'_> = view
@@ -257,7 +287,7 @@ impl IndexRead {
                 Some(k) => (Bound::Excluded(k), hi.clone()),
             };
             let need = want - out.len();
-            let mut group = self.read_range(view, (&lo, &hi), &own, need)?;
+            let mut group = self.read_range(view, (&lo, &hi), &own, need, keep)?;
             // Fewer than asked for: the snapshot has no more in the range.
             let read_all = group.len() < need;
             if !own.is_empty() {
@@ -295,6 +325,7 @@ impl IndexRead {
         (lo, hi): (&Bound<Vec<u8>>, &Bound<Vec<u8>>),
         own: &OwnRows<'_>,
         want: usize,
+        keep: Option<&[bool]>,
     ) -> Result<Vec<(Vec<u8>, Arc<Vec<Value>>)>> {
         let table = self.layout.table.id;
         let mut found = Vec::new();
@@ -310,7 +341,12 @@ impl IndexRead {
                     if self.covering {
                         let row = row_of_entry(&self.layout, claim, &value)?;
                         found.push((claim.clone(), Arc::new(row)));
-                    } else if let Some(row) = view.store.get(table, pk, view.snapshot)? {
+                    } else if let Some(row) = view
+                        .store
+                        .get_many(table, [pk], view.snapshot, keep)?
+                        .pop()
+                        .flatten()
+                    {
                         found.push((claim.clone(), Arc::new(row)));
                     }
                 }
@@ -346,7 +382,7 @@ impl IndexRead {
                     .iter()
                     .map(|(_, value)| entry_pk(value))
                     .collect::<Result<Vec<_>>>()?;
-                let rows = view.store.get_many(table, pks, view.snapshot)?;
+                let rows = view.store.get_many(table, pks, view.snapshot, keep)?;
                 for ((key, _), row) in kept.into_iter().zip(rows) {
                     if let Some(row) = row {
                         found.push((key, Arc::new(row)));
@@ -384,6 +420,8 @@ fn within(key: &[u8], lo: &Bound<Vec<u8>>, hi: &Bound<Vec<u8>>) -> bool {
 /// ranges through it.
 pub struct RangeRead {
     table: TableId,
+    /// The columns rows from the store hold (see [`Read::cursor`]).
+    keep: Option<Arc<[bool]>>,
     next: Bound<Vec<u8>>,
     upper: Bound<Vec<u8>>,
     own: OwnWrites,
@@ -406,12 +444,20 @@ impl RangeRead {
         };
         RangeRead {
             table,
+            keep: None,
             next: lower,
             upper,
             own,
             own_pos: 0,
             done,
         }
+    }
+
+    /// The read that decodes only the columns `keep` marks (see
+    /// [`Read::cursor`]).
+    pub fn keeping(mut self, keep: Option<Arc<[bool]>>) -> RangeRead {
+        self.keep = keep;
+        self
     }
 
     /// Whether every row of the range has been returned.
@@ -430,12 +476,12 @@ impl RangeRead {
         if self.done {
             return Ok(None);
         }
-        let chunk = view.store.scan(
+        let chunk = view.store.scan_columns(
             self.table,
-            bound_ref(&self.next),
-            bound_ref(&self.upper),
+            (bound_ref(&self.next), bound_ref(&self.upper)),
             view.snapshot,
             limit.max(1),
+            self.keep.as_deref(),
         )?;
         let own = &self.own;
         let mut own_pos = self.own_pos;

@@ -112,6 +112,30 @@ pub fn decode_row(buf: &[u8]) -> Result<Option<Vec<Value>>> {
     Ok(Some(values))
 }
 
+/// Decodes a stored value keeping only the columns `keep` marks by stored
+/// position (columns past its end too): the others read as NULL, so every
+/// column keeps its position, and are skipped without being built. `None`
+/// for a tombstone.
+pub fn decode_columns(buf: &[u8], keep: &[bool]) -> Result<Option<Vec<Value>>> {
+    let mut r = Reader { buf };
+    match r.byte()? {
+        TOMBSTONE => return Ok(None),
+        ROW => {}
+        t => return Err(corrupt(&format!("row tag {t}"))),
+    }
+    let n = r.varint()? as usize;
+    let mut values = Vec::with_capacity(n);
+    for i in 0..n {
+        if keep.get(i).copied().unwrap_or(true) {
+            values.push(r.value()?);
+        } else {
+            r.skip()?;
+            values.push(Value::Null);
+        }
+    }
+    Ok(Some(values))
+}
+
 fn corrupt(what: &str) -> Error {
     Error::Storage(format!("corrupt row: {what}"))
 }
@@ -158,6 +182,36 @@ impl<'a> Reader<'a> {
             }
         }
         Err(corrupt("varint"))
+    }
+
+    /// Steps over one value without building it.
+    fn skip(&mut self) -> Result<()> {
+        let fixed = match self.byte()? {
+            0 => 0,
+            1 => 1,
+            2 => 2,
+            3 | 5 | 10 => 4,
+            4 | 6 | 11 | 12 => 8,
+            7 => 17,
+            14 => 16,
+            8 | 9 => self.varint()? as usize,
+            13 => {
+                let n = self.varint()? as usize;
+                if n > self.buf.len() {
+                    return Err(corrupt("array length"));
+                }
+                for _ in 0..n {
+                    if self.buf.first() == Some(&13) {
+                        return Err(corrupt("nested array"));
+                    }
+                    self.skip()?;
+                }
+                0
+            }
+            t => return Err(corrupt(&format!("value tag {t}"))),
+        };
+        self.take(fixed)?;
+        Ok(())
     }
 
     fn value(&mut self) -> Result<Value> {

@@ -15,7 +15,7 @@
 //! therefore first tried forwards: when the whole range holds at most
 //! `probe` versions, they are read forwards and handed back in reverse.
 
-use crate::row::{ROW, decode_row};
+use crate::row::{ROW, decode_columns, decode_row};
 use crate::store::{
     CF_DATA, RowStore, ScanChunk, across_rows, row_prefix, split_key, storage_err, table_end,
     table_prefix,
@@ -64,10 +64,23 @@ impl RowStore {
         snapshot: Version,
         limit: usize,
     ) -> Result<ScanChunk> {
+        self.scan_columns(table, (lower, upper), snapshot, limit, None)
+    }
+
+    /// [`RowStore::scan`] that, with `keep`, decodes only the columns it
+    /// marks (the others read as NULL; see [`decode_columns`]).
+    pub fn scan_columns(
+        &self,
+        table: TableId,
+        (lower, upper): (Bound<&[u8]>, Bound<&[u8]>),
+        snapshot: Version,
+        limit: usize,
+        keep: Option<&[bool]>,
+    ) -> Result<ScanChunk> {
         let (start, end) = version_range(table, lower, upper);
         let read = |it: &mut DBRawIterator<'_>| {
             it.seek(&start);
-            forwards(it, &end, snapshot, limit)
+            forwards(it, &end, snapshot, limit, keep)
         };
         let (rows, resume_after) = self.with_range_iterator(limit, &end, read)?;
         Ok(ScanChunk { rows, resume_after })
@@ -121,12 +134,14 @@ impl RowStore {
     }
 }
 
-/// Up to `limit` visible rows from where `it` stands up to `end`.
+/// Up to `limit` visible rows from where `it` stands up to `end` (with
+/// `keep`, only the columns it marks).
 fn forwards(
     it: &mut DBRawIterator<'_>,
     end: &[u8],
     snapshot: Version,
     limit: usize,
+    keep: Option<&[bool]>,
 ) -> Result<Rows> {
     let mut rows = Vec::new();
     // The pk whose visible version has been decided (emitted or deleted).
@@ -141,7 +156,11 @@ fn forwards(
             continue;
         }
         done = Some(pk.to_vec());
-        if let Some(row) = decode_row(v)? {
+        let row = match keep {
+            Some(keep) => decode_columns(v, keep)?,
+            None => decode_row(v)?,
+        };
+        if let Some(row) = row {
             rows.push((pk.to_vec(), row));
             if rows.len() >= limit {
                 return Ok((rows, done));

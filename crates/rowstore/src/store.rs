@@ -1,7 +1,7 @@
 //! [`RowStore`]: opening RocksDB, snapshot reads, applied-version tracking.
 
 use crate::readers::PointReaders;
-use crate::row::decode_row;
+use crate::row::{decode_columns, decode_row};
 use parking_lot::{Mutex, RwLock};
 use prismdb_common::{Error, Result, TableId, Value, Version};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, ReadOptions};
@@ -192,12 +192,14 @@ pub(crate) fn storage_err(e: rocksdb::Error) -> Error {
 }
 
 /// The version of row `pk` of `table` visible at `snapshot`, read with a
-/// within-row iterator.
+/// within-row iterator; with `keep`, only the columns it marks (see
+/// [`decode_columns`]).
 fn read_row(
     it: &mut rocksdb::DBRawIterator<'_>,
     table: TableId,
     pk: &[u8],
     snapshot: Version,
+    keep: Option<&[bool]>,
 ) -> Result<Option<Vec<Value>>> {
     let prefix = row_prefix(table, pk);
     it.seek(version_key(table, pk, snapshot));
@@ -205,7 +207,10 @@ fn read_row(
         && k.len() == prefix.len() + 8
         && k.starts_with(&prefix)
     {
-        return decode_row(v);
+        return match keep {
+            Some(keep) => decode_columns(v, keep),
+            None => decode_row(v),
+        };
     }
     it.status().map_err(storage_err)?;
     Ok(None)
@@ -625,23 +630,25 @@ impl RowStore {
     pub fn get(&self, table: TableId, pk: &[u8], snapshot: Version) -> Result<Option<Vec<Value>>> {
         self.point_readers
             .with(&self.db, self.cf(CF_DATA)?, |it| {
-                read_row(it, table, pk, snapshot)
+                read_row(it, table, pk, snapshot, None)
             })
             .map_err(storage_err)?
     }
 
     /// Reads rows as of `snapshot`, one per primary key, in order, with one
-    /// iterator for all of them.
+    /// iterator for all of them; with `keep`, only the columns it marks
+    /// (the others read as NULL).
     pub fn get_many<'k>(
         &self,
         table: TableId,
         pks: impl IntoIterator<Item = &'k [u8]>,
         snapshot: Version,
+        keep: Option<&[bool]>,
     ) -> Result<Vec<Option<Vec<Value>>>> {
         self.point_readers
             .with(&self.db, self.cf(CF_DATA)?, |it| {
                 pks.into_iter()
-                    .map(|pk| read_row(it, table, pk, snapshot))
+                    .map(|pk| read_row(it, table, pk, snapshot, keep))
                     .collect()
             })
             .map_err(storage_err)?
