@@ -147,6 +147,25 @@ impl IndexLayout {
             .is_none_or(|f| f.eval(&self.table, row) == Some(true))
     }
 
+    /// The stored columns an entry is made from (key, INCLUDE and primary
+    /// key columns); `None` for a partial index, whose predicate may read
+    /// any column.
+    pub fn columns_read(&self) -> Option<Vec<bool>> {
+        if self.filter.is_some() {
+            return None;
+        }
+        let mut keep = vec![false; self.table.columns.len()];
+        for &c in self
+            .key
+            .iter()
+            .chain(&self.include)
+            .chain(&self.table.primary_key)
+        {
+            keep[c] = true;
+        }
+        Some(keep)
+    }
+
     /// The key columns' values of a row.
     pub fn key_values(&self, row: &[Value]) -> Vec<Value> {
         self.key.iter().map(|&c| column(row, c).clone()).collect()
@@ -637,9 +656,16 @@ impl RowStore {
         let space = layout.entries_table();
         let mut resume: Option<Vec<u8>> = None;
         let mut done = 0u64;
+        let keep = layout.columns_read();
         loop {
-            let (rows, next) =
-                self.scan_visible(layout.table.id, None, at, resume.as_deref(), BUILD_CHUNK)?;
+            let (rows, next) = self.scan_visible(
+                layout.table.id,
+                None,
+                at,
+                resume.as_deref(),
+                BUILD_CHUNK,
+                keep.as_deref(),
+            )?;
             let mut batch = WriteBatch::default();
             let mut claimed: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
             for (pk, version, row) in &rows {

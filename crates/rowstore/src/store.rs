@@ -750,14 +750,16 @@ impl RowStore {
         if since.is_some_and(|s| self.last_write(table) <= s) {
             return Ok((Vec::new(), None));
         }
-        let (rows, next) = self.scan_visible(table, since, at, resume, limit)?;
+        let (rows, next) = self.scan_visible(table, since, at, resume, limit, None)?;
         Ok((
             rows.into_iter().map(|(pk, _, row)| (pk, row)).collect(),
             next,
         ))
     }
 
-    /// [`RowStore::scan_changes`] with the version of each row returned.
+    /// [`RowStore::scan_changes`] with the version of each row returned;
+    /// with `keep`, rows hold only the columns it marks (see
+    /// [`decode_columns`]).
     pub(crate) fn scan_visible(
         &self,
         table: TableId,
@@ -765,6 +767,7 @@ impl RowStore {
         at: Version,
         resume: Option<&[u8]>,
         limit: usize,
+        keep: Option<&[bool]>,
     ) -> Result<(VersionedRows, Option<Vec<u8>>)> {
         let mut ro = across_rows();
         ro.set_iterate_upper_bound(table_end(table));
@@ -789,7 +792,10 @@ impl RowStore {
             done = Some(pk.to_vec());
             let changed = since.is_none_or(|s| version > s);
             if changed {
-                let row = decode_row(v)?;
+                let row = match keep {
+                    Some(keep) => decode_columns(v, keep)?,
+                    None => decode_row(v)?,
+                };
                 if row.is_some() || since.is_some() {
                     rows.push((pk.to_vec(), version, row));
                     if rows.len() >= limit {
