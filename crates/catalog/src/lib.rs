@@ -197,11 +197,22 @@ impl Database {
         self.indexes.values().filter(move |i| i.table == table)
     }
 
-    /// Whether a table, view or index of this name exists.
+    /// Whether a table, view or index (a primary key's included) of this
+    /// name exists.
     pub fn has_relation(&self, name: &str) -> bool {
+        self.has_relation_besides_key_of(name, None)
+    }
+
+    /// [`Database::has_relation`], not counting the primary key index of
+    /// table `except`.
+    pub fn has_relation_besides_key_of(&self, name: &str, except: Option<TableId>) -> bool {
         self.tables.contains_key(name)
             || self.views.contains_key(name)
             || self.indexes.contains_key(name)
+            || self
+                .tables
+                .values()
+                .any(|t| Some(t.id) != except && !t.has_rowid() && t.key_constraint_name() == name)
     }
 }
 

@@ -127,6 +127,14 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
                 )));
             }
             let mut table = bind_create_table(ct, next.next_table_id)?;
+            let key = table.key_constraint_name();
+            if !table.has_rowid()
+                && (key == name || next.database(&session.database)?.has_relation(&key))
+            {
+                return Err(Error::DuplicateTable(format!(
+                    "relation \"{key}\" already exists"
+                )));
+            }
             let uniques = unique_constraints(ct)?;
             table.ownership = prismdb_catalog::Ownership::owned_by(actor.oid);
             next.next_table_id += 1;
@@ -366,6 +374,27 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
             }
             // Comments and indexes of dropped columns go with them.
             let name = object_name(&at.name)?;
+            // A primary key added under a name another relation has.
+            let adds_key = at.operations.iter().any(|op| {
+                matches!(
+                    op,
+                    AlterTableOperation::AddConstraint {
+                        constraint: TableConstraint::PrimaryKey(_),
+                        ..
+                    }
+                )
+            });
+            if adds_key && let Some(table) = next.database(&session.database)?.tables.get(&name) {
+                let key = table.key_constraint_name();
+                if next
+                    .database(&session.database)?
+                    .has_relation_besides_key_of(&key, Some(table.id))
+                {
+                    return Err(Error::DuplicateTable(format!(
+                        "relation \"{key}\" already exists"
+                    )));
+                }
+            }
             // UNIQUE on added columns, once they are there.
             if !column_uniques.is_empty()
                 && let Some(table) = next.database(&session.database)?.tables.get(&name).cloned()
