@@ -114,6 +114,8 @@ pub struct KeyQuery {
     limit: Option<usize>,
     /// Stored column index of each output column.
     columns: Vec<usize>,
+    /// The same columns as a mask over the stored ones: all a read decodes.
+    keep: Arc<[bool]>,
     schema: SchemaRef,
 }
 
@@ -214,6 +216,7 @@ impl KeyQuery {
             Some(_) => return None,
         };
         Some(KeyQuery {
+            keep: crate::reads::columns_mask(&table, &columns),
             table,
             access,
             limit,
@@ -231,8 +234,7 @@ impl KeyQuery {
             return Ok(None);
         };
         let want = limit.min(RANGE_ROW_CAP + 1);
-        let keep = crate::reads::columns_mask(&self.table, &self.columns);
-        let mut cursor = read.cursor(view, self.table.id, Some(keep));
+        let mut cursor = read.cursor(view, self.table.id, Some(self.keep.clone()));
         let mut rows: Vec<Arc<Vec<Value>>> = Vec::new();
         while rows.len() < want {
             match cursor.next_rows(view, want - rows.len())? {

@@ -478,7 +478,7 @@ impl Reorder for OrderedRead {
             let text = format!(
                 "{}, in {}index order",
                 show_index_access(&path),
-                if read.reverse { "reverse " } else { "" }
+                if read.reverse() { "reverse " } else { "" }
             );
             (Read::Index(read), text)
         };

@@ -26,10 +26,25 @@ pub struct ReadView {
 impl ReadView {
     /// Reads one row by encoded primary key, own writes first.
     pub fn get(&self, table: TableId, pk: &[u8]) -> Result<Option<Arc<Vec<Value>>>> {
+        self.get_columns(table, pk, None)
+    }
+
+    /// [`ReadView::get`] that, with `keep`, decodes a row of the snapshot
+    /// with only the columns it marks (the others read as NULL; own writes
+    /// come whole).
+    pub fn get_columns(
+        &self,
+        table: TableId,
+        pk: &[u8],
+        keep: Option<&[bool]>,
+    ) -> Result<Option<Arc<Vec<Value>>>> {
         if let Some(own) = self.overlay.get(&(table, pk.to_vec())) {
             return Ok(own.clone());
         }
-        Ok(self.store.get(table, pk, self.snapshot)?.map(Arc::new))
+        Ok(self
+            .store
+            .get_columns(table, pk, self.snapshot, keep)?
+            .map(Arc::new))
     }
 }
 

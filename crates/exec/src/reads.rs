@@ -114,21 +114,7 @@ impl ReadCursor {
                 let mut rows = Vec::new();
                 while rows.len() < want {
                     let Some(k) = keys.next() else { break };
-                    let row = match view.overlay.get(&(self.table, k.clone())) {
-                        Some(own) => own.clone(),
-                        None => view
-                            .store
-                            .get_many(
-                                self.table,
-                                [k.as_slice()],
-                                view.snapshot,
-                                self.keep.as_deref(),
-                            )?
-                            .pop()
-                            .flatten()
-                            .map(Arc::new),
-                    };
-                    if let Some(r) = row {
+                    if let Some(r) = view.get_columns(self.table, &k, self.keep.as_deref())? {
                         rows.push(r);
                     }
                 }
@@ -204,7 +190,6 @@ fn row_of_entry(layout: &IndexLayout, key: &[u8], value: &[Value]) -> Result<Vec
 pub struct IndexRead {
     pub layout: Arc<IndexLayout>,
     pub ranges: Vec<KeyRange>,
-    pub reverse: bool,
     /// The entries hold every column read: rows are rebuilt from them
     /// instead of read from the table.
     pub covering: bool,
@@ -251,9 +236,13 @@ impl IndexRead {
             claims: !nulls_apart && names_claims(layout, shape),
             layout: layout.clone(),
             ranges,
-            reverse,
             covering,
         }
+    }
+
+    /// Whether each range is read in reverse index order.
+    pub fn reverse(&self) -> bool {
+        self.direction != Direction::Forward
     }
 }
 
@@ -283,7 +272,7 @@ impl IndexRead {
             let (lo, hi) = &self.ranges[cursor.range];
             let (lo, hi) = match cursor.resume.take() {
                 None => (lo.clone(), hi.clone()),
-                Some(k) if self.reverse => (lo.clone(), Bound::Excluded(k)),
+                Some(k) if self.reverse() => (lo.clone(), Bound::Excluded(k)),
                 Some(k) => (Bound::Excluded(k), hi.clone()),
             };
             let need = want - out.len();
@@ -300,7 +289,7 @@ impl IndexRead {
                     }
                 }
                 group.sort_by(|a, b| a.0.cmp(&b.0));
-                if self.reverse {
+                if self.reverse() {
                     group.reverse();
                 }
             }
@@ -341,11 +330,8 @@ impl IndexRead {
                     if self.covering {
                         let row = row_of_entry(&self.layout, claim, &value)?;
                         found.push((claim.clone(), Arc::new(row)));
-                    } else if let Some(row) = view
-                        .store
-                        .get_many(table, [pk], view.snapshot, keep)?
-                        .pop()
-                        .flatten()
+                    } else if let Some(row) =
+                        view.store.get_columns(table, pk, view.snapshot, keep)?
                     {
                         found.push((claim.clone(), Arc::new(row)));
                     }
@@ -390,7 +376,7 @@ impl IndexRead {
                 }
             }
             match next {
-                Some(after) if self.reverse => hi = Bound::Excluded(after),
+                Some(after) if self.reverse() => hi = Bound::Excluded(after),
                 Some(after) => lo = Bound::Excluded(after),
                 None => break,
             }

@@ -98,25 +98,14 @@ pub fn tombstone() -> Vec<u8> {
 
 /// Decodes a stored value: `None` for a tombstone.
 pub fn decode_row(buf: &[u8]) -> Result<Option<Vec<Value>>> {
-    let mut r = Reader { buf };
-    match r.byte()? {
-        TOMBSTONE => return Ok(None),
-        ROW => {}
-        t => return Err(corrupt(&format!("row tag {t}"))),
-    }
-    let n = r.varint()? as usize;
-    let mut values = Vec::with_capacity(n);
-    for _ in 0..n {
-        values.push(r.value()?);
-    }
-    Ok(Some(values))
+    decode_columns(buf, None)
 }
 
-/// Decodes a stored value keeping only the columns `keep` marks by stored
+/// Decodes a stored value; with `keep`, only the columns it marks by stored
 /// position (columns past its end too): the others read as NULL, so every
 /// column keeps its position, and are skipped without being built. `None`
 /// for a tombstone.
-pub fn decode_columns(buf: &[u8], keep: &[bool]) -> Result<Option<Vec<Value>>> {
+pub fn decode_columns(buf: &[u8], keep: Option<&[bool]>) -> Result<Option<Vec<Value>>> {
     let mut r = Reader { buf };
     match r.byte()? {
         TOMBSTONE => return Ok(None),
@@ -126,7 +115,7 @@ pub fn decode_columns(buf: &[u8], keep: &[bool]) -> Result<Option<Vec<Value>>> {
     let n = r.varint()? as usize;
     let mut values = Vec::with_capacity(n);
     for i in 0..n {
-        if keep.get(i).copied().unwrap_or(true) {
+        if keep.is_none_or(|k| k.get(i).copied().unwrap_or(true)) {
             values.push(r.value()?);
         } else {
             r.skip()?;

@@ -156,10 +156,7 @@ fn forwards(
             continue;
         }
         done = Some(pk.to_vec());
-        let row = match keep {
-            Some(keep) => decode_columns(v, keep)?,
-            None => decode_row(v)?,
-        };
+        let row = decode_columns(v, keep)?;
         if let Some(row) = row {
             rows.push((pk.to_vec(), row));
             if rows.len() >= limit {

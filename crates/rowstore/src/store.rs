@@ -1,7 +1,7 @@
 //! [`RowStore`]: opening RocksDB, snapshot reads, applied-version tracking.
 
 use crate::readers::PointReaders;
-use crate::row::{decode_columns, decode_row};
+use crate::row::decode_columns;
 use parking_lot::{Mutex, RwLock};
 use prismdb_common::{Error, Result, TableId, Value, Version};
 use rocksdb::{ColumnFamilyDescriptor, DB, Options, ReadOptions};
@@ -207,10 +207,7 @@ fn read_row(
         && k.len() == prefix.len() + 8
         && k.starts_with(&prefix)
     {
-        return match keep {
-            Some(keep) => decode_columns(v, keep),
-            None => decode_row(v),
-        };
+        return decode_columns(v, keep);
     }
     it.status().map_err(storage_err)?;
     Ok(None)
@@ -628,9 +625,21 @@ impl RowStore {
 
     /// Reads one row as of `snapshot`.
     pub fn get(&self, table: TableId, pk: &[u8], snapshot: Version) -> Result<Option<Vec<Value>>> {
+        self.get_columns(table, pk, snapshot, None)
+    }
+
+    /// [`RowStore::get`] that, with `keep`, decodes only the columns it
+    /// marks (the others read as NULL).
+    pub fn get_columns(
+        &self,
+        table: TableId,
+        pk: &[u8],
+        snapshot: Version,
+        keep: Option<&[bool]>,
+    ) -> Result<Option<Vec<Value>>> {
         self.point_readers
             .with(&self.db, self.cf(CF_DATA)?, |it| {
-                read_row(it, table, pk, snapshot, None)
+                read_row(it, table, pk, snapshot, keep)
             })
             .map_err(storage_err)?
     }
@@ -792,10 +801,7 @@ impl RowStore {
             done = Some(pk.to_vec());
             let changed = since.is_none_or(|s| version > s);
             if changed {
-                let row = match keep {
-                    Some(keep) => decode_columns(v, keep)?,
-                    None => decode_row(v)?,
-                };
+                let row = decode_columns(v, keep)?;
                 if row.is_some() || since.is_some() {
                     rows.push((pk.to_vec(), version, row));
                     if rows.len() >= limit {
