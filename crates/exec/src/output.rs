@@ -1,9 +1,10 @@
 //! What a statement gives back: its command tag and its rows, computed or
 //! still streaming.
 
+use datafusion::arrow::array::ArrayRef;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use prismdb_common::Result;
+use prismdb_common::{Error, Result};
 
 /// A stream of result batches still being produced.
 pub type RowStream = futures::stream::BoxStream<'static, Result<RecordBatch>>;
@@ -26,11 +27,33 @@ pub struct Output {
     pub copy_out: Option<prismdb_common::copy::CopyOutFormat>,
 }
 
+impl ResultRows {
+    /// Rows computed already: one batch of `columns`.
+    pub fn of_columns(schema: SchemaRef, columns: Vec<ArrayRef>) -> Result<ResultRows> {
+        let batch = RecordBatch::try_new(schema.clone(), columns)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        Ok(ResultRows {
+            schema,
+            batches: vec![batch],
+            rest: None,
+        })
+    }
+}
+
 impl Output {
     pub fn command(tag: impl Into<String>) -> Output {
         Output {
             tag: tag.into(),
             rows: None,
+            copy_out: None,
+        }
+    }
+
+    /// A statement's output with rows.
+    pub fn with_rows(tag: impl Into<String>, rows: ResultRows) -> Output {
+        Output {
+            tag: tag.into(),
+            rows: Some(rows),
             copy_out: None,
         }
     }

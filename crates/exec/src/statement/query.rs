@@ -71,11 +71,7 @@ pub(crate) async fn run(
             return query_planned(session, stmt, &cached, params).await;
         }
         if let Some(rows) = fast.run(&view, params)? {
-            return Ok(Output {
-                tag: "SELECT".into(),
-                rows: Some(rows),
-                copy_out: None,
-            });
+            return Ok(Output::with_rows("SELECT", rows));
         }
     }
     query_planned(session, stmt, &cached, params).await
@@ -249,15 +245,6 @@ fn explain_output(batches: Vec<RecordBatch>) -> Result<Output> {
         }
     }
     let schema = explain_schema();
-    let batch = RecordBatch::try_new(schema.clone(), vec![Arc::new(StringArray::from(lines))])
-        .map_err(|e| Error::Internal(e.to_string()))?;
-    Ok(Output {
-        tag: "EXPLAIN".into(),
-        rows: Some(ResultRows {
-            schema,
-            batches: vec![batch],
-            rest: None,
-        }),
-        copy_out: None,
-    })
+    let rows = ResultRows::of_columns(schema, vec![Arc::new(StringArray::from(lines))])?;
+    Ok(Output::with_rows("EXPLAIN", rows))
 }

@@ -5,7 +5,6 @@ use crate::output::{Output, ResultRows};
 use crate::session::Session;
 use crate::settings::setting_value;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::arrow::record_batch::RecordBatch;
 use prismdb_common::{Error, Result};
 use prismdb_sql::sqlparser::ast::{Expr, Set, Statement};
 use std::sync::Arc;
@@ -58,23 +57,14 @@ pub(crate) fn run(session: &mut Session, stmt: &Statement) -> Result<Output> {
                 ]));
                 let names: Vec<&str> = all.iter().map(|(n, _)| n.as_str()).collect();
                 let values: Vec<&str> = all.iter().map(|(_, v)| v.as_str()).collect();
-                let batch = RecordBatch::try_new(
-                    schema.clone(),
+                let rows = ResultRows::of_columns(
+                    schema,
                     vec![
                         Arc::new(datafusion::arrow::array::StringArray::from(names)),
                         Arc::new(datafusion::arrow::array::StringArray::from(values)),
                     ],
-                )
-                .map_err(|e| Error::Internal(e.to_string()))?;
-                return Ok(Output {
-                    tag: "SHOW".into(),
-                    rows: Some(ResultRows {
-                        schema,
-                        batches: vec![batch],
-                        rest: None,
-                    }),
-                    copy_out: None,
-                });
+                )?;
+                return Ok(Output::with_rows("SHOW", rows));
             }
             let name = match name.as_str() {
                 "time zone" => "timezone".to_string(),
@@ -83,22 +73,13 @@ pub(crate) fn run(session: &mut Session, stmt: &Statement) -> Result<Output> {
             };
             let value = session.settings.read().get(&name)?;
             let schema = show_schema(&name);
-            let batch = RecordBatch::try_new(
-                schema.clone(),
+            let rows = ResultRows::of_columns(
+                schema,
                 vec![Arc::new(datafusion::arrow::array::StringArray::from(vec![
                     value,
                 ]))],
-            )
-            .map_err(|e| Error::Internal(e.to_string()))?;
-            Ok(Output {
-                tag: "SHOW".into(),
-                rows: Some(ResultRows {
-                    schema,
-                    batches: vec![batch],
-                    rest: None,
-                }),
-                copy_out: None,
-            })
+            )?;
+            Ok(Output::with_rows("SHOW", rows))
         }
         Statement::Set(set) => {
             let mut settings = session.settings.write();
