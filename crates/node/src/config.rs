@@ -83,6 +83,10 @@ pub struct StartOptions {
     /// [default: 5000].
     #[arg(long)]
     pub columnar_checkpoint_ms: Option<u64>,
+    /// Memory in MiB for the row cache: the newest versions of recently
+    /// read rows and index entries; 0 turns it off [default: 256].
+    #[arg(long)]
+    pub row_cache_mb: Option<u64>,
     /// Row changes waiting for the columnar apply thread before the queued
     /// ones are dropped and their tables rebuilt from the row store
     /// [default: 1048576].
@@ -176,6 +180,7 @@ pub struct NodeConfig {
     pub columnar_role: bool,
     pub columnar_memory: usize,
     pub columnar_checkpoint: Duration,
+    pub row_cache: usize,
     pub columnar_queue_changes: usize,
     /// The analytics runtime's worker threads and memory pool.
     pub analytics: AnalyticsOptions,
@@ -289,6 +294,7 @@ impl StartOptions {
             columnar_role,
             columnar_memory: (o.columnar_memory_mb.unwrap_or(2048) as usize) << 20,
             columnar_checkpoint: Duration::from_millis(o.columnar_checkpoint_ms.unwrap_or(5000)),
+            row_cache: (o.row_cache_mb.unwrap_or(256) as usize) << 20,
             columnar_queue_changes: o.columnar_queue_changes.unwrap_or(1 << 20).max(1),
             name,
             data_dir: o.data_dir.unwrap_or_else(|| "./prism-data".into()),
@@ -330,6 +336,7 @@ impl StartOptions {
             role: self.role.or(file.role),
             columnar_memory_mb: self.columnar_memory_mb.or(file.columnar_memory_mb),
             columnar_checkpoint_ms: self.columnar_checkpoint_ms.or(file.columnar_checkpoint_ms),
+            row_cache_mb: self.row_cache_mb.or(file.row_cache_mb),
             columnar_queue_changes: self.columnar_queue_changes.or(file.columnar_queue_changes),
             analytics_threads: self.analytics_threads.or(file.analytics_threads),
             analytics_memory_mb: self.analytics_memory_mb.or(file.analytics_memory_mb),

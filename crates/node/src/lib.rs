@@ -17,6 +17,7 @@ pub mod columnar;
 pub mod config;
 pub mod http;
 pub mod replication;
+pub mod store_metrics;
 
 pub use config::{NodeConfig, StartOptions};
 
@@ -58,6 +59,7 @@ impl Node {
                 &config.data_dir.join("rowstore"),
                 StoreOptions {
                     rowid_slot: (id & 0x7fff) as u16,
+                    row_cache_bytes: config.row_cache,
                     ..Default::default()
                 },
                 prismdb_raft::column_families(),
@@ -303,7 +305,11 @@ pub async fn run(
         None => None,
     };
     let node = Node::start(&config).await?;
-    let metrics = Arc::new(Metrics::new());
+    let mut metrics = Metrics::new();
+    metrics
+        .registry_mut()
+        .register_collector(Box::new(store_metrics::StoreCollector(node.store.clone())));
+    let metrics = Arc::new(metrics);
     tracing::info!(
         name = %config.name,
         listen = %config.listen,

@@ -240,6 +240,16 @@ async fn index_reads_match_scans_under_concurrent_writers() {
         .await
         .unwrap();
     assert!(dup.is_empty(), "duplicate unique keys: {}", dup.len());
+    // Those reads went through the row cache, and it says so.
+    let metrics = server.http_get("/metrics").await.unwrap();
+    let hits: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("prismdb_row_cache_hits_total "))
+        .unwrap_or_else(|| panic!("no row cache hits in {metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(hits > 0, "{metrics}");
 }
 
 #[tokio::test]

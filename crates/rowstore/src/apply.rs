@@ -168,7 +168,11 @@ impl RowStore {
                     Write::Put { row, .. } => row.clone(),
                     Write::Delete => crate::row::tombstone(),
                 };
-                batch.put_cf(data, version_key(key.0, &key.1, version), value);
+                let at = version_key(key.0, &key.1, version);
+                // Before the batch is written, so no read sees the write
+                // while the row cache still holds the version before it.
+                self.rows.write(&at[..at.len() - 8], version, &value);
+                batch.put_cf(data, at, value);
                 if superseded || matches!(write, Write::Delete) {
                     batch.put_cf(meta_cf, gc_key(version, key.0, &key.1), []);
                 }
@@ -180,6 +184,10 @@ impl RowStore {
             for table in &ws.altered_tables {
                 written.insert(*table, version);
             }
+            // Range deletes: of dropped tables, and of the entries of
+            // indexes this entry drops or rebuilds.
+            self.rows.clear_tables(&ws.drop_tables, version);
+            self.rows.clear_tables(&rebuilt, version);
             for table in &ws.drop_tables {
                 batch.delete_range_cf(data, table_prefix(*table), table_end(*table));
                 row_deltas.remove(table);
@@ -261,7 +269,13 @@ impl RowStore {
         // batch is written until it follows the batch: a build never
         // writes entries of a generation the batch removed.
         let mut registry = (!index_changes.is_empty()).then(|| self.indexes.write());
-        self.db.write(batch).map_err(storage_err)?;
+        if let Err(e) = self.db.write(batch) {
+            // The row cache may hold versions of the batch: none of it is
+            // stored, so nothing of it may be read (and the cache stays
+            // off: the store cannot write).
+            self.rows.clear(Version::MAX);
+            return Err(storage_err(e));
+        }
         if let Some(catalog) = new_catalog {
             *self.catalog.write() = Some((catalog_version, catalog));
         }

@@ -23,6 +23,7 @@
 //! and back (for log snapshots) and collects old versions.
 
 mod apply;
+mod cache;
 pub mod index;
 mod readers;
 pub mod row;
@@ -31,4 +32,5 @@ mod snapshot;
 mod store;
 
 pub use apply::{Command, Entry, Write, WriteSet};
+pub use cache::RowCacheStats;
 pub use store::{RowKey, RowStore, ScanChunk, SnapshotGuard, StoreOptions};

@@ -72,8 +72,15 @@ impl RowStore {
             let value = take(vlen as usize, &mut rest)?;
             batch.put_cf(self.cf(name)?, key, value);
         }
-        self.db.write(batch).map_err(storage_err)?;
-        self.load_meta()
+        // No read fills the row cache in while the contents change.
+        self.rows.clear(Version::MAX);
+        let replaced = self
+            .db
+            .write(batch)
+            .map_err(storage_err)
+            .and_then(|()| self.load_meta());
+        self.rows.reopen(self.last_version());
+        replaced
     }
 
     /// How many versions (rows and deletes) of `table` are stored.

@@ -1,5 +1,6 @@
 //! [`RowStore`]: opening RocksDB, snapshot reads, applied-version tracking.
 
+use crate::cache::{RowCache, RowCacheStats};
 use crate::readers::PointReaders;
 use crate::row::decode_columns;
 use parking_lot::{Mutex, RwLock};
@@ -88,6 +89,8 @@ pub type RowKey = (TableId, Vec<u8>);
 pub struct StoreOptions {
     /// Block cache size in bytes.
     pub cache_bytes: usize,
+    /// Row cache size in bytes (see [`crate::cache`]; 0 turns it off).
+    pub row_cache_bytes: usize,
     /// This node's hidden row-id slot (distinct per node of a cluster).
     pub rowid_slot: u16,
 }
@@ -96,6 +99,7 @@ impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions {
             cache_bytes: 256 << 20,
+            row_cache_bytes: 256 << 20,
             rowid_slot: 0,
         }
     }
@@ -119,6 +123,8 @@ pub struct RowStore {
     /// Iterators for small range reads (see [`crate::scan`]), reused the
     /// same way.
     pub(crate) range_readers: PointReaders,
+    /// The newest versions of recently read rows.
+    pub(crate) rows: RowCache,
     /// Highest applied version: the snapshot new transactions read at.
     applied: tokio::sync::watch::Sender<Version>,
     /// Version of the last catalog change, and the catalog it wrote.
@@ -191,22 +197,27 @@ pub(crate) fn storage_err(e: rocksdb::Error) -> Error {
     Error::Storage(e.into_string())
 }
 
-/// The version of row `pk` of `table` visible at `snapshot`, read with a
-/// within-row iterator; with `keep`, only the columns it marks (see
-/// [`decode_columns`]).
+/// The version of a row visible at `snapshot`, read with a within-row
+/// iterator and kept in `cache` when it is the row's newest; with `keep`,
+/// only the columns it marks (see [`decode_columns`]). `seek` is the row's
+/// version key at `snapshot`.
 fn read_row(
     it: &mut rocksdb::DBRawIterator<'_>,
-    table: TableId,
-    pk: &[u8],
+    cache: &RowCache,
+    seek: &[u8],
     snapshot: Version,
     keep: Option<&[bool]>,
 ) -> Result<Option<Vec<Value>>> {
-    let prefix = row_prefix(table, pk);
-    it.seek(version_key(table, pk, snapshot));
+    let prefix = &seek[..seek.len() - 8];
+    it.seek(seek);
     if let (Some(k), Some(v)) = (it.key(), it.value())
-        && k.len() == prefix.len() + 8
-        && k.starts_with(&prefix)
+        && k.len() == seek.len()
+        && k.starts_with(prefix)
     {
+        if v.first() == Some(&crate::row::ROW) {
+            let version = !u64::from_be_bytes(k[prefix.len()..].try_into().expect("8 bytes"));
+            cache.fill(prefix, version, v, snapshot);
+        }
         return decode_columns(v, keep);
     }
     it.status().map_err(storage_err)?;
@@ -330,6 +341,7 @@ impl RowStore {
             db: Arc::new(db),
             point_readers: PointReaders::new(within_row),
             range_readers: PointReaders::new(across_rows),
+            rows: RowCache::new(opts.row_cache_bytes),
             applied: tokio::sync::watch::channel(0).0,
             catalog_version: AtomicU64::new(0),
             catalog: RwLock::new(None),
@@ -637,16 +649,20 @@ impl RowStore {
         snapshot: Version,
         keep: Option<&[bool]>,
     ) -> Result<Option<Vec<Value>>> {
+        let seek = version_key(table, pk, snapshot);
+        if let Some(row) = self.rows.get(&seek[..seek.len() - 8], snapshot) {
+            return decode_columns(&row, keep);
+        }
         self.point_readers
             .with(&self.db, self.cf(CF_DATA)?, |it| {
-                read_row(it, table, pk, snapshot, keep)
+                read_row(it, &self.rows, &seek, snapshot, keep)
             })
             .map_err(storage_err)?
     }
 
-    /// Reads rows as of `snapshot`, one per primary key, in order, with one
-    /// iterator for all of them; with `keep`, only the columns it marks
-    /// (the others read as NULL).
+    /// Reads rows as of `snapshot`, one per primary key, in order: from the
+    /// row cache, and with one iterator for all the others; with `keep`,
+    /// only the columns it marks (the others read as NULL).
     pub fn get_many<'k>(
         &self,
         table: TableId,
@@ -654,13 +670,35 @@ impl RowStore {
         snapshot: Version,
         keep: Option<&[bool]>,
     ) -> Result<Vec<Option<Vec<Value>>>> {
+        let mut out = Vec::new();
+        // Version keys of the rows the cache did not have, by position.
+        let mut missed: Vec<(usize, Vec<u8>)> = Vec::new();
+        for pk in pks {
+            let seek = version_key(table, pk, snapshot);
+            match self.rows.get(&seek[..seek.len() - 8], snapshot) {
+                Some(row) => out.push(decode_columns(&row, keep)?),
+                None => {
+                    missed.push((out.len(), seek));
+                    out.push(None);
+                }
+            }
+        }
+        if missed.is_empty() {
+            return Ok(out);
+        }
         self.point_readers
             .with(&self.db, self.cf(CF_DATA)?, |it| {
-                pks.into_iter()
-                    .map(|pk| read_row(it, table, pk, snapshot, keep))
-                    .collect()
+                for (i, seek) in &missed {
+                    out[*i] = read_row(it, &self.rows, seek, snapshot, keep)?;
+                }
+                Ok(out)
             })
             .map_err(storage_err)?
+    }
+
+    /// Hits, misses and size of the row cache.
+    pub fn row_cache_stats(&self) -> RowCacheStats {
+        self.rows.stats()
     }
 
     /// The newest version of a key and whether it is a live row, regardless

@@ -284,6 +284,23 @@ impl TestServer {
         self.http_port
     }
 
+    /// The body of an HTTP GET of `path` on the HTTP port.
+    pub async fn http_get(&self, path: &str) -> Result<String> {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", self.http_port)).await?;
+        stream
+            .write_all(format!("GET {path} HTTP/1.0\r\nHost: localhost\r\n\r\n").as_bytes())
+            .await?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await?;
+        match response.split_once("\r\n\r\n") {
+            Some((head, body)) if head.starts_with("HTTP/1.") && head.contains(" 200 ") => {
+                Ok(body.to_string())
+            }
+            _ => Err(anyhow!("GET {path}: {response}")),
+        }
+    }
+
     /// The process id of the running server.
     pub fn pid(&self) -> Option<u32> {
         self.child.as_ref().map(Child::id)
