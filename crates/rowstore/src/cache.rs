@@ -29,9 +29,10 @@
 //! snapshot install clears everything. Each shard holds at most its share
 //! of the byte budget and evicts with CLOCK (second chance).
 
+use hashbrown::HashTable;
 use parking_lot::Mutex;
 use prismdb_common::{TableId, Version};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,19 +40,43 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Shards, each with its own lock and fence.
 const SHARDS: usize = 64;
 
-/// Bytes an entry costs besides its key and row: the map slot (~64 at the
-/// map's load factor), the CLOCK ring slot (24), and the two allocations'
-/// headers and rounding (~40).
-const ENTRY_OVERHEAD: usize = 128;
+/// Bytes an entry costs besides its key and row: the table slot (~38 at
+/// the table's load factor), the CLOCK ring slot (16, ~24 with the ring's
+/// spare room), and the allocation's header and rounding (~24).
+const ENTRY_OVERHEAD: usize = 88;
 
-/// One cached row: its newest version and that version's stored bytes.
+/// One cached row: its newest version and, in one allocation, its key and
+/// that version's stored bytes.
 struct Entry {
+    /// `key length (u16 LE) | key | stored bytes`.
+    data: Arc<[u8]>,
     version: Version,
-    row: Arc<[u8]>,
     /// Read since the CLOCK hand last passed it.
     referenced: bool,
-    /// Tells this entry from an earlier one of the same row in the ring.
-    generation: u64,
+}
+
+fn key_of(data: &[u8]) -> &[u8] {
+    let n = u16::from_le_bytes([data[0], data[1]]) as usize;
+    &data[2..2 + n]
+}
+
+fn pack(key: &[u8], value: &[u8]) -> Arc<[u8]> {
+    let mut data = Vec::with_capacity(2 + key.len() + value.len());
+    data.extend((key.len() as u16).to_le_bytes());
+    data.extend(key);
+    data.extend(value);
+    Arc::from(data)
+}
+
+/// The stored bytes of a cached row (shared with the cache).
+pub(crate) struct Cached(Arc<[u8]>);
+
+impl std::ops::Deref for Cached {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0[2 + key_of(&self.0).len()..]
+    }
 }
 
 #[derive(Default)]
@@ -59,51 +84,63 @@ struct Shard {
     /// The newest version of any write applied to a row of this shard (or
     /// of a whole-store change): reads older than it do not fill in.
     fence: Version,
-    map: HashMap<Arc<[u8]>, Entry, foldhash::fast::RandomState>,
-    /// CLOCK order: rows in the order they were put in, with the entry's
-    /// generation (stale slots, whose row was removed or put in again, are
-    /// skipped).
-    ring: VecDeque<(Arc<[u8]>, u64)>,
+    table: HashTable<Entry>,
+    /// CLOCK order: entries' data in the order they were put in. A slot
+    /// whose entry was removed or replaced since is stale and skipped.
+    ring: VecDeque<Arc<[u8]>>,
     bytes: usize,
-    generations: u64,
 }
 
 impl Shard {
-    fn cost(key: &[u8], row: &[u8]) -> usize {
-        key.len() + row.len() + ENTRY_OVERHEAD
+    fn cost(data: &[u8]) -> usize {
+        data.len() + ENTRY_OVERHEAD
     }
 
-    fn remove(&mut self, key: &[u8]) {
-        if let Some((k, e)) = self.map.remove_entry(key) {
-            self.bytes -= Shard::cost(&k, &e.row);
+    fn remove(&mut self, hash: u64, key: &[u8]) {
+        if let Ok(e) = self.table.find_entry(hash, |e| key_of(&e.data) == key) {
+            let (e, _) = e.remove();
+            self.bytes -= Shard::cost(&e.data);
         }
     }
 
     /// Evicts until the shard holds at most `budget` bytes.
-    fn evict(&mut self, budget: usize) {
+    fn evict(&mut self, budget: usize, hasher: &foldhash::fast::RandomState) {
         while self.bytes > budget {
-            let Some((key, generation)) = self.ring.pop_front() else {
+            let Some(data) = self.ring.pop_front() else {
                 return;
             };
-            let Some(e) = self.map.get_mut(&key) else {
+            let key = key_of(&data);
+            let hash = hasher.hash_one(key);
+            let Some(e) = self.table.find_mut(hash, |e| key_of(&e.data) == key) else {
                 continue;
             };
-            if e.generation != generation {
+            if !Arc::ptr_eq(&e.data, &data) {
                 continue;
             }
             if e.referenced {
                 e.referenced = false;
-                self.ring.push_back((key, generation));
+                self.ring.push_back(data);
             } else {
-                self.remove(&key);
+                self.remove(hash, key);
             }
         }
-        // Removed and refilled rows leave stale slots behind.
-        if self.ring.len() > 2 * self.map.len() + 1024 {
-            let map = &self.map;
-            self.ring
-                .retain(|(k, g)| map.get(k).is_some_and(|e| e.generation == *g));
+        // Removed and replaced rows leave stale slots behind.
+        if self.ring.len() > 2 * self.table.len() + 1024 {
+            let table = &self.table;
+            self.ring.retain(|d| {
+                let key = key_of(d);
+                table
+                    .find(hasher.hash_one(key), |e| key_of(&e.data) == key)
+                    .is_some_and(|e| Arc::ptr_eq(&e.data, d))
+            });
         }
+    }
+
+    fn clear(&mut self, fence: Version) {
+        self.fence = fence;
+        self.table.clear();
+        self.ring.clear();
+        self.bytes = 0;
     }
 }
 
@@ -142,88 +179,138 @@ impl RowCache {
         self.shard_budget > 0
     }
 
-    fn shard(&self, row: &[u8]) -> &Mutex<Shard> {
+    /// The row's hash and its shard. The table takes the hash's low bits
+    /// for the bucket and its top 7 for the control byte; the shard takes
+    /// bits from the middle, so keys of one shard still spread over both.
+    fn shard(&self, row: &[u8]) -> (u64, &Mutex<Shard>) {
         let h = self.hasher.hash_one(row);
-        // The map hashes the key again with its own state; the shard takes
-        // the high bits so the two do not line up.
-        &self.shards[(h >> 58) as usize % SHARDS]
+        (h, &self.shards[(h >> 32) as usize % SHARDS])
     }
 
     /// The stored bytes of `row` (`table | pk`) as of `snapshot`, if the
     /// cache holds its newest version and that is not newer than `snapshot`.
-    pub(crate) fn get(&self, row: &[u8], snapshot: Version) -> Option<Arc<[u8]>> {
+    pub(crate) fn get(&self, row: &[u8], snapshot: Version) -> Option<Cached> {
         if !self.enabled() {
             return None;
         }
-        let mut shard = self.shard(row).lock();
-        let hit = shard.map.get_mut(row).and_then(|e| {
-            (e.version <= snapshot).then(|| {
-                e.referenced = true;
-                e.row.clone()
-            })
-        });
+        let (hash, shard) = self.shard(row);
+        let mut shard = shard.lock();
+        let hit = shard
+            .table
+            .find_mut(hash, |e| key_of(&e.data) == row)
+            .and_then(|e| {
+                (e.version <= snapshot).then(|| {
+                    e.referenced = true;
+                    e.data.clone()
+                })
+            });
         drop(shard);
         match hit {
             Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
             None => self.misses.fetch_add(1, Ordering::Relaxed),
         };
-        hit
+        hit.map(Cached)
+    }
+
+    /// Whether an entry of `row` with `value` fits the cache at all.
+    fn fits(&self, row: &[u8], value: &[u8]) -> bool {
+        row.len() <= u16::MAX as usize
+            && Shard::cost(row) + 2 + value.len() <= self.shard_budget / 8
     }
 
     /// Keeps `value`, the live version `version` of `row` that a read at
     /// `snapshot` found, unless a newer write may have reached the row.
+    /// Evicts to make room.
     pub(crate) fn fill(&self, row: &[u8], version: Version, value: &[u8], snapshot: Version) {
-        if !self.enabled() {
+        self.put_in(row, version, value, snapshot, true);
+    }
+
+    /// [`RowCache::fill`] for what is not known to be read (an index
+    /// build's entries): kept only while the shard has room, never pushing
+    /// out what readers use.
+    pub(crate) fn fill_spare(&self, row: &[u8], version: Version, value: &[u8], snapshot: Version) {
+        self.put_in(row, version, value, snapshot, false);
+    }
+
+    fn put_in(&self, row: &[u8], version: Version, value: &[u8], snapshot: Version, evict: bool) {
+        if !self.enabled() || !self.fits(row, value) {
             return;
         }
-        let cost = Shard::cost(row, value);
-        if cost > self.shard_budget / 8 {
+        let (hash, shard) = self.shard(row);
+        let mut shard = shard.lock();
+        if shard.fence > snapshot {
             return;
         }
-        let mut shard = self.shard(row).lock();
-        if shard.fence > snapshot || shard.map.contains_key(row) {
+        if shard.table.find(hash, |e| key_of(&e.data) == row).is_some() {
             return;
         }
-        shard.generations += 1;
-        let generation = shard.generations;
-        let key: Arc<[u8]> = Arc::from(row);
-        shard.map.insert(
-            key.clone(),
-            Entry {
-                version,
-                row: Arc::from(value),
-                referenced: false,
-                generation,
-            },
-        );
-        shard.ring.push_back((key, generation));
+        self.insert(&mut shard, hash, row, version, value, evict);
+    }
+
+    /// Puts a new entry in a shard (locked, without one for `row`): with
+    /// `evict`, evicting to make room; without, only if there is room.
+    fn insert(
+        &self,
+        shard: &mut Shard,
+        hash: u64,
+        row: &[u8],
+        version: Version,
+        value: &[u8],
+        evict: bool,
+    ) {
+        let cost = Shard::cost(row) + 2 + value.len();
+        if !evict && shard.bytes + cost > self.shard_budget {
+            return;
+        }
+        let data = pack(row, value);
         shard.bytes += cost;
-        shard.evict(self.shard_budget);
+        shard.ring.push_back(data.clone());
+        shard.table.insert_unique(
+            hash,
+            Entry {
+                data,
+                version,
+                referenced: false,
+            },
+            |e| self.hasher.hash_one(key_of(&e.data)),
+        );
+        if evict {
+            shard.evict(self.shard_budget, &self.hasher);
+        }
     }
 
     /// A write at `version` to `row` (`value`: the stored bytes, a row or a
     /// delete), called before the write can be read: a cached row takes
     /// the new version (a delete drops it), and reads older than `version`
-    /// no longer fill the shard in. Rows not cached stay out: a bulk load
-    /// does not push out what readers use.
+    /// no longer fill the shard in. A row not cached goes in only while the
+    /// shard has room: a fresh load is cached, but a bulk load does not
+    /// push out what readers use.
     pub(crate) fn write(&self, row: &[u8], version: Version, value: &[u8]) {
         if !self.enabled() {
             return;
         }
-        let live = value.first() == Some(&crate::row::ROW);
-        let mut shard = self.shard(row).lock();
+        let live = value.first() == Some(&crate::row::ROW) && self.fits(row, value);
+        let (hash, shard) = self.shard(row);
+        let mut shard = shard.lock();
         shard.fence = shard.fence.max(version);
-        match shard.map.get_mut(row) {
-            Some(e) if live && Shard::cost(row, value) <= self.shard_budget / 8 => {
-                let old = e.row.len();
-                e.version = version;
-                e.row = Arc::from(value);
-                shard.bytes = shard.bytes + value.len() - old;
-                shard.evict(self.shard_budget);
+        let Some(e) = shard.table.find_mut(hash, |e| key_of(&e.data) == row) else {
+            if live {
+                self.insert(&mut shard, hash, row, version, value, false);
             }
-            Some(_) => shard.remove(row),
-            None => {}
+            return;
+        };
+        if !live {
+            shard.remove(hash, row);
+            return;
         }
+        let data = pack(row, value);
+        let old = Shard::cost(&e.data);
+        e.version = version;
+        e.data = data.clone();
+        shard.bytes = shard.bytes + Shard::cost(&data) - old;
+        // The entry's old ring slot is stale now.
+        shard.ring.push_back(data);
+        shard.evict(self.shard_budget, &self.hasher);
     }
 
     /// Every row of the key spaces `tables` removed at `version`: drops
@@ -236,15 +323,17 @@ impl RowCache {
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
             shard.fence = shard.fence.max(version);
-            let gone: Vec<Arc<[u8]>> = shard
-                .map
-                .keys()
-                .filter(|k| tables.iter().any(|t| k.starts_with(&t.to_be_bytes())))
-                .cloned()
-                .collect();
-            for k in gone {
-                shard.remove(&k);
-            }
+            let mut freed = 0;
+            shard.table.retain(|e| {
+                let gone = tables
+                    .iter()
+                    .any(|t| key_of(&e.data).starts_with(&t.to_be_bytes()));
+                if gone {
+                    freed += Shard::cost(&e.data);
+                }
+                !gone
+            });
+            shard.bytes -= freed;
         }
     }
 
@@ -253,10 +342,8 @@ impl RowCache {
     pub(crate) fn clear(&self, version: Version) {
         for shard in self.shards.iter() {
             let mut shard = shard.lock();
-            shard.fence = shard.fence.max(version);
-            shard.map.clear();
-            shard.ring.clear();
-            shard.bytes = 0;
+            let fence = shard.fence.max(version);
+            shard.clear(fence);
         }
     }
 
@@ -265,11 +352,7 @@ impl RowCache {
     /// the newest version the new contents hold.
     pub(crate) fn reopen(&self, version: Version) {
         for shard in self.shards.iter() {
-            let mut shard = shard.lock();
-            shard.fence = version;
-            shard.map.clear();
-            shard.ring.clear();
-            shard.bytes = 0;
+            shard.lock().clear(version);
         }
     }
 
@@ -277,7 +360,7 @@ impl RowCache {
         let (mut rows, mut bytes) = (0, 0);
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            rows += shard.map.len() as u64;
+            rows += shard.table.len() as u64;
             bytes += shard.bytes as u64;
         }
         RowCacheStats {
@@ -304,8 +387,8 @@ mod tests {
         let c = RowCache::new(1 << 20);
         c.fill(&key(1), 5, b"row", 7);
         assert!(c.get(&key(1), 4).is_none());
-        assert_eq!(&*c.get(&key(1), 5).unwrap(), b"row");
-        assert_eq!(&*c.get(&key(1), 100).unwrap(), b"row");
+        assert_eq!(&*c.get(&key(1), 5).unwrap(), b"row".as_slice());
+        assert_eq!(&*c.get(&key(1), 100).unwrap(), b"row".as_slice());
     }
 
     fn stored(text: &[u8]) -> Vec<u8> {
@@ -330,9 +413,34 @@ mod tests {
         // One that read after it does.
         c.fill(&key(1), 12, &stored(b"newer"), 12);
         assert_eq!(&*c.get(&key(1), 12).unwrap(), &stored(b"newer")[..]);
-        // Rows not cached stay out when written.
+        // A row not cached goes in when written, while there is room.
         c.write(&key(2), 13, &stored(b"x"));
-        assert!(c.get(&key(2), 13).is_none());
+        assert!(c.get(&key(2), 12).is_none());
+        assert_eq!(&*c.get(&key(2), 13).unwrap(), &stored(b"x")[..]);
+    }
+
+    #[test]
+    fn writes_and_build_entries_do_not_push_out_read_rows() {
+        let c = RowCache::new(SHARDS * 4096);
+        for i in 0..10_000 {
+            c.fill(&key(i), 1, &stored(&[7; 60]), 1);
+        }
+        let read: Vec<u32> = (0..10_000)
+            .filter(|i| c.get(&key(*i), 1).is_some())
+            .collect();
+        assert!(!read.is_empty());
+        for i in 10_000..20_000 {
+            c.write(&key(i), 2, &stored(&[7; 60]));
+            c.fill_spare(&key(i + 10_000), 1, &stored(&[7; 60]), 2);
+        }
+        assert!(read.iter().all(|i| c.get(&key(*i), 2).is_some()));
+        // But on an empty cache they go in, up to its budget.
+        let c = RowCache::new(SHARDS * 4096);
+        for i in 0..10_000 {
+            c.write(&key(i), 2, &stored(&[7; 60]));
+        }
+        let s = c.stats();
+        assert!(s.rows > 0 && s.bytes as usize <= SHARDS * 4096, "{s:?}");
     }
 
     #[test]
@@ -376,7 +484,7 @@ mod tests {
         c.fill(&other, 1, b"o", 1);
         c.clear_tables(&[1], 5);
         assert!(c.get(&key(1), 9).is_none());
-        assert_eq!(&*c.get(&other, 9).unwrap(), b"o");
+        assert_eq!(&*c.get(&other, 9).unwrap(), b"o".as_slice());
         // Every fence rose: a read from before the change does not fill in.
         c.fill(&key(1), 1, b"r", 4);
         assert!(c.get(&key(1), 9).is_none());

@@ -667,6 +667,8 @@ impl RowStore {
                 keep.as_deref(),
             )?;
             let mut batch = WriteBatch::default();
+            // The entries written, for the row cache once they are stored.
+            let mut written: Vec<(Vec<u8>, Vec<u8>, Version)> = Vec::with_capacity(rows.len());
             let mut claimed: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
             for (pk, version, row) in &rows {
                 let Some(row) = row else { continue };
@@ -692,7 +694,13 @@ impl RowStore {
                     }
                     claimed.insert(key.clone(), pk.clone());
                 }
-                batch.put_cf(data, version_key(space, &key, *version), encode_row(&value));
+                let entry = (
+                    version_key(space, &key, *version),
+                    encode_row(&value),
+                    *version,
+                );
+                batch.put_cf(data, &entry.0, &entry.1);
+                written.push(entry);
             }
             done += rows.len() as u64;
             {
@@ -704,6 +712,13 @@ impl RowStore {
                     return Ok(());
                 }
                 self.db.write(batch).map_err(storage_err)?;
+                // Each is its key's newest version unless a commit after
+                // the snapshot wrote the key, which raised its shard's
+                // fence past `at`.
+                for (key, value, version) in &written {
+                    self.rows
+                        .fill_spare(&key[..key.len() - 8], *version, value, at);
+                }
                 s.state = BuildState::Building {
                     done,
                     total: total.max(done),
