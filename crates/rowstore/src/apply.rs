@@ -171,7 +171,10 @@ impl RowStore {
                 let at = version_key(key.0, &key.1, version);
                 // Before the batch is written, so no read sees the write
                 // while the row cache still holds the version before it.
-                self.rows.write(&at[..at.len() - 8], version, &value);
+                // New rows go in while there is room; index entries only
+                // when read (a range read never looks here).
+                let admit = !is_index_space(key.0);
+                self.rows.write(&at[..at.len() - 8], version, &value, admit);
                 batch.put_cf(data, at, value);
                 if superseded || matches!(write, Write::Delete) {
                     batch.put_cf(meta_cf, gc_key(version, key.0, &key.1), []);

@@ -21,13 +21,17 @@
 //!   snapshots read RocksDB.
 //!
 //! Index entries are rows of their own key spaces and are kept the same way
-//! (a unique index's claim is read with a point read); an index build
-//! writes entries without going through here, but before its index serves
-//! reads, so none of its key space is cached yet. Deletes and absent
-//! rows are not kept. Range deletes (a dropped table, a dropped or rebuilt
-//! index) drop the entries of their key spaces and raise every fence; a
-//! snapshot install clears everything. Each shard holds at most its share
-//! of the byte budget and evicts with CLOCK (second chance).
+//! (a unique index's claim is read with a point read). An index build's
+//! claims go in once written, with the build's snapshot as the read that
+//! found them: a commit after it that wrote the key raised the fence.
+//! Written rows and built claims go in only while their shard has room (a
+//! freshly loaded table is cached; a bulk load into a full cache does not
+//! push out what readers use); other index entries are only read by range
+//! reads, which do not look here. Deletes and absent rows are not kept.
+//! Range deletes (a dropped table, a dropped or rebuilt index) drop the
+//! entries of their key spaces and raise every fence; a snapshot install
+//! clears everything. Each shard holds at most its share of the byte budget
+//! and evicts with CLOCK (second chance).
 
 use hashbrown::HashTable;
 use parking_lot::Mutex;
@@ -282,10 +286,10 @@ impl RowCache {
     /// A write at `version` to `row` (`value`: the stored bytes, a row or a
     /// delete), called before the write can be read: a cached row takes
     /// the new version (a delete drops it), and reads older than `version`
-    /// no longer fill the shard in. A row not cached goes in only while the
-    /// shard has room: a fresh load is cached, but a bulk load does not
-    /// push out what readers use.
-    pub(crate) fn write(&self, row: &[u8], version: Version, value: &[u8]) {
+    /// no longer fill the shard in. A row not cached goes in, with `admit`,
+    /// only while the shard has room: a fresh load is cached, but a bulk
+    /// load does not push out what readers use.
+    pub(crate) fn write(&self, row: &[u8], version: Version, value: &[u8], admit: bool) {
         if !self.enabled() {
             return;
         }
@@ -294,7 +298,7 @@ impl RowCache {
         let mut shard = shard.lock();
         shard.fence = shard.fence.max(version);
         let Some(e) = shard.table.find_mut(hash, |e| key_of(&e.data) == row) else {
-            if live {
+            if live && admit {
                 self.insert(&mut shard, hash, row, version, value, false);
             }
             return;
@@ -401,11 +405,11 @@ mod tests {
     fn a_write_replaces_a_cached_row_and_fences_older_reads() {
         let c = RowCache::new(1 << 20);
         c.fill(&key(1), 5, &stored(b"old"), 7);
-        c.write(&key(1), 9, &stored(b"new"));
+        c.write(&key(1), 9, &stored(b"new"), true);
         assert!(c.get(&key(1), 8).is_none());
         assert_eq!(&*c.get(&key(1), 9).unwrap(), &stored(b"new")[..]);
         // A delete drops it.
-        c.write(&key(1), 11, &crate::row::tombstone());
+        c.write(&key(1), 11, &crate::row::tombstone(), true);
         assert!(c.get(&key(1), 100).is_none());
         // A reader that took its snapshot before the write does not fill in.
         c.fill(&key(1), 9, &stored(b"new"), 10);
@@ -414,7 +418,7 @@ mod tests {
         c.fill(&key(1), 12, &stored(b"newer"), 12);
         assert_eq!(&*c.get(&key(1), 12).unwrap(), &stored(b"newer")[..]);
         // A row not cached goes in when written, while there is room.
-        c.write(&key(2), 13, &stored(b"x"));
+        c.write(&key(2), 13, &stored(b"x"), true);
         assert!(c.get(&key(2), 12).is_none());
         assert_eq!(&*c.get(&key(2), 13).unwrap(), &stored(b"x")[..]);
     }
@@ -430,14 +434,14 @@ mod tests {
             .collect();
         assert!(!read.is_empty());
         for i in 10_000..20_000 {
-            c.write(&key(i), 2, &stored(&[7; 60]));
+            c.write(&key(i), 2, &stored(&[7; 60]), true);
             c.fill_spare(&key(i + 10_000), 1, &stored(&[7; 60]), 2);
         }
         assert!(read.iter().all(|i| c.get(&key(*i), 2).is_some()));
         // But on an empty cache they go in, up to its budget.
         let c = RowCache::new(SHARDS * 4096);
         for i in 0..10_000 {
-            c.write(&key(i), 2, &stored(&[7; 60]));
+            c.write(&key(i), 2, &stored(&[7; 60]), true);
         }
         let s = c.stats();
         assert!(s.rows > 0 && s.bytes as usize <= SHARDS * 4096, "{s:?}");

@@ -667,8 +667,9 @@ impl RowStore {
                 keep.as_deref(),
             )?;
             let mut batch = WriteBatch::default();
-            // The entries written, for the row cache once they are stored.
-            let mut written: Vec<(Vec<u8>, Vec<u8>, Version)> = Vec::with_capacity(rows.len());
+            // The unique claims written, for the row cache once they are
+            // stored (other entries are only read by range reads).
+            let mut claims: Vec<(Vec<u8>, Vec<u8>, Version)> = Vec::new();
             let mut claimed: HashMap<Vec<u8>, Vec<u8>> = HashMap::new();
             for (pk, version, row) in &rows {
                 let Some(row) = row else { continue };
@@ -700,7 +701,9 @@ impl RowStore {
                     *version,
                 );
                 batch.put_cf(data, &entry.0, &entry.1);
-                written.push(entry);
+                if layout.claims(row) {
+                    claims.push(entry);
+                }
             }
             done += rows.len() as u64;
             {
@@ -715,7 +718,7 @@ impl RowStore {
                 // Each is its key's newest version unless a commit after
                 // the snapshot wrote the key, which raised its shard's
                 // fence past `at`.
-                for (key, value, version) in &written {
+                for (key, value, version) in &claims {
                     self.rows
                         .fill_spare(&key[..key.len() - 8], *version, value, at);
                 }
