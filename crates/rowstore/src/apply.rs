@@ -15,72 +15,17 @@
 //! entries it came from are, in the same write-ahead log, and are replayed.
 
 use crate::index::{entries_table, is_index_space};
+use crate::registry::IndexChanges;
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
-    RowKey, RowStore, gc_key, rowid_key, rows_key, schema_key, storage_err, table_end,
-    table_prefix, version_key, written_key,
+    RowStore, gc_key, rowid_key, rows_key, schema_key, storage_err, table_end, table_prefix,
+    version_key, written_key,
 };
+use crate::writes::{Command, Entry, RowKey, Write, WriteSet};
 use prismdb_common::{Error, Result, TableId, Version};
 use rocksdb::WriteBatch;
-use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-
-/// One buffered write of a transaction.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub enum Write {
-    /// Store this encoded row. `insert` asks for a uniqueness check: a
-    /// concurrent committed row with the same key is a 23505, not a 40001.
-    Put { row: Vec<u8>, insert: bool },
-    /// Delete the row.
-    Delete,
-}
-
-/// Everything one transaction commits.
-#[derive(Debug, Default, Clone, Serialize, Deserialize)]
-pub struct WriteSet {
-    /// The snapshot the transaction read at.
-    pub read_version: Version,
-    /// Final write per key, in key order.
-    pub writes: BTreeMap<RowKey, Write>,
-    /// A new catalog (DDL). Conflicts with any catalog change after
-    /// `read_version`.
-    pub catalog: Option<Vec<u8>>,
-    /// Tables whose data is removed outright (DROP TABLE).
-    pub drop_tables: Vec<TableId>,
-    /// The highest hidden row id this transaction used, by row-id slot, so
-    /// a node that restarts never hands out a committed row id again.
-    pub rowid_high: Option<(u16, i64)>,
-    /// Tables whose row layout this DDL changes (ALTER TABLE … ADD/DROP
-    /// COLUMN). With a catalog change, tables written and dropped count
-    /// too. Writes to them from older snapshots are rejected afterwards.
-    #[serde(default)]
-    pub altered_tables: Vec<TableId>,
-}
-
-impl WriteSet {
-    pub fn is_empty(&self) -> bool {
-        self.writes.is_empty() && self.catalog.is_none() && self.drop_tables.is_empty()
-    }
-}
-
-/// What one log entry asks the row store to do.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum Command {
-    /// Commit a transaction.
-    Commit(WriteSet),
-    /// Versions older than this are no longer read by anyone: old versions
-    /// below it may be collected, and commits that read below it are
-    /// rejected.
-    Horizon(Version),
-}
-
-/// One entry to apply: its log index and its command, if it carries one
-/// (Raft's own entries — leader no-ops, membership — carry none).
-pub struct Entry<'a> {
-    pub index: Version,
-    pub command: Option<&'a Command>,
-}
 
 impl RowStore {
     /// Applies entries in order, atomically with `meta` (extra key/value
@@ -111,7 +56,7 @@ impl RowStore {
         let mut last = self.last_version();
         // Index changes of the batch's DDL, applied to the registry once
         // the batch is written.
-        let mut index_changes: Vec<crate::index::IndexChanges> = Vec::new();
+        let mut index_changes: Vec<IndexChanges> = Vec::new();
         for entry in entries {
             last = last.max(entry.index);
             let ws = match entry.command {

@@ -23,14 +23,19 @@
 //! and back (for log snapshots) and collects old versions.
 
 mod apply;
+mod builds;
 mod cache;
 pub mod index;
+mod pins;
 mod readers;
+mod registry;
 pub mod row;
 mod scan;
 mod snapshot;
 mod store;
+mod writes;
 
-pub use apply::{Command, Entry, Write, WriteSet};
 pub use cache::RowCacheStats;
-pub use store::{RowKey, RowStore, ScanChunk, SnapshotGuard, StoreOptions};
+pub use pins::SnapshotGuard;
+pub use store::{RowStore, ScanChunk, StoreOptions};
+pub use writes::{Command, Entry, RowKey, Write, WriteSet};

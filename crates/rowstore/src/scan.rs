@@ -1,6 +1,7 @@
 //! Range reads over row versions: a table's (or an index's) rows in a key
 //! range as of a snapshot, forwards ([`RowStore::scan`]) or backwards
-//! ([`RowStore::scan_back`]).
+//! ([`RowStore::scan_back`]), and an index's entries in the order a
+//! [`Direction`] gives ([`RowStore::index_entries`]).
 //!
 //! Small reads (a chunk of at most [`POOLED_SCAN`] rows, as the key fast
 //! paths and the first chunks of a scan ask for) reuse pooled iterators, as
@@ -15,6 +16,7 @@
 //! therefore first tried forwards: when the whole range holds at most
 //! `probe` versions, they are read forwards and handed back in reverse.
 
+use crate::index::{Direction, SHORT_RANGE, entries_table};
 use crate::row::{ROW, decode_columns, decode_row};
 use crate::store::{
     CF_DATA, RowStore, ScanChunk, across_rows, row_prefix, split_key, storage_err, table_end,
@@ -110,6 +112,34 @@ impl RowStore {
             backwards(it, &start, &end, snapshot, limit)
         };
         self.with_range_iterator(limit.max(probe), &end, read)
+    }
+
+    /// The live entries of an index in a range of entry keys as of
+    /// `snapshot`, in the order `direction` gives, at most `limit`: each
+    /// entry's key and value (INCLUDE columns, then the row's primary key).
+    /// The second result is the key to continue after, if the limit ended
+    /// the read.
+    #[allow(clippy::type_complexity)]
+    pub fn index_entries(
+        &self,
+        index: u32,
+        lower: Bound<&[u8]>,
+        upper: Bound<&[u8]>,
+        snapshot: Version,
+        limit: usize,
+        direction: Direction,
+    ) -> Result<(Vec<(Vec<u8>, Vec<Value>)>, Option<Vec<u8>>)> {
+        let space = entries_table(index);
+        match direction {
+            Direction::Forward => {
+                let chunk = self.scan(space, lower, upper, snapshot, limit)?;
+                Ok((chunk.rows, chunk.resume_after))
+            }
+            Direction::Backward => self.scan_back(space, lower, upper, snapshot, limit, 0),
+            Direction::BackwardShort => {
+                self.scan_back(space, lower, upper, snapshot, limit, SHORT_RANGE)
+            }
+        }
     }
 
     /// Runs `read` with a pooled iterator for a read of up to `rows` rows,

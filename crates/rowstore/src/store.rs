@@ -1,7 +1,9 @@
 //! [`RowStore`]: opening RocksDB, snapshot reads, applied-version tracking.
 
 use crate::cache::{RowCache, RowCacheStats};
+use crate::pins::SnapshotGuard;
 use crate::readers::PointReaders;
+use crate::registry::{BuildJob, Registry};
 use crate::row::decode_columns;
 use parking_lot::{Mutex, RwLock};
 use prismdb_common::{Error, Result, TableId, Value, Version};
@@ -81,9 +83,6 @@ pub(crate) fn rowid_key(slot: u16) -> Vec<u8> {
 /// Bits of a hidden row id below its slot: ids are `slot << 47 | counter`.
 const ROWID_SLOT_SHIFT: u32 = 47;
 
-/// A table and an encoded primary key.
-pub type RowKey = (TableId, Vec<u8>);
-
 /// How the store is opened.
 #[derive(Debug, Clone)]
 pub struct StoreOptions {
@@ -155,9 +154,9 @@ pub struct RowStore {
     /// [`META_WRITTEN_FROM`].
     written_from: AtomicU64,
     /// The indexes of the applied catalog and their builds on this member.
-    pub(crate) indexes: RwLock<crate::index::Registry>,
+    pub(crate) indexes: RwLock<Registry>,
     /// Hands builds to the index builder thread, once it runs.
-    pub(crate) builder: Mutex<Option<std::sync::mpsc::Sender<crate::index::BuildJob>>>,
+    pub(crate) builder: Mutex<Option<std::sync::mpsc::Sender<BuildJob>>>,
 }
 
 impl Drop for RowStore {
@@ -166,30 +165,6 @@ impl Drop for RowStore {
         self.point_readers.clear();
         self.range_readers.clear();
         tracing::info!("row store closed");
-    }
-}
-
-/// Keeps a snapshot version registered as in use until dropped.
-pub struct SnapshotGuard {
-    version: Version,
-    active: Arc<Mutex<BTreeMap<Version, usize>>>,
-}
-
-impl SnapshotGuard {
-    pub fn version(&self) -> Version {
-        self.version
-    }
-}
-
-impl Drop for SnapshotGuard {
-    fn drop(&mut self) {
-        let mut active = self.active.lock();
-        if let Some(n) = active.get_mut(&self.version) {
-            *n -= 1;
-            if *n == 0 {
-                active.remove(&self.version);
-            }
-        }
     }
 }
 
@@ -393,6 +368,34 @@ impl RowStore {
         self.load_indexes()
     }
 
+    /// Reads the build states from `meta` (at open and after a snapshot
+    /// was installed) and restarts the builds that had not completed.
+    pub(crate) fn load_indexes(&self) -> Result<()> {
+        let catalog = self.catalog().map(|(_, bytes)| bytes);
+        let meta = self.cf(CF_META)?;
+        let (registry, jobs) =
+            Registry::load(catalog.as_deref(), self.last_version(), |key: &[u8]| {
+                self.db.get_cf(meta, key).map_err(storage_err)
+            })?;
+        *self.indexes.write() = registry;
+        for id in jobs {
+            let since = self.indexes.read().indexes.get(&id).map_or(0, |s| s.since);
+            self.send_build(BuildJob {
+                id,
+                since,
+                snapshot: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Hands a build to the index builder thread, if it runs.
+    pub(crate) fn send_build(&self, job: BuildJob) {
+        if let Some(tx) = self.builder.lock().as_ref() {
+            let _ = tx.send(job);
+        }
+    }
+
     /// The version `key` of `meta` names: from the version after it on, the
     /// store keeps something it once did not. A store opened for the first
     /// time since gets its last version (0 when new: it always kept it).
@@ -562,10 +565,7 @@ impl RowStore {
         let mut active = self.active.lock();
         let version = self.last_version();
         *active.entry(version).or_default() += 1;
-        SnapshotGuard {
-            version,
-            active: self.active.clone(),
-        }
+        SnapshotGuard::new(version, self.active.clone())
     }
 
     /// Writes the data memtable out to a file and waits for it.
@@ -740,10 +740,7 @@ impl RowStore {
             return None;
         }
         *active.entry(version).or_default() += 1;
-        Some(SnapshotGuard {
-            version,
-            active: self.active.clone(),
-        })
+        Some(SnapshotGuard::new(version, self.active.clone()))
     }
 
     /// Rough number of rows (versions) of a table: exact for small tables,
