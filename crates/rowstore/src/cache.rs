@@ -39,7 +39,6 @@ use prismdb_common::{TableId, Version};
 use std::collections::VecDeque;
 use std::hash::BuildHasher;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Shards, each with its own lock and fence.
 const SHARDS: usize = 64;
@@ -72,17 +71,6 @@ fn pack(key: &[u8], value: &[u8]) -> Arc<[u8]> {
     Arc::from(data)
 }
 
-/// The stored bytes of a cached row (shared with the cache).
-pub(crate) struct Cached(Arc<[u8]>);
-
-impl std::ops::Deref for Cached {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        &self.0[2 + key_of(&self.0).len()..]
-    }
-}
-
 #[derive(Default)]
 struct Shard {
     /// The newest version of any write applied to a row of this shard (or
@@ -93,6 +81,9 @@ struct Shard {
     /// whose entry was removed or replaced since is stale and skipped.
     ring: VecDeque<Arc<[u8]>>,
     bytes: usize,
+    /// Reads answered here, and reads that were not.
+    hits: u64,
+    misses: u64,
 }
 
 impl Shard {
@@ -163,8 +154,6 @@ pub(crate) struct RowCache {
     shards: Box<[Mutex<Shard>]>,
     hasher: foldhash::fast::RandomState,
     shard_budget: usize,
-    hits: AtomicU64,
-    misses: AtomicU64,
 }
 
 impl RowCache {
@@ -174,8 +163,6 @@ impl RowCache {
             shards: (0..SHARDS).map(|_| Mutex::default()).collect(),
             hasher: foldhash::fast::RandomState::default(),
             shard_budget: bytes / SHARDS,
-            hits: AtomicU64::new(0),
-            misses: AtomicU64::new(0),
         }
     }
 
@@ -191,29 +178,35 @@ impl RowCache {
         (h, &self.shards[(h >> 32) as usize % SHARDS])
     }
 
-    /// The stored bytes of `row` (`table | pk`) as of `snapshot`, if the
-    /// cache holds its newest version and that is not newer than `snapshot`.
-    pub(crate) fn get(&self, row: &[u8], snapshot: Version) -> Option<Cached> {
+    /// `f` of the stored bytes of `row` (`table | pk`) as of `snapshot`, if
+    /// the cache holds its newest version and that is not newer than
+    /// `snapshot`. `f` runs under the shard's lock: a hit writes nothing
+    /// that other threads read (no reference count, no shared counter).
+    pub(crate) fn read<R>(
+        &self,
+        row: &[u8],
+        snapshot: Version,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Option<R> {
         if !self.enabled() {
             return None;
         }
         let (hash, shard) = self.shard(row);
         let mut shard = shard.lock();
-        let hit = shard
+        let Some(e) = shard
             .table
             .find_mut(hash, |e| key_of(&e.data) == row)
-            .and_then(|e| {
-                (e.version <= snapshot).then(|| {
-                    e.referenced = true;
-                    e.data.clone()
-                })
-            });
-        drop(shard);
-        match hit {
-            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
-            None => self.misses.fetch_add(1, Ordering::Relaxed),
+            .filter(|e| e.version <= snapshot)
+        else {
+            shard.misses += 1;
+            return None;
         };
-        hit.map(Cached)
+        if !e.referenced {
+            e.referenced = true;
+        }
+        let out = f(&e.data[2 + key_of(&e.data).len()..]);
+        shard.hits += 1;
+        Some(out)
     }
 
     /// Whether an entry of `row` with `value` fits the cache at all.
@@ -361,24 +354,27 @@ impl RowCache {
     }
 
     pub(crate) fn stats(&self) -> RowCacheStats {
-        let (mut rows, mut bytes) = (0, 0);
+        let mut stats = RowCacheStats::default();
         for shard in self.shards.iter() {
             let shard = shard.lock();
-            rows += shard.table.len() as u64;
-            bytes += shard.bytes as u64;
+            stats.hits += shard.hits;
+            stats.misses += shard.misses;
+            stats.rows += shard.table.len() as u64;
+            stats.bytes += shard.bytes as u64;
         }
-        RowCacheStats {
-            hits: self.hits.load(Ordering::Relaxed),
-            misses: self.misses.load(Ordering::Relaxed),
-            rows,
-            bytes,
-        }
+        stats
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    impl RowCache {
+        fn get(&self, row: &[u8], snapshot: Version) -> Option<Vec<u8>> {
+            self.read(row, snapshot, <[u8]>::to_vec)
+        }
+    }
 
     fn key(i: u32) -> Vec<u8> {
         let mut k = 1u32.to_be_bytes().to_vec();

@@ -650,8 +650,10 @@ impl RowStore {
         keep: Option<&[bool]>,
     ) -> Result<Option<Vec<Value>>> {
         let seek = version_key(table, pk, snapshot);
-        if let Some(row) = self.rows.get(&seek[..seek.len() - 8], snapshot) {
-            return decode_columns(&row, keep);
+        if let Some(row) = self.rows.read(&seek[..seek.len() - 8], snapshot, |v| {
+            decode_columns(v, keep)
+        }) {
+            return row;
         }
         self.point_readers
             .with(&self.db, self.cf(CF_DATA)?, |it| {
@@ -675,8 +677,10 @@ impl RowStore {
         let mut missed: Vec<(usize, Vec<u8>)> = Vec::new();
         for pk in pks {
             let seek = version_key(table, pk, snapshot);
-            match self.rows.get(&seek[..seek.len() - 8], snapshot) {
-                Some(row) => out.push(decode_columns(&row, keep)?),
+            match self.rows.read(&seek[..seek.len() - 8], snapshot, |v| {
+                decode_columns(v, keep)
+            }) {
+                Some(row) => out.push(row?),
                 None => {
                     missed.push((out.len(), seek));
                     out.push(None);
