@@ -119,7 +119,6 @@ impl RowStore {
     /// entry's key and value (INCLUDE columns, then the row's primary key).
     /// The second result is the key to continue after, if the limit ended
     /// the read.
-    #[allow(clippy::type_complexity)]
     pub fn index_entries(
         &self,
         index: u32,
@@ -128,7 +127,7 @@ impl RowStore {
         snapshot: Version,
         limit: usize,
         direction: Direction,
-    ) -> Result<(Vec<(Vec<u8>, Vec<Value>)>, Option<Vec<u8>>)> {
+    ) -> Result<Rows> {
         let space = entries_table(index);
         match direction {
             Direction::Forward => {
