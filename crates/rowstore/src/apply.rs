@@ -18,8 +18,8 @@ use crate::index::{entries_table, is_index_space};
 use crate::registry::IndexChanges;
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
-    RowStore, gc_key, rowid_key, rows_key, schema_key, storage_err, table_end, table_prefix,
-    version_key, written_key,
+    RowStore, gc_key, row_of_version_key, rowid_key, rows_key, schema_key, storage_err, table_end,
+    table_prefix, version_key, written_key,
 };
 use crate::writes::{Command, Entry, RowKey, Write, WriteSet};
 use prismdb_common::{Error, Result, TableId, Version};
@@ -119,7 +119,8 @@ impl RowStore {
                 // New rows go in while there is room; index entries only
                 // when read (a range read never looks here).
                 let admit = !is_index_space(key.0);
-                self.rows.write(&at[..at.len() - 8], version, &value, admit);
+                self.rows
+                    .write(row_of_version_key(&at), version, &value, admit);
                 batch.put_cf(data, at, value);
                 if superseded || matches!(write, Write::Delete) {
                     batch.put_cf(meta_cf, gc_key(version, key.0, &key.1), []);

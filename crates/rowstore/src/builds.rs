@@ -16,7 +16,10 @@ use crate::registry::{
     index_meta_key,
 };
 use crate::row::encode_row;
-use crate::store::{CF_DATA, CF_META, RowStore, storage_err, table_end, table_prefix, version_key};
+use crate::store::{
+    CF_DATA, CF_META, RowStore, row_of_version_key, storage_err, table_end, table_prefix,
+    version_key,
+};
 use crate::writes::WriteSet;
 use prismdb_catalog::Catalog;
 use prismdb_common::error::DETAIL;
@@ -310,7 +313,7 @@ impl RowStore {
                 // fence past `at`.
                 for (key, value, version) in &claims {
                     self.rows
-                        .fill_spare(&key[..key.len() - 8], *version, value, at);
+                        .fill_spare(row_of_version_key(key), *version, value, at);
                 }
                 s.state = BuildState::Building {
                     done,

@@ -86,7 +86,13 @@ struct Shard {
     misses: u64,
 }
 
+/// The bytes an entry of `key` and `value` is counted as.
+fn cost(key: &[u8], value: &[u8]) -> usize {
+    2 + key.len() + value.len() + ENTRY_OVERHEAD
+}
+
 impl Shard {
+    /// The bytes a held entry (its packed `data`) is counted as.
     fn cost(data: &[u8]) -> usize {
         data.len() + ENTRY_OVERHEAD
     }
@@ -211,8 +217,7 @@ impl RowCache {
 
     /// Whether an entry of `row` with `value` fits the cache at all.
     fn fits(&self, row: &[u8], value: &[u8]) -> bool {
-        row.len() <= u16::MAX as usize
-            && Shard::cost(row) + 2 + value.len() <= self.shard_budget / 8
+        row.len() <= u16::MAX as usize && cost(row, value) <= self.shard_budget / 8
     }
 
     /// Keeps `value`, the live version `version` of `row` that a read at
@@ -255,7 +260,7 @@ impl RowCache {
         value: &[u8],
         evict: bool,
     ) {
-        let cost = Shard::cost(row) + 2 + value.len();
+        let cost = cost(row, value);
         if !evict && shard.bytes + cost > self.shard_budget {
             return;
         }

@@ -183,14 +183,14 @@ fn read_row(
     snapshot: Version,
     keep: Option<&[bool]>,
 ) -> Result<Option<Vec<Value>>> {
-    let prefix = &seek[..seek.len() - 8];
+    let prefix = row_of_version_key(seek);
     it.seek(seek);
     if let (Some(k), Some(v)) = (it.key(), it.value())
         && k.len() == seek.len()
         && k.starts_with(prefix)
     {
         if v.first() == Some(&crate::row::ROW) {
-            let version = !u64::from_be_bytes(k[prefix.len()..].try_into().expect("8 bytes"));
+            let (_, _, version) = split_key(k)?;
             cache.fill(prefix, version, v, snapshot);
         }
         return decode_columns(v, keep);
@@ -211,7 +211,7 @@ pub(crate) fn row_prefix(table: TableId, pk: &[u8]) -> Vec<u8> {
 /// its 8-byte version, i.e. the row it belongs to. Bloom filters (in SST
 /// files and the memtable) are built over rows, so a point read skips every
 /// file and memtable that holds no version of the row it looks for.
-fn row_of_version_key(key: &[u8]) -> &[u8] {
+pub(crate) fn row_of_version_key(key: &[u8]) -> &[u8] {
     &key[..key.len() - 8]
 }
 
@@ -650,9 +650,7 @@ impl RowStore {
         keep: Option<&[bool]>,
     ) -> Result<Option<Vec<Value>>> {
         let seek = version_key(table, pk, snapshot);
-        if let Some(row) = self.rows.read(&seek[..seek.len() - 8], snapshot, |v| {
-            decode_columns(v, keep)
-        }) {
+        if let Some(row) = self.cached(&seek, snapshot, keep) {
             return row;
         }
         self.point_readers
@@ -677,9 +675,7 @@ impl RowStore {
         let mut missed: Vec<(usize, Vec<u8>)> = Vec::new();
         for pk in pks {
             let seek = version_key(table, pk, snapshot);
-            match self.rows.read(&seek[..seek.len() - 8], snapshot, |v| {
-                decode_columns(v, keep)
-            }) {
+            match self.cached(&seek, snapshot, keep) {
                 Some(row) => out.push(row?),
                 None => {
                     missed.push((out.len(), seek));
@@ -698,6 +694,19 @@ impl RowStore {
                 Ok(out)
             })
             .map_err(storage_err)?
+    }
+
+    /// The row of version key `seek` as of `snapshot` from the row cache,
+    /// decoded (with `keep`, only the columns it marks), if it holds it.
+    fn cached(
+        &self,
+        seek: &[u8],
+        snapshot: Version,
+        keep: Option<&[bool]>,
+    ) -> Option<Result<Option<Vec<Value>>>> {
+        self.rows.read(row_of_version_key(seek), snapshot, |v| {
+            decode_columns(v, keep)
+        })
     }
 
     /// Hits, misses and size of the row cache.
