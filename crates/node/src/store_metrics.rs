@@ -1,5 +1,6 @@
 //! Row-store figures on the metrics endpoint, read from the store on each
-//! scrape: the row cache's hits, misses and size.
+//! scrape: the row cache's hits, misses and size, and the files in level 0
+//! of the data's tree.
 
 use prismdb_rowstore::RowStore;
 use prometheus_client::collector::Collector;
@@ -51,6 +52,11 @@ impl Collector for StoreCollector {
                 "row_cache_bytes",
                 "Bytes the row cache counts its entries as",
                 s.bytes,
+            ),
+            (
+                "rowstore_level0_files",
+                "Files in level 0 of the row store's tree (each range read seeks every one)",
+                self.0.files_per_level().first().copied().unwrap_or(0),
             ),
         ];
         for (name, help, value) in gauges {

@@ -250,6 +250,14 @@ async fn index_reads_match_scans_under_concurrent_writers() {
         .parse()
         .unwrap();
     assert!(hits > 0, "{metrics}");
+    // The tree's level-0 file count, which every range read pays for, is
+    // reported too.
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("prismdb_rowstore_level0_files ")),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]

@@ -194,8 +194,10 @@ impl RowStore {
             .spawn(move || {
                 while let Ok(job) = rx.recv() {
                     let Some(store) = store.upgrade() else { return };
-                    if let Err(e) = store.build(job) {
-                        tracing::warn!("index build failed: {e}");
+                    match store.build(job) {
+                        Ok(Some(space)) => store.compact_space_later(space),
+                        Ok(None) => {}
+                        Err(e) => tracing::warn!("index build failed: {e}"),
                     }
                 }
             })
@@ -223,9 +225,9 @@ impl RowStore {
     /// every snapshot from the DDL on; commits after the snapshot wrote
     /// their own entries. The snapshot stays pinned meanwhile, so garbage
     /// collection never removes a version the build has yet to shadow.
-    fn build(&self, job: BuildJob) -> Result<()> {
+    fn build(&self, job: BuildJob) -> Result<Option<TableId>> {
         if !self.build_wanted(job.id, job.since) {
-            return Ok(());
+            return Ok(None);
         }
         let snapshot = match job.snapshot {
             Some(s) => s,
@@ -234,7 +236,7 @@ impl RowStore {
         let at = snapshot.version();
         let catalog = match self.catalog() {
             Some((_, bytes)) => Catalog::decode(&bytes)?,
-            None => return Ok(()),
+            None => return Ok(None),
         };
         let Some(layout) = catalog
             .all_indexes()
@@ -242,7 +244,7 @@ impl RowStore {
             .map(|(t, i)| IndexLayout::new(t, i))
             .transpose()?
         else {
-            return Ok(());
+            return Ok(None);
         };
         let total = self.row_count(layout.table.id);
         let data = self.cf(CF_DATA)?;
@@ -284,7 +286,7 @@ impl RowStore {
                             layout.describe_key(row)
                         );
                         self.finish_build(job.id, job.since, BuildState::Failed(message))?;
-                        return Ok(());
+                        return Ok(None);
                     }
                     claimed.insert(key.clone(), pk.clone());
                 }
@@ -302,10 +304,10 @@ impl RowStore {
             {
                 let mut registry = self.indexes.write();
                 let Some(s) = registry.indexes.get_mut(&job.id) else {
-                    return Ok(());
+                    return Ok(None);
                 };
                 if s.since != job.since || !matches!(s.state, BuildState::Building { .. }) {
-                    return Ok(());
+                    return Ok(None);
                 }
                 self.db.write(batch).map_err(storage_err)?;
                 // Each is its key's newest version unless a commit after
@@ -326,7 +328,35 @@ impl RowStore {
             }
         }
         drop(snapshot);
-        self.finish_build(job.id, job.since, BuildState::Ready)
+        self.finish_build(job.id, job.since, BuildState::Ready)?;
+        Ok(Some(space))
+    }
+
+    /// Compacts a freshly back-filled key space down the tree, on a thread
+    /// of its own (the next build need not wait). The back-fill leaves its
+    /// entries in the memtable and, once flushed, in level-0 files whose
+    /// ranges overlap everything else written meanwhile; a range read
+    /// seeks every level-0 file on its own, so until compaction merges them
+    /// each index range read pays a seek per file. The index serves reads
+    /// meanwhile, and automatic compactions go on.
+    fn compact_space_later(self: &Arc<Self>, space: TableId) {
+        let store = Arc::downgrade(self);
+        let compact = move || {
+            let Some(store) = store.upgrade() else { return };
+            let Ok(data) = store.cf(CF_DATA) else { return };
+            let mut opts = rocksdb::CompactOptions::default();
+            opts.set_exclusive_manual_compaction(false);
+            let (start, end) = (table_prefix(space), table_end(space));
+            store
+                .db
+                .compact_range_cf_opt(data, Some(start), Some(end), &opts);
+        };
+        if let Err(e) = std::thread::Builder::new()
+            .name("prism-index-compact".into())
+            .spawn(compact)
+        {
+            tracing::warn!("compacting a built index: {e}");
+        }
     }
 
     /// Records a build's end, if the registry still wants that generation.

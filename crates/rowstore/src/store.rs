@@ -714,6 +714,24 @@ impl RowStore {
         self.rows.stats()
     }
 
+    /// Files in each level of the data's tree (level 0 first). Every
+    /// level-0 file is seeked on its own by each range read, so a level-0
+    /// count that stays high slows index reads.
+    pub fn files_per_level(&self) -> Vec<u64> {
+        let Ok(cf) = self.cf(CF_DATA) else {
+            return Vec::new();
+        };
+        (0..7)
+            .map(|level| {
+                self.db
+                    .property_int_value_cf(cf, &format!("rocksdb.num-files-at-level{level}"))
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0)
+            })
+            .collect()
+    }
+
     /// The newest version of a key and whether it is a live row, regardless
     /// of snapshot. Used by commit validation.
     pub(crate) fn latest(&self, table: TableId, pk: &[u8]) -> Result<Option<(Version, bool)>> {
