@@ -163,6 +163,27 @@ impl RowStore {
     }
 }
 
+/// The primary key whose visible version a forward read has decided
+/// (versions of a row sort newest first, so its older ones are skipped):
+/// one buffer reused for every row rather than a copy per row.
+#[derive(Default)]
+struct Decided {
+    pk: Vec<u8>,
+    any: bool,
+}
+
+impl Decided {
+    fn is(&self, pk: &[u8]) -> bool {
+        self.any && self.pk == pk
+    }
+
+    fn set(&mut self, pk: &[u8]) {
+        self.pk.clear();
+        self.pk.extend_from_slice(pk);
+        self.any = true;
+    }
+}
+
 /// Up to `limit` visible rows from where `it` stands up to `end` (with
 /// `keep`, only the columns it marks).
 fn forwards(
@@ -174,22 +195,22 @@ fn forwards(
 ) -> Result<Rows> {
     let mut rows = Vec::new();
     // The pk whose visible version has been decided (emitted or deleted).
-    let mut done: Option<Vec<u8>> = None;
+    let mut done = Decided::default();
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
         if k >= end {
             break;
         }
         let (_, pk, version) = split_key(k)?;
-        if version > snapshot || done.as_deref() == Some(pk) {
+        if version > snapshot || done.is(pk) {
             it.next();
             continue;
         }
-        done = Some(pk.to_vec());
+        done.set(pk);
         let row = decode_columns(v, keep)?;
         if let Some(row) = row {
             rows.push((pk.to_vec(), row));
             if rows.len() >= limit {
-                return Ok((rows, done));
+                return Ok((rows, Some(pk.to_vec())));
             }
         }
         it.next();
@@ -211,7 +232,7 @@ fn probe_forwards(
 ) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
     it.seek(start);
     let mut found = Vec::new();
-    let mut done: Option<Vec<u8>> = None;
+    let mut done = Decided::default();
     let mut steps = 0;
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
         if k >= end {
@@ -222,8 +243,8 @@ fn probe_forwards(
             return Ok(None);
         }
         let (_, pk, version) = split_key(k)?;
-        if version <= snapshot && done.as_deref() != Some(pk) {
-            done = Some(pk.to_vec());
+        if version <= snapshot && !done.is(pk) {
+            done.set(pk);
             if v.first() == Some(&ROW) {
                 found.push((pk.to_vec(), v.to_vec()));
             }

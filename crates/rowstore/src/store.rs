@@ -239,9 +239,17 @@ pub(crate) fn across_rows() -> ReadOptions {
 
 /// The full key of one version of one row.
 pub(crate) fn version_key(table: TableId, pk: &[u8], version: Version) -> Vec<u8> {
-    let mut k = row_prefix(table, pk);
-    k.extend((!version).to_be_bytes());
+    let mut k = Vec::with_capacity(4 + pk.len() + 8);
+    put_version_key(&mut k, table, pk, version);
     k
+}
+
+/// [`version_key`] into `out` (cleared first), reusing its allocation.
+pub(crate) fn put_version_key(out: &mut Vec<u8>, table: TableId, pk: &[u8], version: Version) {
+    out.clear();
+    out.extend(table.to_be_bytes());
+    out.extend(pk);
+    out.extend((!version).to_be_bytes());
 }
 
 /// Splits a data key into (table, pk, version).
@@ -673,12 +681,14 @@ impl RowStore {
         let mut out = Vec::new();
         // Version keys of the rows the cache did not have, by position.
         let mut missed: Vec<(usize, Vec<u8>)> = Vec::new();
+        // One key buffer for the rows the cache has (most of them).
+        let mut seek = Vec::new();
         for pk in pks {
-            let seek = version_key(table, pk, snapshot);
+            put_version_key(&mut seek, table, pk, snapshot);
             match self.cached(&seek, snapshot, keep) {
                 Some(row) => out.push(row?),
                 None => {
-                    missed.push((out.len(), seek));
+                    missed.push((out.len(), seek.clone()));
                     out.push(None);
                 }
             }
