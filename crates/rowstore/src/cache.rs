@@ -58,6 +58,20 @@ struct Entry {
     referenced: bool,
 }
 
+/// A hint to load the cache line at `p` (nothing on other targets).
+#[inline(always)]
+#[allow(unsafe_code)]
+fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86_64's baseline, and a prefetch is a hint
+    // that never faults or reads memory into the program, whatever `p` is.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
 fn key_of(data: &[u8]) -> &[u8] {
     let n = u16::from_le_bytes([data[0], data[1]]) as usize;
     &data[2..2 + n]
@@ -213,6 +227,24 @@ impl RowCache {
         let out = f(&e.data[2 + key_of(&e.data).len()..]);
         shard.hits += 1;
         Some(out)
+    }
+
+    /// Asks the CPU to start loading the entries of `rows`, for reads of
+    /// all of them right after (the rows behind an index range): the
+    /// lookups' memory misses then overlap instead of coming one after the
+    /// other, each behind its shard's lock. Only the table's slots are
+    /// touched here; the entries' data is prefetched, not read.
+    pub(crate) fn prefetch<'r>(&self, rows: impl IntoIterator<Item = &'r [u8]>) {
+        if !self.enabled() {
+            return;
+        }
+        for row in rows {
+            let (hash, shard) = self.shard(row);
+            let shard = shard.lock();
+            for e in shard.table.iter_hash(hash) {
+                prefetch(e.data.as_ptr());
+            }
+        }
     }
 
     /// Whether an entry of `row` with `value` fits the cache at all.

@@ -678,11 +678,25 @@ impl RowStore {
         snapshot: Version,
         keep: Option<&[bool]>,
     ) -> Result<Vec<Option<Vec<Value>>>> {
-        let mut out = Vec::new();
+        let pks: Vec<&[u8]> = pks.into_iter().collect();
+        let mut out = Vec::with_capacity(pks.len());
         // Version keys of the rows the cache did not have, by position.
         let mut missed: Vec<(usize, Vec<u8>)> = Vec::new();
         // One key buffer for the rows the cache has (most of them).
         let mut seek = Vec::new();
+        if pks.len() > 1 {
+            // Each row's cache key ([`row_prefix`]), back to back.
+            let mut keys = Vec::new();
+            let mut ends = Vec::with_capacity(pks.len());
+            for pk in &pks {
+                keys.extend(table.to_be_bytes());
+                keys.extend(*pk);
+                ends.push(keys.len());
+            }
+            let starts = std::iter::once(0).chain(ends.iter().copied());
+            self.rows
+                .prefetch(starts.zip(&ends).map(|(start, &end)| &keys[start..end]));
+        }
         for pk in pks {
             put_version_key(&mut seek, table, pk, snapshot);
             match self.cached(&seek, snapshot, keep) {
