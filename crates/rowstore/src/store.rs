@@ -240,13 +240,12 @@ pub(crate) fn across_rows() -> ReadOptions {
 /// The full key of one version of one row.
 pub(crate) fn version_key(table: TableId, pk: &[u8], version: Version) -> Vec<u8> {
     let mut k = Vec::with_capacity(4 + pk.len() + 8);
-    put_version_key(&mut k, table, pk, version);
+    append_version_key(&mut k, table, pk, version);
     k
 }
 
-/// [`version_key`] into `out` (cleared first), reusing its allocation.
-pub(crate) fn put_version_key(out: &mut Vec<u8>, table: TableId, pk: &[u8], version: Version) {
-    out.clear();
+/// Appends [`version_key`] to `out`.
+fn append_version_key(out: &mut Vec<u8>, table: TableId, pk: &[u8], version: Version) {
     out.extend(table.to_be_bytes());
     out.extend(pk);
     out.extend((!version).to_be_bytes());
@@ -678,31 +677,27 @@ impl RowStore {
         snapshot: Version,
         keep: Option<&[bool]>,
     ) -> Result<Vec<Option<Vec<Value>>>> {
-        let pks: Vec<&[u8]> = pks.into_iter().collect();
-        let mut out = Vec::with_capacity(pks.len());
+        // Every row's version key at the snapshot, back to back: built
+        // once for the prefetch, the cache reads and the misses.
+        let mut keys = Vec::new();
+        let mut spans = Vec::new();
+        for pk in pks {
+            let start = keys.len();
+            append_version_key(&mut keys, table, pk, snapshot);
+            spans.push(start..keys.len());
+        }
+        let seeks = spans.iter().map(|span| &keys[span.clone()]);
+        if spans.len() > 1 {
+            self.rows.prefetch(seeks.clone().map(row_of_version_key));
+        }
+        let mut out = Vec::with_capacity(spans.len());
         // Version keys of the rows the cache did not have, by position.
         let mut missed: Vec<(usize, Vec<u8>)> = Vec::new();
-        // One key buffer for the rows the cache has (most of them).
-        let mut seek = Vec::new();
-        if pks.len() > 1 {
-            // Each row's cache key ([`row_prefix`]), back to back.
-            let mut keys = Vec::new();
-            let mut ends = Vec::with_capacity(pks.len());
-            for pk in &pks {
-                keys.extend(table.to_be_bytes());
-                keys.extend(*pk);
-                ends.push(keys.len());
-            }
-            let starts = std::iter::once(0).chain(ends.iter().copied());
-            self.rows
-                .prefetch(starts.zip(&ends).map(|(start, &end)| &keys[start..end]));
-        }
-        for pk in pks {
-            put_version_key(&mut seek, table, pk, snapshot);
-            match self.cached(&seek, snapshot, keep) {
+        for seek in seeks {
+            match self.cached(seek, snapshot, keep) {
                 Some(row) => out.push(row?),
                 None => {
-                    missed.push((out.len(), seek.clone()));
+                    missed.push((out.len(), seek.to_vec()));
                     out.push(None);
                 }
             }
