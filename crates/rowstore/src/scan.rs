@@ -231,7 +231,7 @@ fn probe_forwards(
     probe: usize,
 ) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
     it.seek(start);
-    let mut found = Vec::new();
+    let mut found = Vec::with_capacity(probe.min(32));
     let mut done = Decided::default();
     let mut steps = 0;
     while let (Some(k), Some(v)) = (it.key(), it.value()) {

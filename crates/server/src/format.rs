@@ -40,8 +40,36 @@ impl StackBuf {
         }
     }
     fn as_str(&self) -> &str {
-        // Only ASCII from float formatting is ever written.
+        // Only ASCII (float formatting and `digits`) is ever written.
         std::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+
+    fn byte(&mut self, b: u8) {
+        if self.len < self.buf.len() {
+            self.buf[self.len] = b;
+            self.len += 1;
+        }
+    }
+
+    /// Appends `value` in decimal, zero-padded to at least `width` digits:
+    /// what `{value:0width$}` writes, without the formatting machinery
+    /// (dates and times are written for every row of a result).
+    fn digits(&mut self, mut value: u64, width: usize) {
+        let mut tmp = [b'0'; 20];
+        let mut at = tmp.len();
+        loop {
+            at -= 1;
+            tmp[at] = b'0' + (value % 10) as u8;
+            value /= 10;
+            if value == 0 {
+                break;
+            }
+        }
+        let width = width.min(tmp.len());
+        at = at.min(tmp.len() - width);
+        for &b in &tmp[at..] {
+            self.byte(b);
+        }
     }
 }
 
@@ -161,7 +189,13 @@ fn date_from_days(days: i64) -> Result<NaiveDate> {
 fn write_ymd<W: Write>(out: &mut W, date: NaiveDate) -> std::fmt::Result {
     let year = date.year();
     let shown = if year > 0 { year } else { 1 - year };
-    write!(out, "{shown:04}-{:02}-{:02}", date.month(), date.day())
+    let mut buf = StackBuf::new();
+    buf.digits(u64::from(shown.unsigned_abs()), 4);
+    buf.byte(b'-');
+    buf.digits(u64::from(date.month()), 2);
+    buf.byte(b'-');
+    buf.digits(u64::from(date.day()), 2);
+    out.write_str(buf.as_str())
 }
 
 fn write_bc<W: Write>(out: &mut W, date: NaiveDate) -> std::fmt::Result {
@@ -180,17 +214,23 @@ fn write_hms<W: Write>(
     seconds: i64,
     micros: i64,
 ) -> std::fmt::Result {
-    write!(out, "{hours:02}:{minutes:02}:{seconds:02}")?;
+    let mut buf = StackBuf::new();
+    buf.digits(hours.unsigned_abs(), 2);
+    buf.byte(b':');
+    buf.digits(minutes.unsigned_abs(), 2);
+    buf.byte(b':');
+    buf.digits(seconds.unsigned_abs(), 2);
     if micros != 0 {
-        let mut frac = micros;
+        let mut frac = micros.unsigned_abs();
         let mut width = 6;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }
-        write!(out, ".{frac:0width$}")?;
+        buf.byte(b'.');
+        buf.digits(frac, width);
     }
-    Ok(())
+    out.write_str(buf.as_str())
 }
 
 /// Writes a `date` given in days since 1970-01-01: `2024-01-02`, `0044-03-15 BC`.

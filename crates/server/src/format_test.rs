@@ -62,6 +62,7 @@ fn dates_and_timestamps_print_like_postgres() {
     assert_eq!(date(19724), "2024-01-02");
     assert_eq!(date(-719_528), "0001-01-01 BC");
     assert_eq!(date(i32::MAX), "infinity");
+    assert_eq!(date(2_932_897), "10000-01-01");
     let t = 1_704_164_645_000_000; // 2024-01-02 03:04:05 UTC
     assert_eq!(ts(t, false), "2024-01-02 03:04:05");
     assert_eq!(ts(t + 500_000, false), "2024-01-02 03:04:05.5");
@@ -103,6 +104,7 @@ fn intervals_print_like_postgres() {
     assert_eq!(iv(0, 0, -90 * MICROS_PER_MINUTE), "-01:30:00");
     assert_eq!(iv(-13, 0, 0), "-1 years -1 mons");
     assert_eq!(iv(0, 0, 100 * MICROS_PER_HOUR), "100:00:00");
+    assert_eq!(iv(0, 0, i64::MAX), "2562047788:00:54.775807");
 }
 
 fn dec(v: i128, scale: i8) -> String {

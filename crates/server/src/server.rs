@@ -215,6 +215,8 @@ struct Prepared<T> {
     /// OIDs reported in ParameterDescription.
     param_oids: Vec<u32>,
     schema: Option<SchemaRef>,
+    /// The RowDescription of `schema`, but for format codes.
+    columns: Vec<types::ColumnDescription>,
 }
 
 /// A bound statement (Bind) and how far its execution got.
@@ -504,6 +506,7 @@ impl<E: SqlEngine> Connection<E> {
                     .collect(),
                 param_oids: message.type_oids.clone(),
                 schema: None,
+                columns: Vec::new(),
             }
         } else {
             let statement = session
@@ -531,11 +534,16 @@ impl<E: SqlEngine> Connection<E> {
                 })
                 .collect();
             let schema = session.result_schema(&statement);
+            let columns = schema
+                .as_ref()
+                .map(|s| types::describe_columns(s.fields().iter().map(|f| f.as_ref())))
+                .unwrap_or_default();
             Prepared {
                 statement: Some(statement),
                 param_types,
                 param_oids,
                 schema,
+                columns,
             }
         };
         state.statements.insert(name, Arc::new(prepared));
@@ -646,8 +654,7 @@ impl<E: SqlEngine> Connection<E> {
             Some(schema) => {
                 let binary =
                     column_formats(formats, schema.fields().len()).map_err(|e| to_pgwire(&e))?;
-                let description =
-                    types::row_description(schema.fields().iter().map(|f| f.as_ref()), &binary);
+                let description = types::row_description_of(&prepared.columns, &binary);
                 client
                     .feed(PgWireBackendMessage::RowDescription(description))
                     .await?;

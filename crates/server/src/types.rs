@@ -346,20 +346,26 @@ pub fn column_formats(codes: &[i16], columns: usize) -> Result<Vec<bool>> {
 }
 
 /// RowDescription for fields sent in the given formats (`true` = binary).
-pub fn row_description<'a>(
-    fields: impl IntoIterator<Item = &'a Field>,
-    binary: &[bool],
-) -> RowDescription {
-    let fields = fields
+/// What a RowDescription says of one result column, apart from its format
+/// code: worked out once when a statement is prepared, not on every
+/// Describe.
+#[derive(Debug, Clone)]
+pub struct ColumnDescription {
+    name: String,
+    table_id: i32,
+    column_id: i16,
+    type_id: u32,
+    type_size: i16,
+    type_modifier: i32,
+}
+
+/// Describes result columns from their Arrow fields (type, typmod and the
+/// table and column they come from, which the field's metadata carries).
+pub fn describe_columns<'a>(fields: impl IntoIterator<Item = &'a Field>) -> Vec<ColumnDescription> {
+    fields
         .into_iter()
-        .enumerate()
-        .map(|(i, field)| {
+        .map(|field| {
             let t = pg_type(field);
-            let format = if binary.get(i).copied().unwrap_or(false) {
-                FORMAT_CODE_BINARY
-            } else {
-                FORMAT_CODE_TEXT
-            };
             let number = |key: &str| {
                 field
                     .metadata()
@@ -367,18 +373,49 @@ pub fn row_description<'a>(
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(0)
             };
+            ColumnDescription {
+                name: field.name().clone(),
+                table_id: number("pg_table_oid"),
+                column_id: number("pg_attnum") as i16,
+                type_id: t.oid(),
+                type_size: type_size(&t),
+                type_modifier: type_modifier(field),
+            }
+        })
+        .collect()
+}
+
+/// The RowDescription of described columns, each in binary where `binary`
+/// says so.
+pub fn row_description_of(columns: &[ColumnDescription], binary: &[bool]) -> RowDescription {
+    let fields = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let format = if binary.get(i).copied().unwrap_or(false) {
+                FORMAT_CODE_BINARY
+            } else {
+                FORMAT_CODE_TEXT
+            };
             FieldDescription::new(
-                field.name().clone(),
-                number("pg_table_oid"),
-                number("pg_attnum") as i16,
-                t.oid(),
-                type_size(&t),
-                type_modifier(field),
+                c.name.clone(),
+                c.table_id,
+                c.column_id,
+                c.type_id,
+                c.type_size,
+                c.type_modifier,
                 format,
             )
         })
         .collect();
     RowDescription::new(fields)
+}
+
+pub fn row_description<'a>(
+    fields: impl IntoIterator<Item = &'a Field>,
+    binary: &[bool],
+) -> RowDescription {
+    row_description_of(&describe_columns(fields), binary)
 }
 
 #[cfg(test)]
