@@ -167,6 +167,10 @@ pub struct Replica {
     /// Cancels a statement of this member's sessions by process id and
     /// secret key, for cancel requests that reached another member.
     cancel: parking_lot::RwLock<Option<CancelHook>>,
+    /// Whether this member is the only voter of the membership logged at
+    /// this log id: worked out once per membership, since every read
+    /// point asks.
+    sole_voter: parking_lot::RwLock<Option<(Option<openraft::LogId<u64>>, bool)>>,
 }
 
 /// Produces a member's report.
@@ -232,6 +236,7 @@ impl Replica {
             writes: parking_lot::Mutex::new(WriteBatch::default()),
             report: parking_lot::RwLock::new(None),
             cancel: parking_lot::RwLock::new(None),
+            sole_voter: parking_lot::RwLock::new(None),
         });
         let initialized = replica
             .raft
@@ -476,8 +481,16 @@ impl Replica {
         if m.state != ServerState::Leader || m.current_leader != Some(self.id) {
             return false;
         }
+        let log_id = *m.membership_config.log_id();
+        if let Some((known, sole)) = *self.sole_voter.read()
+            && known == log_id
+        {
+            return sole;
+        }
         let mut voters = m.membership_config.membership().voter_ids();
-        voters.next() == Some(self.id) && voters.next().is_none()
+        let sole = voters.next() == Some(self.id) && voters.next().is_none();
+        *self.sole_voter.write() = Some((log_id, sole));
+        sole
     }
 
     /// Runs read-index rounds until nobody waits.
