@@ -6,6 +6,10 @@
 //! version and stored bytes, so reading it again at that version or any
 //! later snapshot is a hash lookup.
 //!
+//! Commit validation asks it too: a row it holds has that version as its
+//! newest, so first-committer-wins needs no seek for the rows a
+//! transaction read before writing them.
+//!
 //! Entries are MVCC-safe because an entry is always its row's newest
 //! applied version:
 //! - Applying a write replaces the row's entry with the written version
@@ -227,6 +231,20 @@ impl RowCache {
         let out = f(&e.data[2 + key_of(&e.data).len()..]);
         shard.hits += 1;
         Some(out)
+    }
+
+    /// The version of `row` the cache holds, which is its newest applied
+    /// version, and live (deletes are not kept); `None` when it holds none.
+    pub(crate) fn newest(&self, row: &[u8]) -> Option<Version> {
+        if !self.enabled() {
+            return None;
+        }
+        let (hash, shard) = self.shard(row);
+        let shard = shard.lock();
+        shard
+            .table
+            .find(hash, |e| key_of(&e.data) == row)
+            .map(|e| e.version)
     }
 
     /// Asks the CPU to start loading the entries of `rows`, for reads of

@@ -24,7 +24,7 @@ use crate::store::{
 };
 use prismdb_common::{Result, TableId, Value, Version};
 use rocksdb::DBRawIterator;
-use std::ops::Bound;
+use std::ops::{Bound, Range};
 
 /// Reads of at most this many rows use a pooled iterator.
 pub(crate) const POOLED_SCAN: usize = 1024;
@@ -219,19 +219,27 @@ fn forwards(
     Ok((rows, None))
 }
 
+/// The visible live rows a forward probe found: their keys and encoded
+/// values back to back in one buffer, in key order.
+#[derive(Default)]
+struct Probed {
+    bytes: Vec<u8>,
+    /// Key and value spans in `bytes`, per row.
+    rows: Vec<(Range<usize>, Range<usize>)>,
+}
+
 /// Reads `[start, end)` forwards if it holds at most `probe` versions:
 /// the visible live rows' keys and encoded values, in key order. `None`
 /// when the range is longer.
-#[allow(clippy::type_complexity)]
 fn probe_forwards(
     it: &mut DBRawIterator<'_>,
     start: &[u8],
     end: &[u8],
     snapshot: Version,
     probe: usize,
-) -> Result<Option<Vec<(Vec<u8>, Vec<u8>)>>> {
+) -> Result<Option<Probed>> {
     it.seek(start);
-    let mut found = Vec::with_capacity(probe.min(32));
+    let mut found = Probed::default();
     let mut done = Decided::default();
     let mut steps = 0;
     while let (Some(k), Some(v)) = (it.key(), it.value()) {
@@ -246,7 +254,15 @@ fn probe_forwards(
         if version <= snapshot && !done.is(pk) {
             done.set(pk);
             if v.first() == Some(&ROW) {
-                found.push((pk.to_vec(), v.to_vec()));
+                let bytes = &mut found.bytes;
+                if bytes.is_empty() {
+                    bytes.reserve(1024);
+                }
+                let key_at = bytes.len();
+                bytes.extend_from_slice(pk);
+                let value_at = bytes.len();
+                bytes.extend_from_slice(v);
+                found.rows.push((key_at..value_at, value_at..bytes.len()));
             }
         }
         it.next();
@@ -255,13 +271,13 @@ fn probe_forwards(
     Ok(Some(found))
 }
 
-/// The last `limit` of `rows` (key order), newest key first, decoded.
-fn reversed(rows: Vec<(Vec<u8>, Vec<u8>)>, limit: usize) -> Result<Rows> {
-    let mut out = Vec::with_capacity(rows.len().min(limit));
-    let more = rows.len() > limit;
-    for (pk, value) in rows.into_iter().rev().take(limit) {
-        if let Some(row) = decode_row(&value)? {
-            out.push((pk, row));
+/// The last `limit` of `found` (key order), newest key first, decoded.
+fn reversed(found: Probed, limit: usize) -> Result<Rows> {
+    let mut out = Vec::with_capacity(found.rows.len().min(limit));
+    let more = found.rows.len() > limit;
+    for (key, value) in found.rows.into_iter().rev().take(limit) {
+        if let Some(row) = decode_row(&found.bytes[value])? {
+            out.push((found.bytes[key].to_vec(), row));
         }
     }
     let after = if more {
