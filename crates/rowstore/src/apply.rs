@@ -18,8 +18,8 @@ use crate::index::{entries_table, is_index_space};
 use crate::registry::IndexChanges;
 use crate::store::{
     CF_DATA, CF_META, META_CATALOG, META_CATALOG_VERSION, META_GC_HORIZON, META_LAST_VERSION,
-    RowStore, gc_key, row_of_version_key, row_prefix, rowid_key, rows_key, schema_key, storage_err,
-    table_end, table_prefix, version_key, written_key,
+    RowStore, gc_key, row_of_version_key, rowid_key, rows_key, schema_key, storage_err, table_end,
+    table_prefix, version_key, written_key,
 };
 use crate::writes::{Command, Entry, RowKey, Write, WriteSet};
 use prismdb_common::{Error, Result, TableId, Version};
@@ -296,14 +296,9 @@ impl RowStore {
                     ));
                 }
             }
-            // A row the cache holds has that version as its newest, live:
-            // no seek needed (a row an UPDATE or DELETE read usually is).
             let latest = match pending.get(key) {
                 Some(p) => Some(*p),
-                None => match self.rows.newest(&row_prefix(key.0, &key.1)) {
-                    Some(version) => Some((version, true)),
-                    None => self.latest(key.0, &key.1)?,
-                },
+                None => self.latest(key.0, &key.1)?,
             };
             superseded.push(latest.is_some());
             let was_live = latest.is_some_and(|(_, live)| live);

@@ -202,9 +202,14 @@ fn read_row(
 /// `table_id | pk` — the prefix shared by all versions of one row.
 pub(crate) fn row_prefix(table: TableId, pk: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(4 + pk.len() + 8);
-    k.extend(table.to_be_bytes());
-    k.extend(pk);
+    append_row_prefix(&mut k, table, pk);
     k
+}
+
+/// Appends [`row_prefix`] to `out`.
+fn append_row_prefix(out: &mut Vec<u8>, table: TableId, pk: &[u8]) {
+    out.extend(table.to_be_bytes());
+    out.extend(pk);
 }
 
 /// The prefix extractor of the data column family: a version key without
@@ -246,8 +251,7 @@ pub(crate) fn version_key(table: TableId, pk: &[u8], version: Version) -> Vec<u8
 
 /// Appends [`version_key`] to `out`.
 fn append_version_key(out: &mut Vec<u8>, table: TableId, pk: &[u8], version: Version) {
-    out.extend(table.to_be_bytes());
-    out.extend(pk);
+    append_row_prefix(out, table, pk);
     out.extend((!version).to_be_bytes());
 }
 
@@ -755,6 +759,11 @@ impl RowStore {
     /// of snapshot. Used by commit validation.
     pub(crate) fn latest(&self, table: TableId, pk: &[u8]) -> Result<Option<(Version, bool)>> {
         let prefix = row_prefix(table, pk);
+        // A row the cache holds has that version as its newest, live: no
+        // seek (a row an UPDATE or DELETE read before writing usually is).
+        if let Some(version) = self.rows.newest(&prefix) {
+            return Ok(Some((version, true)));
+        }
         // Versions sort newest first: the row's newest is at version MAX.
         let target = version_key(table, pk, Version::MAX);
         self.point_readers

@@ -345,7 +345,6 @@ pub fn column_formats(codes: &[i16], columns: usize) -> Result<Vec<bool>> {
     }
 }
 
-/// RowDescription for fields sent in the given formats (`true` = binary).
 /// What a RowDescription says of one result column, apart from its format
 /// code: worked out once when a statement is prepared, not on every
 /// Describe.
@@ -411,6 +410,7 @@ pub fn row_description_of(columns: &[ColumnDescription], binary: &[bool]) -> Row
     RowDescription::new(fields)
 }
 
+/// RowDescription for fields sent in the given formats (`true` = binary).
 pub fn row_description<'a>(
     fields: impl IntoIterator<Item = &'a Field>,
     binary: &[bool],
