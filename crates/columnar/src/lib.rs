@@ -31,6 +31,6 @@ pub mod store;
 pub use replica::RowChange;
 pub use scan::ColumnarScan;
 pub use store::{
-    ApplyEntry, ColumnStore, ColumnarOptions, Hosting, ReadOutcome, ReadSnapshot, ReplicaStatus,
-    RowSource,
+    ApplyEntry, ColumnStore, ColumnarOptions, Hosting, HostingSource, ReadOutcome, ReadSnapshot,
+    ReplicaStatus, RowSource,
 };

@@ -92,6 +92,9 @@ impl Default for ColumnarOptions {
     }
 }
 
+/// Where a node reads the current [`Hosting`] from (its membership).
+pub type HostingSource = Arc<dyn Fn() -> Hosting + Send + Sync>;
+
 /// Which members host replicas: a table with `n` replicas lives on `n` of
 /// `eligible` (sorted names), chosen by rotating on the table id.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -198,6 +201,8 @@ pub struct ColumnStore {
     restored: Mutex<HashMap<TableId, Restored>>,
     catalog: RwLock<Arc<Catalog>>,
     hosting: RwLock<Hosting>,
+    /// This node's live view of which members may host replicas.
+    hosting_source: RwLock<Option<HostingSource>>,
     applied: tokio::sync::watch::Sender<Version>,
     /// Submitted work the apply thread has not done yet.
     queue: Mutex<ApplyQueue>,
@@ -251,6 +256,7 @@ impl ColumnStore {
             restored: Mutex::new(restored),
             catalog: RwLock::new(Arc::new(Catalog::default())),
             hosting: RwLock::new(Hosting::default()),
+            hosting_source: RwLock::new(None),
             applied: tokio::sync::watch::channel(applied).0,
             queue: Mutex::new(ApplyQueue::new(opts.queue_changes.max(1))),
             queue_changed: Condvar::new(),
@@ -264,11 +270,13 @@ impl ColumnStore {
         }))
     }
 
-    /// Starts serving: takes the applied catalog and hosting, starts the
-    /// builds they call for and the maintenance thread.
-    pub fn start(self: &Arc<Self>, catalog: Arc<Catalog>, hosting: Hosting) {
+    /// Starts serving: takes the applied catalog and the source of the
+    /// hosting members, starts the builds they call for and the maintenance
+    /// thread.
+    pub fn start(self: &Arc<Self>, catalog: Arc<Catalog>, hosting: HostingSource) {
         *self.catalog.write() = catalog;
-        *self.hosting.write() = hosting;
+        *self.hosting.write() = hosting();
+        *self.hosting_source.write() = Some(hosting);
         // Work submitted before now is reflected in the row store the
         // replicas start (or catch up) from.
         self.queue.lock().clear();
@@ -392,9 +400,20 @@ impl ColumnStore {
         }
     }
 
-    /// How many members may host a replica.
-    pub fn capacity(&self) -> usize {
+    /// How many members may host a replica, from the membership as this
+    /// node sees it now (a member that just joined counts at once).
+    pub fn capacity(self: &Arc<Self>) -> usize {
+        self.refresh_hosting();
         self.hosting.read().eligible.len()
+    }
+
+    /// Takes the hosting members from the live membership, reconciling the
+    /// replicas here when they changed.
+    pub fn refresh_hosting(self: &Arc<Self>) {
+        let source = self.hosting_source.read().clone();
+        if let Some(source) = source {
+            self.set_hosting(source());
+        }
     }
 
     pub fn hosting(&self) -> Hosting {

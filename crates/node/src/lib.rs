@@ -174,16 +174,19 @@ impl Node {
                 tasks.push(tokio::spawn(bootstrap));
             }
         }
-        columnar.start(engine.catalog(), columnar::hosting(&replica, &config.name));
+        let hosting: prismdb_columnar::HostingSource = {
+            let replica = replica.clone();
+            let name = config.name.clone();
+            Arc::new(move || columnar::hosting(&replica, &name))
+        };
+        columnar.start(engine.catalog(), hosting);
         tasks.push(tokio::spawn(abandoned_builds_loop(
             Arc::downgrade(&engine),
             replica.clone(),
             stop_rx.clone(),
         )));
         tasks.push(tokio::spawn(hosting_loop(
-            replica.clone(),
             columnar.clone(),
-            config.name.clone(),
             stop_rx.clone(),
         )));
         Ok(Node {
@@ -227,18 +230,13 @@ impl Node {
 }
 
 /// Follows membership changes: which members host columnar replicas.
-async fn hosting_loop(
-    replica: Arc<Replica>,
-    columnar: Arc<ColumnStore>,
-    name: String,
-    mut stop: watch::Receiver<bool>,
-) {
+async fn hosting_loop(columnar: Arc<ColumnStore>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(500)) => {}
             _ = stop.changed() => return,
         }
-        columnar.set_hosting(columnar::hosting(&replica, &name));
+        columnar.refresh_hosting();
     }
 }
 
