@@ -246,6 +246,41 @@ fn decode_value(buf: &[u8], kind: KeyKind) -> Result<(Value, &[u8])> {
     })
 }
 
+/// The length of the first encoded value of `buf`, a value of `kind`,
+/// without decoding it: where a key's leading column ends.
+pub fn value_len(buf: &[u8], kind: KeyKind) -> Result<usize> {
+    let truncated = || Error::Internal("truncated key".into());
+    match buf.first() {
+        None => return Err(truncated()),
+        Some(&NULL) => return Ok(1),
+        Some(_) => {}
+    }
+    let width = match kind {
+        KeyKind::Bool => 1,
+        KeyKind::Int16 => 2,
+        KeyKind::Int32 | KeyKind::Date | KeyKind::Float32 => 4,
+        KeyKind::Int64 | KeyKind::Timestamp | KeyKind::TimestampTz | KeyKind::Float64 => 8,
+        KeyKind::Decimal(_) => 16,
+        KeyKind::Text | KeyKind::Bytes => {
+            let mut at = 1;
+            loop {
+                let n = *buf.get(at + GROUP).ok_or_else(truncated)?;
+                at += GROUP + 1;
+                if n != MORE {
+                    if n as usize > GROUP {
+                        return Err(Error::Internal("corrupt key group".into()));
+                    }
+                    return Ok(at);
+                }
+            }
+        }
+    };
+    if buf.len() < 1 + width {
+        return Err(truncated());
+    }
+    Ok(1 + width)
+}
+
 /// Smallest key greater than every key that starts with `prefix`, or `None`
 /// when no such key exists (all 0xff).
 pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {

@@ -8,6 +8,14 @@ fn roundtrip(vals: Vec<Value>, kinds: &[KeyKind]) {
     let (dec, used) = decode_key(&enc, kinds).unwrap();
     assert_eq!(used, enc.len());
     assert_eq!(dec.len(), vals.len());
+    // `value_len` walks the same boundaries `decode_key` finds.
+    let mut at = 0;
+    for kind in kinds {
+        let (_, one) = decode_key(&enc[at..], &[*kind]).unwrap();
+        assert_eq!(value_len(&enc[at..], *kind).unwrap(), one);
+        at += one;
+    }
+    assert_eq!(at, enc.len());
     for (a, b) in dec.iter().zip(&vals) {
         assert_eq!(a.sql_cmp(b), std::cmp::Ordering::Equal, "{a:?} vs {b:?}");
     }
@@ -77,4 +85,14 @@ fn full_group_text_sorts_before_longer() {
     let b = encode_key(&[Value::Text("abcdefgh\0".into())]);
     assert!(a < b);
     roundtrip(vec![Value::Text("abcdefgh".into())], &[KeyKind::Text]);
+}
+
+#[test]
+fn value_len_of_nulls_and_truncated_keys() {
+    let enc = encode_key(&[Value::Null, Value::Text("abcdefghij".into())]);
+    assert_eq!(value_len(&enc, KeyKind::Text).unwrap(), 1);
+    assert_eq!(value_len(&enc[1..], KeyKind::Text).unwrap(), enc.len() - 1);
+    assert!(value_len(&enc[1..enc.len() - 1], KeyKind::Text).is_err());
+    assert!(value_len(&[], KeyKind::Int32).is_err());
+    assert!(value_len(&[1, 0, 0], KeyKind::Int32).is_err());
 }

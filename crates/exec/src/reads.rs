@@ -11,7 +11,7 @@
 
 use crate::access::{KeyRange, Shape, names_claims};
 use crate::read_view::{Overlay, ReadView};
-use prismdb_common::keycode::{KeyKind, decode_key, encode_key};
+use prismdb_common::keycode::{KeyKind, decode_key, encode_key, prefix_end};
 use prismdb_common::{Result, TableId, Value};
 use prismdb_rowstore::index::{Direction, IndexLayout, entry_pk};
 use std::ops::Bound;
@@ -199,6 +199,9 @@ pub struct IndexRead {
     /// How each range is read: backwards ones under a prefix of
     /// equalities are usually short, and tried forwards first.
     pub direction: Direction,
+    /// Each range is every entry under one value of the index's leading
+    /// column: it is read as that value's group (`RowStore::index_group`).
+    pub lead_groups: bool,
 }
 
 /// Where a read of an [`IndexRead`] a chunk at a time stands: the range
@@ -231,9 +234,17 @@ impl IndexRead {
             (true, true) => Direction::Backward,
             (true, false) => Direction::BackwardShort,
         };
+        let claims = !nulls_apart && names_claims(layout, shape);
+        let one_value = match &shape.in_list {
+            Some(_) => shape.eq.is_empty(),
+            None => shape.eq.len() == 1,
+        };
+        let lead_groups =
+            !claims && !nulls_apart && one_value && shape.lower.is_none() && shape.upper.is_none();
         IndexRead {
             direction,
-            claims: !nulls_apart && names_claims(layout, shape),
+            lead_groups,
+            claims,
             layout: layout.clone(),
             ranges,
             covering,
@@ -339,17 +350,42 @@ impl IndexRead {
             }
             return Ok(found);
         }
+        // The whole range of one leading value (not the rest of one a
+        // chunk ended) is that value's group.
+        let mut lead = match (lo, hi) {
+            (Bound::Included(lead), hi)
+                if self.lead_groups
+                    && *hi == prefix_end(lead).map_or(Bound::Unbounded, Bound::Excluded) =>
+            {
+                Some(lead.as_slice())
+            }
+            _ => None,
+        };
         let mut lo = lo.clone();
         let mut hi = hi.clone();
         while found.len() < want {
-            let (entries, next) = view.store.index_entries(
-                self.layout.id,
-                bound_ref(&lo),
-                bound_ref(&hi),
-                view.snapshot,
-                ENTRY_CHUNK.min(want - found.len()).max(1),
-                self.direction,
-            )?;
+            let limit = ENTRY_CHUNK.min(want - found.len()).max(1);
+            let grouped = match lead.take() {
+                Some(lead) => view.store.index_group(
+                    self.layout.id,
+                    lead,
+                    view.snapshot,
+                    limit,
+                    self.direction,
+                )?,
+                None => None,
+            };
+            let (entries, next) = match grouped {
+                Some(read) => read,
+                None => view.store.index_entries(
+                    self.layout.id,
+                    bound_ref(&lo),
+                    bound_ref(&hi),
+                    view.snapshot,
+                    limit,
+                    self.direction,
+                )?,
+            };
             let mut kept = Vec::with_capacity(entries.len());
             for (key, value) in entries {
                 let pk = entry_pk(&value)?;

@@ -1,6 +1,6 @@
 //! Row-store figures on the metrics endpoint, read from the store on each
-//! scrape: the row cache's hits, misses and size, and the files in level 0
-//! of the data's tree.
+//! scrape: the row cache's and the index-group cache's hits, misses and
+//! size, and the files in level 0 of the data's tree.
 
 use prismdb_rowstore::RowStore;
 use prometheus_client::collector::Collector;
@@ -21,6 +21,7 @@ impl std::fmt::Debug for StoreCollector {
 impl Collector for StoreCollector {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
         let s = self.0.row_cache_stats();
+        let g = self.0.group_cache_stats();
         let counters = [
             (
                 "row_cache_hits",
@@ -31,6 +32,16 @@ impl Collector for StoreCollector {
                 "row_cache_misses",
                 "Point reads the row cache could not answer",
                 s.misses,
+            ),
+            (
+                "index_group_cache_hits",
+                "Reads of one leading value's index entries answered by the index-group cache",
+                g.hits,
+            ),
+            (
+                "index_group_cache_misses",
+                "Reads of one leading value's index entries the index-group cache could not answer",
+                g.misses,
             ),
         ];
         for (name, help, value) in counters {
@@ -52,6 +63,16 @@ impl Collector for StoreCollector {
                 "row_cache_bytes",
                 "Bytes the row cache counts its entries as",
                 s.bytes,
+            ),
+            (
+                "index_group_cache_groups",
+                "Index groups (and markers of long ones) held by the index-group cache",
+                g.rows,
+            ),
+            (
+                "index_group_cache_bytes",
+                "Bytes the index-group cache counts its groups as",
+                g.bytes,
             ),
             (
                 "rowstore_level0_files",

@@ -250,6 +250,16 @@ async fn index_reads_match_scans_under_concurrent_writers() {
         .parse()
         .unwrap();
     assert!(hits > 0, "{metrics}");
+    // The reads by one value of an index's leading column (`c = 3`) were
+    // answered from the index-group cache too, and matched the scans.
+    let group_hits: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("prismdb_index_group_cache_hits_total "))
+        .unwrap_or_else(|| panic!("no index group cache hits in {metrics}"))
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(group_hits > 0, "{metrics}");
     // The tree's level-0 file count, which every range read pays for, is
     // reported too.
     assert!(

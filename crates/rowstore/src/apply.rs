@@ -57,6 +57,10 @@ impl RowStore {
         // Index changes of the batch's DDL, applied to the registry once
         // the batch is written.
         let mut index_changes: Vec<IndexChanges> = Vec::new();
+        // The leading-column kinds index groups are keyed by, as of each
+        // entry (a catalog change takes effect from its own entry on).
+        let mut leads = self.groups.leads();
+        let mut leads_changed = false;
         for entry in entries {
             last = last.max(entry.index);
             let ws = match entry.command {
@@ -91,6 +95,8 @@ impl RowStore {
                 };
                 let changes = RowStore::index_changes(current.as_deref(), ws, version)?;
                 self.write_index_changes(&changes, &mut batch)?;
+                leads = std::sync::Arc::new(changes.leads.clone());
+                leads_changed = true;
                 Some(changes)
             } else {
                 None
@@ -117,10 +123,14 @@ impl RowStore {
                 // Before the batch is written, so no read sees the write
                 // while the row cache still holds the version before it.
                 // New rows go in while there is room; index entries only
-                // when read (a range read never looks here).
+                // when read (a range read never looks here). The group of
+                // an index entry's leading value is dropped.
                 let admit = !is_index_space(key.0);
                 self.rows
                     .write(row_of_version_key(&at), version, &value, admit);
+                if !admit {
+                    self.groups.written(&leads, key.0, &key.1, version);
+                }
                 batch.put_cf(data, at, value);
                 if superseded || matches!(write, Write::Delete) {
                     batch.put_cf(meta_cf, gc_key(version, key.0, &key.1), []);
@@ -137,6 +147,7 @@ impl RowStore {
             // indexes this entry drops or rebuilds.
             self.rows.clear_tables(&ws.drop_tables, version);
             self.rows.clear_tables(&rebuilt, version);
+            self.groups.cache.clear_tables(&rebuilt, version);
             for table in &ws.drop_tables {
                 batch.delete_range_cf(data, table_prefix(*table), table_end(*table));
                 row_deltas.remove(table);
@@ -223,7 +234,11 @@ impl RowStore {
             // stored, so nothing of it may be read (and the cache stays
             // off: the store cannot write).
             self.rows.clear(Version::MAX);
+            self.groups.cache.clear(Version::MAX);
             return Err(storage_err(e));
+        }
+        if leads_changed {
+            self.groups.set_leads(leads);
         }
         if let Some(catalog) = new_catalog {
             *self.catalog.write() = Some((catalog_version, catalog));

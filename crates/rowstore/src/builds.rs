@@ -78,7 +78,13 @@ impl RowStore {
                 touched.insert(t.id);
             }
         }
-        let mut changes = IndexChanges::default();
+        let mut changes = IndexChanges {
+            leads: new
+                .iter()
+                .filter_map(|(id, l)| Some((*id, crate::groups::lead_of(l)?)))
+                .collect(),
+            ..IndexChanges::default()
+        };
         let mut tables = HashSet::new();
         for (id, layout) in &new {
             let same = old

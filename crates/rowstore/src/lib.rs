@@ -25,6 +25,7 @@
 mod apply;
 mod builds;
 mod cache;
+mod groups;
 pub mod index;
 mod pins;
 mod readers;
@@ -37,5 +38,6 @@ mod writes;
 
 pub use cache::RowCacheStats;
 pub use pins::SnapshotGuard;
+pub use row::Rows;
 pub use store::{RowStore, ScanChunk, StoreOptions};
 pub use writes::{Command, Entry, RowKey, Write, WriteSet};

@@ -73,6 +73,9 @@ pub(crate) struct IndexChanges {
     pub(crate) tables: Vec<TableId>,
     /// The catalog's indexes by id (names and tables), after the change.
     pub(crate) current: HashMap<u32, (String, TableId)>,
+    /// The key kind of each index's leading column, after the change
+    /// (none when the new catalog cannot be read).
+    pub(crate) leads: HashMap<u32, prismdb_common::keycode::KeyKind>,
 }
 
 /// `meta` keys `index/<id>`: an index's build state on this member.

@@ -11,6 +11,10 @@ use prismdb_common::{Error, Result, Value};
 pub const TOMBSTONE: u8 = 0;
 pub const ROW: u8 = 1;
 
+/// Rows in key order, each with its encoded key, and the key to continue
+/// after when the limit ended the read (what range reads return).
+pub type Rows = (Vec<(Vec<u8>, Vec<Value>)>, Option<Vec<u8>>);
+
 /// Encodes a row (all stored columns, hidden ones included) as a stored value.
 pub fn encode_row(values: &[Value]) -> Vec<u8> {
     let mut out = Vec::with_capacity(2 + values.len() * 9);

@@ -16,22 +16,20 @@
 //! therefore first tried forwards: when the whole range holds at most
 //! `probe` versions, they are read forwards and handed back in reverse.
 
+use crate::groups;
 use crate::index::{Direction, SHORT_RANGE, entries_table};
-use crate::row::{ROW, decode_columns, decode_row};
+use crate::row::{ROW, Rows, decode_columns, decode_row};
 use crate::store::{
     CF_DATA, RowStore, ScanChunk, across_rows, row_prefix, split_key, storage_err, table_end,
     table_prefix,
 };
+use prismdb_common::keycode::prefix_end;
 use prismdb_common::{Result, TableId, Value, Version};
 use rocksdb::DBRawIterator;
 use std::ops::{Bound, Range};
 
 /// Reads of at most this many rows use a pooled iterator.
 pub(crate) const POOLED_SCAN: usize = 1024;
-
-/// Rows in key order, each with its encoded primary key, and the key to
-/// continue after when the limit ended the read.
-pub type Rows = (Vec<(Vec<u8>, Vec<Value>)>, Option<Vec<u8>>);
 
 /// The first key at or after every version of the keys of `table` in
 /// `lower`, and the first key after every version of those in `upper`.
@@ -139,6 +137,50 @@ impl RowStore {
                 self.scan_back(space, lower, upper, snapshot, limit, SHORT_RANGE)
             }
         }
+    }
+
+    /// The entries of index `index` under the one encoded value `lead` of
+    /// its leading column, as [`RowStore::index_entries`] over that value's
+    /// range gives them, from the index-group cache (see the `groups`
+    /// module) or read and kept there. `None` when the cache does not take
+    /// the group (it is long, or `lead` is not one whole value): read it
+    /// with [`RowStore::index_entries`] then.
+    pub fn index_group(
+        &self,
+        index: u32,
+        lead: &[u8],
+        snapshot: Version,
+        limit: usize,
+        direction: Direction,
+    ) -> Result<Option<Rows>> {
+        let Some(key) = self.groups.key(index, lead) else {
+            return Ok(None);
+        };
+        let reverse = direction != Direction::Forward;
+        let hit = self.groups.cache.read(&key, snapshot, |packed| {
+            groups::unpack(packed, limit, reverse)
+        });
+        if let Some(rows) = hit {
+            return rows;
+        }
+        let space = entries_table(index);
+        let upper = prefix_end(lead);
+        let upper = upper.as_deref().map_or(Bound::Unbounded, Bound::Excluded);
+        let (start, end) = version_range(space, Bound::Included(lead), upper);
+        let read =
+            |it: &mut DBRawIterator<'_>| probe_forwards(it, &start, &end, snapshot, SHORT_RANGE);
+        let Some(found) = self.with_range_iterator(SHORT_RANGE, &end, read)? else {
+            self.groups.fill(&key, &groups::long(), snapshot);
+            return Ok(None);
+        };
+        let packed = groups::pack(
+            found
+                .rows
+                .iter()
+                .map(|(k, v)| (&found.bytes[k.clone()], &found.bytes[v.clone()])),
+        );
+        self.groups.fill(&key, &packed, snapshot);
+        groups::unpack(&packed, limit, reverse)
     }
 
     /// Runs `read` with a pooled iterator for a read of up to `rows` rows,

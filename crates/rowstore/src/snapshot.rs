@@ -74,12 +74,14 @@ impl RowStore {
         }
         // No read fills the row cache in while the contents change.
         self.rows.clear(Version::MAX);
+        self.groups.cache.clear(Version::MAX);
         let replaced = self
             .db
             .write(batch)
             .map_err(storage_err)
             .and_then(|()| self.load_meta());
         self.rows.reopen(self.last_version());
+        self.groups.cache.reopen(self.last_version());
         replaced
     }
 

@@ -1,6 +1,7 @@
 //! [`RowStore`]: opening RocksDB, snapshot reads, applied-version tracking.
 
 use crate::cache::{RowCache, RowCacheStats};
+use crate::groups::IndexGroups;
 use crate::pins::SnapshotGuard;
 use crate::readers::PointReaders;
 use crate::registry::{BuildJob, Registry};
@@ -89,10 +90,15 @@ pub struct StoreOptions {
     /// Block cache size in bytes.
     pub cache_bytes: usize,
     /// Row cache size in bytes (see [`crate::cache`]; 0 turns it off).
+    /// The index-group cache (see [`crate::groups`]) takes a quarter as
+    /// much again.
     pub row_cache_bytes: usize,
     /// This node's hidden row-id slot (distinct per node of a cluster).
     pub rowid_slot: u16,
 }
+
+/// The index-group cache's budget: the row cache's divided by this.
+const GROUP_CACHE_SHARE: usize = 4;
 
 impl Default for StoreOptions {
     fn default() -> Self {
@@ -124,6 +130,8 @@ pub struct RowStore {
     pub(crate) range_readers: PointReaders,
     /// The newest versions of recently read rows.
     pub(crate) rows: RowCache,
+    /// Index groups read by leading value (see the `groups` module).
+    pub(crate) groups: IndexGroups,
     /// Highest applied version: the snapshot new transactions read at.
     applied: tokio::sync::watch::Sender<Version>,
     /// Version of the last catalog change, and the catalog it wrote.
@@ -328,6 +336,7 @@ impl RowStore {
             point_readers: PointReaders::new(within_row),
             range_readers: PointReaders::new(across_rows),
             rows: RowCache::new(opts.row_cache_bytes),
+            groups: IndexGroups::new(opts.row_cache_bytes / GROUP_CACHE_SHARE),
             applied: tokio::sync::watch::channel(0).0,
             catalog_version: AtomicU64::new(0),
             catalog: RwLock::new(None),
@@ -389,6 +398,12 @@ impl RowStore {
                 self.db.get_cf(meta, key).map_err(storage_err)
             })?;
         *self.indexes.write() = registry;
+        let leads = catalog
+            .as_deref()
+            .and_then(|bytes| prismdb_catalog::Catalog::decode(bytes).ok())
+            .map(|c| crate::groups::leads_of(&c))
+            .unwrap_or_default();
+        self.groups.set_leads(Arc::new(leads));
         for id in jobs {
             let since = self.indexes.read().indexes.get(&id).map_or(0, |s| s.since);
             self.send_build(BuildJob {
@@ -735,6 +750,12 @@ impl RowStore {
     /// Hits, misses and size of the row cache.
     pub fn row_cache_stats(&self) -> RowCacheStats {
         self.rows.stats()
+    }
+
+    /// Hits, misses and size of the index-group cache (its `rows` count
+    /// groups).
+    pub fn group_cache_stats(&self) -> RowCacheStats {
+        self.groups.cache.stats()
     }
 
     /// Files in each level of the data's tree (level 0 first). Every

@@ -4,7 +4,7 @@
 //! versions.
 
 use prismdb_catalog::{Catalog, Column, Index, IndexColumn, SqlType, Table};
-use prismdb_common::keycode::encode_key;
+use prismdb_common::keycode::{encode_key, prefix_end};
 use prismdb_common::{Error, Value};
 use prismdb_rowstore::index::{BuildState, Direction, IndexLayout, entries_table, entry_pk};
 use prismdb_rowstore::row::encode_row;
@@ -381,4 +381,182 @@ fn unique_claims_are_decided_at_apply_and_builds_find_duplicates() {
         BuildState::Failed(m) => assert!(m.contains("Key (c)=(11) is duplicated"), "{m}"),
         other => panic!("{other:?}"),
     }
+}
+
+/// The first chunk of a read of value `c`'s entries at `snapshot`
+/// (`None`: NULL), straight from RocksDB: keys, values and where to go on.
+fn first_chunk(
+    s: &RowStore,
+    c: Option<i64>,
+    snapshot: u64,
+    limit: usize,
+    direction: Direction,
+) -> prismdb_rowstore::Rows {
+    let key = encode_key(&[c.map_or(Value::Null, Value::Int64)]);
+    let end = prismdb_common::keycode::prefix_end(&key).unwrap();
+    s.index_entries(
+        0,
+        Bound::Included(&key),
+        Bound::Excluded(&end),
+        snapshot,
+        limit,
+        direction,
+    )
+    .unwrap()
+}
+
+#[test]
+fn index_groups_answer_like_rocksdb_under_writes_and_collection() {
+    let (_dir, s) = open();
+    let l = layout(false);
+    ddl(&s, &catalog(false));
+    assert_eq!(wait_built(&s, 0), BuildState::Ready);
+    let mut rng = fastrand::Rng::with_seed(17);
+    // Value 0 collects far more entries than a group keeps; values 1..8
+    // hold a few each; NULLs are a group of their own.
+    let value = |rng: &mut fastrand::Rng| match rng.u8(0..10) {
+        0..=2 => Some(0),
+        3 => None,
+        _ => Some(rng.i64(1..8)),
+    };
+    let mut current: Vec<Option<Option<i64>>> = vec![None; 300];
+    let mut snapshots = vec![s.last_version()];
+    let (mut answered, mut long) = (0, 0);
+    for step in 0..4000 {
+        let id = rng.usize(0..current.len());
+        let new = if rng.u8(0..6) == 0 {
+            None
+        } else {
+            Some(value(&mut rng))
+        };
+        let old = current[id];
+        if old.is_some() || new.is_some() {
+            let v = commit(&s, change(&s, &l, id as i64, old, new)).unwrap();
+            current[id] = new;
+            if rng.u8(0..20) == 0 {
+                snapshots.push(v);
+            }
+        }
+        if step % 500 == 499 {
+            // Collection removes superseded entries, never visible ones.
+            let keep = snapshots.len() / 2;
+            s.collect_garbage(snapshots[keep]).unwrap();
+            snapshots.drain(..keep);
+        }
+        for _ in 0..3 {
+            let c = value(&mut rng);
+            let at = if rng.bool() {
+                s.last_version()
+            } else {
+                snapshots[rng.usize(0..snapshots.len())]
+            };
+            let limit = [1, 3, 10, 100][rng.usize(0..4)];
+            let direction = [Direction::Forward, Direction::BackwardShort][rng.usize(0..2)];
+            let lead = encode_key(&[c.map_or(Value::Null, Value::Int64)]);
+            let want = first_chunk(&s, c, at, limit, direction);
+            match s.index_group(0, &lead, at, limit, direction).unwrap() {
+                Some(got) => {
+                    answered += 1;
+                    let case = format!("value {c:?} at {at}, limit {limit}, {direction:?}");
+                    assert_eq!(got.0, want.0, "{case}");
+                    // A group knows when it is exhausted; a RocksDB read
+                    // that stopped at its limit may point on to nothing.
+                    if got.1 != want.1 {
+                        assert!(got.1.is_none() && want.0.len() == limit, "{case}");
+                        let (key, end) = (lead.clone(), prefix_end(&lead).unwrap());
+                        let after = want.1.unwrap();
+                        let (lower, upper) = match direction {
+                            Direction::Forward => (Bound::Excluded(&after), Bound::Excluded(&end)),
+                            _ => (Bound::Included(&key), Bound::Excluded(&after)),
+                        };
+                        let rest = s
+                            .index_entries(
+                                0,
+                                as_ref(&lower.cloned()),
+                                as_ref(&upper.cloned()),
+                                at,
+                                10,
+                                direction,
+                            )
+                            .unwrap();
+                        assert!(rest.0.is_empty(), "{case}");
+                    }
+                }
+                None => long += 1,
+            }
+        }
+    }
+    let stats = s.group_cache_stats();
+    assert!(
+        answered > 1000 && long > 100,
+        "{answered} answered, {long} long"
+    );
+    assert!(stats.hits > 1000, "{stats:?}");
+    // A value that is not one whole key value of the leading column is
+    // never taken as a group.
+    let two = encode_key(&[Value::Int64(1), Value::Int64(2)]);
+    let at = s.last_version();
+    assert!(
+        s.index_group(0, &two, at, 10, Direction::Forward)
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.index_group(0, &[1, 2], at, 10, Direction::Forward)
+            .unwrap()
+            .is_none()
+    );
+}
+
+/// The primary keys of the rows a group read returns.
+fn group_pks(s: &RowStore, c: i64) -> Option<Vec<Vec<u8>>> {
+    let lead = encode_key(&[Value::Int64(c)]);
+    let rows = s
+        .index_group(0, &lead, s.last_version(), 100, Direction::Forward)
+        .unwrap()?;
+    Some(
+        rows.0
+            .iter()
+            .map(|(_, v)| entry_pk(v).unwrap().to_vec())
+            .collect(),
+    )
+}
+
+#[test]
+fn index_groups_follow_installed_snapshots_and_dropped_indexes() {
+    let (_dir, s) = open();
+    let l = layout(false);
+    ddl(&s, &catalog(false));
+    assert_eq!(wait_built(&s, 0), BuildState::Ready);
+    for id in 1..=5 {
+        commit(&s, change(&s, &l, id, None, Some(Some(1)))).unwrap();
+    }
+    let five: Vec<_> = (1..=5).map(pk).collect();
+    assert_eq!(group_pks(&s, 1), Some(five.clone()));
+    let hits = s.group_cache_stats().hits;
+    assert_eq!(group_pks(&s, 1), Some(five));
+    assert!(s.group_cache_stats().hits > hits);
+
+    // Another store's snapshot replaces this one's entries.
+    let (_other_dir, other) = open();
+    ddl(&other, &catalog(false));
+    assert_eq!(wait_built(&other, 0), BuildState::Ready);
+    for id in 10..=12 {
+        commit(&other, change(&other, &l, id, None, Some(Some(1)))).unwrap();
+    }
+    // Its versions reach past every version this store kept a group at.
+    for id in 100..120 {
+        commit(&other, change(&other, &l, id, None, Some(Some(2)))).unwrap();
+    }
+    assert!(other.last_version() > s.last_version());
+    let (_, bytes) = other.export(b"none").unwrap();
+    s.import(&bytes).unwrap();
+    assert_eq!(group_pks(&s, 1), Some((10..=12).map(pk).collect()));
+    assert_eq!(group_pks(&s, 1), Some((10..=12).map(pk).collect()));
+
+    // A dropped index has no groups.
+    let mut without = catalog(false);
+    without.database_mut("prism").unwrap().indexes.clear();
+    ddl(&s, &without);
+    assert_eq!(group_pks(&s, 1), None);
 }
