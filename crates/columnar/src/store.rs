@@ -92,8 +92,9 @@ impl Default for ColumnarOptions {
     }
 }
 
-/// Where a node reads the current [`Hosting`] from (its membership).
-pub type HostingSource = Arc<dyn Fn() -> Hosting + Send + Sync>;
+/// Where a node reads the current [`Hosting`] from (its membership);
+/// `None` once the membership is gone (the node is stopping).
+pub type HostingSource = Arc<dyn Fn() -> Option<Hosting> + Send + Sync>;
 
 /// Which members host replicas: a table with `n` replicas lives on `n` of
 /// `eligible` (sorted names), chosen by rotating on the table id.
@@ -275,7 +276,7 @@ impl ColumnStore {
     /// thread.
     pub fn start(self: &Arc<Self>, catalog: Arc<Catalog>, hosting: HostingSource) {
         *self.catalog.write() = catalog;
-        *self.hosting.write() = hosting();
+        *self.hosting.write() = hosting().unwrap_or_default();
         *self.hosting_source.write() = Some(hosting);
         // Work submitted before now is reflected in the row store the
         // replicas start (or catch up) from.
@@ -411,8 +412,8 @@ impl ColumnStore {
     /// replicas here when they changed.
     pub fn refresh_hosting(self: &Arc<Self>) {
         let source = self.hosting_source.read().clone();
-        if let Some(source) = source {
-            self.set_hosting(source());
+        if let Some(hosting) = source.and_then(|source| source()) {
+            self.set_hosting(hosting);
         }
     }
 

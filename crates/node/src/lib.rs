@@ -174,10 +174,12 @@ impl Node {
                 tasks.push(tokio::spawn(bootstrap));
             }
         }
+        // Weak: the replica owns the stores, and the columnar store must
+        // not keep it (and so the data directory) alive past shutdown.
         let hosting: prismdb_columnar::HostingSource = {
-            let replica = replica.clone();
+            let replica = Arc::downgrade(&replica);
             let name = config.name.clone();
-            Arc::new(move || columnar::hosting(&replica, &name))
+            Arc::new(move || Some(columnar::hosting(&*replica.upgrade()?, &name)))
         };
         columnar.start(engine.catalog(), hosting);
         tasks.push(tokio::spawn(abandoned_builds_loop(
