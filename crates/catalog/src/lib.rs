@@ -130,6 +130,34 @@ pub struct Database {
     /// Secondary indexes by name (names share the relations' space).
     #[serde(default)]
     pub indexes: BTreeMap<String, Index>,
+    /// Sequences by name (names share the relations' space).
+    #[serde(default)]
+    pub sequences: BTreeMap<String, Arc<Sequence>>,
+}
+
+/// A sequence: `CREATE SEQUENCE`, or the one a `SERIAL` column owns. The
+/// catalog holds its definition; its value lives in the row store, in the
+/// key space of its id (see `prismdb_exec::sequences`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sequence {
+    /// Drawn from the table ids (never reused): its OID and the row store's
+    /// key space of its value derive from it.
+    pub id: TableId,
+    pub name: String,
+    /// `smallint`, `integer` or `bigint`.
+    pub ty: SqlType,
+    pub increment: i64,
+    pub min: i64,
+    pub max: i64,
+    pub start: i64,
+    pub cache: i64,
+    pub cycle: bool,
+    /// `OWNED BY table.column`: the table's id and the column's name. The
+    /// sequence is dropped with its table.
+    pub owned_by: Option<(TableId, String)>,
+    /// Owner and grants.
+    #[serde(default)]
+    pub ownership: Ownership,
 }
 
 /// A secondary index (`CREATE INDEX`, or a `UNIQUE` constraint). The
@@ -197,7 +225,7 @@ impl Database {
         self.indexes.values().filter(move |i| i.table == table)
     }
 
-    /// Whether a table, view or index (a primary key's included) of this
+    /// Whether a table, view, sequence or index (a primary key's included) of this
     /// name exists.
     pub fn has_relation(&self, name: &str) -> bool {
         self.has_relation_besides_key_of(name, None)
@@ -209,6 +237,7 @@ impl Database {
         self.tables.contains_key(name)
             || self.views.contains_key(name)
             || self.indexes.contains_key(name)
+            || self.sequences.contains_key(name)
             || self
                 .tables
                 .values()

@@ -80,6 +80,16 @@ pub enum Error {
     /// A number does not fit the target type (22003).
     #[error("{0}")]
     NumericOutOfRange(String),
+    /// A sequence reached its bound without CYCLE (2200H).
+    #[error("{0}")]
+    SequenceGeneratorLimitExceeded(String),
+    /// An object is not of the kind the statement needs, e.g. `nextval` of a
+    /// table (42809).
+    #[error("{0}")]
+    WrongObjectType(String),
+    /// A name that cannot be a name, e.g. too many dotted parts (42602).
+    #[error("{0}")]
+    InvalidName(String),
     /// A string is longer than its varchar(n) (22001).
     #[error("{0}")]
     StringTooLong(String),

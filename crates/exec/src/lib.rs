@@ -57,6 +57,7 @@ pub mod roles;
 pub mod route;
 mod rows;
 pub mod schema;
+pub mod sequences;
 mod session;
 pub mod settings;
 mod single;
@@ -212,6 +213,8 @@ pub struct Engine {
     pub(crate) activity: Arc<activity::Activity>,
     /// The session waiting for each index build (`pg_stat_progress_create_index`).
     pub(crate) index_waiters: parking_lot::Mutex<std::collections::HashMap<u32, i32>>,
+    /// This node's reserved sequence values.
+    pub(crate) sequences: sequences::Sequences,
 }
 
 impl Engine {
@@ -260,6 +263,7 @@ impl Engine {
             analytics: analytics::Analytics::new(options.analytics)?,
             stats: Arc::new(stats::Statistics::open(options.statistics_file)),
             activity: Arc::default(),
+            sequences: Default::default(),
             index_waiters: parking_lot::Mutex::default(),
         }))
     }

@@ -362,9 +362,10 @@ pub(crate) fn defaults(
     let mut out = HashMap::new();
     for c in table.columns.iter().filter(|c| c.default.is_some()) {
         let sql = c.default.as_deref().unwrap_or("NULL");
+        let sql = prismdb_sql::rewrite::default_for_planning(sql, &session.database)?;
         let expr = session
             .state
-            .create_logical_expr(sql, &empty)
+            .create_logical_expr(&sql, &empty)
             .map_err(from_datafusion)?;
         let expr = expr
             .cast_to(&c.ty.arrow_type(), &empty)

@@ -705,7 +705,7 @@ pub(crate) fn check_statement(
                 Err(denied("permission denied to create database"))
             }
         }
-        Statement::CreateTable(_) | Statement::CreateView(_) => {
+        Statement::CreateTable(_) | Statement::CreateView(_) | Statement::CreateSequence { .. } => {
             let db = catalog.database(database)?;
             if db.create_grantees.contains(&role.oid)
                 || db.create_grantees.contains(&PUBLIC_GRANTEE)

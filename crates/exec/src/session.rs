@@ -208,6 +208,15 @@ impl Session {
         ))
         .chain(std::iter::once(
             datafusion::logical_expr::ScalarUDF::new_from_impl(crate::single::One::default()),
+        ))
+        .chain(crate::sequences::sequence_functions(
+            Arc::downgrade(&engine),
+            {
+                let schema = schema.clone();
+                Arc::new(move || schema.current())
+            },
+            database.to_string(),
+            Arc::default(),
         ));
         for udf in udfs {
             state

@@ -577,6 +577,9 @@ fn regclass(source: &dyn CatalogSource, t: &str) -> Result<(u32, String)> {
         for index in db.indexes.values() {
             relations.push((oids::index_oid(index), index.name.clone(), "public"));
         }
+        for seq in db.sequences.values() {
+            relations.push((oids::sequence_oid(seq), seq.name.clone(), "public"));
+        }
     }
     for r in crate::tables::all_relations() {
         if let Some(oid) = oids::catalog_relation_oid(r.name) {

@@ -35,6 +35,12 @@ pub fn table_oid(table: &Table) -> u32 {
     FIRST_USER_OID + 4 * table.id
 }
 
+/// A sequence's OID. Sequence ids are drawn from the table ids, so a
+/// sequence's OIDs never meet a table's.
+pub fn sequence_oid(seq: &prismdb_catalog::Sequence) -> u32 {
+    FIRST_USER_OID + 4 * seq.id
+}
+
 /// The OID of a table's row type (`pg_class.reltype`).
 pub fn row_type_oid(table: &Table) -> u32 {
     table_oid(table) + 1

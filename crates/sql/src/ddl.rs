@@ -36,7 +36,10 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
                 "column \"{col_name}\" specified more than once"
             )));
         }
-        let (column, is_key) = bind_column(def)?;
+        let (column, is_key) = match crate::types::serial_type(&def.data_type) {
+            Some(ty) => bind_serial_column(def, ty, &name)?,
+            None => bind_column(def)?,
+        };
         if is_key {
             set_pk(vec![columns.len()], &mut primary_key)?;
             key_constraint = def.options.iter().find_map(|o| match &o.option {
@@ -178,6 +181,37 @@ fn check_unique_form(u: &UniqueConstraint) -> Result<()> {
 /// Binds one column definition of `CREATE TABLE` or `ALTER TABLE ... ADD
 /// COLUMN`: its name, type, NOT NULL and DEFAULT. The flag says whether the
 /// column was declared `PRIMARY KEY` (it is then NOT NULL).
+/// A `SERIAL` column of table `table`: its integer type, NOT NULL. Its
+/// default (`nextval` of the sequence it owns) is set by the caller, which
+/// names and creates that sequence ([`serial_columns`]).
+fn bind_serial_column(def: &ColumnDef, ty: SqlType, table: &str) -> Result<(Column, bool)> {
+    let mut def = def.clone();
+    def.data_type = crate::sqlparser::ast::DataType::Custom(
+        crate::sqlparser::ast::ObjectName::from(vec![Ident::new("int8")]),
+        Vec::new(),
+    );
+    let (mut column, is_key) = bind_column(&def)?;
+    if column.default.is_some() {
+        return Err(Error::Syntax(format!(
+            "multiple default values specified for column \"{}\" of table \"{table}\"",
+            column.name
+        )));
+    }
+    column.ty = ty;
+    column.nullable = false;
+    Ok((column, is_key))
+}
+
+/// The columns of a `CREATE TABLE` declared `SERIAL` (or `BIGSERIAL`,
+/// `SMALLSERIAL`), by name: each owns a sequence that gives its default.
+pub fn serial_columns(ct: &CreateTable) -> Vec<String> {
+    ct.columns
+        .iter()
+        .filter(|def| crate::types::serial_type(&def.data_type).is_some())
+        .map(|def| normalize(&def.name))
+        .collect()
+}
+
 pub fn bind_column(def: &ColumnDef) -> Result<(Column, bool)> {
     let col_name = normalize(&def.name);
     if col_name == ROWID_COLUMN {

@@ -112,3 +112,19 @@ fn set_columnar_replica() {
     assert_eq!(a.sources, None);
     assert_eq!(a.table.columns, t.columns);
 }
+
+#[test]
+fn defaults_are_normalized_like_queries() {
+    let sql =
+        crate::rewrite::default_for_planning("nextval('t_id_seq'::regclass)", "prism").unwrap();
+    assert_eq!(sql, "(nextval(prism_regclass(CAST('t_id_seq' AS TEXT))))");
+    assert_eq!(
+        crate::rewrite::default_for_planning("1 + 2", "prism").unwrap(),
+        "(CAST(1 AS INT) + CAST(2 AS INT))"
+    );
+    // A reg* cast alone stays the OID, as a default must.
+    assert_eq!(
+        crate::rewrite::default_for_planning("'t'::regclass", "prism").unwrap(),
+        "(prism_regclass(CAST('t' AS TEXT)))"
+    );
+}

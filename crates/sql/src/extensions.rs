@@ -25,6 +25,9 @@
 //! * In a COPY, the boolean options written `on` / `off` / `1` / `0`
 //!   (`WITH (FREEZE on)`, as pgbench sends it) read as TRUE / FALSE
 //!   ([`copy_boolean_options`]).
+//! * `CREATE SEQUENCE` with its options in any order (sqlparser takes
+//!   them in one order only) becomes `Statement::CreateSequence`. Note that
+//!   sqlparser's `SequenceOptions::Cycle(no)` is true for `NO CYCLE`.
 //! * `CREATE USER` and `ALTER USER` in PostgreSQL's grammar (sqlparser
 //!   reads them as Snowflake's) become `Statement::CreateRole` (with LOGIN
 //!   unless NOLOGIN is given) and `Statement::AlterRole`.
@@ -59,6 +62,9 @@ pub fn parse_statements(parser: &mut Parser<'_>) -> Result<Vec<Statement>, Parse
         }
         let stmt = match parser.maybe_parse(set_columnar_replica_prefix)? {
             Some(prefix) => set_columnar_replica(parser, prefix)?,
+            None if let Some(temporary) = parser.maybe_parse(create_sequence_prefix)? => {
+                create_sequence(parser, temporary)?
+            }
             None => match fetch_keyword(parser) {
                 Some(is_move) => fetch(parser, is_move)?,
                 None if parser.peek_keyword(Keyword::VACUUM) => vacuum(parser)?,
@@ -130,6 +136,70 @@ fn set_columnar_replica(
         table_type: None,
         end_token: AttachedToken::empty(),
     }))
+}
+
+/// `CREATE [TEMP | TEMPORARY] SEQUENCE`: whether it is temporary, or an
+/// error (after which `maybe_parse` rewinds the parser).
+fn create_sequence_prefix(parser: &mut Parser<'_>) -> Result<bool, ParserError> {
+    parser.expect_keyword_is(Keyword::CREATE)?;
+    let temporary = parser
+        .parse_one_of_keywords(&[Keyword::TEMP, Keyword::TEMPORARY])
+        .is_some();
+    parser.expect_keyword_is(Keyword::SEQUENCE)?;
+    Ok(temporary)
+}
+
+/// The rest of `CREATE SEQUENCE`, with its options in any order (as
+/// PostgreSQL takes them and `pg_dump` writes them: `START WITH` before
+/// `INCREMENT BY`).
+fn create_sequence(parser: &mut Parser<'_>, temporary: bool) -> Result<Statement, ParserError> {
+    use crate::sqlparser::ast::SequenceOptions as O;
+    let if_not_exists = parser.parse_keywords(&[Keyword::IF, Keyword::NOT, Keyword::EXISTS]);
+    let name = parser.parse_object_name(false)?;
+    let mut data_type = None;
+    let mut options = Vec::new();
+    let mut owned_by = None;
+    loop {
+        if parser.parse_keyword(Keyword::AS) {
+            data_type = Some(parser.parse_data_type()?);
+        } else if parser.parse_keyword(Keyword::INCREMENT) {
+            let by = parser.parse_keyword(Keyword::BY);
+            options.push(O::IncrementBy(parser.parse_number()?, by));
+        } else if parser.parse_keyword(Keyword::MINVALUE) {
+            options.push(O::MinValue(Some(parser.parse_number()?)));
+        } else if parser.parse_keyword(Keyword::MAXVALUE) {
+            options.push(O::MaxValue(Some(parser.parse_number()?)));
+        } else if parser.parse_keywords(&[Keyword::NO, Keyword::MINVALUE]) {
+            options.push(O::MinValue(None));
+        } else if parser.parse_keywords(&[Keyword::NO, Keyword::MAXVALUE]) {
+            options.push(O::MaxValue(None));
+        } else if parser.parse_keywords(&[Keyword::NO, Keyword::CYCLE]) {
+            options.push(O::Cycle(true));
+        } else if parser.parse_keyword(Keyword::CYCLE) {
+            options.push(O::Cycle(false));
+        } else if parser.parse_keyword(Keyword::START) {
+            let with = parser.parse_keyword(Keyword::WITH);
+            options.push(O::StartWith(parser.parse_number()?, with));
+        } else if parser.parse_keyword(Keyword::CACHE) {
+            options.push(O::Cache(parser.parse_number()?));
+        } else if parser.parse_keywords(&[Keyword::OWNED, Keyword::BY]) {
+            owned_by = Some(if parser.parse_keyword(Keyword::NONE) {
+                ObjectName::from(vec![Ident::new("NONE")])
+            } else {
+                parser.parse_object_name(false)?
+            });
+        } else {
+            break;
+        }
+    }
+    Ok(Statement::CreateSequence {
+        temporary,
+        if_not_exists,
+        name,
+        data_type,
+        sequence_options: options,
+        owned_by,
+    })
 }
 
 /// `VACUUM ...` as PostgreSQL writes it.

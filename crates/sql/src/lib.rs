@@ -103,6 +103,7 @@ pub fn classify(stmt: &Statement) -> StatementKind {
         Set(_) | ShowVariable { .. } | Reset(_) => StatementKind::Setting,
         CreateTable(_)
         | CreateView(_)
+        | CreateSequence { .. }
         | CreateDatabase { .. }
         | Drop { .. }
         | AlterTable(_)

@@ -1869,6 +1869,33 @@ fn strftime_pattern(pg: &str) -> String {
     out
 }
 
+/// A column default's SQL text as the planner takes it: normalized the way
+/// a query's expressions are (`'s'::regclass` becomes the relation's OID,
+/// say), then spelled again.
+pub fn default_for_planning(sql: &str, database: &str) -> Result<String> {
+    use crate::sqlparser::parser::Parser;
+    let mut stmt = Parser::new(&crate::dialect::PrismDialect::default())
+        // Parenthesized: a reg* cast at the top stays an OID (a result
+        // column would show the name).
+        .try_with_sql(&format!("SELECT ({sql})"))
+        .and_then(|mut p| p.parse_statement())
+        .map_err(|e| Error::Syntax(format!("syntax error: {e}")))?;
+    normalize_for_planning(&mut stmt, database)?;
+    let Statement::Query(q) = &stmt else {
+        return Ok(sql.to_string());
+    };
+    let crate::sqlparser::ast::SetExpr::Select(select) = q.body.as_ref() else {
+        return Ok(sql.to_string());
+    };
+    use crate::sqlparser::ast::SelectItem;
+    match select.projection.as_slice() {
+        [SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. }] => {
+            Ok(e.to_string())
+        }
+        _ => Ok(sql.to_string()),
+    }
+}
+
 /// Parses one SQL expression.
 pub fn parse_expr(sql: &str) -> Result<Expr> {
     use crate::sqlparser::parser::Parser;

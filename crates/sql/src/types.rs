@@ -59,8 +59,10 @@ pub fn sql_type(dt: &DataType) -> Result<SqlType> {
             "json" => SqlType::Json,
             "jsonb" => SqlType::Jsonb,
             "uuid" => SqlType::Uuid,
-            "serial" | "bigserial" | "smallserial" => {
-                return Err(Error::NotSupported(format!("type {name} is not supported")));
+            "serial" | "serial4" | "bigserial" | "serial8" | "smallserial" | "serial2" => {
+                return Err(Error::NotSupported(format!(
+                    "type {name} is only supported in CREATE TABLE"
+                )));
             }
             other => {
                 return Err(Error::UndefinedObject(format!(
@@ -118,5 +120,22 @@ fn char_len(len: Option<&crate::sqlparser::ast::CharacterLength>) -> Result<Opti
             }
             Ok(Some(*length as u32))
         }
+    }
+}
+
+/// The integer type a `SERIAL` spelling stands for (`serial` is `integer`,
+/// `bigserial` `bigint`, `smallserial` `smallint`), if `data_type` is one.
+pub fn serial_type(data_type: &crate::sqlparser::ast::DataType) -> Option<SqlType> {
+    let crate::sqlparser::ast::DataType::Custom(name, args) = data_type else {
+        return None;
+    };
+    if !args.is_empty() {
+        return None;
+    }
+    match crate::object_name(name).ok()?.as_str() {
+        "serial" | "serial4" => Some(SqlType::Int32),
+        "bigserial" | "serial8" => Some(SqlType::Int64),
+        "smallserial" | "serial2" => Some(SqlType::Int16),
+        _ => None,
     }
 }

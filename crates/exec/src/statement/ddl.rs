@@ -1,5 +1,6 @@
-//! DDL: CREATE/DROP DATABASE, TABLE and VIEW; ALTER TABLE; the role
-//! statements of [`crate::roles`].
+//! DDL: CREATE/DROP DATABASE, TABLE, VIEW and SEQUENCE (and the sequences
+//! `SERIAL` columns own); ALTER TABLE; the role statements of
+//! [`crate::roles`].
 //!
 //! Each DDL statement takes the engine's DDL lock, builds the next catalog
 //! from the current one, and commits it through the row store (with the
@@ -145,6 +146,16 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
             for spec in &uniques {
                 crate::indexes::add_unique_constraint(&mut next, &session.database, &table, spec)?;
             }
+            let serials = prismdb_sql::ddl::serial_columns(ct);
+            if !serials.is_empty() {
+                crate::sequences::add_serial_sequences(
+                    &mut next,
+                    &session.database,
+                    &table,
+                    &serials,
+                    actor.oid,
+                )?;
+            }
             "CREATE TABLE"
         }
         Statement::CreateView(cv) => {
@@ -191,6 +202,7 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
             object_type,
             if_exists,
             names,
+            cascade,
             ..
         } => match object_type {
             ObjectType::Table => {
@@ -202,6 +214,8 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
                             db.comments.remove(&t.id);
                             drop_tables.push(t.id);
                             crate::indexes::prune(db);
+                            // The sequences its SERIAL columns own go too.
+                            drop_tables.extend(crate::sequences::drop_owned(db, t.id));
                         }
                         None if db.views.contains_key(&name) => {
                             return Err(Error::InvalidStatement(format!(
@@ -259,6 +273,22 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
                 }
                 "DROP DATABASE"
             }
+            ObjectType::Sequence => {
+                let db = next.database_mut(&session.database)?;
+                for n in names {
+                    let name = object_name(n)?;
+                    match crate::sequences::drop_sequence(db, &name, *cascade)? {
+                        Some(id) => drop_tables.push(id),
+                        None if *if_exists => {}
+                        None => {
+                            return Err(Error::UndefinedTable(format!(
+                                "sequence \"{name}\" does not exist"
+                            )));
+                        }
+                    }
+                }
+                "DROP SEQUENCE"
+            }
             ObjectType::Index => {
                 crate::indexes::drop_indexes(
                     &mut next,
@@ -280,6 +310,41 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
                 )));
             }
         },
+        Statement::CreateSequence {
+            temporary,
+            if_not_exists,
+            name,
+            data_type,
+            sequence_options,
+            owned_by,
+        } => {
+            if *temporary {
+                return Err(Error::NotSupported(
+                    "temporary sequences are not supported".into(),
+                ));
+            }
+            let name = object_name(name)?;
+            if next.database(&session.database)?.has_relation(&name) {
+                if *if_not_exists {
+                    return Ok(Output::command("CREATE SEQUENCE"));
+                }
+                return Err(Error::DuplicateTable(format!(
+                    "relation \"{name}\" already exists"
+                )));
+            }
+            let spec = crate::sequences::spec_of(data_type.as_ref(), sequence_options)?;
+            let mut seq = crate::sequences::bind_sequence(next.next_table_id, &name, &spec)?;
+            seq.owned_by = match owned_by {
+                Some(target) => crate::sequences::owner(next.database(&session.database)?, target)?,
+                None => None,
+            };
+            seq.ownership = prismdb_catalog::Ownership::owned_by(actor.oid);
+            next.next_table_id += 1;
+            next.database_mut(&session.database)?
+                .sequences
+                .insert(name, Arc::new(seq));
+            "CREATE SEQUENCE"
+        }
         Statement::AlterRole { name, operation } => {
             let name = prismdb_sql::normalize(name);
             crate::roles::alter_role(&mut next, &actor, &name, operation)?;
