@@ -417,6 +417,10 @@ fn resolve(catalog: &Catalog, database: &str, arg: &ScalarValue) -> Result<Arc<S
         ScalarValue::Utf8(Some(t))
         | ScalarValue::LargeUtf8(Some(t))
         | ScalarValue::Utf8View(Some(t)) => {
+            // Digits are an OID, as in a regclass's input.
+            if let Ok(oid) = t.trim().parse::<i64>() {
+                return resolve(catalog, database, &ScalarValue::Int64(Some(oid)));
+            }
             let name = relation_name(t)?;
             (db.sequences.get(&name).cloned(), name)
         }

@@ -84,7 +84,9 @@ async fn concurrent_values_are_unique_and_survive_kill9() {
 
 #[tokio::test]
 async fn members_of_a_cluster_share_one_sequence() {
-    let cluster = TestCluster::start(BIN, 3, &[]).await.expect("start cluster");
+    let cluster = TestCluster::start(BIN, 3, &[])
+        .await
+        .expect("start cluster");
     cluster.leader(Duration::from_secs(10)).await.unwrap();
     let mut clients = Vec::new();
     for node in &cluster.nodes {

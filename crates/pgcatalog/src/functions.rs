@@ -675,6 +675,31 @@ fn int(v: &ScalarValue) -> Option<i64> {
     }
 }
 
+/// `pg_get_serial_sequence(table, column)`: `public.<sequence>` of the
+/// sequence the column owns, if any. The table is a relation name (quoted
+/// or not); the column is taken as written.
+fn serial_sequence(
+    source: &dyn CatalogSource,
+    table: &ScalarValue,
+    column: &ScalarValue,
+) -> Option<String> {
+    let table = name_parts(&text(table)?).pop()?;
+    let column = text(column)?;
+    let catalog = source.catalog();
+    let db = catalog.database(&source.database()).ok()?;
+    let t = db.tables.get(&table)?;
+    let seq = db.sequences.values().find(|s| {
+        s.owned_by
+            .as_ref()
+            .is_some_and(|(id, c)| *id == t.id && *c == column)
+    })?;
+    Some(format!(
+        "{}.{}",
+        prismdb_catalog::DEFAULT_SCHEMA,
+        crate::tables::quote_ident(&seq.name)
+    ))
+}
+
 fn text(v: &ScalarValue) -> Option<String> {
     match v {
         ScalarValue::Utf8(s) | ScalarValue::LargeUtf8(s) | ScalarValue::Utf8View(s) => s.clone(),
@@ -989,13 +1014,16 @@ pub fn catalog_functions(source: Arc<dyn CatalogSource>) -> Vec<ScalarUDF> {
         text_udf("to_regproc", DataType::Int64, |_| {
             Ok(ScalarValue::Int64(None))
         }),
-        // No column owns a sequence (yet).
-        row_udf(
-            "pg_get_serial_sequence",
-            vec![DataType::Utf8, DataType::Utf8],
-            DataType::Utf8,
-            |_| ScalarValue::Utf8(None),
-        ),
+        // The sequence a column owns (SERIAL), schema-qualified.
+        {
+            let source = source.clone();
+            row_udf(
+                "pg_get_serial_sequence",
+                vec![DataType::Utf8, DataType::Utf8],
+                DataType::Utf8,
+                move |a| ScalarValue::Utf8(serial_sequence(&*source, &a[0], &a[1])),
+            )
+        },
         row_udf(
             "pg_collation_is_visible",
             vec![DataType::Int64],

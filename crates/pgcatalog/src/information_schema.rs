@@ -558,7 +558,32 @@ const SEQUENCES: Relation = Relation {
         ("increment", Kind::Text),
         ("cycle_option", Kind::Text),
     ],
-    rows: |_| Vec::new(),
+    rows: |snap| {
+        crate::tables::sequences(snap)
+            .into_iter()
+            .map(|seq| {
+                let (ty, precision) = match seq.ty {
+                    prismdb_catalog::SqlType::Int16 => ("smallint", 16),
+                    prismdb_catalog::SqlType::Int32 => ("integer", 32),
+                    _ => ("bigint", 64),
+                };
+                vec![
+                    s(snap.database),
+                    s(prismdb_catalog::DEFAULT_SCHEMA),
+                    s(seq.name.clone()),
+                    s(ty),
+                    Value::Int32(precision),
+                    Value::Int32(2),
+                    Value::Int32(0),
+                    s(seq.start.to_string()),
+                    s(seq.min.to_string()),
+                    s(seq.max.to_string()),
+                    s(seq.increment.to_string()),
+                    s(if seq.cycle { "YES" } else { "NO" }),
+                ]
+            })
+            .collect()
+    },
 };
 
 const ROUTINES: Relation = Relation {

@@ -160,6 +160,7 @@ pub const RELATIONS: &[Relation] = &[
     PG_DESCRIPTION,
     PG_TABLES,
     PG_VIEWS,
+    PG_SEQUENCE,
     PG_INDEXES,
     PG_EXTENSION,
     PG_ENUM,
@@ -219,6 +220,14 @@ pub(crate) fn views<'a>(
         .catalog
         .database(snapshot.database)
         .map(|db| db.views.iter().collect())
+        .unwrap_or_default()
+}
+
+pub(crate) fn sequences<'a>(snapshot: &Snapshot<'a>) -> Vec<&'a Arc<prismdb_catalog::Sequence>> {
+    snapshot
+        .catalog
+        .database(snapshot.database)
+        .map(|db| db.sequences.values().collect())
         .unwrap_or_default()
 }
 
@@ -597,6 +606,13 @@ const PG_CLASS: Relation = Relation {
             row[5] = oid_value(t.ownership.owner);
             rows.push(row);
         }
+        for seq in sequences(snap) {
+            // A sequence's row has last_value, log_cnt and is_called.
+            let mut row = class(oids::sequence_oid(seq), seq.name.clone(), 0, 0, "S", 3);
+            row[5] = oid_value(seq.ownership.owner);
+            row[30] = relacl(snap, &seq.ownership);
+            rows.push(row);
+        }
         for (name, v) in views(snap) {
             let mut row = class(
                 oids::view_oid(name),
@@ -611,6 +627,38 @@ const PG_CLASS: Relation = Relation {
             rows.push(row);
         }
         rows
+    },
+};
+
+/// `pg_sequence`: each sequence's parameters.
+const PG_SEQUENCE: Relation = Relation {
+    name: "pg_sequence",
+    columns: &[
+        ("seqrelid", Kind::Oid),
+        ("seqtypid", Kind::Oid),
+        ("seqstart", Kind::I64),
+        ("seqincrement", Kind::I64),
+        ("seqmax", Kind::I64),
+        ("seqmin", Kind::I64),
+        ("seqcache", Kind::I64),
+        ("seqcycle", Kind::Bool),
+    ],
+    rows: |snap| {
+        sequences(snap)
+            .into_iter()
+            .map(|seq| {
+                vec![
+                    oid_value(oids::sequence_oid(seq)),
+                    oid_value(type_oid(&seq.ty)),
+                    Value::Int64(seq.start),
+                    Value::Int64(seq.increment),
+                    Value::Int64(seq.max),
+                    Value::Int64(seq.min),
+                    Value::Int64(seq.cache),
+                    Value::Bool(seq.cycle),
+                ]
+            })
+            .collect()
     },
 };
 
