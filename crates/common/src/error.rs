@@ -80,6 +80,9 @@ pub enum Error {
     /// A number does not fit the target type (22003).
     #[error("{0}")]
     NumericOutOfRange(String),
+    /// A value given for a `GENERATED ALWAYS` identity column (428C9).
+    #[error("{0}")]
+    GeneratedAlways(String),
     /// A sequence reached its bound without CYCLE (2200H).
     #[error("{0}")]
     SequenceGeneratorLimitExceeded(String),

@@ -393,6 +393,7 @@ pub fn bind_sequence(id: TableId, name: &str, spec: &SequenceSpec) -> Result<Seq
         cache,
         cycle: spec.cycle.unwrap_or(false),
         owned_by: None,
+        identity: None,
         ownership: Default::default(),
     })
 }
@@ -714,36 +715,75 @@ fn regclass_literal(name: &str) -> String {
     spelled.replace('\'', "''")
 }
 
-/// The sequences of `table`'s SERIAL `columns`: each named
+/// A sequence a column of a new table owns: a SERIAL column's, or an
+/// identity column's (with its options and kind).
+pub struct Owned {
+    pub column: String,
+    pub spec: SequenceSpec,
+    pub identity: Option<prismdb_catalog::Identity>,
+}
+
+/// The sequences of a new table's SERIAL and identity columns, as
+/// [`serial_and_identity`] lists them.
+pub fn owned_sequences(
+    table: &prismdb_catalog::Table,
+    ct: &prismdb_sql::sqlparser::ast::CreateTable,
+) -> Result<Vec<Owned>> {
+    let ty = |column: &str| table.column_index(column).map(|i| table.columns[i].ty);
+    let mut out = Vec::new();
+    for column in prismdb_sql::ddl::serial_columns(ct) {
+        out.push(Owned {
+            spec: SequenceSpec {
+                ty: ty(&column),
+                ..Default::default()
+            },
+            column,
+            identity: None,
+        });
+    }
+    for id in prismdb_sql::ddl::identity_columns(ct) {
+        let mut spec = spec_of(None, &id.options)?;
+        spec.ty = ty(&id.column);
+        out.push(Owned {
+            column: id.column,
+            spec,
+            identity: Some(if id.always {
+                prismdb_catalog::Identity::Always
+            } else {
+                prismdb_catalog::Identity::ByDefault
+            }),
+        });
+    }
+    Ok(out)
+}
+
+/// Adds the sequences `owned` describes for `table`: each named
 /// `<table>_<column>_seq` (with a number appended while that name is
-/// taken, as PostgreSQL does), of the column's type, owned by the column,
-/// and the column's default its `nextval`.
-pub fn add_serial_sequences(
+/// taken, as PostgreSQL does), owned by its column, whose default becomes
+/// its `nextval`.
+pub fn add_owned_sequences(
     catalog: &mut Catalog,
     database: &str,
     table: &Arc<prismdb_catalog::Table>,
-    columns: &[String],
+    owned: Vec<Owned>,
     owner_oid: u32,
 ) -> Result<()> {
     let mut table = table.as_ref().clone();
-    for column in columns {
-        let Some(i) = table.column_index(column) else {
+    for o in owned {
+        let Some(i) = table.column_index(&o.column) else {
             continue;
         };
         let db = catalog.database(database)?;
-        let base = format!("{}_{}_seq", table.name, column);
+        let base = format!("{}_{}_seq", table.name, o.column);
         let mut name = base.clone();
         let mut n = 0;
         while db.has_relation(&name) {
             n += 1;
             name = format!("{base}{n}");
         }
-        let spec = SequenceSpec {
-            ty: Some(table.columns[i].ty),
-            ..Default::default()
-        };
-        let mut seq = bind_sequence(catalog.next_table_id, &name, &spec)?;
-        seq.owned_by = Some((table.id, column.clone()));
+        let mut seq = bind_sequence(catalog.next_table_id, &name, &o.spec)?;
+        seq.owned_by = Some((table.id, o.column.clone()));
+        seq.identity = o.identity;
         seq.ownership = prismdb_catalog::Ownership::owned_by(owner_oid);
         catalog.next_table_id += 1;
         table.columns[i].default =

@@ -247,7 +247,8 @@ const COLUMNS: Relation = Relation {
                         ty: Option<&SqlType>,
                         nullable: bool,
                         default: Option<String>,
-                        updatable: bool| {
+                        updatable: bool,
+                        identity: Option<&prismdb_catalog::Sequence>| {
             let [len, precision, radix, scale, dt_precision] = ty.map_or(
                 [
                     Value::Null,
@@ -300,35 +301,55 @@ const COLUMNS: Relation = Relation {
                 Value::Null,
                 s(num.to_string()),
                 yes_no(false),
-                yes_no(false),
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                Value::Null,
-                yes_no(false),
+                yes_no(identity.is_some()),
+                identity.map_or(Value::Null, |q| {
+                    s(match q.identity {
+                        Some(prismdb_catalog::Identity::Always) => "ALWAYS",
+                        _ => "BY DEFAULT",
+                    })
+                }),
+                identity.map_or(Value::Null, |q| s(q.start.to_string())),
+                identity.map_or(Value::Null, |q| s(q.increment.to_string())),
+                identity.map_or(Value::Null, |q| s(q.max.to_string())),
+                identity.map_or(Value::Null, |q| s(q.min.to_string())),
+                yes_no(identity.is_some_and(|q| q.cycle)),
                 s("NEVER"),
                 Value::Null,
                 yes_no(updatable),
             ]);
         };
+        let database = snap.catalog.database(snap.database).ok();
         for t in tables(snap) {
             for (num, c) in attributes(t) {
+                // An identity column shows its sequence, not a default.
+                let identity = database.and_then(|db| {
+                    db.sequences.values().find(|q| {
+                        q.identity.is_some()
+                            && q.owned_by
+                                .as_ref()
+                                .is_some_and(|(id, col)| *id == t.id && *col == c.name)
+                    })
+                });
+                let default = match identity {
+                    Some(_) => None,
+                    None => c.default.as_deref().map(|d| default_expression(d, &c.ty)),
+                };
                 push(
                     &t.name,
                     num,
                     &c.name,
                     Some(&c.ty),
                     c.nullable,
-                    c.default.as_deref().map(|d| default_expression(d, &c.ty)),
+                    default,
                     true,
+                    identity.map(|q| q.as_ref()),
                 );
             }
         }
         for (name, v) in views(snap) {
             for (i, c) in v.columns.iter().enumerate() {
                 let ty = v.types.get(i).and_then(Option::as_ref);
-                push(name, i as i16 + 1, c, ty, true, None, false);
+                push(name, i as i16 + 1, c, ty, true, None, false, None);
             }
         }
         rows

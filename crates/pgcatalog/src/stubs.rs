@@ -9,6 +9,7 @@ use crate::tables::{Kind, Relation};
 
 /// The relations.
 pub const STUBS: &[Relation] = &[
+    PG_SEQUENCE,
     PG_INHERITS,
     PG_POLICY,
     PG_STATISTIC_EXT,
@@ -905,6 +906,21 @@ const PG_INHERITS: Relation = Relation {
         ("inhparent", Kind::Oid),
         ("inhseqno", Kind::I32),
         ("inhdetachpending", Kind::Bool),
+    ],
+    rows: |_| Vec::new(),
+};
+
+const PG_SEQUENCE: Relation = Relation {
+    name: "pg_sequence",
+    columns: &[
+        ("seqrelid", Kind::Oid),
+        ("seqtypid", Kind::Oid),
+        ("seqstart", Kind::I64),
+        ("seqincrement", Kind::I64),
+        ("seqmax", Kind::I64),
+        ("seqmin", Kind::I64),
+        ("seqcache", Kind::I64),
+        ("seqcycle", Kind::Bool),
     ],
     rows: |_| Vec::new(),
 };

@@ -160,7 +160,6 @@ pub const RELATIONS: &[Relation] = &[
     PG_DESCRIPTION,
     PG_TABLES,
     PG_VIEWS,
-    PG_SEQUENCE,
     PG_INDEXES,
     PG_EXTENSION,
     PG_ENUM,
@@ -630,38 +629,6 @@ const PG_CLASS: Relation = Relation {
     },
 };
 
-/// `pg_sequence`: each sequence's parameters.
-const PG_SEQUENCE: Relation = Relation {
-    name: "pg_sequence",
-    columns: &[
-        ("seqrelid", Kind::Oid),
-        ("seqtypid", Kind::Oid),
-        ("seqstart", Kind::I64),
-        ("seqincrement", Kind::I64),
-        ("seqmax", Kind::I64),
-        ("seqmin", Kind::I64),
-        ("seqcache", Kind::I64),
-        ("seqcycle", Kind::Bool),
-    ],
-    rows: |snap| {
-        sequences(snap)
-            .into_iter()
-            .map(|seq| {
-                vec![
-                    oid_value(oids::sequence_oid(seq)),
-                    oid_value(type_oid(&seq.ty)),
-                    Value::Int64(seq.start),
-                    Value::Int64(seq.increment),
-                    Value::Int64(seq.max),
-                    Value::Int64(seq.min),
-                    Value::Int64(seq.cache),
-                    Value::Bool(seq.cycle),
-                ]
-            })
-            .collect()
-    },
-};
-
 const PG_ATTRIBUTE: Relation = Relation {
     name: "pg_attribute",
     columns: &[
@@ -734,17 +701,26 @@ const PG_ATTRIBUTE: Relation = Relation {
                 ]
             };
         let mut rows = Vec::new();
+        let db = snap.catalog.database(snap.database).ok();
         for t in tables(snap) {
             let rel = oids::table_oid(t);
             for (num, c) in attributes(t) {
-                rows.push(attr(
+                let identity = db.and_then(|db| db.identity(t.id, &c.name));
+                let mut row = attr(
                     rel,
                     &c.name,
                     Some(&c.ty),
                     num,
                     !c.nullable,
-                    c.default.is_some(),
-                ));
+                    c.default.is_some() && identity.is_none(),
+                );
+                // attidentity: an identity column's default is its own.
+                row[16] = s(match identity {
+                    Some(prismdb_catalog::Identity::Always) => "a",
+                    Some(prismdb_catalog::Identity::ByDefault) => "d",
+                    None => "",
+                });
+                rows.push(row);
             }
             if has_primary_key(t) {
                 let index = oids::primary_key_oid(t);
@@ -1479,8 +1455,13 @@ const PG_ATTRDEF: Relation = Relation {
     ],
     rows: |snap| {
         let mut rows = Vec::new();
+        let db = snap.catalog.database(snap.database).ok();
         for t in tables(snap) {
             for (num, c) in attributes(t) {
+                // An identity column's default is not a default here.
+                if db.is_some_and(|db| db.identity(t.id, &c.name).is_some()) {
+                    continue;
+                }
                 if let Some(d) = &c.default {
                     rows.push(vec![
                         oid_value(oids::attrdef_oid(t, num)),

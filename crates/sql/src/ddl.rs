@@ -1,9 +1,9 @@
 //! Binding of `CREATE TABLE`, `ALTER TABLE` and `CREATE VIEW` to catalog objects.
 
 use crate::sqlparser::ast::{
-    AlterTableOperation, ColumnDef, ColumnOption, CreateTable, CreateView, Expr, Ident,
-    IndexColumn, NullsDistinctOption, SqlOption, TableConstraint, UnaryOperator, UniqueConstraint,
-    Value as SqlValue,
+    AlterTableOperation, ColumnDef, ColumnOption, CreateTable, CreateView, Expr, GeneratedAs,
+    Ident, IndexColumn, NullsDistinctOption, SqlOption, TableConstraint, UnaryOperator,
+    UniqueConstraint, Value as SqlValue,
 };
 use crate::{normalize, object_name, types::sql_type};
 use prismdb_catalog::{Column, ROWID_COLUMN, SqlType, Table, View};
@@ -40,6 +40,12 @@ pub fn bind_create_table(ct: &CreateTable, id: TableId) -> Result<Table> {
             Some(ty) => bind_serial_column(def, ty, &name)?,
             None => bind_column(def)?,
         };
+        if column.default.is_some() && is_identity(def) {
+            return Err(Error::Syntax(format!(
+                "both default and identity specified for column \"{}\" of table \"{name}\"",
+                column.name
+            )));
+        }
         if is_key {
             set_pk(vec![columns.len()], &mut primary_key)?;
             key_constraint = def.options.iter().find_map(|o| match &o.option {
@@ -202,6 +208,52 @@ fn bind_serial_column(def: &ColumnDef, ty: SqlType, table: &str) -> Result<(Colu
     Ok((column, is_key))
 }
 
+/// An identity column of a `CREATE TABLE`: its name, whether it is
+/// `GENERATED ALWAYS` (else `BY DEFAULT`), and its sequence's options.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdentitySpec {
+    pub column: String,
+    pub always: bool,
+    pub options: Vec<crate::sqlparser::ast::SequenceOptions>,
+}
+
+/// The identity option of a column definition, if it has one.
+fn identity_of(def: &ColumnDef) -> Option<(bool, Vec<crate::sqlparser::ast::SequenceOptions>)> {
+    def.options.iter().find_map(|o| match &o.option {
+        ColumnOption::Generated {
+            generated_as: g @ (GeneratedAs::Always | GeneratedAs::ByDefault),
+            generation_expr: None,
+            sequence_options,
+            ..
+        } => Some((
+            matches!(g, GeneratedAs::Always),
+            sequence_options.clone().unwrap_or_default(),
+        )),
+        _ => None,
+    })
+}
+
+/// Whether a column definition declares an identity column.
+pub fn is_identity(def: &ColumnDef) -> bool {
+    identity_of(def).is_some()
+}
+
+/// The identity columns of a `CREATE TABLE` (`GENERATED { ALWAYS | BY
+/// DEFAULT } AS IDENTITY [(options)]`).
+pub fn identity_columns(ct: &CreateTable) -> Vec<IdentitySpec> {
+    ct.columns
+        .iter()
+        .filter_map(|def| {
+            let (always, options) = identity_of(def)?;
+            Some(IdentitySpec {
+                column: normalize(&def.name),
+                always,
+                options,
+            })
+        })
+        .collect()
+}
+
 /// The columns of a `CREATE TABLE` declared `SERIAL` (or `BIGSERIAL`,
 /// `SMALLSERIAL`), by name: each owns a sequence that gives its default.
 pub fn serial_columns(ct: &CreateTable) -> Vec<String> {
@@ -245,6 +297,20 @@ pub fn bind_column(def: &ColumnDef) -> Result<(Column, bool)> {
                 )));
             }
             ColumnOption::Comment(_) | ColumnOption::Collation(_) => {}
+            // An identity column: its sequence and default are made by the
+            // caller ([`identity_columns`]).
+            ColumnOption::Generated {
+                generated_as: GeneratedAs::Always | GeneratedAs::ByDefault,
+                generation_expr: None,
+                ..
+            } => {
+                if !matches!(column.ty, SqlType::Int16 | SqlType::Int32 | SqlType::Int64) {
+                    return Err(Error::InvalidParameterValue(
+                        "identity column type must be smallint, integer, or bigint".into(),
+                    ));
+                }
+                column.nullable = false;
+            }
             other => {
                 return Err(Error::NotSupported(format!(
                     "column option {other} is not supported"
@@ -350,6 +416,11 @@ pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Re
                     return Err(Error::DuplicateColumn(format!(
                         "column \"{name}\" of relation \"{relation}\" already exists"
                     )));
+                }
+                if is_identity(column_def) {
+                    return Err(Error::NotSupported(
+                        "adding an identity column is not supported".into(),
+                    ));
                 }
                 let (column, is_key) = bind_column(column_def)?;
                 if is_key {

@@ -146,13 +146,13 @@ pub(crate) async fn run(session: &mut Session, stmt: &Statement) -> Result<Outpu
             for spec in &uniques {
                 crate::indexes::add_unique_constraint(&mut next, &session.database, &table, spec)?;
             }
-            let serials = prismdb_sql::ddl::serial_columns(ct);
-            if !serials.is_empty() {
-                crate::sequences::add_serial_sequences(
+            let owned = crate::sequences::owned_sequences(&table, ct)?;
+            if !owned.is_empty() {
+                crate::sequences::add_owned_sequences(
                     &mut next,
                     &session.database,
                     &table,
-                    &serials,
+                    owned,
                     actor.oid,
                 )?;
             }

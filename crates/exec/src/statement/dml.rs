@@ -131,6 +131,7 @@ async fn plan_insert(session: &Session, ins: &Insert) -> Result<(Arc<Table>, Log
         }
     }
     name_leading_columns(&mut ins, &table)?;
+    check_generated_always(session, &ins, &table)?;
     replace_default_keywords(&mut ins, &table)?;
     session
         .schema
@@ -687,6 +688,49 @@ fn stored_columns(batch: &RecordBatch, table: &Table) -> Result<Vec<Vec<Value>>>
         .enumerate()
         .map(|(i, c)| column_values(batch.column(i), c, &table.name))
         .collect()
+}
+
+/// An INSERT that gives a `GENERATED ALWAYS` identity column a value
+/// other than DEFAULT is refused (428C9), as in PostgreSQL without
+/// `OVERRIDING SYSTEM VALUE`.
+fn check_generated_always(session: &Session, ins: &Insert, table: &Table) -> Result<()> {
+    let catalog = session.schema.current();
+    let Ok(db) = catalog.database(&session.database) else {
+        return Ok(());
+    };
+    let targets: Vec<String> = if ins.columns.is_empty() {
+        table
+            .visible_columns()
+            .map(|(_, c)| c.name.clone())
+            .collect()
+    } else {
+        ins.columns
+            .iter()
+            .map(prismdb_sql::object_name)
+            .collect::<Result<_>>()?
+    };
+    let values = match ins.source.as_deref().map(|q| q.body.as_ref()) {
+        Some(prismdb_sql::sqlparser::ast::SetExpr::Values(v)) => Some(v),
+        _ => None,
+    };
+    for (position, column) in targets.iter().enumerate() {
+        if db.identity(table.id, column) != Some(prismdb_catalog::Identity::Always) {
+            continue;
+        }
+        let all_default = values.is_some_and(|v| {
+            v.rows.iter().all(|r| {
+                matches!(r.content.get(position), Some(Expr::Identifier(id))
+                    if id.quote_style.is_none() && id.value.eq_ignore_ascii_case("default"))
+            })
+        });
+        if ins.source.is_some() && !all_default {
+            return Err(Error::GeneratedAlways(format!(
+                "cannot insert a non-DEFAULT value into column \"{column}\"{}Column \"{column}\" is an identity column defined as GENERATED ALWAYS.",
+                prismdb_common::error::DETAIL
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// `INSERT INTO t VALUES (...)` without a column list whose rows are
