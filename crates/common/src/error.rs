@@ -80,6 +80,10 @@ pub enum Error {
     /// A number does not fit the target type (22003).
     #[error("{0}")]
     NumericOutOfRange(String),
+    /// A table definition that cannot be, e.g. dropping NOT NULL of a
+    /// primary-key column (42P16).
+    #[error("{0}")]
+    InvalidTableDefinition(String),
     /// A value given for a `GENERATED ALWAYS` identity column (428C9).
     #[error("{0}")]
     GeneratedAlways(String),

@@ -71,9 +71,17 @@ impl RowStore {
         let mut touched: HashSet<TableId> = ws.altered_tables.iter().copied().collect();
         touched.extend(&ws.drop_tables);
         for (_, t) in new_catalog.databases.values().flat_map(|d| d.tables.iter()) {
+            // What entries derive from: the columns' names, types and
+            // order, and the key (not defaults or NULLability).
+            let stored = |t: &prismdb_catalog::Table| {
+                t.columns
+                    .iter()
+                    .map(|c| (c.name.clone(), c.ty, c.hidden))
+                    .collect::<Vec<_>>()
+            };
             let changed = old_catalog
                 .table_by_id(t.id)
-                .is_none_or(|(_, o)| o.columns != t.columns || o.primary_key != t.primary_key);
+                .is_none_or(|(_, o)| stored(o) != stored(t) || o.primary_key != t.primary_key);
             if changed {
                 touched.insert(t.id);
             }

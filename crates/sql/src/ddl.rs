@@ -351,6 +351,27 @@ fn key_columns(cols: &[IndexColumn], columns: &mut [Column]) -> Result<Vec<usize
 
 /// The DEFAULT expression as SQL text that DataFusion can plan.
 fn default_sql(expr: &Expr) -> String {
+    // `nextval('public.s'::regclass)` (as pg_dump writes it) is kept as
+    // PostgreSQL shows it: `nextval('s'::regclass)`.
+    if let Expr::Function(f) = expr
+        && crate::object_name(&f.name).as_deref() == Ok("nextval")
+        && let crate::sqlparser::ast::FunctionArguments::List(list) = &f.args
+        && let [
+            crate::sqlparser::ast::FunctionArg::Unnamed(
+                crate::sqlparser::ast::FunctionArgExpr::Expr(Expr::Cast {
+                    expr: inner,
+                    data_type,
+                    ..
+                }),
+            ),
+        ] = list.args.as_slice()
+        && data_type.to_string().eq_ignore_ascii_case("regclass")
+        && let Expr::Value(v) = inner.as_ref()
+        && let SqlValue::SingleQuotedString(name) = &v.value
+    {
+        let name = name.strip_prefix("public.").unwrap_or(name);
+        return format!("nextval('{}'::regclass)", name.replace('\'', "''"));
+    }
     expr.to_string()
 }
 
@@ -381,7 +402,8 @@ pub struct AlteredTable {
 }
 
 /// Applies the operations of an `ALTER TABLE` statement to `table`, in
-/// order: `ADD [COLUMN] [IF NOT EXISTS]`, `DROP [COLUMN] [IF EXISTS]` and
+/// order: `ADD [COLUMN] [IF NOT EXISTS]`, `DROP [COLUMN] [IF EXISTS]`,
+/// `ALTER [COLUMN] c SET DEFAULT e | DROP DEFAULT | DROP NOT NULL`, and
 /// `SET COLUMNAR REPLICA n` (which [`crate::parse`] turns into a table
 /// property), and `ADD [CONSTRAINT c] PRIMARY KEY (cols)` on a table
 /// without one. Added columns go after the existing ones; an existing
@@ -492,6 +514,38 @@ pub fn bind_alter_table(table: &Table, operations: &[AlterTableOperation]) -> Re
                 out.primary_key = key;
                 out.key_constraint = pk.name.as_ref().map(normalize);
                 columns_changed = true;
+            }
+            // Defaults and NULLability, which leave the stored rows as
+            // they are.
+            AlterTableOperation::AlterColumn { column_name, op } => {
+                use crate::sqlparser::ast::AlterColumnOperation as A;
+                let name = normalize(column_name);
+                let Some(idx) = out.column_index(&name).filter(|&i| !out.columns[i].hidden) else {
+                    return Err(Error::UndefinedColumn(format!(
+                        "column \"{name}\" of relation \"{relation}\" does not exist"
+                    )));
+                };
+                let column = &mut out.columns[idx];
+                match op {
+                    A::SetDefault { value } => column.default = Some(default_sql(value)),
+                    A::DropDefault => column.default = None,
+                    A::DropNotNull => {
+                        if out.primary_key.contains(&idx) {
+                            return Err(Error::InvalidTableDefinition(format!(
+                                "column \"{name}\" is in a primary key"
+                            )));
+                        }
+                        column.nullable = true;
+                    }
+                    other => {
+                        let text = other.to_string();
+                        let words: Vec<&str> = text.split_whitespace().take(2).collect();
+                        return Err(Error::NotSupported(format!(
+                            "ALTER TABLE ... ALTER COLUMN ... {} is not supported",
+                            words.join(" ")
+                        )));
+                    }
+                }
             }
             AlterTableOperation::SetTblProperties { table_properties } => {
                 for property in table_properties {
