@@ -111,11 +111,36 @@ fn change(
     ws
 }
 
-fn open() -> (tempfile::TempDir, Arc<RowStore>) {
+/// A store for one test. Dropping it waits until no background thread
+/// (an index build, the compaction after one) still holds the store: the
+/// test process may end right after the test, and RocksDB must not be
+/// working while the process tears down.
+struct Store(Arc<RowStore>);
+
+impl std::ops::Deref for Store {
+    type Target = Arc<RowStore>;
+
+    fn deref(&self) -> &Arc<RowStore> {
+        &self.0
+    }
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Arc::strong_count(&self.0) > 1 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// A store in a new directory. Bound as `let (_dir, s) = open()`, the
+/// store drops first (locals drop in reverse order), then the directory.
+fn open() -> (tempfile::TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
     let s = Arc::new(RowStore::open(dir.path(), StoreOptions::default(), vec![]).unwrap());
     s.start_index_builds().unwrap();
-    (dir, s)
+    (dir, Store(s))
 }
 
 fn ddl(s: &RowStore, catalog: &Catalog) -> u64 {
