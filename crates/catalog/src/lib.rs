@@ -234,12 +234,19 @@ impl Comments {
 }
 
 impl Database {
+    /// The sequence column `column` of table `table` owns (SERIAL or
+    /// identity), if any.
+    pub fn sequence_owned_by(&self, table: TableId, column: &str) -> Option<&Arc<Sequence>> {
+        self.sequences.values().find(|s| {
+            s.owned_by
+                .as_ref()
+                .is_some_and(|(t, c)| *t == table && c == column)
+        })
+    }
+
     /// How column `column` of table `table` is an identity column, if it is.
     pub fn identity(&self, table: TableId, column: &str) -> Option<Identity> {
-        self.sequences.values().find_map(|s| match &s.owned_by {
-            Some((t, c)) if *t == table && c == column => s.identity,
-            _ => None,
-        })
+        self.sequence_owned_by(table, column)?.identity
     }
 
     /// The indexes of one table, by name.

@@ -197,8 +197,8 @@ impl Sequences {
             if let Some(v) = self.take(seq, state.epoch) {
                 return Ok(v);
             }
-            let (first, count, after) = state.reserve(seq, self.next_size(seq))?;
             let size = self.next_size(seq);
+            let (first, count, after) = state.reserve(seq, size)?;
             match commit_state(engine, seq, at, after).await {
                 Ok(_) => {
                     let mut blocks = self.blocks.lock();
@@ -441,40 +441,15 @@ fn resolve(catalog: &Catalog, database: &str, arg: &ScalarValue) -> Result<Arc<S
 }
 
 /// The relation a text `regclass` names: its last part, unquoted, or
-/// lowercased when not quoted (a `public.` or `pg_catalog.` schema is
-/// dropped).
+/// lowercased when not quoted (a schema before it is not checked).
 fn relation_name(text: &str) -> Result<String> {
-    let mut parts = Vec::new();
-    let mut chars = text.trim().chars().peekable();
-    let mut current = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => {
-                while let Some(q) = chars.next() {
-                    if q == '"' {
-                        if chars.peek() == Some(&'"') {
-                            chars.next();
-                            current.push('"');
-                        } else {
-                            break;
-                        }
-                    } else {
-                        current.push(q);
-                    }
-                }
-            }
-            '.' => parts.push(std::mem::take(&mut current)),
-            c => current.extend(c.to_lowercase()),
-        }
-    }
-    parts.push(current);
-    match parts.as_slice() {
-        [name] => Ok(name.clone()),
-        [_, name] | [_, _, name] => Ok(name.clone()),
-        _ => Err(Error::InvalidName(format!(
+    let mut parts = prismdb_pgcatalog::functions::name_parts(text);
+    if parts.len() > 3 {
+        return Err(Error::InvalidName(format!(
             "improper relation name (too many dotted names): {text}"
-        ))),
+        )));
     }
+    Ok(parts.pop().unwrap_or_default())
 }
 
 /// What a session's `currval` and `lastval` read.

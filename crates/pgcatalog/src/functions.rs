@@ -533,7 +533,7 @@ fn external(e: prismdb_common::Error) -> DataFusionError {
 
 /// The parts of a possibly qualified name, as SQL reads them: unquoted
 /// parts fold to lower case.
-fn name_parts(name: &str) -> Vec<String> {
+pub fn name_parts(name: &str) -> Vec<String> {
     let mut parts = Vec::new();
     let mut current = String::new();
     let mut chars = name.trim().chars().peekable();
@@ -688,11 +688,7 @@ fn serial_sequence(
     let catalog = source.catalog();
     let db = catalog.database(&source.database()).ok()?;
     let t = db.tables.get(&table)?;
-    let seq = db.sequences.values().find(|s| {
-        s.owned_by
-            .as_ref()
-            .is_some_and(|(id, c)| *id == t.id && *c == column)
-    })?;
+    let seq = db.sequence_owned_by(t.id, &column)?;
     Some(format!(
         "{}.{}",
         prismdb_catalog::DEFAULT_SCHEMA,

@@ -322,14 +322,9 @@ const COLUMNS: Relation = Relation {
         for t in tables(snap) {
             for (num, c) in attributes(t) {
                 // An identity column shows its sequence, not a default.
-                let identity = database.and_then(|db| {
-                    db.sequences.values().find(|q| {
-                        q.identity.is_some()
-                            && q.owned_by
-                                .as_ref()
-                                .is_some_and(|(id, col)| *id == t.id && *col == c.name)
-                    })
-                });
+                let identity = database
+                    .and_then(|db| db.sequence_owned_by(t.id, &c.name))
+                    .filter(|q| q.identity.is_some());
                 let default = match identity {
                     Some(_) => None,
                     None => c.default.as_deref().map(|d| default_expression(d, &c.ty)),

@@ -128,7 +128,7 @@ impl RowStore {
                 let admit = !is_index_space(key.0);
                 self.rows
                     .write(row_of_version_key(&at), version, &value, admit);
-                if !admit {
+                if is_index_space(key.0) {
                     self.groups.written(&leads, key.0, &key.1, version);
                 }
                 batch.put_cf(data, at, value);

@@ -558,31 +558,36 @@ pub(crate) async fn describe(
     Ok((params, schema))
 }
 
+/// The columns an INSERT's values go to, in order: its column list, or
+/// every visible column.
+fn target_columns(ins: &Insert, table: &Table) -> Vec<String> {
+    if ins.columns.is_empty() {
+        return table
+            .visible_columns()
+            .map(|(_, c)| c.name.clone())
+            .collect();
+    }
+    ins.columns
+        .iter()
+        .map(|c| {
+            c.0.last()
+                .and_then(|p| p.as_ident())
+                .map(normalize)
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
 /// Replaces the `DEFAULT` keyword in `INSERT ... VALUES` rows with the
 /// column's default expression (or NULL), which DataFusion does not know.
 fn replace_default_keywords(ins: &mut Insert, table: &Table) -> Result<()> {
     use prismdb_sql::sqlparser::ast::SetExpr;
+    let names = target_columns(ins, table);
     let Some(source) = ins.source.as_mut() else {
         return Ok(());
     };
     let SetExpr::Values(values) = source.body.as_mut() else {
         return Ok(());
-    };
-    let names: Vec<String> = if ins.columns.is_empty() {
-        table
-            .visible_columns()
-            .map(|(_, c)| c.name.clone())
-            .collect()
-    } else {
-        ins.columns
-            .iter()
-            .map(|c| {
-                c.0.last()
-                    .and_then(|p| p.as_ident())
-                    .map(normalize)
-                    .unwrap_or_default()
-            })
-            .collect()
     };
     for row in values.rows.iter_mut() {
         for (i, e) in row.iter_mut().enumerate() {
@@ -698,17 +703,7 @@ fn check_generated_always(session: &Session, ins: &Insert, table: &Table) -> Res
     let Ok(db) = catalog.database(&session.database) else {
         return Ok(());
     };
-    let targets: Vec<String> = if ins.columns.is_empty() {
-        table
-            .visible_columns()
-            .map(|(_, c)| c.name.clone())
-            .collect()
-    } else {
-        ins.columns
-            .iter()
-            .map(prismdb_sql::object_name)
-            .collect::<Result<_>>()?
-    };
+    let targets = target_columns(ins, table);
     let values = match ins.source.as_deref().map(|q| q.body.as_ref()) {
         Some(prismdb_sql::sqlparser::ast::SetExpr::Values(v)) => Some(v),
         _ => None,
